@@ -1,0 +1,66 @@
+"""The one console all user-facing output goes through, plus logging set-up for -q/-v/-vv."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+
+from rich.console import Console as RichConsole
+from rich.logging import RichHandler
+from rich.markup import escape
+
+from flowforge_compiler.errors import FlowForgeError
+
+
+class Console:
+    """Results to stdout, errors and logs to stderr; plain text when not on a terminal."""
+
+    def __init__(self, *, quiet: bool = False):
+        self.quiet = quiet
+        self.out = RichConsole(highlight=False, soft_wrap=True)
+        self.err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.out.is_terminal
+
+    def print(self, text: str = "", *, style: str | None = None) -> None:
+        """Normal output; suppressed by -q."""
+        if not self.quiet:
+            self.out.print(escape(text), style=style)
+
+    def result(self, text: str) -> None:
+        """What a command was asked to produce (ls, dag, schema): printed even with -q."""
+        self.out.print(escape(text), style=None, markup=False)
+
+    def error(self, error: BaseException) -> None:
+        if isinstance(error, FlowForgeError):
+            self.err.print(f"[bold red]Error:[/] {escape(error.render())}")
+        else:
+            self.err.print(f"[bold red]Unexpected error:[/] {escape(f'{type(error).__name__}: {error}')}")
+            if os.environ.get("FLOWFORGE_TRACE") == "1":
+                self.err.print(escape("".join(traceback.format_exception(error))))
+            else:
+                self.err.print("  set FLOWFORGE_TRACE=1 to see the traceback; please report it")
+
+
+def configure_logging(verbosity: int) -> None:
+    """-q -> errors only, default -> warnings, -v -> info, -vv -> debug with the SQL channel.
+
+    FLOWFORGE_SQL_DEBUG=1 turns on the SQL channel (`flowforge.sql`) at any verbosity.
+    """
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    sql_debug = verbosity >= 2 or os.environ.get("FLOWFORGE_SQL_DEBUG", "").lower() in {"1", "true", "yes"}
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        handler = RichHandler(console=RichConsole(stderr=True), show_path=False, show_time=verbosity >= 2)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    for name, logger_level in (("flowforge", level), ("flowforge.sql", logging.DEBUG if sql_debug else level)):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(logger_level)
+        logger.propagate = False

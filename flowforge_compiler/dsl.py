@@ -1,0 +1,226 @@
+"""The Jinja DSL of SQL models: ref, source, var, config, this, env_var, is_incremental, macros.
+
+One environment serves the whole compile; the DSL functions are bound to the model being
+rendered through a context variable, so macros defined once can still call `ref()`.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from pydantic import ValidationError
+
+from flowforge_compiler.errors import FlowForgeError, Location, TemplateError
+from flowforge_compiler.project_file import ModelConfig
+from flowforge_compiler.sources_file import SourceTable
+from flowforge_compiler.yaml_files import describe_validation_error
+
+_MISSING = object()
+
+
+def quote_identifier(name: str) -> str:
+    """A relation name as SQL: bare when it is a plain identifier, double-quoted otherwise."""
+    if name and name.replace("_", "a").isalnum() and name.isascii() and name == name.lower() and not name[0].isdigit():
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_relation(relation: str) -> str:
+    """Quote each part of a possibly schema-qualified relation."""
+    return ".".join(quote_identifier(part) for part in relation.split("."))
+
+
+@dataclass
+class RenderContext:
+    """What one model's render reads and declares; filled in while its template runs."""
+
+    display: str
+    relation: str
+    resolve_ref: Callable[[str], str | None]
+    sources: Mapping[tuple[str, str], SourceTable]
+    vars: Mapping[str, Any]
+    environ: Mapping[str, str]
+    incremental: bool = False
+    refs: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    source_tables: list[SourceTable] = field(default_factory=list)
+    vars_read: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+_CURRENT: ContextVar[RenderContext] = ContextVar("flowforge_render_context")
+
+
+class _This:
+    """`{{ this }}`: the model's own relation, resolved per render."""
+
+    def __str__(self) -> str:
+        return quote_relation(_CURRENT.get().relation)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def _ref(name: str, *_version: Any) -> str:
+    ctx = _CURRENT.get()
+    node = ctx.resolve_ref(str(name))
+    if node is None:
+        ctx.missing.append(str(name))
+        return quote_identifier(str(name))
+    ctx.refs.append(node)
+    from flowforge_compiler.authoring import relation_for
+
+    return quote_relation(relation_for(node))
+
+
+def _source(source_name: str, table_name: str) -> str:
+    ctx = _CURRENT.get()
+    table = ctx.sources.get((str(source_name), str(table_name)))
+    if table is None:
+        ctx.missing.append(f"source('{source_name}', '{table_name}')")
+        return quote_identifier(str(table_name))
+    ctx.source_tables.append(table)
+    return quote_relation(table.relation)
+
+
+def _var(name: str, default: Any = _MISSING) -> Any:
+    ctx = _CURRENT.get()
+    if name in ctx.vars:
+        value = ctx.vars[name]
+    elif default is not _MISSING:
+        value = default
+    else:
+        known = ", ".join(sorted(ctx.vars)) or "none"
+        raise _DslError(
+            f"var({name!r}) is not defined (project vars: {known})",
+            hint=f"add `{name}: ...` under `vars:` in project.yml, pass --vars, or give a default: var({name!r}, ...)",
+        )
+    ctx.vars_read[name] = value
+    return value
+
+
+def _config(**kwargs: Any) -> str:
+    ctx = _CURRENT.get()
+    try:
+        ModelConfig.model_validate(kwargs)
+    except ValidationError as exc:
+        raise _DslError(f"config(): {describe_validation_error(exc, ModelConfig)}") from exc
+    ctx.config.update(kwargs)
+    return ""
+
+
+def _env_var(name: str, default: Any = None) -> str:
+    ctx = _CURRENT.get()
+    if name in ctx.environ:
+        return ctx.environ[name]
+    if default is not None:
+        return str(default)
+    raise _DslError(
+        f"environment variable {name!r} is not set",
+        hint=f"export {name}=... or give a default: env_var({name!r}, '...')",
+    )
+
+
+def _is_incremental() -> bool:
+    return _CURRENT.get().incremental
+
+
+class _DslError(Exception):
+    """Raised inside a template by a DSL function; converted to TemplateError with a line."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+class ModelRenderer:
+    """Renders model templates; macros are loaded once and shared by every model."""
+
+    def __init__(self, templates: Mapping[str, str], macro_names: list[str]):
+        self._templates = dict(templates)
+        self.env = jinja2.Environment(
+            loader=jinja2.FunctionLoader(self._load),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            auto_reload=False,
+        )
+        self.env.globals.update(
+            ref=_ref,
+            source=_source,
+            var=_var,
+            config=_config,
+            env_var=_env_var,
+            is_incremental=_is_incremental,
+            this=_This(),
+        )
+        self._load_macros(macro_names)
+
+    def _load(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
+        # Returning the name as the filename makes Jinja's tracebacks point into the file.
+        source = self._templates.get(name)
+        return None if source is None else (source, name, lambda: True)
+
+    def _load_macros(self, names: list[str]) -> None:
+        # Two passes: macros in one file may call macros defined in another.
+        for _ in range(2):
+            for name in names:
+                module = self._template(name).make_module()
+                self.env.globals.update(
+                    {k: getattr(module, k) for k in dir(module) if not k.startswith("_")}
+                )
+
+    def _template(self, name: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"Jinja syntax error: {exc.message}", location=Location(name, exc.lineno)
+            ) from exc
+
+    def render(self, name: str, ctx: RenderContext) -> str:
+        """Render one template in the given context; errors name the file and line."""
+        template = self._template(name)
+        token = _CURRENT.set(ctx)
+        try:
+            return template.render()
+        except FlowForgeError:
+            raise
+        except _DslError as exc:
+            raise TemplateError(str(exc), location=Location(name, _template_line(exc, name)), hint=exc.hint) from exc
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(
+                f"{exc.message}",
+                location=Location(name, _template_line(exc, name)),
+                hint="DSL names are ref, source, var, config, this, env_var, is_incremental and your macros",
+            ) from exc
+        except jinja2.TemplateError as exc:
+            raise TemplateError(str(exc), location=Location(name, _template_line(exc, name))) from exc
+        except Exception as exc:  # noqa: BLE001 - a user template raised; keep the location
+            raise TemplateError(
+                f"error while rendering: {type(exc).__name__}: {exc}",
+                location=Location(name, _template_line(exc, name)),
+            ) from exc
+        finally:
+            _CURRENT.reset(token)
+
+
+def _template_line(exc: BaseException, name: str) -> int | None:
+    """Jinja rewrites tracebacks to template lines; take the innermost frame in the template
+    (or in a macro file, when the model's own frame is missing)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if frame.filename == name:
+            return frame.lineno
+    return next((f.lineno for f in reversed(frames) if f.filename.endswith(".sql")), None)
+
+
+def environ_snapshot() -> dict[str, str]:
+    """The process environment, read once per compile for env_var()."""
+    return dict(os.environ)

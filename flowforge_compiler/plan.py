@@ -1,0 +1,137 @@
+"""The plan (IR): the one contract between the compiler and every target and the runtime.
+
+Deterministic by construction: nodes in topological order (name as tie-break), sorted keys,
+no timestamps, no absolute paths, no credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IR_VERSION = "1"
+
+NodeKind = Literal["sql", "python", "seed"]
+MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed"]
+
+
+class _IR(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlanProject(_IR):
+    name: str
+    version: str
+    vars: dict[str, Any] = Field(default_factory=dict)
+    schedule: str | None = None
+
+
+class PlanProfile(_IR):
+    """Which profile the plan was compiled for; never its credentials."""
+
+    name: str
+    engine: str
+
+
+class PythonEntry(_IR):
+    """Where the runtime finds a Python model and what it must check before calling it."""
+
+    path: str
+    function: str
+    requires: dict[str, list[str]] = Field(default_factory=dict)  # relation -> columns
+
+
+class SeedEntry(_IR):
+    path: str
+    format: Literal["csv", "parquet", "sql"]
+    column_types: dict[str, str] = Field(default_factory=dict)
+
+
+class NodeConfig(_IR):
+    unique_key: list[str] = Field(default_factory=list)
+    incremental_strategy: str | None = None
+
+
+class PlanNode(_IR):
+    id: str
+    kind: NodeKind
+    relation: str
+    materialization: MaterializationKind
+    depends_on: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    path: str
+    description: str | None = None
+    config: NodeConfig = Field(default_factory=NodeConfig)
+    sql: str | None = None
+    sql_incremental: str | None = None
+    python: PythonEntry | None = None
+    seed: SeedEntry | None = None
+    vars_read: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: str
+
+
+class PlanCheck(_IR):
+    """A data-quality check and the node whose table it guards."""
+
+    id: str
+    type: str
+    table: str
+    node: str | None
+    nodes: list[str] = Field(default_factory=list)  # every node the check reads
+    params: dict[str, Any] = Field(default_factory=dict)
+    severity: Literal["error", "warn"] = "error"
+    where: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class PlanSource(_IR):
+    source: str
+    table: str
+    identifier: str
+    schema_: str | None = Field(default=None, alias="schema")
+    node: str | None = None
+
+
+class Plan(_IR):
+    ir_version: str = IR_VERSION
+    flowforge_version: str
+    project: PlanProject
+    profile: PlanProfile
+    nodes: list[PlanNode]
+    levels: list[list[str]]
+    checks: list[PlanCheck] = Field(default_factory=list)
+    sources: list[PlanSource] = Field(default_factory=list)
+
+    def node(self, node_id: str) -> PlanNode:
+        """The node with this id; KeyError names the known ids when it is absent."""
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"no node {node_id!r} in plan (nodes: {', '.join(n.id for n in self.nodes)})")
+
+    def node_map(self) -> dict[str, PlanNode]:
+        return {n.id: n for n in self.nodes}
+
+    def to_json(self) -> str:
+        """The canonical text of the plan: identical bytes for identical inputs."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> Plan:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def plan_json_schema() -> str:
+    """The JSON Schema of plan.json, generated from the models above."""
+    return json.dumps(Plan.model_json_schema(by_alias=True), sort_keys=True, indent=2) + "\n"

@@ -1,0 +1,246 @@
+"""profiles.yml: engine settings per environment, resolved as profiles.yml < FF_* env < CLI flags.
+
+Secrets stay out of plans: values may use `{{ env_var('NAME') }}`, rendered only when the
+profile is resolved (on the laptop for `ffc run`, in the worker for orchestrated runs).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jinja2
+from pydantic import Field
+
+from flowforge_compiler.errors import Location, ProfileError
+from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import read_yaml, subnode, validate
+
+
+class DuckDBSettings(Strict):
+    path: str = ":memory:"
+    threads: int | None = None
+
+
+class PostgresSettings(Strict):
+    dsn: str
+    db_schema: str = "public"
+
+
+class BigQuerySettings(Strict):
+    project: str | None = None
+    dataset: str
+    location: str | None = None
+    use_bigframes: bool = False
+
+
+class DatabricksSparkSettings(Strict):
+    master: str = "local[*]"
+    app_name: str = "flowforge"
+    warehouse_dir: str | None = None
+    database: str | None = None
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class SnowflakeSnowparkSettings(Strict):
+    account: str
+    user: str
+    password: str | None = None
+    role: str | None = None
+    warehouse: str | None = None
+    database: str
+    db_schema: str = "PUBLIC"
+
+
+class DuckDBProfile(Strict):
+    engine: Literal["duckdb"]
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
+
+
+class PostgresProfile(Strict):
+    engine: Literal["postgres"]
+    postgres: PostgresSettings
+
+
+class BigQueryProfile(Strict):
+    engine: Literal["bigquery"]
+    bigquery: BigQuerySettings
+
+
+class DatabricksSparkProfile(Strict):
+    engine: Literal["databricks_spark"]
+    databricks_spark: DatabricksSparkSettings = Field(default_factory=DatabricksSparkSettings)
+
+
+class SnowflakeSnowparkProfile(Strict):
+    engine: Literal["snowflake_snowpark"]
+    snowflake_snowpark: SnowflakeSnowparkSettings
+
+
+EngineProfile = Annotated[
+    DuckDBProfile | PostgresProfile | BigQueryProfile | DatabricksSparkProfile | SnowflakeSnowparkProfile,
+    Field(discriminator="engine"),
+]
+ENGINES = ("duckdb", "postgres", "bigquery", "databricks_spark", "snowflake_snowpark")
+
+# The spec's list of environment overrides: variable -> (engine block, key); FF_ENGINE is separate.
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "FF_DUCKDB_PATH": ("duckdb", "path"),
+    "FF_PG_DSN": ("postgres", "dsn"),
+    "FF_PG_SCHEMA": ("postgres", "db_schema"),
+    "FF_BQ_DATASET": ("bigquery", "dataset"),
+    "FF_BQ_LOCATION": ("bigquery", "location"),
+    "FF_BQ_USE_BIGFRAMES": ("bigquery", "use_bigframes"),
+}
+_PATH_KEYS = {("duckdb", "path"), ("databricks_spark", "warehouse_dir")}
+
+
+
+class _ProfileModel(Strict):
+    """Wrapper so `validate` can report errors of the union with the file's lines."""
+
+    profile: EngineProfile
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A resolved profile: its name plus validated engine settings (may hold secrets)."""
+
+    name: str
+    settings: DuckDBProfile | PostgresProfile | BigQueryProfile | DatabricksSparkProfile | SnowflakeSnowparkProfile
+
+    @property
+    def engine(self) -> str:
+        return self.settings.engine
+
+    @property
+    def engine_settings(self) -> Any:
+        return getattr(self.settings, self.engine)
+
+
+def resolve_profile(
+    project_dir: Path,
+    env_name: str | None = None,
+    *,
+    engine: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    profiles_path: Path | None = None,
+) -> Profile:
+    """Resolve the active profile: `--env NAME`, else `default`, else an in-memory DuckDB."""
+    environ = os.environ if environ is None else environ
+    path = profiles_path or project_dir / "profiles.yml"
+    raw: dict[str, Any] = {}
+    name = env_name or "default"
+    node = None
+    if path.exists():
+        data, root = read_yaml(path, "profiles.yml")
+        data = data or {}
+        if not isinstance(data, dict):
+            raise ProfileError("profiles.yml must map profile names to settings", location=Location("profiles.yml", 1))
+        if name in data:
+            raw = _render(data[name], environ, name)
+            node = subnode(root, (name,))
+            if not isinstance(raw, dict):
+                raise ProfileError(f"profile {name!r} must be a mapping", location=Location("profiles.yml"))
+        elif env_name:
+            known = ", ".join(sorted(map(str, data))) or "none"
+            raise ProfileError(
+                f"profile {env_name!r} is not defined in profiles.yml (defined: {known})",
+                location=Location("profiles.yml"),
+            )
+    elif env_name and env_name != "default":
+        raise ProfileError(
+            f"profile {env_name!r} requested but the project has no profiles.yml",
+            hint="create profiles.yml next to project.yml, or drop --env to use an in-memory DuckDB",
+        )
+    raw = _relative_paths(raw, project_dir)
+    raw = _apply_overrides(raw, environ, engine)
+    validated = validate(_ProfileModel, {"profile": raw}, "profiles.yml", _wrap(node))
+    return Profile(name=name, settings=validated.profile)
+
+
+def _wrap(node: Any) -> Any:
+    """Place a profile's node under a `profile` key so error lines line up with the wrapper."""
+    import yaml
+
+    if node is None:
+        return None
+    key = yaml.ScalarNode("tag:yaml.org,2002:str", "profile", node.start_mark, node.end_mark)
+    return yaml.MappingNode("tag:yaml.org,2002:map", [(key, node)], node.start_mark, node.end_mark)
+
+
+def _render(value: Any, environ: Mapping[str, str], profile: str) -> Any:
+    """Render `{{ env_var(...) }}` in every string of the profile, recursively."""
+    if isinstance(value, dict):
+        return {k: _render(v, environ, profile) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render(v, environ, profile) for v in value]
+    if isinstance(value, str) and "{{" in value:
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+        env.globals["env_var"] = _env_var_reader(environ, f"profiles.yml (profile {profile!r})")
+        try:
+            return env.from_string(value).render()
+        except jinja2.TemplateError as exc:
+            raise ProfileError(f"profile {profile!r}: {exc}", location=Location("profiles.yml")) from exc
+    return value
+
+
+def _env_var_reader(environ: Mapping[str, str], where: str) -> Any:
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ProfileError(
+            f"environment variable {name!r} is not set (used by env_var() in {where})",
+            hint=f"export {name}=... or give env_var() a default: env_var({name!r}, '...')",
+        )
+
+    return env_var
+
+
+def _relative_paths(raw: dict[str, Any], project_dir: Path) -> dict[str, Any]:
+    """Paths written in profiles.yml are relative to the project folder."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for block, key in _PATH_KEYS:
+        value = out.get(block, {}).get(key) if isinstance(out.get(block), dict) else None
+        if isinstance(value, str) and value != ":memory:" and not Path(value).is_absolute():
+            out[block][key] = str((project_dir / value).resolve())
+    return out
+
+
+def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str], engine: str | None) -> dict[str, Any]:
+    """FF_* environment variables override profiles.yml; the CLI's --engine overrides both."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    if environ.get("FF_ENGINE"):
+        out["engine"] = environ["FF_ENGINE"]
+    if engine:
+        out["engine"] = engine
+    out.setdefault("engine", "duckdb")
+    for variable, (block, key) in ENV_OVERRIDES.items():
+        if variable in environ and block == out["engine"]:
+            value: Any = environ[variable]
+            if (block, key) in _PATH_KEYS and value != ":memory:":
+                value = str(Path(value).resolve())
+            if key == "use_bigframes":
+                value = value.strip().lower() in {"1", "true", "yes", "on"}
+            section = out.setdefault(block, {})
+            if not isinstance(section, dict):
+                section = out[block] = {}
+            section[key] = value
+    if out["engine"] not in ENGINES:
+        raise ProfileError(
+            f"unknown engine {out['engine']!r}",
+            hint=f"use one of: {', '.join(ENGINES)}",
+        )
+    # A profile switched to another engine keeps only that engine's block.
+    return {k: v for k, v in out.items() if k == "engine" or k == out["engine"] or k not in ENGINES}
+
+
+def ff_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """All FF_* variables: part of a node's environment context for fingerprints."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(environ.items()) if k.startswith("FF_")}

@@ -1,0 +1,109 @@
+"""project.yml: the project's name, vars, per-model config, schedule, checks and docs settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Materialization = Literal["table", "view", "incremental", "ephemeral"]
+IncrementalStrategy = Literal["append", "merge", "delete+insert"]
+
+
+class Strict(BaseModel):
+    """Base for every user-facing file format: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(Strict):
+    """The keys of `config(...)` in a model and of `models:` in project.yml."""
+
+    materialized: Materialization | None = None
+    tags: list[str] | None = None
+    unique_key: str | list[str] | None = None
+    incremental_strategy: IncrementalStrategy | None = None
+    description: str | None = None
+
+
+class _CheckBase(Strict):
+    table: str
+    tags: list[str] = Field(default_factory=list)
+    severity: Literal["error", "warn"] = "error"
+    where: str | None = None
+    name: str | None = None
+
+
+class NotNullCheck(_CheckBase):
+    type: Literal["not_null"]
+    column: str
+
+
+class UniqueCheck(_CheckBase):
+    type: Literal["unique"]
+    column: str
+
+
+class GreaterEqualCheck(_CheckBase):
+    type: Literal["greater_equal"]
+    column: str
+    threshold: float = 0
+
+
+class NonNegativeSumCheck(_CheckBase):
+    type: Literal["non_negative_sum"]
+    column: str
+
+
+class RowCountBetweenCheck(_CheckBase):
+    type: Literal["row_count_between"]
+    min: int = 1
+    max: int | None = None
+
+
+class FreshnessCheck(_CheckBase):
+    type: Literal["freshness"]
+    column: str
+    max_delay_minutes: float
+
+
+class AcceptedValuesCheck(_CheckBase):
+    type: Literal["accepted_values"]
+    column: str
+    values: list[Any]
+
+
+class RelationshipsCheck(_CheckBase):
+    type: Literal["relationships"]
+    column: str
+    to: str
+    to_column: str = "id"
+
+
+CheckSpec = Annotated[
+    NotNullCheck
+    | UniqueCheck
+    | GreaterEqualCheck
+    | NonNegativeSumCheck
+    | RowCountBetweenCheck
+    | FreshnessCheck
+    | AcceptedValuesCheck
+    | RelationshipsCheck,
+    Field(discriminator="type"),
+]
+
+
+class DocsSettings(Strict):
+    dag_dir: str = "docs"
+
+
+class ProjectConfig(Strict):
+    """The validated content of project.yml."""
+
+    name: str
+    version: str
+    vars: dict[str, Any] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    schedule: str | None = None
+    tests: list[CheckSpec] = Field(default_factory=list)
+    docs: DocsSettings = Field(default_factory=DocsSettings)

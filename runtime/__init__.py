@@ -1,0 +1,9 @@
+"""FlowForge's runtime: builds one plan node on an engine, wherever it is called from."""
+
+from __future__ import annotations
+
+from runtime.executors import Executor, open_executor
+from runtime.node import run_node
+from runtime.results import NodeResult
+
+__all__ = ["Executor", "NodeResult", "open_executor", "run_node"]

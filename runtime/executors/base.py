@@ -1,0 +1,283 @@
+"""The executor base class: how a node is built, written once; engines supply the primitives.
+
+Every materialization is atomic. A table is built into `<relation>__ff_tmp` and swapped in
+with one transaction, so a failing model leaves the previous table and its rows intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pyarrow as pa
+
+from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError, ProjectFileError
+from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.profiles import Profile
+from runtime import python_models
+from runtime.results import NodeResult
+from runtime.seeds import read_seed
+
+log = logging.getLogger("flowforge")
+sql_log = logging.getLogger("flowforge.sql")
+
+RelationKind = Literal["table", "view"]
+TEMP_SUFFIX = "__ff_tmp"
+
+
+class Executor(ABC):
+    """Builds plan nodes on one engine. Subclasses implement the abstract primitives only."""
+
+    engine: ClassVar[str]
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+
+    # -- primitives every engine implements -------------------------------------------------
+
+    @abstractmethod
+    def _execute(self, sql: str) -> None:
+        """Run one statement on the calling thread's connection."""
+
+    @abstractmethod
+    def read_arrow(self, sql: str) -> pa.Table:
+        """Run a query and return its result as Arrow."""
+
+    @abstractmethod
+    def create_table_from_arrow(self, relation: str, data: pa.Table) -> None:
+        """Create `relation` holding exactly `data` (the relation does not exist yet)."""
+
+    @abstractmethod
+    def relation_kind(self, relation: str) -> RelationKind | None:
+        """Whether `relation` exists, and as what."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- dialect defaults (ANSI); engines override where they differ --------------------------
+
+    def quote(self, relation: str) -> str:
+        return ".".join('"' + part.replace('"', '""') + '"' for part in relation.split("."))
+
+    def rename_sql(self, old: str, new: str) -> str:
+        return f"alter table {self.quote(old)} rename to {self.quote(new.split('.')[-1])}"
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.execute("begin")
+        try:
+            yield
+        except BaseException:
+            self.execute("rollback")
+            raise
+        self.execute("commit")
+
+    # -- shared behaviour --------------------------------------------------------------------
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def execute(self, sql: str) -> None:
+        sql_log.debug("%s", sql)
+        self._execute(sql)
+
+    def scalar(self, sql: str) -> Any:
+        table = self.read_arrow(sql)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def count_rows(self, relation: str) -> int:
+        return int(self.scalar(f"select count(*) from {self.quote(relation)}"))
+
+    def drop_relation(self, relation: str) -> None:
+        kind = self.relation_kind(relation)
+        if kind is not None:
+            self.execute(f"drop {kind} {self.quote(relation)}")
+
+    def build(self, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool = False) -> NodeResult:
+        """Build one node and say what happened; engine failures become ModelBuildError."""
+        started = time.perf_counter()
+        try:
+            rows = self._dispatch(plan, node, root, full_refresh)
+        except FlowForgeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the engine's own error, reported with the model
+            raise ModelBuildError(node.id, node.path, self.engine, _engine_message(exc)) from exc
+        return NodeResult(
+            node_id=node.id,
+            status="built",
+            seconds=time.perf_counter() - started,
+            relation=None if node.materialization == "ephemeral" else node.relation,
+            materialization=node.materialization,
+            rows=rows,
+        )
+
+    def _dispatch(self, plan: Plan, node: PlanNode, root: Path, full_refresh: bool) -> int | None:
+        if node.kind == "seed":
+            return self._build_seed(node, root)
+        if node.kind == "python":
+            return self._build_python(plan, node, root)
+        if node.materialization == "ephemeral":
+            return None  # inlined into its readers as a CTE at compile time
+        if node.materialization == "view":
+            return self._build_view(node)
+        if node.materialization == "incremental" and not full_refresh and self.relation_kind(node.relation) == "table":
+            return self._apply_incremental(node, lambda tmp: self._create_table_as(tmp, _sql(node, incremental=True)))
+        return self.replace_table(node.relation, lambda tmp: self._create_table_as(tmp, _sql(node)))
+
+    def _create_table_as(self, relation: str, sql: str) -> None:
+        self.execute(f"create table {self.quote(relation)} as\n{sql}")
+
+    def replace_table(self, relation: str, create: Callable[[str], None]) -> int:
+        """Build into a temporary relation, then swap it in with one transaction."""
+        tmp = relation + TEMP_SUFFIX
+        self.drop_relation(tmp)
+        try:
+            create(tmp)
+            rows = self.count_rows(tmp)
+            with self.transaction():
+                self.drop_relation(relation)
+                self.execute(self.rename_sql(tmp, relation))
+        except BaseException:
+            self._drop_quietly(tmp)
+            raise
+        return rows
+
+    def _drop_quietly(self, relation: str) -> None:
+        try:
+            self.drop_relation(relation)
+        except Exception:  # noqa: BLE001 - cleanup must not hide the original error
+            log.debug("could not drop %s after a failed build", relation, exc_info=True)
+
+    def _build_view(self, node: PlanNode) -> None:
+        with self.transaction():
+            if self.relation_kind(node.relation) == "table":
+                self.execute(f"drop table {self.quote(node.relation)}")
+            self.execute(f"create or replace view {self.quote(node.relation)} as\n{_sql(node)}")
+        return None
+
+    def _apply_incremental(self, node: PlanNode, create: Callable[[str], None]) -> int:
+        """Apply new rows to an existing table: append, or replace rows by unique_key."""
+        tmp = node.relation + TEMP_SUFFIX
+        self.drop_relation(tmp)
+        try:
+            create(tmp)
+            new_columns = self.columns(tmp)
+            old_columns = self.columns(node.relation)
+            if new_columns != old_columns:
+                raise ModelBuildError(
+                    node.id,
+                    node.path,
+                    self.engine,
+                    f"the incremental query returns columns {new_columns}, the table has {old_columns}; "
+                    "rebuild it with --full-refresh",
+                )
+            rows = self.count_rows(tmp)
+            cols = ", ".join(self.quote(c) for c in new_columns)
+            target, source = self.quote(node.relation), self.quote(tmp)
+            with self.transaction():
+                if node.config.incremental_strategy in ("merge", "delete+insert"):
+                    match = " and ".join(
+                        f"{source}.{self.quote(k)} = {target}.{self.quote(k)}" for k in node.config.unique_key
+                    )
+                    self.execute(f"delete from {target} where exists (select 1 from {source} where {match})")
+                self.execute(f"insert into {target} ({cols}) select {cols} from {source}")
+        finally:
+            self._drop_quietly(tmp)
+        return rows
+
+    def columns(self, relation: str) -> list[str]:
+        return list(self.read_arrow(f"select * from {self.quote(relation)} limit 0").column_names)
+
+    # -- Python models -------------------------------------------------------------------------
+
+    def arrow_to_frame(self, data: pa.Table) -> Any:
+        """The engine's frame type for model inputs: pandas by default."""
+        return data.to_pandas()
+
+    def frame_to_arrow(self, frame: Any, node: PlanNode) -> pa.Table:
+        if isinstance(frame, pa.Table):
+            return frame
+        import pandas as pd
+
+        if isinstance(frame, pd.DataFrame):
+            return pa.Table.from_pandas(frame, preserve_index=False)
+        raise ModelBuildError(
+            node.id, node.path, self.engine,
+            f"the model returned {type(frame).__name__}; return a pandas DataFrame (or a pyarrow Table)",
+        )
+
+    def read_node(self, node: PlanNode) -> pa.Table:
+        """A dependency's rows; an ephemeral dependency is read through its SQL."""
+        if node.materialization == "ephemeral":
+            return self.read_arrow(f"select * from (\n{_sql(node)}\n) as {self.quote(node.relation)}")
+        return self.read_arrow(f"select * from {self.quote(node.relation)}")
+
+    def _build_python(self, plan: Plan, node: PlanNode, root: Path) -> int:
+        func = python_models.load_function(node, root)
+        nodes = plan.node_map()
+        arrow_inputs = {nodes[d].relation: self.read_node(nodes[d]) for d in node.depends_on}
+        python_models.check_required_columns(node, {r: t.column_names for r, t in arrow_inputs.items()})
+        frames = {r: self.arrow_to_frame(t) for r, t in arrow_inputs.items()}
+        try:
+            result = python_models.call_model(func, frames)
+        except FlowForgeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's function raised
+            raise python_models.user_code_error(node, self.engine, exc, root) from exc
+        data = self.frame_to_arrow(result, node)
+        if node.materialization == "incremental" and self.relation_kind(node.relation) == "table":
+            return self._apply_incremental(node, lambda tmp: self.create_table_from_arrow(tmp, data))
+        return self.replace_table(node.relation, lambda tmp: self.create_table_from_arrow(tmp, data))
+
+    # -- seeds ---------------------------------------------------------------------------------
+
+    def _build_seed(self, node: PlanNode, root: Path) -> int:
+        assert node.seed is not None
+        if node.seed.format == "sql":
+            return self.replace_table(node.relation, lambda tmp: self._create_table_as(tmp, _sql(node)))
+        data = read_seed(node, root)
+        types = node.seed.column_types
+        unknown = sorted(set(types) - set(data.column_names))
+        if unknown:
+            raise ProjectFileError(
+                f"seeds/schema.yml types columns the seed does not have: {', '.join(unknown)}",
+                location=Location(node.seed.path),
+                hint=f"columns: {', '.join(data.column_names)}",
+            )
+        if not types:
+            return self.replace_table(node.relation, lambda tmp: self.create_table_from_arrow(tmp, data))
+        staging = node.relation + "__ff_seed"
+
+        def create(tmp: str) -> None:
+            self.drop_relation(staging)
+            self.create_table_from_arrow(staging, data)
+            try:
+                select = ", ".join(
+                    f"cast({self.quote(c)} as {types[c]}) as {self.quote(c)}" if c in types else self.quote(c)
+                    for c in data.column_names
+                )
+                self._create_table_as(tmp, f"select {select} from {self.quote(staging)}")
+            finally:
+                self._drop_quietly(staging)
+
+        return self.replace_table(node.relation, create)
+
+
+def _sql(node: PlanNode, *, incremental: bool = False) -> str:
+    sql = node.sql_incremental if incremental else node.sql
+    if sql is None:
+        raise ModelBuildError(node.id, node.path, "plan", "the plan holds no SQL for this node; recompile it")
+    return sql
+
+
+def _engine_message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

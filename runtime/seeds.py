@@ -1,0 +1,27 @@
+"""Reading seed files into Arrow, engine-agnostically; column types are applied by the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.plan import PlanNode
+
+
+def read_seed(node: PlanNode, root: Path) -> pa.Table:
+    """A CSV or Parquet seed as an Arrow table; typed columns are read as text, cast later."""
+    assert node.seed is not None
+    path = root / node.seed.path
+    try:
+        if node.seed.format == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path)
+        import pyarrow.csv as pacsv
+
+        as_text = {col: pa.string() for col in node.seed.column_types}
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=as_text))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise ProjectFileError(f"cannot read seed: {exc}", location=Location(node.seed.path)) from exc

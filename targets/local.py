@@ -1,0 +1,121 @@
+"""The local target: the spec's level scheduler behind `ffc run`.
+
+Levels run one after another; inside a level a thread pool of `jobs` workers builds nodes. On a
+failure, nodes of the level not yet started are cancelled and later levels do not start; with
+`keep_going` the current level finishes first. Nodes that never ran are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from flowforge_compiler.plan import Plan, PlanNode
+from runtime import Executor, NodeResult, run_node
+
+
+class RunReporter(Protocol):
+    """Receives progress; the CLI renders it, tests record it."""
+
+    def node_started(self, node: PlanNode) -> None: ...
+
+    def node_finished(self, node: PlanNode, result: NodeResult, error: BaseException | None) -> None: ...
+
+
+class SilentReporter:
+    def node_started(self, node: PlanNode) -> None:
+        return None
+
+    def node_finished(self, node: PlanNode, result: NodeResult, error: BaseException | None) -> None:
+        return None
+
+
+@dataclass
+class RunSummary:
+    results: list[NodeResult] = field(default_factory=list)
+    errors: dict[str, BaseException] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class LevelScheduler:
+    """Runs selected nodes of a plan level by level on one shared executor."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        executor: Executor,
+        root: Path,
+        *,
+        jobs: int = 1,
+        keep_going: bool = False,
+        full_refresh: bool = False,
+        reporter: RunReporter | None = None,
+    ):
+        self.plan = plan
+        self.executor = executor
+        self.root = root
+        self.jobs = max(1, jobs)
+        self.keep_going = keep_going
+        self.full_refresh = full_refresh
+        self.reporter = reporter or SilentReporter()
+        self._nodes = plan.node_map()
+
+    def run(self, node_ids: Sequence[str]) -> RunSummary:
+        selected = set(node_ids)
+        summary = RunSummary()
+        started = time.perf_counter()
+        levels = [[n for n in level if n in selected] for level in self.plan.levels]
+        for level in filter(None, levels):
+            if summary.errors:
+                reason = "not started: " + ", ".join(sorted(summary.errors)) + " failed"
+                summary.results.extend(self._skipped(n, reason) for n in level)
+                continue
+            self._run_level(level, summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _run_level(self, level: list[str], summary: RunSummary) -> None:
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(level)), thread_name_prefix="ff") as pool:
+            pending: dict[Future[NodeResult], str] = {pool.submit(self._build, n): n for n in level}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    node_id = pending.pop(future)
+                    if future.cancelled():
+                        continue
+                    error = future.exception()
+                    if error is None:
+                        summary.results.append(future.result())
+                        continue
+                    summary.errors[node_id] = error
+                    result = NodeResult(node_id, "failed", message=str(error), relation=self._nodes[node_id].relation)
+                    summary.results.append(result)
+                    self.reporter.node_finished(self._nodes[node_id], result, error)
+                    if not self.keep_going:
+                        for other, other_id in list(pending.items()):
+                            if other.cancel():
+                                pending.pop(other)
+                                summary.results.append(self._skipped(other_id, f"cancelled: {node_id} failed"))
+
+    def _build(self, node_id: str) -> NodeResult:
+        node = self._nodes[node_id]
+        self.reporter.node_started(node)
+        result = run_node(self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh)
+        self.reporter.node_finished(node, result, None)
+        return result
+
+    def _skipped(self, node_id: str, reason: str) -> NodeResult:
+        result = NodeResult(node_id, "skipped", message=reason, relation=self._nodes[node_id].relation)
+        self.reporter.node_finished(self._nodes[node_id], result, None)
+        return result
