@@ -120,12 +120,12 @@ class RequiredColumnsError(FlowForgeError):
 class ModelBuildError(FlowForgeError):
     """A node failed to build on the engine; carries the engine's own message."""
 
-    def __init__(self, node: str, path: str, engine: str, engine_message: str):
+    def __init__(self, node: str, path: str, engine: str, engine_message: str, *, line: int | None = None):
         self.node = node
         self.engine_message = engine_message
         super().__init__(
             f"Model {node!r} failed on {engine}:\n  {engine_message.strip()}",
-            location=Location(path),
+            location=Location(path, line),
         )
 
 

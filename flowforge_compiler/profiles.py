@@ -17,7 +17,7 @@ from pydantic import Field
 
 from flowforge_compiler.errors import Location, ProfileError
 from flowforge_compiler.project_file import Strict
-from flowforge_compiler.yaml_files import read_yaml, subnode, validate
+from flowforge_compiler.yaml_files import read_yaml, validate
 
 
 class DuckDBSettings(Strict):
@@ -99,12 +99,6 @@ _PATH_KEYS = {("duckdb", "path"), ("databricks_spark", "warehouse_dir")}
 
 
 
-class _ProfileModel(Strict):
-    """Wrapper so `validate` can report errors of the union with the file's lines."""
-
-    profile: EngineProfile
-
-
 @dataclass(frozen=True)
 class Profile:
     """A resolved profile: its name plus validated engine settings (may hold secrets)."""
@@ -131,45 +125,40 @@ def resolve_profile(
 ) -> Profile:
     """Resolve the active profile: `--env NAME`, else `default`, else an in-memory DuckDB."""
     environ = os.environ if environ is None else environ
-    path = profiles_path or project_dir / "profiles.yml"
-    raw: dict[str, Any] = {}
     name = env_name or "default"
-    node = None
-    if path.exists():
-        data, root = read_yaml(path, "profiles.yml")
-        data = data or {}
-        if not isinstance(data, dict):
-            raise ProfileError("profiles.yml must map profile names to settings", location=Location("profiles.yml", 1))
-        if name in data:
-            raw = _render(data[name], environ, name)
-            node = subnode(root, (name,))
-            if not isinstance(raw, dict):
-                raise ProfileError(f"profile {name!r} must be a mapping", location=Location("profiles.yml"))
-        elif env_name:
+    raw, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name, environ)
+    raw = _apply_overrides(_relative_paths(raw, project_dir), environ, engine)
+    settings = validate(EngineProfile, raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
+    return Profile(name=name, settings=settings)
+
+
+def _read_profile(
+    path: Path, name: str, requested: str | None, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], Any]:
+    """The named profile's raw settings with env_var() rendered, and the file's node tree."""
+    if not path.exists():
+        if requested and requested != "default":
+            raise ProfileError(
+                f"profile {requested!r} requested but the project has no profiles.yml",
+                hint="create profiles.yml next to project.yml, or drop --env to use an in-memory DuckDB",
+            )
+        return {}, None
+    data, root_node = read_yaml(path, "profiles.yml")
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ProfileError("profiles.yml must map profile names to settings", location=Location("profiles.yml", 1))
+    if name not in data:
+        if requested:
             known = ", ".join(sorted(map(str, data))) or "none"
             raise ProfileError(
-                f"profile {env_name!r} is not defined in profiles.yml (defined: {known})",
+                f"profile {requested!r} is not defined in profiles.yml (defined: {known})",
                 location=Location("profiles.yml"),
             )
-    elif env_name and env_name != "default":
-        raise ProfileError(
-            f"profile {env_name!r} requested but the project has no profiles.yml",
-            hint="create profiles.yml next to project.yml, or drop --env to use an in-memory DuckDB",
-        )
-    raw = _relative_paths(raw, project_dir)
-    raw = _apply_overrides(raw, environ, engine)
-    validated = validate(_ProfileModel, {"profile": raw}, "profiles.yml", _wrap(node))
-    return Profile(name=name, settings=validated.profile)
-
-
-def _wrap(node: Any) -> Any:
-    """Place a profile's node under a `profile` key so error lines line up with the wrapper."""
-    import yaml
-
-    if node is None:
-        return None
-    key = yaml.ScalarNode("tag:yaml.org,2002:str", "profile", node.start_mark, node.end_mark)
-    return yaml.MappingNode("tag:yaml.org,2002:map", [(key, node)], node.start_mark, node.end_mark)
+        return {}, None
+    raw = _render(data[name], environ, name)
+    if not isinstance(raw, dict):
+        raise ProfileError(f"profile {name!r} must be a mapping", location=Location("profiles.yml"))
+    return raw, root_node
 
 
 def _render(value: Any, environ: Mapping[str, str], profile: str) -> Any:
@@ -234,6 +223,7 @@ def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str], engine: st
     if out["engine"] not in ENGINES:
         raise ProfileError(
             f"unknown engine {out['engine']!r}",
+            location=Location("profiles.yml") if raw else None,
             hint=f"use one of: {', '.join(ENGINES)}",
         )
     # A profile switched to another engine keeps only that engine's block.

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.project_file import Strict
-from flowforge_compiler.yaml_files import read_yaml, subnode, validate
+from flowforge_compiler.yaml_files import read_yaml, validate
 
 
 @dataclass(frozen=True, order=True)
@@ -87,7 +87,7 @@ def _from_flat(data: dict[str, Any], display: str, node: Any) -> dict[tuple[str,
                 hint="or use the dbt shape: `version: 2` and `sources: [{name, tables: [...]}]`",
             )
         for table_name, spec in tables.items():
-            table = validate(FlatTable, spec or {}, display, subnode(node, (source_name, table_name)))
+            table = validate(FlatTable, spec or {}, display, node, prefix=(str(source_name), str(table_name)))
             key = (str(source_name), str(table_name))
             out[key] = SourceTable(key[0], key[1], table.identifier or key[1], table.schema_)
     return out

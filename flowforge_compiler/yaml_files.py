@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from flowforge_compiler.errors import Location, ProjectFileError
 
@@ -34,8 +37,8 @@ def read_yaml(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def _walk(node: yaml.Node | None, loc: tuple[object, ...]) -> tuple[yaml.Node | None, int | None]:
-    """Follow `loc` into a composed YAML tree as deep as it exists: (node, 1-based line)."""
+def line_of(node: yaml.Node | None, loc: tuple[object, ...]) -> int | None:
+    """The 1-based line of the value at `loc`, or of its deepest existing parent."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -49,46 +52,70 @@ def _walk(node: yaml.Node | None, loc: tuple[object, ...]) -> tuple[yaml.Node | 
             line = node.start_mark.line + 1
         else:
             break
-    return node, line
+    return line
 
 
-def line_of(node: yaml.Node | None, loc: tuple[object, ...]) -> int | None:
-    """The 1-based line of the value at `loc`, or of its deepest existing parent."""
-    return _walk(node, loc)[1]
+def validate(
+    model: Any, data: Any, display: str, node: yaml.Node | None = None, *, prefix: tuple[str, ...] = ()
+) -> Any:
+    """Validate data against a strict model (or annotation); the error names file, line and key.
 
-
-def subnode(node: yaml.Node | None, loc: tuple[object, ...]) -> yaml.Node | None:
-    """The node at `loc`, so nested values can be validated with their own lines."""
-    return _walk(node, loc)[0]
-
-
-def validate(model: type[M], data: Any, display: str, node: yaml.Node | None = None) -> M:
-    """Validate data against a strict model; the first error names the file, line and key."""
+    `node` is the file's root node and `prefix` the path from it to `data`, so locations and
+    lines are those the user sees in the file.
+    """
     try:
-        return model.model_validate(data)
+        return _adapter(model).validate_python(data)
     except ValidationError as exc:
+        loc = _yaml_loc(node, (*prefix, *exc.errors()[0]["loc"]))
         raise ProjectFileError(
-            describe_validation_error(exc, model),
-            location=Location(display, line_of(node, _first_loc(exc))),
+            describe_validation_error(exc, model, node=node, prefix=prefix),
+            location=Location(display, line_of(node, loc)),
         ) from exc
+
+
+@lru_cache(maxsize=None)
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
 
 
 def load_model(path: Path, model: type[M], display: str, *, empty: Any = None) -> M:
     """Read and validate one YAML file; an empty file validates as `empty`."""
     data, node = read_yaml(path, display)
-    return validate(model, empty if data is None else data, display, node)
+    return validate(model, empty if data is None else data, display, node)  # type: ignore[no-any-return]
 
 
-def _first_loc(exc: ValidationError) -> tuple[int | str, ...]:
-    return tuple(exc.errors()[0]["loc"])
+def _yaml_loc(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The location as written in the file: parts pydantic adds (union tags) are dropped."""
+    if node is None:
+        return loc
+    out: list[Any] = []
+    current: yaml.Node | None = node
+    for index, part in enumerate(loc):
+        if isinstance(current, yaml.MappingNode):
+            match = next((v for k, v in current.value if getattr(k, "value", None) == str(part)), None)
+            if match is None:
+                if index == len(loc) - 1:
+                    out.append(part)  # the offending key itself
+                continue
+            out.append(part)
+            current = match
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and part < len(current.value):
+            out.append(part)
+            current = current.value[part]
+        else:
+            out.append(part)
+            current = None
+    return tuple(out)
 
 
-def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> str:
+def describe_validation_error(
+    exc: ValidationError, model: Any, *, node: yaml.Node | None = None, prefix: tuple[str, ...] = ()
+) -> str:
     """One readable sentence per problem; unknown keys list the keys that are allowed."""
     messages: list[str] = []
     for error in exc.errors():
         loc = tuple(error["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
+        where = ".".join(str(p) for p in _yaml_loc(node, (*prefix, *loc))) or "(top level)"
         if error["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, loc[:-1])
             allowed_text = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
@@ -100,50 +127,53 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> s
     return "; ".join(messages)
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """Walk the model's fields along `loc` to find which keys the enclosing mapping accepts."""
+def _allowed_keys(model: Any, loc: tuple[int | str, ...]) -> list[str]:
+    """Follow `loc` through the model's annotations to the mapping that got the unknown key."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = getattr(current, "model_fields", None)
-        if fields is None:
-            sub = _submodel_named(current, str(part))
-            if sub is None:
-                return []
-            current = sub
-            continue
-        field = fields.get(str(part)) or next(
-            (f for f in fields.values() if f.alias == part), None
-        )
-        if field is None:
-            return []
-        current = _innermost_model(field.annotation, part)
+        current = _step(current, part)
         if current is None:
             return []
-    fields = getattr(current, "model_fields", None)
-    if fields is None:
+    found = _as_model(current)
+    if found is None:
         return []
-    return sorted(f.alias or name for name, f in fields.items())
+    return sorted(f.alias or name for name, f in found.model_fields.items())
 
 
-def _innermost_model(annotation: Any, _part: int | str) -> Any:
-    """The pydantic model inside an annotation like `X | None`, `list[X]` or `dict[str, X]`."""
+def _step(annotation: Any, part: int | str) -> Any:
+    """The annotation one level down: a model's field, a container's item, a union's member."""
+    origin, args = get_origin(annotation), get_args(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _innermost_model(arg, _part)
-        if found is not None:
-            return found
+        fields = annotation.model_fields
+        field = fields.get(str(part)) or next((f for f in fields.values() if f.alias == part), None)
+        return None if field is None else field.annotation
+    if origin is Annotated:
+        return _step(args[0], part)
+    if origin in (dict, Mapping):
+        return args[1]
+    if origin in (list, tuple, set, frozenset, Sequence):
+        return args[0]
+    if origin in (Union, UnionType):
+        for arg in args:  # a discriminated union puts the tag into the location
+            if isinstance(arg, type) and issubclass(arg, BaseModel) and _has_tag(arg, part):
+                return arg
+        for arg in args:
+            if arg is not type(None):
+                stepped = _step(arg, part)
+                if stepped is not None:
+                    return stepped
     return None
 
 
-def _submodel_named(annotation: Any, tag: str) -> Any:
-    """For a discriminated union, pydantic puts the tag in the loc; find the member model."""
-    for arg in getattr(annotation, "__args__", ()) or ():
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            for field in arg.model_fields.values():
-                literal = getattr(field.annotation, "__args__", ())
-                if tag in literal:
-                    return arg
+def _has_tag(model: type[BaseModel], tag: int | str) -> bool:
+    return any(get_origin(f.annotation) is Literal and tag in get_args(f.annotation) for f in model.model_fields.values())
+
+
+def _as_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _as_model(arg)
+        if found is not None:
+            return found
     return None

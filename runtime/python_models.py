@@ -15,19 +15,24 @@ from typing import Any
 from flowforge_compiler.errors import Location, ModelBuildError, ModuleLoadError, RequiredColumnsError
 from flowforge_compiler.plan import PlanNode
 
-_MODULES: dict[Path, ModuleType] = {}
+_MODULES: dict[tuple[Path, int, int], ModuleType] = {}
 _LOCK = threading.Lock()
 
 
 def load_function(node: PlanNode, root: Path) -> Callable[..., Any]:
-    """Import the model's file once per process (thread-safe) and return its function."""
+    """Import the model's file once per version of it (thread-safe) and return its function.
+
+    Long-lived workers see an edited file: the cache key includes its size and mtime.
+    """
     assert node.python is not None
     path = (root / node.python.path).resolve()
     with _LOCK:
-        module = _MODULES.get(path)
+        stat = path.stat() if path.is_file() else None
+        key = (path, stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0)
+        module = _MODULES.get(key)
         if module is None:
             module = _import_file(path, node.python.path, root)
-            _MODULES[path] = module
+            _MODULES[key] = module
     func = getattr(module, node.python.function, None)
     if not callable(func):
         raise ModuleLoadError(
@@ -82,10 +87,9 @@ def user_code_error(node: PlanNode, engine: str, exc: BaseException, root: Path)
     assert node.python is not None
     line = _user_line(exc, (root / node.python.path).resolve())
     message = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, KeyError):
+    if isinstance(exc, KeyError) and len(node.depends_on) > 1:
         message += "\n  (with several deps the function gets a dict keyed by relation_for(dep), e.g. 'users' for 'users.ff')"
-    error = ModelBuildError(node.id, f"{node.path}:{line}" if line else node.path, engine, message)
-    return error
+    return ModelBuildError(node.id, node.path, engine, message, line=line)
 
 
 def _user_line(exc: BaseException, path: Path) -> int | None:

@@ -1,0 +1,88 @@
+"""Shared fixtures: small projects written to disk, the CLI in-process and as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write a project from {relative path: text}; a project.yml is added when missing."""
+    files = {"project.yml": "name: t\nversion: '1'\n", **files}
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    counter = iter(range(1000))
+
+    def make(files: dict[str, str]) -> Path:
+        return write_project(tmp_path / f"p{next(counter)}", files)
+
+    return make
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Callable[[str], Path]:
+    """A fresh copy of an example project, without generated state."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".local", ".flowforge", "*.duckdb*"))
+        return target
+
+    return copy
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def ffc(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CliResult]]:
+    """Run `ffc` as a subprocess, the way users run it; env additions per call."""
+
+    def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FF_", "FLOWFORGE_"))}
+        full_env.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "flowforge_compiler.cli", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=cwd,
+            timeout=300,
+        )
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+    yield run
+
+
+@pytest.fixture(autouse=True)
+def _clean_ff_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests must not see the developer's FF_* settings."""
+    for key in list(os.environ):
+        if key.startswith(("FF_", "FLOWFORGE_")):
+            monkeypatch.delenv(key, raising=False)

@@ -1,0 +1,31 @@
+"""Build a project's nodes on a DuckDB file through the runtime's public entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from flowforge_compiler.plan import Plan
+from flowforge_compiler.profiles import Profile, resolve_profile
+from runtime import NodeResult, open_executor, run_node
+from tests.compiler.helpers import compile_dir
+
+
+def duckdb_profile(root: Path, db: Path) -> Profile:
+    return resolve_profile(root, None, environ={"FF_DUCKDB_PATH": str(db)})
+
+
+def build_all(root: Path, db: Path, *, full_refresh: bool = False) -> tuple[Plan, list[NodeResult]]:
+    plan = compile_dir(root)
+    profile = duckdb_profile(root, db)
+    with open_executor(profile) as executor:
+        results = [
+            run_node(plan, n.id, executor=executor, root=root, full_refresh=full_refresh) for n in plan.nodes
+        ]
+    return plan, results
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
