@@ -70,6 +70,7 @@ class LevelScheduler:
         self.full_refresh = full_refresh
         self.reporter = reporter or SilentReporter()
         self._nodes = plan.node_map()
+        self._started: dict[str, float] = {}
 
     def run(self, node_ids: Sequence[str]) -> RunSummary:
         selected = set(node_ids)
@@ -86,30 +87,40 @@ class LevelScheduler:
         return summary
 
     def _run_level(self, level: list[str], summary: RunSummary) -> None:
+        """Start nodes as workers free up, so a failure stops what has not started yet."""
+        queue = list(level)
+        stopped = False
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(level)), thread_name_prefix="ff") as pool:
-            pending: dict[Future[NodeResult], str] = {pool.submit(self._build, n): n for n in level}
-            while pending:
+            pending: dict[Future[NodeResult], str] = {}
+            while queue or pending:
+                while queue and not stopped and len(pending) < self.jobs:
+                    node_id = queue.pop(0)
+                    pending[pool.submit(self._build, node_id)] = node_id
+                if stopped and queue:
+                    failed = ", ".join(sorted(summary.errors))
+                    summary.results.extend(self._skipped(n, f"cancelled: {failed} failed") for n in queue)
+                    queue.clear()
+                if not pending:
+                    break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     node_id = pending.pop(future)
-                    if future.cancelled():
-                        continue
                     error = future.exception()
                     if error is None:
                         summary.results.append(future.result())
                         continue
                     summary.errors[node_id] = error
-                    result = NodeResult(node_id, "failed", message=str(error), relation=self._nodes[node_id].relation)
+                    seconds = time.perf_counter() - self._started.get(node_id, time.perf_counter())
+                    result = NodeResult(
+                        node_id, "failed", seconds=seconds, message=str(error), relation=self._nodes[node_id].relation
+                    )
                     summary.results.append(result)
                     self.reporter.node_finished(self._nodes[node_id], result, error)
-                    if not self.keep_going:
-                        for other, other_id in list(pending.items()):
-                            if other.cancel():
-                                pending.pop(other)
-                                summary.results.append(self._skipped(other_id, f"cancelled: {node_id} failed"))
+                    stopped = stopped or not self.keep_going
 
     def _build(self, node_id: str) -> NodeResult:
         node = self._nodes[node_id]
+        self._started[node_id] = time.perf_counter()
         self.reporter.node_started(node)
         result = run_node(self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh)
         self.reporter.node_finished(node, result, None)

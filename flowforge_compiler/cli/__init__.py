@@ -8,7 +8,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 import yaml
 
@@ -22,6 +21,11 @@ from flowforge_compiler.plan import Plan, plan_json_schema
 from flowforge_compiler.profiles import Profile, resolve_profile
 from flowforge_compiler.project import Project, load_project
 from flowforge_compiler.selection import select_nodes
+
+try:  # Typer >= 0.25 bundles its own click
+    from typer._click.exceptions import ClickException as UsageError
+except ImportError:  # pragma: no cover - older Typer on top of click
+    from click.exceptions import ClickException as UsageError  # type: ignore[assignment]
 
 app = typer.Typer(
     name="ffc",
@@ -226,9 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: maps every outcome to the spec's exit codes (1 project, 2 checks, 99 unexpected)."""
     try:
         code = app(args=argv, standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(130)
-    except click.exceptions.ClickException as exc:
+    except UsageError as exc:
         exc.show()
         sys.exit(EXIT_PROJECT_ERROR)
     except FlowForgeError as exc:

@@ -1,0 +1,157 @@
+"""The `ffc` command end to end, in a subprocess: the example, outputs, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flowforge_compiler import __version__
+
+pytestmark = pytest.mark.e2e
+
+
+def table(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_example_builds_the_rows_the_spec_implies(example_copy, ffc) -> None:
+    project = example_copy("simple_duckdb")
+    result = ffc("run", project, "--env", "dev")
+    assert result.exit_code == 0, result.output
+    assert "Finished 7 nodes" in result.stdout and "7 built, 0 failed, 0 skipped" in result.stdout
+    db = project / ".local" / "demo.duckdb"
+    assert table(db, "select id, email, is_gmail from users_enriched order by id") == [
+        (1, "a@example.com", False),
+        (2, "b@gmail.com", True),
+        (3, "c@gmail.com", True),
+    ]
+    assert table(db, "select order_id, user_id, email, is_gmail, amount, valid_amt from mart_orders_enriched order by 1") == [
+        (100, 1, "a@example.com", False, 19.9, True),
+        (101, 2, "b@gmail.com", True, 0.0, False),
+    ]
+    assert table(db, "select count(*) from mart_users") == [(3,)]
+    assert table(db, "select table_type from information_schema.tables where table_name = 'mart_users'") == [("VIEW",)]
+
+
+def test_makefile_style_env_overrides(example_copy, ffc, tmp_path: Path) -> None:
+    project = example_copy("simple_duckdb")
+    db = tmp_path / "elsewhere.duckdb"
+    result = ffc("run", ".", "--env", "dev", "--jobs", "4", env={"FF_ENGINE": "duckdb", "FF_DUCKDB_PATH": str(db)}, cwd=project)
+    assert result.exit_code == 0, result.output
+    assert table(db, "select count(*) from mart_orders_enriched") == [(2,)]
+    assert not (project / ".local").exists()
+
+
+def test_seed_loads_only_seeds(example_copy, ffc) -> None:
+    project = example_copy("simple_duckdb")
+    result = ffc("seed", project, "--env", "dev")
+    assert result.exit_code == 0, result.output
+    db = project / ".local" / "demo.duckdb"
+    assert sorted(table(db, "select table_name from information_schema.tables")) == [("seed_orders",), ("seed_users",)]
+
+
+def test_select_runs_a_subgraph(example_copy, ffc) -> None:
+    project = example_copy("simple_duckdb")
+    result = ffc("run", project, "--env", "dev", "--select", "+users")
+    assert result.exit_code == 0, result.output
+    db = project / ".local" / "demo.duckdb"
+    assert sorted(table(db, "select table_name from information_schema.tables")) == [("seed_users",), ("users",)]
+
+
+def test_compile_writes_plan_json_by_default_and_to_out(example_copy, ffc, tmp_path: Path) -> None:
+    project = example_copy("simple_duckdb")
+    assert ffc("compile", project).exit_code == 0
+    default = project / ".flowforge" / "plan.json"
+    plan = json.loads(default.read_text())
+    assert [n["id"] for n in plan["nodes"]][-1] == "mart_users.ff"
+    assert ffc("compile", project, "--target", "local", "--out", tmp_path / "out").exit_code == 0
+    assert (tmp_path / "out" / "plan.json").read_bytes() == default.read_bytes()
+
+
+def test_ls_dag_and_version(example_copy, ffc) -> None:
+    project = example_copy("simple_duckdb")
+    ls = ffc("ls", project)
+    assert ls.exit_code == 0
+    lines = ls.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "MATERIALIZATION", "DEPENDS", "ON"]
+    assert any(line.split()[:3] == ["mart_orders_enriched", "python", "table"] and line.endswith("orders.ff, users_enriched") for line in lines)
+    dag = ffc("dag", project)
+    assert dag.stdout.startswith("flowchart LR") and "-->" in dag.stdout
+    assert ffc("--version").stdout.strip() == f"ffc {__version__}"
+
+
+def test_failing_model_exits_1_with_model_file_and_engine_message(make_project, ffc) -> None:
+    project = make_project(
+        {
+            "models/good.ff.sql": "select 1 as x",
+            "models/bad.ff.sql": "select no_such_column from {{ ref('good') }}",
+            "models/after.ff.sql": "select * from {{ ref('bad') }}",
+        }
+    )
+    result = ffc("run", project)
+    assert result.exit_code == 1
+    assert "models/bad.ff.sql: Model 'bad.ff' failed on duckdb" in result.stderr
+    assert "no_such_column" in result.stderr
+    assert "1 built, 1 failed, 1 skipped" in result.stdout
+
+
+def test_project_errors_exit_1(make_project, ffc) -> None:
+    cycle = make_project({"models/a.ff.sql": "select * from {{ ref('b') }}", "models/b.ff.sql": "select * from {{ ref('a') }}"})
+    result = ffc("run", cycle)
+    assert (result.exit_code, "Cycle detected among nodes: a.ff -> b.ff -> a.ff" in result.stderr) == (1, True)
+    missing = make_project({"models/a.ff.sql": "select * from {{ ref('usr') }}", "models/users.ff.sql": "select 1"})
+    result = ffc("compile", missing)
+    assert result.exit_code == 1 and "a.ff: 'usr' (did you mean 'users'" in result.stderr
+    bad_yaml = make_project({"project.yml": "name: t\nversion: '1'\nvar: {}\n"})
+    result = ffc("ls", bad_yaml)
+    assert result.exit_code == 1 and "project.yml:3: unknown key 'var'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_exit_1_not_2(ffc) -> None:
+    result = ffc("run", "--no-such-flag")
+    assert result.exit_code == 1
+    assert "No such option" in result.stderr
+
+
+def test_unexpected_errors_exit_99_and_trace_on_request(make_project, ffc) -> None:
+    # A directory where the DuckDB file should be makes duckdb fail while opening: not a model error.
+    project = make_project({"models/a.ff.sql": "select 1", "profiles.yml": "default:\n  engine: duckdb\n  duckdb: {path: blocker}\n"})
+    (project / "blocker").mkdir()
+    result = ffc("run", project)
+    assert result.exit_code == 99
+    assert "Unexpected error" in result.stderr and "Traceback" not in result.stderr
+    traced = ffc("run", project, env={"FLOWFORGE_TRACE": "1"})
+    assert traced.exit_code == 99 and "Traceback (most recent call last)" in traced.stderr
+
+
+def test_quiet_and_verbose_levels(example_copy, ffc) -> None:
+    project = example_copy("simple_duckdb")
+    quiet = ffc("run", project, "-q")
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+    default = ffc("run", project)
+    assert "flowforge.sql" not in default.stderr
+    very = ffc("run", project, "-vv")
+    assert "DEBUG flowforge.sql: create table" in very.stderr
+    sql_debug = ffc("run", project, env={"FLOWFORGE_SQL_DEBUG": "1"})
+    assert "DEBUG flowforge.sql: create table" in sql_debug.stderr
+    assert "INFO" not in sql_debug.stderr
+
+
+def test_plan_schema_command(ffc) -> None:
+    result = ffc("plan-schema")
+    assert json.loads(result.stdout)["title"] == "Plan"
+
+
+@pytest.mark.parametrize("script", ["ffc", "flowforge"])
+def test_console_scripts_are_installed(script: str) -> None:
+    import subprocess
+    import sys
+
+    path = Path(sys.executable).parent / script
+    assert path.exists(), f"the `{script}` console script is not installed next to the interpreter"
+    assert subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip() == f"ffc {__version__}"
