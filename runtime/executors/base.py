@@ -133,16 +133,18 @@ class Executor(ABC):
             return self._apply_incremental(node, lambda tmp: self._create_table_as(tmp, _sql(node, incremental=True)))
         return self.replace_table(node.relation, lambda tmp: self._create_table_as(tmp, _sql(node)))
 
-    def _create_table_as(self, relation: str, sql: str) -> None:
+    def _create_table_as(self, relation: str, sql: str) -> int | None:
+        """Create a table from a query; engines that report the rows written return the count."""
         self.execute(f"create table {self.quote(relation)} as\n{sql}")
+        return None
 
-    def replace_table(self, relation: str, create: Callable[[str], None]) -> int:
+    def replace_table(self, relation: str, create: Callable[[str], int | None]) -> int:
         """Build into a temporary relation, then swap it in with one transaction."""
         tmp = relation + TEMP_SUFFIX
-        self.drop_relation(tmp)
+        self.execute(f"drop table if exists {self.quote(tmp)}")
         try:
-            create(tmp)
-            rows = self.count_rows(tmp)
+            written = create(tmp)
+            rows = written if written is not None else self.count_rows(tmp)
             with self.transaction():
                 self.drop_relation(relation)
                 self.execute(self.rename_sql(tmp, relation))
@@ -164,10 +166,10 @@ class Executor(ABC):
             self.execute(f"create or replace view {self.quote(node.relation)} as\n{_sql(node)}")
         return None
 
-    def _apply_incremental(self, node: PlanNode, create: Callable[[str], None]) -> int:
+    def _apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
         """Apply new rows to an existing table: append, or replace rows by unique_key."""
         tmp = node.relation + TEMP_SUFFIX
-        self.drop_relation(tmp)
+        self.execute(f"drop table if exists {self.quote(tmp)}")
         try:
             create(tmp)
             new_columns = self.columns(tmp)
@@ -193,6 +195,10 @@ class Executor(ABC):
         finally:
             self._drop_quietly(tmp)
         return rows
+
+    def _table_from_arrow(self, relation: str, data: pa.Table) -> int:
+        self.create_table_from_arrow(relation, data)
+        return data.num_rows
 
     def columns(self, relation: str) -> list[str]:
         return list(self.read_arrow(f"select * from {self.quote(relation)} limit 0").column_names)
@@ -235,8 +241,8 @@ class Executor(ABC):
             raise python_models.user_code_error(node, self.engine, exc, root) from exc
         data = self.frame_to_arrow(result, node)
         if node.materialization == "incremental" and self.relation_kind(node.relation) == "table":
-            return self._apply_incremental(node, lambda tmp: self.create_table_from_arrow(tmp, data))
-        return self.replace_table(node.relation, lambda tmp: self.create_table_from_arrow(tmp, data))
+            return self._apply_incremental(node, lambda tmp: self._table_from_arrow(tmp, data))
+        return self.replace_table(node.relation, lambda tmp: self._table_from_arrow(tmp, data))
 
     # -- seeds ---------------------------------------------------------------------------------
 
@@ -254,18 +260,18 @@ class Executor(ABC):
                 hint=f"columns: {', '.join(data.column_names)}",
             )
         if not types:
-            return self.replace_table(node.relation, lambda tmp: self.create_table_from_arrow(tmp, data))
+            return self.replace_table(node.relation, lambda tmp: self._table_from_arrow(tmp, data))
         staging = node.relation + "__ff_seed"
 
-        def create(tmp: str) -> None:
-            self.drop_relation(staging)
+        def create(tmp: str) -> int | None:
+            self.execute(f"drop table if exists {self.quote(staging)}")
             self.create_table_from_arrow(staging, data)
             try:
                 select = ", ".join(
                     f"cast({self.quote(c)} as {types[c]}) as {self.quote(c)}" if c in types else self.quote(c)
                     for c in data.column_names
                 )
-                self._create_table_as(tmp, f"select {select} from {self.quote(staging)}")
+                return self._create_table_as(tmp, f"select {select} from {self.quote(staging)}")
             finally:
                 self._drop_quietly(staging)
 

@@ -207,3 +207,54 @@ def test_ephemeral_models_are_inlined_as_ctes(make_project) -> None:
         "with base as (\nselect 1 as id\n),\nmid as (\nselect id from base\n),\nt as (select * from mid) select * from t"
     )
     assert sql_of(plan, "mid.ff") == "with base as (\nselect 1 as id\n)\nselect id from base"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "select * from {{ ref('a') }} join {{ ref('a.ff') }} using (id)\n",
+        "{{ config(materialized='view', tags=['x']) }}\nselect {{ var('n') }} as n, '{{ this }}' as me",
+        "select '{{ env_var('HOME_REGION', 'eu') }}' as r, {{ var('missing', [1, 2]) }} as l from {{ source('s', 't') }}",
+        "select {{ var('flag', True) }}, {{ var('none', None) }}, {{ var('f', 1.50) }}\n\n",
+    ],
+)
+def test_fast_path_renders_exactly_like_jinja(make_project, monkeypatch, template: str) -> None:
+    import flowforge_compiler.dsl as dsl
+
+    root = make_project(
+        {
+            "project.yml": "name: t\nversion: '1'\nvars: {n: 3}\n",
+            "sources.yml": "s:\n  t: {identifier: tt}\n",
+            "models/a.ff.sql": "select 1 as id",
+            "models/m.ff.sql": template,
+        }
+    )
+    assert dsl.simple_calls(template) is not None
+    fast = compile_dir(root).to_json()
+    monkeypatch.setattr(dsl, "simple_calls", lambda source: None)
+    assert compile_dir(root).to_json() == fast
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% if true %}x{% endif %}",
+        "{# note #}select 1",
+        "select {{ ref('a') | upper }}",
+        "select {{ var(name) }}",
+        "select {{- ref('a') }}",
+        "select {{ var('x', true) }}",
+        "select {{ my_macro() }}",
+    ],
+)
+def test_templates_the_fast_path_leaves_to_jinja(template: str) -> None:
+    from flowforge_compiler.dsl import simple_calls
+
+    assert simple_calls(template) is None
+
+
+def test_fast_path_errors_keep_their_line(make_project) -> None:
+    root = make_project({"models/a.ff.sql": "select 1\n\n, {{ var('nope') }}"})
+    with pytest.raises(TemplateError) as info:
+        compile_dir(root)
+    assert str(info.value.location) == "models/a.ff.sql:3"
