@@ -9,6 +9,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
+from rich.text import Text
 
 from flowforge_compiler.cli.console import Console
 from flowforge_compiler.errors import FlowForgeError, ModelBuildError
@@ -64,7 +65,7 @@ class RunProgress:
         with self._lock:
             self.running[node.id] = 0.0
             if self._live is not None:
-                self._live.update(self._view())
+                self._live.update(self._view(), refresh=True)
 
     def node_finished(self, node: PlanNode, result: NodeResult, error: BaseException | None) -> None:
         with self._lock:
@@ -73,10 +74,10 @@ class RunProgress:
             mark, colour = self._MARKS[result.status]
             timing = f" in {result.seconds:.2f}s" if result.status != "skipped" else ""
             line = f"{self.done:>{len(str(self.total))}}/{self.total} {mark:<5} {node.id} - {describe(result)}{timing}"
-            if not self.console.quiet:
-                self.console.out.print(escape(line), style=colour if self.console.is_terminal else None)
             if self._live is not None:
-                self._live.update(self._view())
+                self._live.update(self._view(), refresh=True)
+            if not self.console.quiet:
+                self.console.out.print(Text(line, style=colour if self.console.is_terminal else ""))
 
 
 def print_summary(console: Console, summary: RunSummary, *, slowest: int = 5) -> None:

@@ -155,3 +155,30 @@ def test_console_scripts_are_installed(script: str) -> None:
     path = Path(sys.executable).parent / script
     assert path.exists(), f"the `{script}` console script is not installed next to the interpreter"
     assert subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip() == f"ffc {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "message"),
+    [
+        (
+            {
+                "models/users.ff.sql": "select 1 as id",
+                "models/m.ff.py": "from flowforge_compiler import model\n"
+                "@model(name='m', deps=['users.ff'], requires={'users': ['id', 'email']})\ndef f(df):\n    return df\n",
+            },
+            ("run",),
+            "Model 'm': input relation 'users' is missing required column(s) email",
+        ),
+        ({"models/a.ff.sql": "select {{ var('nope') }}"}, ("run",), "models/a.ff.sql:1: var('nope') is not defined"),
+        ({"models/a.ff.sql": "select 1"}, ("run", "--env", "prod"), "profile 'prod' requested but the project has no profiles.yml"),
+        ({"models/a.ff.sql": "select 1"}, ("run", "--engine", "bigquery"), "bigquery"),
+        ({"models/a.ff.sql": "select 1"}, ("run", "--vars", "[1, 2]"), "--vars must be a mapping"),
+        ({"models/a.ff.py": "def f(:\n"}, ("ls",), "models/a.ff.py:1:7: invalid Python"),
+    ],
+)
+def test_each_project_error_exits_1_with_its_message(make_project, ffc, files, args, message) -> None:
+    project = make_project(files)
+    result = ffc(*args[:1], project, *args[1:])
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
