@@ -8,7 +8,7 @@ from difflib import get_close_matches
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import SelectionError
 from flowforge_compiler.graph import ancestors, descendants
-from flowforge_compiler.plan import Plan
+from flowforge_compiler.plan import Plan, PlanCheck
 
 
 def select_nodes(plan: Plan, selectors: Sequence[str] | None) -> list[str]:
@@ -60,3 +60,23 @@ def _node_named(plan: Plan, name: str, selector: str) -> str:
         f"--select {selector}: no node named {name!r}",
         hint=f"did you mean {', '.join(map(repr, close))}?" if close else "`ffc ls PROJECT` lists the nodes",
     )
+
+
+def select_checks(plan: Plan, selectors: Sequence[str] | None) -> list[PlanCheck]:
+    """Checks by tag (`batch` or `tag:batch`), check id, or the table/node they guard."""
+    if not selectors:
+        return list(plan.checks)
+    wanted = _split(selectors)
+    chosen: list[PlanCheck] = []
+    for check in plan.checks:
+        keys = {*check.tags, *(f"tag:{t}" for t in check.tags), check.id, check.table}
+        keys |= {n for n in check.nodes} | {relation_for(n) for n in check.nodes}
+        if keys & set(wanted):
+            chosen.append(check)
+    if not chosen:
+        tags = sorted({t for c in plan.checks for t in c.tags})
+        raise SelectionError(
+            f"--select {' '.join(wanted)}: no check matches",
+            hint=f"check tags: {', '.join(tags) or 'none'}; a check also matches its id or its table",
+        )
+    return chosen

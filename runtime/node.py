@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
+from runtime.checks import CheckResult, checks_after, run_check
 from runtime.executors import Executor, open_executor
 from runtime.results import NodeResult
 
@@ -25,14 +28,39 @@ def run_node(
     bundle folder beside plan.json. Without an executor, the profile the plan was compiled for
     is resolved from `root/profiles.yml` and the environment, in this process.
     """
+    plan, base = _plan_and_root(plan, root)
+    node = plan.node(node_id)
+    with _executor(plan, base, executor, profile) as ex:
+        return ex.build(plan, node, base, full_refresh=full_refresh)
+
+
+def run_checks(
+    plan: Plan | Path | str,
+    node_id: str,
+    *,
+    executor: Executor | None = None,
+    profile: Profile | None = None,
+    root: Path | str | None = None,
+) -> list[CheckResult]:
+    """Run the checks due once `node_id` is built (see `checks_after`); results, not exceptions."""
+    plan, base = _plan_and_root(plan, root)
+    with _executor(plan, base, executor, profile) as ex:
+        return [run_check(check, ex) for check in checks_after(plan, node_id)]
+
+
+def _plan_and_root(plan: Plan | Path | str, root: Path | str | None) -> tuple[Plan, Path]:
     if not isinstance(plan, Plan):
         plan_path = Path(plan)
         plan = Plan.read(plan_path)
         root = root if root is not None else plan_path.parent
-    base = Path(root) if root is not None else Path.cwd()
-    node = plan.node(node_id)
+    return plan, Path(root) if root is not None else Path.cwd()
+
+
+@contextmanager
+def _executor(plan: Plan, root: Path, executor: Executor | None, profile: Profile | None) -> Iterator[Executor]:
+    """The caller's executor, or one opened (and closed) for this call from the worker's profile."""
     if executor is not None:
-        return executor.build(plan, node, base, full_refresh=full_refresh)
-    profile = profile or resolve_profile(base, plan.profile.name)
-    with open_executor(profile) as own:
-        return own.build(plan, node, base, full_refresh=full_refresh)
+        yield executor
+        return
+    with open_executor(profile or resolve_profile(root, plan.profile.name)) as own:
+        yield own

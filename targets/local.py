@@ -1,8 +1,12 @@
-"""The local target: the spec's level scheduler behind `ffc run`.
+"""The local target: the spec's level scheduler behind `ffc run` and `ffc build`.
 
 Levels run one after another; inside a level a thread pool of `jobs` workers builds nodes. On a
 failure, nodes of the level not yet started are cancelled and later levels do not start; with
 `keep_going` the current level finishes first. Nodes that never ran are reported as skipped.
+
+With `run_checks` (`ffc build`) each node's checks run right after it is built; a failing
+error-severity check keeps the node's descendants from running (they are reported as skipped),
+while independent branches go on.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flowforge_compiler.plan import Plan, PlanNode
-from runtime import Executor, NodeResult, run_node
+from runtime import CheckResult, Executor, NodeResult, run_checks, run_node
 
 
 class RunReporter(Protocol):
@@ -25,6 +29,8 @@ class RunReporter(Protocol):
 
     def node_finished(self, node: PlanNode, result: NodeResult, error: BaseException | None) -> None: ...
 
+    def checks_finished(self, node: PlanNode, results: list[CheckResult]) -> None: ...
+
 
 class SilentReporter:
     def node_started(self, node: PlanNode) -> None:
@@ -33,19 +39,33 @@ class SilentReporter:
     def node_finished(self, node: PlanNode, result: NodeResult, error: BaseException | None) -> None:
         return None
 
+    def checks_finished(self, node: PlanNode, results: list[CheckResult]) -> None:
+        return None
+
 
 @dataclass
 class RunSummary:
     results: list[NodeResult] = field(default_factory=list)
     errors: dict[str, BaseException] = field(default_factory=dict)
+    checks: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
 
     @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.blocking]
+
+    @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.failed_checks
+
+
+@dataclass
+class _Outcome:
+    result: NodeResult
+    checks: list[CheckResult]
 
 
 class LevelScheduler:
@@ -60,6 +80,7 @@ class LevelScheduler:
         jobs: int = 1,
         keep_going: bool = False,
         full_refresh: bool = False,
+        run_checks: bool = False,
         reporter: RunReporter | None = None,
     ):
         self.plan = plan
@@ -68,9 +89,11 @@ class LevelScheduler:
         self.jobs = max(1, jobs)
         self.keep_going = keep_going
         self.full_refresh = full_refresh
+        self.with_checks = run_checks
         self.reporter = reporter or SilentReporter()
         self._nodes = plan.node_map()
         self._started: dict[str, float] = {}
+        self._blocked: dict[str, str] = {}  # node -> why it must not run (an upstream check failed)
 
     def run(self, node_ids: Sequence[str]) -> RunSummary:
         selected = set(node_ids)
@@ -82,16 +105,31 @@ class LevelScheduler:
                 reason = "not started: " + ", ".join(sorted(summary.errors)) + " failed"
                 summary.results.extend(self._skipped(n, reason) for n in level)
                 continue
-            self._run_level(level, summary)
+            runnable = []
+            for node_id in level:
+                reason = self._upstream_block(node_id)
+                if reason:
+                    self._blocked[node_id] = reason
+                    summary.results.append(self._skipped(node_id, reason))
+                else:
+                    runnable.append(node_id)
+            if runnable:
+                self._run_level(runnable, summary)
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _upstream_block(self, node_id: str) -> str | None:
+        for parent in self._nodes[node_id].depends_on:
+            if parent in self._blocked:
+                return self._blocked[parent]
+        return None
 
     def _run_level(self, level: list[str], summary: RunSummary) -> None:
         """Start nodes as workers free up, so a failure stops what has not started yet."""
         queue = list(level)
         stopped = False
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(level)), thread_name_prefix="ff") as pool:
-            pending: dict[Future[NodeResult], str] = {}
+            pending: dict[Future[_Outcome], str] = {}
             while queue or pending:
                 while queue and not stopped and len(pending) < self.jobs:
                     node_id = queue.pop(0)
@@ -107,7 +145,7 @@ class LevelScheduler:
                     node_id = pending.pop(future)
                     error = future.exception()
                     if error is None:
-                        summary.results.append(future.result())
+                        self._record(node_id, future.result(), summary)
                         continue
                     summary.errors[node_id] = error
                     seconds = time.perf_counter() - self._started.get(node_id, time.perf_counter())
@@ -118,13 +156,25 @@ class LevelScheduler:
                     self.reporter.node_finished(self._nodes[node_id], result, error)
                     stopped = stopped or not self.keep_going
 
-    def _build(self, node_id: str) -> NodeResult:
+    def _record(self, node_id: str, outcome: _Outcome, summary: RunSummary) -> None:
+        summary.results.append(outcome.result)
+        summary.checks.extend(outcome.checks)
+        failed = [c.check_id for c in outcome.checks if c.blocking]
+        if failed:
+            self._blocked[node_id] = f"upstream check failed: {', '.join(failed)}"
+
+    def _build(self, node_id: str) -> _Outcome:
         node = self._nodes[node_id]
         self._started[node_id] = time.perf_counter()
         self.reporter.node_started(node)
         result = run_node(self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh)
         self.reporter.node_finished(node, result, None)
-        return result
+        checks: list[CheckResult] = []
+        if self.with_checks:
+            checks = run_checks(self.plan, node_id, executor=self.executor, root=self.root)
+            if checks:
+                self.reporter.checks_finished(node, checks)
+        return _Outcome(result, checks)
 
     def _skipped(self, node_id: str, reason: str) -> NodeResult:
         result = NodeResult(node_id, "skipped", message=reason, relation=self._nodes[node_id].relation)

@@ -12,15 +12,22 @@ import typer
 import yaml
 
 from flowforge_compiler import __version__
+from flowforge_compiler.cli.check_report import print_check_summary
 from flowforge_compiler.cli.console import Console, configure_logging
 from flowforge_compiler.cli.progress import RunProgress, failures_exit_code, print_summary
 from flowforge_compiler.compile import compile_project
-from flowforge_compiler.errors import EXIT_PROJECT_ERROR, EXIT_UNEXPECTED, FlowForgeError, ProjectFileError
+from flowforge_compiler.errors import (
+    EXIT_PROJECT_ERROR,
+    EXIT_TEST_FAILURE,
+    EXIT_UNEXPECTED,
+    FlowForgeError,
+    ProjectFileError,
+)
 from flowforge_compiler.graph import mermaid
 from flowforge_compiler.plan import Plan, plan_json_schema
 from flowforge_compiler.profiles import Profile, resolve_profile
 from flowforge_compiler.project import Project, load_project
-from flowforge_compiler.selection import select_nodes
+from flowforge_compiler.selection import select_checks, select_nodes
 
 try:  # Typer >= 0.25 bundles its own click
     from typer._click.exceptions import ClickException as UsageError
@@ -154,7 +161,14 @@ def seed(
 
 
 def _execute(
-    console: Console, compiled: Compiled, node_ids: list[str], jobs: int, keep_going: bool, full_refresh: bool
+    console: Console,
+    compiled: Compiled,
+    node_ids: list[str],
+    jobs: int,
+    keep_going: bool,
+    full_refresh: bool,
+    *,
+    checks: bool = False,
 ) -> None:
     from runtime import open_executor
     from targets.local import LevelScheduler
@@ -174,13 +188,71 @@ def _execute(
             jobs=jobs,
             keep_going=keep_going,
             full_refresh=full_refresh,
+            run_checks=checks,
             reporter=progress,
         )
         summary = scheduler.run(node_ids)
+    if checks and summary.checks:
+        console.print("")
+        print_check_summary(console, summary.checks)
     print_summary(console, summary)
     code = failures_exit_code(list(summary.errors.values()))
+    if code == 0 and summary.failed_checks:
+        code = EXIT_TEST_FAILURE
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def test(
+    project: ProjectArg = Path("."),
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="Check tags (batch or tag:batch), ids or tables.")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Checks run at once.")] = 1,
+    vars: VarsOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Run the data-quality checks of project.yml against the built tables."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runtime import open_executor, run_check
+
+    console = _session(quiet, verbose)
+    compiled = _compile(project, env, engine, vars)
+    checks = select_checks(compiled.plan, select)
+    if not checks:
+        console.print("No checks defined in project.yml.")
+        return
+    with open_executor(compiled.profile) as executor, ThreadPoolExecutor(jobs) as pool:
+        results = list(pool.map(lambda check: run_check(check, executor), checks))
+    print_check_summary(console, results)
+    if any(r.blocking for r in results):
+        raise typer.Exit(EXIT_TEST_FAILURE)
+
+
+@app.command()
+def build(
+    project: ProjectArg = Path("."),
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Nodes built at once within a level.")] = 1,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="On failure, finish the current level before stopping.")
+    ] = False,
+    select: SelectOpt = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models whole.")] = False,
+    vars: VarsOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Build and check, interleaved: each node's checks run right after it is built."""
+    console = _session(quiet, verbose)
+    compiled = _compile(project, env, engine, vars)
+    _execute(console, compiled, select_nodes(compiled.plan, select), jobs, keep_going, full_refresh, checks=True)
 
 
 @app.command("ls")

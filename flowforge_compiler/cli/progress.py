@@ -14,7 +14,7 @@ from rich.text import Text
 from flowforge_compiler.cli.console import Console
 from flowforge_compiler.errors import FlowForgeError, ModelBuildError
 from flowforge_compiler.plan import PlanNode
-from runtime import NodeResult
+from runtime import CheckResult, NodeResult
 from targets.local import RunSummary
 
 
@@ -77,6 +77,18 @@ class RunProgress:
             if self._live is not None:
                 self._live.update(self._view(), refresh=True)
             if not self.console.quiet:
+                self.console.out.print(Text(line, style=colour if self.console.is_terminal else ""))
+
+
+    def checks_finished(self, node: PlanNode, results: list[CheckResult]) -> None:
+        with self._lock:
+            if self.console.quiet:
+                return
+            for result in results:
+                ok = result.status == "pass"
+                mark = "PASS" if ok else ("WARN" if result.severity == "warn" else "FAIL")
+                colour = "green" if ok else ("yellow" if result.severity == "warn" else "red")
+                line = f"{'':>{len(str(self.total))}}  {mark:<5} check {result.check_id}" + ("" if ok else f" - {result.message}")
                 self.console.out.print(Text(line, style=colour if self.console.is_terminal else ""))
 
 

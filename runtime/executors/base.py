@@ -68,6 +68,10 @@ class Executor(ABC):
     def rename_sql(self, old: str, new: str) -> str:
         return f"alter table {self.quote(old)} rename to {self.quote(new.split('.')[-1])}"
 
+    def minutes_since_sql(self, expression: str) -> str:
+        """Minutes between a timestamp expression and now, as a number."""
+        return f"extract(epoch from (current_timestamp - {expression})) / 60"
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self.execute("begin")
