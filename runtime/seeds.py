@@ -22,6 +22,8 @@ def read_seed(node: PlanNode, root: Path) -> pa.Table:
         import pyarrow.csv as pacsv
 
         as_text = {col: pa.string() for col in node.seed.column_types}
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=as_text))
+        # As in dbt, an empty field is NULL, for text columns too.
+        options = pacsv.ConvertOptions(column_types=as_text, strings_can_be_null=True)
+        return pacsv.read_csv(path, convert_options=options)
     except (OSError, pa.ArrowInvalid) as exc:
         raise ProjectFileError(f"cannot read seed: {exc}", location=Location(node.seed.path)) from exc

@@ -1,0 +1,106 @@
+"""Every check type, passing and failing, on DuckDB; messages, failing-row SQL, where, severity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime import open_executor, run_check, run_checks
+from tests.compiler.helpers import compile_dir
+from tests.runtime.helpers import build_all, duckdb_profile
+
+pytestmark = pytest.mark.duckdb
+
+DATA = {
+    "seeds/users.csv": "id,email,status,signed_up\n1,a@x.io,active,2020-01-01 00:00:00\n2,,active,2020-01-02 00:00:00\n2,c@x.io,gone,2020-01-03 00:00:00\n",
+    "seeds/orders.csv": "order_id,user_id,amount\n10,1,5\n11,2,-3\n12,9,-4\n",
+    "seeds/schema.yml": "seeds:\n  users: {column_types: {signed_up: TIMESTAMP}}\n",
+}
+
+CASES = [
+    # (check, passes, message when it fails)
+    ("{type: not_null, table: users, column: id}", True, None),
+    ("{type: not_null, table: users, column: email}", False, "users.email has 1 null value"),
+    ("{type: unique, table: users, column: email}", True, None),
+    ("{type: unique, table: users, column: id}", False, "users.id has 1 duplicate"),
+    ("{type: greater_equal, table: orders, column: order_id, threshold: 10}", True, None),
+    ("{type: greater_equal, table: orders, column: amount}", False, "orders.amount has 2 values below 0"),
+    ("{type: non_negative_sum, table: orders, column: order_id}", True, None),
+    ("{type: non_negative_sum, table: orders, column: amount}", False, "sum(orders.amount) is -2, below 0"),
+    ("{type: row_count_between, table: users, min: 1, max: 3}", True, None),
+    ("{type: row_count_between, table: users, min: 4}", False, "users has 3 rows, expected at least 4"),
+    ("{type: freshness, table: users, column: signed_up, max_delay_minutes: 100000000}", True, None),
+    ("{type: freshness, table: users, column: signed_up, max_delay_minutes: 60}", False, "minutes old (at most 60 allowed)"),
+    ("{type: accepted_values, table: users, column: status, values: [active, gone]}", True, None),
+    ("{type: accepted_values, table: users, column: status, values: [active]}", False, "users.status has 1 value outside [active]"),
+    ("{type: relationships, table: orders, column: user_id, to: users, to_column: id}", False, "orders.user_id has 1 value without a match in users.id"),
+    ("{type: relationships, table: orders, column: user_id, to: users, where: 'order_id < 12'}", True, None),
+    ("{type: not_null, table: users, column: email, where: 'id = 1'}", True, None),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checks") / "p"
+    from tests.conftest import write_project
+
+    tests = "".join(f"  - {check}\n" for check, _, _ in CASES)
+    write_project(root, {**DATA, "project.yml": f"name: t\nversion: '1'\ntests:\n{tests}"})
+    db = root / "w.duckdb"
+    plan, _ = build_all(root, db)
+    return root, db, plan
+
+
+@pytest.mark.parametrize(("index", "case"), list(enumerate(CASES)), ids=[c[0] for c in CASES])
+def test_check(built, index: int, case: tuple) -> None:
+    root, db, plan = built
+    _, passes, message = case
+    with open_executor(duckdb_profile(root, db)) as executor:
+        result = run_check(plan.checks[index], executor)
+    assert result.status == ("pass" if passes else "fail"), result.message
+    if not passes:
+        assert message in result.message
+        assert result.failures >= 1
+        with open_executor(duckdb_profile(root, db)) as executor:
+            executor.read_arrow(result.failing_rows_sql)  # the SQL that shows the rows runs
+    else:
+        assert result.failures == 0
+
+
+def test_failing_rows_sql_returns_the_failing_rows(built) -> None:
+    root, db, plan = built
+    with open_executor(duckdb_profile(root, db)) as executor:
+        result = run_check(plan.checks[3], executor)  # unique users.id
+        rows = executor.read_arrow(result.failing_rows_sql).to_pylist()
+    assert sorted(r["email"] or "" for r in rows) == ["", "c@x.io"]
+
+
+def test_missing_table_is_an_error_result_not_an_exception(make_project, tmp_path: Path) -> None:
+    root = make_project({**DATA, "project.yml": "name: t\nversion: '1'\ntests:\n  - {type: not_null, table: users, column: id}\n"})
+    plan = compile_dir(root)
+    with open_executor(duckdb_profile(root, tmp_path / "empty.duckdb")) as executor:
+        result = run_check(plan.checks[0], executor)
+    assert (result.status, result.blocking) == ("error", True)
+    assert "could not run the check" in result.message and "users" in result.message
+
+
+def test_warn_severity_never_blocks(make_project, tmp_path: Path) -> None:
+    root = make_project(
+        {**DATA, "project.yml": "name: t\nversion: '1'\ntests:\n  - {type: not_null, table: users, column: email, severity: warn}\n"}
+    )
+    db = tmp_path / "w.duckdb"
+    plan, _ = build_all(root, db)
+    [result] = run_checks(plan, "users", executor=None, profile=duckdb_profile(root, db), root=root)
+    assert (result.status, result.severity, result.blocking) == ("fail", "warn", False)
+
+
+def test_checks_are_bound_to_the_node_they_guard_and_run_after_the_last(built) -> None:
+    _, _, plan = built
+    relationships = next(c for c in plan.checks if c.type == "relationships")
+    assert relationships.node == "orders" and relationships.nodes == ["orders", "users"]
+    from runtime.checks import checks_after
+
+    order = [n.id for n in plan.nodes]
+    last = max(relationships.nodes, key=order.index)
+    assert relationships in checks_after(plan, last)
