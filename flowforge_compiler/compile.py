@@ -47,6 +47,7 @@ class NodeDraft:
     materialization: str
     depends_on: list[str]
     tags: list[str]
+    source_relations: list[str] = field(default_factory=list)
     description: str | None = None
     config: NodeConfig = field(default_factory=NodeConfig)
     sql: str | None = None
@@ -191,6 +192,7 @@ def _sql_draft(
         path=sql_model.path,
         materialization=materialization,
         depends_on=sorted(d for d in depends_on if d),
+        source_relations=sorted({t.relation for t in full.source_tables}),
         tags=sorted(set(settings.tags or [])),
         description=settings.description,
         config=_node_config(settings, sql_model.path),
@@ -357,6 +359,7 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
                 relation=relation_for(d.id),
                 materialization=d.materialization,  # type: ignore[arg-type]
                 depends_on=d.depends_on,
+                source_relations=d.source_relations,
                 tags=d.tags,
                 path=d.path,
                 description=d.description,

@@ -61,6 +61,7 @@ class PlanNode(_IR):
     relation: str
     materialization: MaterializationKind
     depends_on: list[str] = Field(default_factory=list)
+    source_relations: list[str] = Field(default_factory=list)  # relations read through source()
     tags: list[str] = Field(default_factory=list)
     path: str
     description: str | None = None

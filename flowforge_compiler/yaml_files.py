@@ -56,7 +56,7 @@ def line_of(node: yaml.Node | None, loc: tuple[object, ...]) -> int | None:
 
 
 def validate(
-    model: Any, data: Any, display: str, node: yaml.Node | None = None, *, prefix: tuple[str, ...] = ()
+    model: Any, data: Any, display: str, node: yaml.Node | None = None, *, prefix: tuple[Any, ...] = ()
 ) -> Any:
     """Validate data against a strict model (or annotation); the error names file, line and key.
 
@@ -109,7 +109,7 @@ def _yaml_loc(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def describe_validation_error(
-    exc: ValidationError, model: Any, *, node: yaml.Node | None = None, prefix: tuple[str, ...] = ()
+    exc: ValidationError, model: Any, *, node: yaml.Node | None = None, prefix: tuple[Any, ...] = ()
 ) -> str:
     """One readable sentence per problem; unknown keys list the keys that are allowed."""
     messages: list[str] = []

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -21,13 +21,20 @@ from flowforge_compiler.errors import (
     EXIT_TEST_FAILURE,
     EXIT_UNEXPECTED,
     FlowForgeError,
+    ProfileError,
     ProjectFileError,
+    SelectionError,
 )
+from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.graph import mermaid
 from flowforge_compiler.plan import Plan, plan_json_schema
 from flowforge_compiler.profiles import Profile, resolve_profile
 from flowforge_compiler.project import Project, load_project
 from flowforge_compiler.selection import select_checks, select_nodes
+from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
+
+if TYPE_CHECKING:
+    from runtime.unit_tests import CaseResult
 
 try:  # Typer >= 0.25 bundles its own click
     from typer._click.exceptions import ClickException as UsageError
@@ -253,6 +260,64 @@ def build(
     console = _session(quiet, verbose)
     compiled = _compile(project, env, engine, vars)
     _execute(console, compiled, select_nodes(compiled.plan, select), jobs, keep_going, full_refresh, checks=True)
+
+
+@app.command()
+def utest(
+    project: ProjectArg = Path("."),
+    model: Annotated[str | None, typer.Option("--model", help="Only the specs of this model.")] = None,
+    case: Annotated[str | None, typer.Option("--case", help="Only the case with this name.")] = None,
+    path: Annotated[list[Path] | None, typer.Option("--path", help="Only this spec file (repeatable).")] = None,
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    vars: VarsOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Run model unit tests (tests/unit/*.yml): each model alone, on given inputs, isolated."""
+    console = _session(quiet, verbose)
+    compiled = _compile(project, env, None, vars)
+    cases = load_unit_tests(compiled.project.root, [p if p.is_absolute() else Path.cwd() / p for p in path] if path else None)
+    if model:
+        cases = [c for c in cases if c.model == model or relation_for(c.model) == relation_for(model)]
+    if case:
+        cases = [c for c in cases if c.name == case]
+    if not cases:
+        raise SelectionError(
+            "no unit test case matches" + (f" --model {model}" if model else "") + (f" --case {case}" if case else ""),
+            hint="specs live in tests/unit/*.yml",
+        )
+    results = [run_unit_case(compiled, c, engine) for c in cases]
+    for result in results:
+        console.print(f"→ {result.model} :: {result.case}")
+        if result.ok:
+            console.print(f"  ✅ passed ({result.seconds * 1000:.0f}ms)", style="green")
+        else:
+            console.print(f"  ❌ {result.reason}", style="red")
+            if result.diff:
+                console.print(result.diff)
+    failed = sum(1 for r in results if not r.ok)
+    console.print("")
+    console.print(f"Unit tests: {len(results) - failed} passed, {failed} failed", style="bold")
+    if failed:
+        raise typer.Exit(EXIT_TEST_FAILURE)
+
+
+def run_unit_case(compiled: Compiled, case: UnitTestCase, engine: str | None) -> CaseResult:
+    """One case on a fresh, isolated engine: an in-memory DuckDB, never the run's database."""
+    from flowforge_compiler.profiles import DuckDBProfile
+    from runtime import open_executor
+    from runtime.unit_tests import run_case
+
+    chosen = engine or case.engine or compiled.profile.engine
+    if chosen != "duckdb":
+        raise ProfileError(
+            f"unit tests on the {chosen} engine are not available in this version",
+            hint="run them on an isolated in-memory DuckDB: --engine duckdb",
+        )
+    isolated = Profile(name="utest", settings=DuckDBProfile(engine="duckdb"))
+    with open_executor(isolated) as executor:
+        return run_case(compiled.plan, case, executor, compiled.project.root)
 
 
 @app.command("ls")

@@ -1,0 +1,117 @@
+"""tests/unit/*.yml: model unit tests (the spec's DSL), with `defaults` deep-merged into cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import read_yaml, validate
+
+
+class InputSpec(Strict):
+    rows: list[dict[str, Any]] | None = None
+    csv: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InputSpec:
+        if (self.rows is None) == (self.csv is None):
+            raise ValueError("give an input either `rows` or `csv`")
+        return self
+
+
+class ExpectSpec(Strict):
+    relation: str | None = None
+    rows: list[dict[str, Any]] | None = None
+    csv: str | None = None
+    order_by: list[str] = Field(default_factory=list)
+    any_order: bool = False
+    ignore_columns: list[str] = Field(default_factory=list)
+    subset: bool = False
+    approx: bool | dict[str, float] = False
+
+    @model_validator(mode="after")
+    def _rows_to_expect(self) -> ExpectSpec:
+        if (self.rows is None) == (self.csv is None):
+            raise ValueError("`expect` needs either `rows` or `csv`")
+        return self
+
+
+class CaseSpec(Strict):
+    name: str
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    expect: ExpectSpec
+
+
+class UnitTestFile(Strict):
+    model: str
+    engine: str | None = None
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    cases: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class UnitTestCase:
+    """One case, defaults merged in, ready to run."""
+
+    model: str
+    name: str
+    path: str  # the spec file, relative to the project
+    folder: Path  # where relative CSV paths start
+    engine: str | None
+    inputs: dict[str, InputSpec]
+    expect: ExpectSpec
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Dicts merge key by key; lists and scalars in `override` replace those in `base`."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def load_unit_tests(project_root: Path, paths: list[Path] | None = None) -> list[UnitTestCase]:
+    """All cases of the given spec files (default: tests/unit/*.yml), in file order."""
+    if paths is None:
+        folder = project_root / "tests" / "unit"
+        paths = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
+    cases: list[UnitTestCase] = []
+    for path in paths:
+        display = _display(path, project_root)
+        if not path.is_file():
+            raise ProjectFileError(f"unit test file not found: {display}")
+        data, node = read_yaml(path, display)
+        spec = validate(UnitTestFile, data or {}, display, node)
+        for index, raw_case in enumerate(spec.cases):
+            merged = deep_merge(spec.defaults, raw_case)
+            case = validate(CaseSpec, merged, display, node, prefix=("cases", index))
+            cases.append(
+                UnitTestCase(
+                    model=spec.model,
+                    name=case.name,
+                    path=display,
+                    folder=path.parent,
+                    engine=spec.engine,
+                    inputs=case.inputs,
+                    expect=case.expect,
+                )
+            )
+        names = [c.name for c in cases if c.path == display]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ProjectFileError(f"case names repeat: {', '.join(duplicates)}", location=Location(display))
+    return cases
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

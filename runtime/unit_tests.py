@@ -1,0 +1,113 @@
+"""Running one model unit test: only the target model, on an isolated engine, on given inputs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+
+import pyarrow as pa
+
+from flowforge_compiler.errors import FlowForgeError
+from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.unit_test_file import InputSpec, UnitTestCase
+from runtime.executors.base import Executor
+from runtime.row_compare import Comparison, compare_rows
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    model: str
+    case: str
+    path: str
+    ok: bool
+    reason: str
+    diff: str
+    seconds: float
+
+
+def find_node(plan: Plan, name: str) -> PlanNode | None:
+    nodes = plan.node_map()
+    if name in nodes:
+        return nodes[name]
+    return next((n for n in plan.nodes if n.relation == name), None)
+
+
+def relations_read(plan: Plan, node: PlanNode) -> list[str]:
+    """The physical relations a model reads; through ephemeral parents, what those read."""
+    nodes = plan.node_map()
+    out: list[str] = list(node.source_relations)
+    for parent_id in node.depends_on:
+        parent = nodes[parent_id]
+        if parent.materialization == "ephemeral" and node.kind == "sql":
+            out += relations_read(plan, parent)
+        else:
+            out.append(parent.relation)
+    return list(dict.fromkeys(out))
+
+
+def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> CaseResult:
+    """Load the inputs, build the model, compare; problems are failures with what to do."""
+    started = time.perf_counter()
+
+    def result(ok: bool, reason: str = "", comparison: Comparison | None = None) -> CaseResult:
+        diff = comparison.diff() if comparison else ""
+        return CaseResult(case.model, case.name, case.path, ok, reason, diff, time.perf_counter() - started)
+
+    node = find_node(plan, case.model)
+    if node is None or node.kind == "seed":
+        close = get_close_matches(case.model, [n.id for n in plan.nodes if n.kind != "seed"], n=3)
+        tip = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        return result(False, f"no model named {case.model!r} in the project{tip} (fix `model:` in {case.path})")
+    needed = relations_read(plan, node)
+    missing = [r for r in needed if r not in case.inputs]
+    if missing:
+        add = ", ".join(f"{r}: {{rows: [...]}}" for r in missing)
+        return result(False, f"the model reads {', '.join(missing)}, which the case does not provide: add inputs {{{add}}}")
+    try:
+        for relation, spec in case.inputs.items():
+            _load_input(executor, relation, spec, case)
+        executor.build(plan, node, root, full_refresh=True)
+        relation = case.expect.relation or node.relation
+        actual = executor.read_node(node) if relation == node.relation else executor.read_arrow(f"select * from {executor.quote(relation)}")
+    except FlowForgeError as exc:
+        return result(False, exc.render())
+    except Exception as exc:  # noqa: BLE001 - an engine error is the case's failure
+        return result(False, f"{type(exc).__name__}: {exc}")
+    expected = _expected_rows(case)
+    comparison = compare_rows(
+        actual.to_pylist(),
+        expected,
+        order_by=case.expect.order_by,
+        any_order=case.expect.any_order,
+        ignore_columns=case.expect.ignore_columns,
+        subset=case.expect.subset,
+        approx=case.expect.approx,
+    )
+    return result(comparison.ok, comparison.reason, comparison)
+
+
+def _read_csv(case: UnitTestCase, path_text: str) -> pa.Table:
+    import pyarrow.csv as pacsv
+
+    path = case.folder / path_text
+    if not path.is_file():
+        raise FlowForgeError(f"{case.path}: csv file {path_text!r} not found (paths are relative to the spec file)")
+    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+
+
+def _load_input(executor: Executor, relation: str, spec: InputSpec, case: UnitTestCase) -> None:
+    data = _read_csv(case, spec.csv) if spec.csv else pa.Table.from_pylist(spec.rows or [])
+    if data.num_columns == 0:
+        raise FlowForgeError(f"input {relation!r} has no columns: give at least one row")
+    if "." in relation:
+        executor.execute(f"create schema if not exists {executor.quote(relation.rsplit('.', 1)[0])}")
+    executor.drop_relation(relation)
+    executor.create_table_from_arrow(relation, data)
+
+
+def _expected_rows(case: UnitTestCase) -> list[dict]:
+    if case.expect.csv:
+        return _read_csv(case, case.expect.csv).to_pylist()
+    return list(case.expect.rows or [])
