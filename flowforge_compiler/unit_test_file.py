@@ -77,6 +77,21 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
+def _prefer_case_data(merged: dict[str, Any], raw_case: dict[str, Any]) -> dict[str, Any]:
+    """`rows` and `csv` are alternatives: the one a case gives replaces the other from defaults."""
+
+    def settle(target: Any, given: Any) -> None:
+        if isinstance(target, dict) and isinstance(given, dict):
+            for key, other in (("rows", "csv"), ("csv", "rows")):
+                if key in given and other not in given:
+                    target.pop(other, None)
+
+    for name, given in (raw_case.get("inputs") or {}).items():
+        settle((merged.get("inputs") or {}).get(name), given)
+    settle(merged.get("expect"), raw_case.get("expect"))
+    return merged
+
+
 def load_unit_tests(project_root: Path, paths: list[Path] | None = None) -> list[UnitTestCase]:
     """All cases of the given spec files (default: tests/unit/*.yml), in file order."""
     if paths is None:
@@ -90,7 +105,7 @@ def load_unit_tests(project_root: Path, paths: list[Path] | None = None) -> list
         data, node = read_yaml(path, display)
         spec = validate(UnitTestFile, data or {}, display, node)
         for index, raw_case in enumerate(spec.cases):
-            merged = deep_merge(spec.defaults, raw_case)
+            merged = _prefer_case_data(deep_merge(spec.defaults, raw_case), raw_case)
             case = validate(CaseSpec, merged, display, node, prefix=("cases", index))
             cases.append(
                 UnitTestCase(
