@@ -68,27 +68,23 @@ def find_cycle(deps: Deps, among: set[str]) -> list[str]:
     return [*cycle, cycle[0]]
 
 
-def ancestors(deps: Deps, node: str) -> set[str]:
+def _reachable(edges: Mapping[str, Iterable[str]], start: str) -> set[str]:
     out: set[str] = set()
-    stack = list(deps[node])
+    stack = list(edges[start])
     while stack:
         current = stack.pop()
         if current not in out:
             out.add(current)
-            stack.extend(deps[current])
+            stack.extend(edges[current])
     return out
+
+
+def ancestors(deps: Deps, node: str) -> set[str]:
+    return _reachable(deps, node)
 
 
 def descendants(deps: Deps, node: str) -> set[str]:
-    children = _children(deps)
-    out: set[str] = set()
-    stack = list(children[node])
-    while stack:
-        current = stack.pop()
-        if current not in out:
-            out.add(current)
-            stack.extend(children[current])
-    return out
+    return _reachable(_children(deps), node)
 
 
 def mermaid_id(name: str) -> str:

@@ -109,29 +109,25 @@ def _read_macros(root: Path) -> dict[str, str]:
 
 def _check_unique_names(project: Project) -> None:
     """Node names are flat across folders, and two nodes may not share a relation."""
+    by_name: dict[str, str] = {}
     by_relation: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    paths = [
-        *((m.name, m.path) for m in project.sql_models),
-        *((m.name, m.path) for m in project.python_models),
-        *((s.name, s.path) for s in project.seeds),
-    ]
-    for name, path in paths:
-        if name in seen:
+    nodes = [*project.sql_models, *project.python_models, *project.seeds]
+    for node in nodes:
+        if node.name in by_name:
             raise ProjectFileError(
-                f"two nodes are named {name!r}: {seen[name]} and {path}",
-                location=Location(path),
+                f"two nodes are named {node.name!r}: {by_name[node.name]} and {node.path}",
+                location=Location(node.path),
                 hint="node names are flat across folders; rename one of them",
             )
-        seen[name] = path
-        relation = relation_for(name)
+        by_name[node.name] = node.path
+        relation = relation_for(node.name)
         if relation in by_relation:
             raise ProjectFileError(
-                f"nodes {by_relation[relation]!r} and {name!r} would both build the relation {relation!r}",
-                location=Location(path),
+                f"nodes {by_relation[relation]!r} and {node.name!r} would both build the relation {relation!r}",
+                location=Location(node.path),
                 hint="rename one of them",
             )
-        by_relation[relation] = name
+        by_relation[relation] = node.name
 
 
 def _check_model_configs(project: Project) -> None:

@@ -1,0 +1,122 @@
+"""Commands that build: run (models), build (models and their checks), seed (seeds only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flowforge_compiler.cli.app import (
+    Compiled,
+    EngineOpt,
+    EnvOpt,
+    JobsOpt,
+    ProjectArg,
+    QuietOpt,
+    SelectOpt,
+    VarsOpt,
+    VerboseOpt,
+    app,
+    compile_at,
+    session,
+)
+from flowforge_compiler.cli.check_report import print_check_summary
+from flowforge_compiler.cli.console import Console
+from flowforge_compiler.cli.progress import RunProgress, failures_exit_code, print_summary
+from flowforge_compiler.errors import EXIT_TEST_FAILURE
+from flowforge_compiler.selection import select_nodes
+
+KeepGoingOpt = Annotated[bool, typer.Option("--keep-going", help="On failure, finish the current level before stopping.")]
+FullRefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models whole.")]
+
+
+def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
+    """`run` and `build` take the same flags; `build` also runs each node's checks after it."""
+
+    def command(
+        project: ProjectArg = Path("."),
+        env: EnvOpt = None,
+        engine: EngineOpt = None,
+        jobs: JobsOpt = 1,
+        keep_going: KeepGoingOpt = False,
+        select: SelectOpt = None,
+        full_refresh: FullRefreshOpt = False,
+        vars: VarsOpt = None,
+        quiet: QuietOpt = False,
+        verbose: VerboseOpt = 0,
+    ) -> None:
+        console = session(quiet, verbose)
+        compiled = compile_at(project, env, engine, vars)
+        nodes = select_nodes(compiled.plan, select)
+        execute(console, compiled, nodes, jobs=jobs, keep_going=keep_going, full_refresh=full_refresh, checks=checks)
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("run")(_build_command(checks=False, doc="Build seeds and models level by level (the local target)."))
+app.command("build")(
+    _build_command(checks=True, doc="Build and check, interleaved: each node's checks run right after it is built.")
+)
+
+
+@app.command()
+def seed(
+    project: ProjectArg = Path("."),
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    select: SelectOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Load the seeds (CSV, Parquet, SQL) into the profile's engine."""
+    console = session(quiet, verbose)
+    compiled = compile_at(project, env, engine, None)
+    nodes = compiled.plan.node_map()
+    execute(console, compiled, [n for n in select_nodes(compiled.plan, select) if nodes[n].kind == "seed"])
+
+
+def execute(
+    console: Console,
+    compiled: Compiled,
+    node_ids: list[str],
+    *,
+    jobs: int = 1,
+    keep_going: bool = False,
+    full_refresh: bool = False,
+    checks: bool = False,
+) -> None:
+    """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed)."""
+    from runtime import open_executor
+    from targets.local import LevelScheduler
+
+    if not node_ids:
+        console.print("Nothing to do: no node selected.")
+        return
+    console.print(
+        f"Running {len(node_ids)} nodes of {compiled.plan.project.name!r} on {compiled.profile.engine} "
+        f"(profile {compiled.profile.name!r}, {jobs} job{'s' if jobs != 1 else ''})"
+    )
+    with open_executor(compiled.profile) as executor, RunProgress(console, len(node_ids)) as progress:
+        scheduler = LevelScheduler(
+            compiled.plan,
+            executor,
+            compiled.project.root,
+            jobs=jobs,
+            keep_going=keep_going,
+            full_refresh=full_refresh,
+            run_checks=checks,
+            reporter=progress,
+        )
+        summary = scheduler.run(node_ids)
+    if checks and summary.checks:
+        console.print("")
+        print_check_summary(console, summary.checks)
+    print_summary(console, summary)
+    code = failures_exit_code(list(summary.errors.values()))
+    if code == 0 and summary.failed_checks:
+        code = EXIT_TEST_FAILURE
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,120 @@
+"""Commands that test: `test` (data-quality checks) and `utest` (model unit tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from flowforge_compiler.authoring import relation_for
+from flowforge_compiler.cli.app import (
+    Compiled,
+    EngineOpt,
+    EnvOpt,
+    JobsOpt,
+    ProjectArg,
+    QuietOpt,
+    VarsOpt,
+    VerboseOpt,
+    app,
+    compile_at,
+    session,
+)
+from flowforge_compiler.cli.check_report import print_check_summary
+from flowforge_compiler.errors import EXIT_TEST_FAILURE, ProfileError, SelectionError
+from flowforge_compiler.profiles import DuckDBProfile, Profile
+from flowforge_compiler.selection import select_checks
+from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
+
+if TYPE_CHECKING:
+    from runtime.unit_tests import CaseResult
+
+
+@app.command()
+def test(
+    project: ProjectArg = Path("."),
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="Check tags (batch or tag:batch), ids or tables.")
+    ] = None,
+    jobs: JobsOpt = 1,
+    vars: VarsOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Run the data-quality checks of project.yml against the built tables."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runtime import open_executor, run_check
+
+    console = session(quiet, verbose)
+    compiled = compile_at(project, env, engine, vars)
+    checks = select_checks(compiled.plan, select)
+    if not checks:
+        console.print("No checks defined in project.yml.")
+        return
+    with open_executor(compiled.profile) as executor, ThreadPoolExecutor(jobs) as pool:
+        results = list(pool.map(lambda check: run_check(check, executor), checks))
+    print_check_summary(console, results)
+    if any(r.blocking for r in results):
+        raise typer.Exit(EXIT_TEST_FAILURE)
+
+
+@app.command()
+def utest(
+    project: ProjectArg = Path("."),
+    model: Annotated[str | None, typer.Option("--model", help="Only the specs of this model.")] = None,
+    case: Annotated[str | None, typer.Option("--case", help="Only the case with this name.")] = None,
+    path: Annotated[list[Path] | None, typer.Option("--path", help="Only this spec file (repeatable).")] = None,
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    vars: VarsOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Run model unit tests (tests/unit/*.yml): each model alone, on given inputs, isolated."""
+    console = session(quiet, verbose)
+    compiled = compile_at(project, env, None, vars)
+    paths = [p if p.is_absolute() else Path.cwd() / p for p in path] if path else None
+    cases = load_unit_tests(compiled.project.root, paths)
+    if model:
+        cases = [c for c in cases if relation_for(c.model) == relation_for(model)]
+    if case:
+        cases = [c for c in cases if c.name == case]
+    if not cases:
+        raise SelectionError(
+            "no unit test case matches" + (f" --model {model}" if model else "") + (f" --case {case}" if case else ""),
+            hint="specs live in tests/unit/*.yml",
+        )
+    results = [_run_case(compiled, c, engine) for c in cases]
+    for result in results:
+        console.print(f"→ {result.model} :: {result.case}")
+        if result.ok:
+            console.print(f"  ✅ passed ({result.seconds * 1000:.0f}ms)", style="green")
+        else:
+            console.print(f"  ❌ {result.reason}", style="red")
+            if result.diff:
+                console.print(result.diff)
+    failed = sum(1 for r in results if not r.ok)
+    console.print("")
+    console.print(f"Unit tests: {len(results) - failed} passed, {failed} failed", style="bold")
+    if failed:
+        raise typer.Exit(EXIT_TEST_FAILURE)
+
+
+def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None) -> CaseResult:
+    """One case on a fresh, isolated engine: an in-memory DuckDB, never the run's database."""
+    from runtime import open_executor
+    from runtime.unit_tests import run_case
+
+    chosen = engine or case.engine or compiled.profile.engine
+    if chosen != "duckdb":
+        raise ProfileError(
+            f"unit tests on the {chosen} engine are not available in this version",
+            hint="run them on an isolated in-memory DuckDB: --engine duckdb",
+        )
+    isolated = Profile(name="utest", settings=DuckDBProfile(engine="duckdb"))
+    with open_executor(isolated) as executor:
+        return run_case(compiled.plan, case, executor, compiled.project.root)
