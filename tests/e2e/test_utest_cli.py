@@ -94,3 +94,24 @@ def test_example_unit_tests_pass(example_copy, ffc) -> None:
     result = ffc("utest", example_copy("simple_duckdb"))
     assert result.exit_code == 0, result.output
     assert "Unit tests: 4 passed, 0 failed" in result.stdout
+
+
+def test_expect_from_csv_and_a_wrong_relation(make_project, ffc) -> None:
+    project = make_project(
+        {
+            "models/m.ff.sql": "select 1 as id, 'a' as v union all select 2, 'b'",
+            "tests/unit/m.yml": """
+                model: m.ff
+                cases:
+                  - name: csv_expect
+                    expect: {csv: expected.csv, order_by: [id]}
+                  - name: other_relation
+                    expect: {relation: not_built, rows: [{id: 1}]}
+            """,
+            "tests/unit/expected.csv": "id,v\n1,a\n2,b\n",
+        }
+    )
+    result = ffc("utest", project)
+    assert "→ m.ff :: csv_expect\n  ✅ passed" in result.stdout
+    assert "→ m.ff :: other_relation\n  ❌ CatalogException" in result.stdout and "not_built" in result.stdout
+    assert result.exit_code == 2
