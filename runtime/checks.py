@@ -169,12 +169,7 @@ def run_check(check: PlanCheck, executor: Executor) -> CheckResult:
     )
 
 
-def checks_after(plan: Plan, node_id: str) -> list[PlanCheck]:
-    """The checks to run once `node_id` is built: those it guards that read no later node.
-
-    A check on several tables (relationships) runs after the last of them in plan order.
-    """
-    order = {n.id: i for i, n in enumerate(plan.nodes)}
-    return [
-        c for c in plan.checks if c.nodes and max(c.nodes, key=order.__getitem__) == node_id
-    ]
+def checks_guarding(plan: Plan, node_id: str) -> list[PlanCheck]:
+    """The checks that guard `node_id`'s table, in plan order. They may read other nodes too
+    (`relationships`): run them once every node in `check.nodes` is built."""
+    return [c for c in plan.checks if c.node == node_id]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
-from runtime.checks import CheckResult, checks_after, run_check
+from runtime.checks import CheckResult, checks_guarding, run_check
 from runtime.executors import Executor, open_executor
 from runtime.results import NodeResult
 
@@ -42,10 +42,10 @@ def run_checks(
     profile: Profile | None = None,
     root: Path | str | None = None,
 ) -> list[CheckResult]:
-    """Run the checks due once `node_id` is built (see `checks_after`); results, not exceptions."""
+    """Run the checks that guard `node_id` (see `checks_guarding`); results, not exceptions."""
     plan, base = _plan_and_root(plan, root)
     with _executor(plan, base, executor, profile) as ex:
-        return [run_check(check, ex) for check in checks_after(plan, node_id)]
+        return [run_check(check, ex) for check in checks_guarding(plan, node_id)]
 
 
 def _plan_and_root(plan: Plan | Path | str, root: Path | str | None) -> tuple[Plan, Path]:

@@ -4,13 +4,15 @@ Levels run one after another; inside a level a thread pool of `jobs` workers bui
 failure, nodes of the level not yet started are cancelled and later levels do not start; with
 `keep_going` the current level finishes first. Nodes that never ran are reported as skipped.
 
-With `run_checks` (`ffc build`) each node's checks run right after it is built; a failing
-error-severity check keeps the node's descendants from running (they are reported as skipped),
-while independent branches go on.
+With `run_checks` (`ffc build`) the checks guarding a node run right after it is built, or,
+for a check that reads other nodes too (`relationships`), once the last of them is built. A
+failing error-severity check keeps the guarded node's descendants from running (they are
+reported as skipped), while independent branches go on.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -19,7 +21,8 @@ from pathlib import Path
 from typing import Protocol
 
 from flowforge_compiler.plan import Plan, PlanNode
-from runtime import CheckResult, Executor, NodeResult, run_checks, run_node
+from flowforge_compiler.plan import PlanCheck
+from runtime import CheckResult, Executor, NodeResult, run_check, run_node
 
 
 class RunReporter(Protocol):
@@ -94,10 +97,20 @@ class LevelScheduler:
         self._nodes = plan.node_map()
         self._started: dict[str, float] = {}
         self._blocked: dict[str, str] = {}  # node -> why it must not run (an upstream check failed)
+        self._lock = threading.Lock()
+        self._guarded_by = {c.id: c.node or "" for c in plan.checks}
+        self._done: set[str] = set()
+        self._waiting: dict[str, list[PlanCheck]] = {}  # guarded node -> its checks not yet run
 
     def run(self, node_ids: Sequence[str]) -> RunSummary:
         selected = set(node_ids)
         summary = RunSummary()
+        # Nodes outside the selection are taken as built already; checks wait only for the rest.
+        self._done = {n.id for n in self.plan.nodes} - selected
+        if self.with_checks:
+            for check in self.plan.checks:
+                if check.node in selected:
+                    self._waiting.setdefault(check.node, []).append(check)
         started = time.perf_counter()
         levels = [[n for n in level if n in selected] for level in self.plan.levels]
         for level in filter(None, levels):
@@ -159,9 +172,19 @@ class LevelScheduler:
     def _record(self, node_id: str, outcome: _Outcome, summary: RunSummary) -> None:
         summary.results.append(outcome.result)
         summary.checks.extend(outcome.checks)
-        failed = [c.check_id for c in outcome.checks if c.blocking]
-        if failed:
-            self._blocked[node_id] = f"upstream check failed: {', '.join(failed)}"
+        failed: dict[str, list[str]] = {}
+        for check in outcome.checks:
+            if check.blocking:
+                failed.setdefault(self._guarded_by[check.check_id], []).append(check.check_id)
+        for guarded, check_ids in failed.items():
+            self._blocked[guarded] = f"upstream check failed: {', '.join(check_ids)}"
+
+    def _checks_now_ready(self, node_id: str) -> list[PlanCheck]:
+        """Mark `node_id` built; take every waiting check group whose nodes are all built."""
+        with self._lock:
+            self._done.add(node_id)
+            ready = [g for g, checks in self._waiting.items() if all(set(c.nodes) <= self._done for c in checks)]
+            return [check for guarded in ready for check in self._waiting.pop(guarded)]
 
     def _build(self, node_id: str) -> _Outcome:
         node = self._nodes[node_id]
@@ -169,11 +192,9 @@ class LevelScheduler:
         self.reporter.node_started(node)
         result = run_node(self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh)
         self.reporter.node_finished(node, result, None)
-        checks: list[CheckResult] = []
-        if self.with_checks:
-            checks = run_checks(self.plan, node_id, executor=self.executor, root=self.root)
-            if checks:
-                self.reporter.checks_finished(node, checks)
+        checks = [run_check(check, self.executor) for check in self._checks_now_ready(node_id)]
+        if checks:
+            self.reporter.checks_finished(node, checks)
         return _Outcome(result, checks)
 
     def _skipped(self, node_id: str, reason: str) -> NodeResult:

@@ -12,6 +12,7 @@ import typer
 from flowforge_compiler.cli.app import (
     EngineOpt,
     EnvOpt,
+    JobsOpt,
     ProjectArg,
     QuietOpt,
     SelectOpt,
@@ -21,6 +22,7 @@ from flowforge_compiler.cli.app import (
     compile_at,
     session,
 )
+from flowforge_compiler.errors import SelectionError
 from flowforge_compiler.graph import mermaid
 from flowforge_compiler.plan import plan_json_schema
 from flowforge_compiler.selection import select_nodes
@@ -28,25 +30,59 @@ from flowforge_compiler.selection import select_nodes
 
 class Target(str, Enum):
     local = "local"
+    airflow = "airflow"
+
+
+class TestsOpt(str, Enum):
+    after_each = "after_each"
+    after_all = "after_all"
+    none = "none"
 
 
 @app.command()
 def compile(
     project: ProjectArg = Path("."),
     target: Annotated[Target, typer.Option("--target", "-t", help="What to compile to.")] = Target.local,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: PROJECT/.flowforge).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (local: default PROJECT/.flowforge; airflow: the DAGs folder).")
+    ] = None,
     env: EnvOpt = None,
     engine: EngineOpt = None,
     vars: VarsOpt = None,
+    select: SelectOpt = None,
+    dag_id: Annotated[str | None, typer.Option("--dag-id", help="Airflow: the DAG id (default: project name).")] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="Airflow: cron or preset (default: project.yml schedule).")
+    ] = None,
+    tests: Annotated[TestsOpt, typer.Option("--tests", help="Where checks run as tasks.")] = TestsOpt.after_each,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of model tasks (checks never retry).")] = 2,
+    jobs: JobsOpt = 1,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Compile the project into plan.json (the plan every target runs)."""
+    """Compile the project: plan.json (local), or a DAG file plus its bundle (airflow)."""
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, vars)
-    destination = (out or compiled.project.root / ".flowforge") / "plan.json"
-    compiled.plan.write(destination)
-    console.print(f"Compiled {len(compiled.plan.nodes)} nodes for profile {compiled.profile.name!r} -> {destination}")
+    nodes = select_nodes(compiled.plan, select)
+    if target is Target.local:
+        destination = (out or compiled.project.root / ".flowforge") / "plan.json"
+        compiled.plan.write(destination)
+        console.print(f"Compiled {len(compiled.plan.nodes)} nodes for profile {compiled.profile.name!r} -> {destination}")
+        return
+    from targets.airflow import AirflowOptions, default_dag_id, write_airflow
+
+    if out is None:
+        raise SelectionError("--target airflow needs --out DAGS_FOLDER")
+    options = AirflowOptions(
+        dag_id=dag_id or default_dag_id(compiled.plan.project.name),
+        schedule=schedule,
+        tests=tests.value,
+        retries=retries,
+        jobs=jobs,
+        node_ids=tuple(nodes) if select else None,
+    )
+    dag_file = write_airflow(compiled.project, compiled.plan, out, options)
+    console.print(f"Wrote the Airflow DAG {options.dag_id!r} ({len(nodes)} nodes) -> {dag_file}")
 
 
 @app.command("ls")

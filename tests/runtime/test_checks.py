@@ -95,12 +95,11 @@ def test_warn_severity_never_blocks(make_project, tmp_path: Path) -> None:
     assert (result.status, result.severity, result.blocking) == ("fail", "warn", False)
 
 
-def test_checks_are_bound_to_the_node_they_guard_and_run_after_the_last(built) -> None:
+def test_checks_are_bound_to_the_node_they_guard(built) -> None:
     _, _, plan = built
     relationships = next(c for c in plan.checks if c.type == "relationships")
     assert relationships.node == "orders" and relationships.nodes == ["orders", "users"]
-    from runtime.checks import checks_after
+    from runtime.checks import checks_guarding
 
-    order = [n.id for n in plan.nodes]
-    last = max(relationships.nodes, key=order.index)
-    assert relationships in checks_after(plan, last)
+    assert relationships in checks_guarding(plan, "orders")
+    assert relationships not in checks_guarding(plan, "users")

@@ -1,0 +1,112 @@
+"""Running nodes from a bundle (plan.json + model files + profiles.yml) inside an orchestrator task.
+
+This is what generated Airflow DAGs and Prefect flows call. The profile resolves in the worker,
+from the bundle's profiles.yml and the worker's environment; an engine connection is opened
+late and closed early, and a DuckDB file held by another process is waited for, since tasks may
+run in separate processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from flowforge_compiler.errors import TestFailureError
+from flowforge_compiler.plan import Plan
+from flowforge_compiler.profiles import Profile, resolve_profile
+from runtime.checks import CheckResult
+from runtime.executors import Executor, open_executor
+from runtime.node import run_checks, run_node
+
+log = logging.getLogger("flowforge")
+
+_PLANS: dict[tuple[Path, int], Plan] = {}
+_PLANS_LOCK = threading.Lock()
+LOCK_WAIT_SECONDS = 120.0
+
+
+def load_bundle_plan(bundle: Path) -> Plan:
+    """The bundle's plan, parsed once per process and version of the file."""
+    path = bundle / "plan.json"
+    key = (path.resolve(), path.stat().st_mtime_ns)
+    with _PLANS_LOCK:
+        if key not in _PLANS:
+            _PLANS[key] = Plan.read(path)
+        return _PLANS[key]
+
+
+def bundle_profile(bundle: Path, plan: Plan) -> Profile:
+    """The profile the plan was compiled for, resolved here from the worker's environment."""
+    return resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml")
+
+
+def run_bundle_node(bundle: str | Path, node_id: str, *, full_refresh: bool = False) -> dict[str, Any]:
+    """Build one node; raises (so the task fails) when it fails. Returns a small summary."""
+    root = Path(bundle)
+    plan = load_bundle_plan(root)
+    profile = bundle_profile(root, plan)
+    with _open_with_lock_wait(profile) as executor:
+        result = run_node(plan, node_id, executor=executor, root=root, full_refresh=full_refresh)
+    log.info("built %s: %s rows in %.2fs", node_id, result.rows, result.seconds)
+    return {k: v for k, v in asdict(result).items() if k != "message"}
+
+
+def run_bundle_checks(bundle: str | Path, node_id: str) -> list[dict[str, Any]]:
+    """Run the checks guarding `node_id`; raises TestFailureError when an error check fails."""
+    root = Path(bundle)
+    plan = load_bundle_plan(root)
+    with _open_with_lock_wait(bundle_profile(root, plan)) as executor:
+        results = run_checks(plan, node_id, executor=executor, root=root)
+    return _report(results)
+
+
+def run_bundle_all_checks(bundle: str | Path) -> list[dict[str, Any]]:
+    """Every check of the plan (the `--tests after_all` task)."""
+    root = Path(bundle)
+    plan = load_bundle_plan(root)
+    from runtime.checks import run_check
+
+    with _open_with_lock_wait(bundle_profile(root, plan)) as executor:
+        results = [run_check(check, executor) for check in plan.checks]
+    return _report(results)
+
+
+def _report(results: list[CheckResult]) -> list[dict[str, Any]]:
+    for r in results:
+        level = logging.INFO if r.status == "pass" else logging.WARNING
+        log.log(level, "%s %s: %s", r.status.upper(), r.check_id, r.message)
+        if r.status == "fail":
+            log.log(level, "failing rows: %s", r.failing_rows_sql)
+    blocking = [r for r in results if r.blocking]
+    if blocking:
+        raise TestFailureError(
+            "data-quality checks failed: " + "; ".join(f"{r.check_id}: {r.message}" for r in blocking)
+        )
+    return [{"check": r.check_id, "status": r.status, "message": r.message} for r in results]
+
+
+@contextmanager
+def _open_with_lock_wait(profile: Profile, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[Executor]:
+    """Open an executor, waiting while another process holds a DuckDB file's lock."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.2
+    while True:
+        try:
+            executor = open_executor(profile)
+            break
+        except Exception as exc:  # noqa: BLE001 - only the lock error is retried
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            log.info("waiting for the DuckDB file lock held by another process: %s", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    try:
+        yield executor
+    finally:
+        executor.close()

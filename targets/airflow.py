@@ -1,0 +1,244 @@
+"""The Airflow target: a plan becomes one static DAG file plus its bundle.
+
+The DAG file is data (lists of repr()-escaped literals) and a short loop that makes the tasks:
+it reads no file, compiles nothing and imports no engine when Airflow parses it. Every task
+calls the shared runtime on the bundle beside the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+from urllib.parse import quote
+
+from flowforge_compiler.errors import ProjectFileError
+from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.project import Project
+from runtime.checks import checks_guarding
+from targets.bundle import write_bundle
+from targets.codegen import header, safe_name
+
+TestsPlacement = Literal["after_each", "after_all", "none"]
+_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+
+
+@dataclass(frozen=True)
+class AirflowOptions:
+    dag_id: str
+    schedule: str | None = None
+    tests: TestsPlacement = "after_each"
+    retries: int = 2
+    jobs: int = 1
+    node_ids: tuple[str, ...] | None = None  # a --select subset; None is every node
+
+
+def default_dag_id(project_name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", project_name).strip("_") or "flowforge"
+
+
+def asset_uri(project: str, relation: str) -> str:
+    """`flowforge://<project>/<relation>`: what other DAGs schedule on."""
+    return f"flowforge://{quote(project, safe='')}/{quote(relation, safe='')}"
+
+
+def write_airflow(project: Project, plan: Plan, out: Path, options: AirflowOptions) -> Path:
+    """Write `<out>/<dag_id>.py` and the bundle `<out>/<dag_id>/`; returns the DAG file."""
+    if not _DAG_ID.match(options.dag_id):
+        raise ProjectFileError(
+            f"--dag-id {options.dag_id!r} is not a valid Airflow DAG id",
+            hint="use letters, digits, '_', '.' and '-' only",
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = write_bundle(project, plan, out / options.dag_id)
+    if plan.profile.engine == "duckdb":
+        (bundle / "pools.json").write_text(pools_json(plan, options), encoding="utf-8")
+    dag_file = out / f"{options.dag_id}.py"
+    dag_file.write_text(render_dag(plan, options), encoding="utf-8")
+    return dag_file
+
+
+def pool_name(options: AirflowOptions) -> str:
+    return f"flowforge_{options.dag_id}"
+
+
+def pools_json(plan: Plan, options: AirflowOptions) -> str:
+    import json
+
+    pool = {
+        pool_name(options): {
+            "slots": 1,
+            "description": f"FlowForge {plan.project.name}: one writer at a time on the DuckDB file",
+            "include_deferred": False,
+        }
+    }
+    return json.dumps(pool, indent=2, sort_keys=True) + "\n"
+
+
+def _group(node: PlanNode) -> str | None:
+    """Task groups follow the model folders: models/staging/x.ff.sql -> 'staging'."""
+    parts = PurePosixPath(node.path).parts
+    if node.kind == "seed":
+        return "seeds"
+    return "/".join(parts[1:-1]) or None
+
+
+def render_dag(plan: Plan, options: AirflowOptions) -> str:
+    """The DAG module's text: deterministic, readable, every project name repr()-escaped."""
+    selected = set(options.node_ids) if options.node_ids is not None else {n.id for n in plan.nodes}
+    nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
+    kept = {n.id for n in nodes}
+    task_names: set[str] = set()
+    group_names: dict[str, str] = {}
+    check_nodes = {n.id for n in nodes if options.tests == "after_each" and checks_guarding(plan, n.id)}
+
+    def group_id(node: PlanNode) -> str | None:
+        folder = _group(node)
+        if folder is None:
+            return None
+        if folder not in group_names:
+            group_names[folder] = safe_name(folder, set(group_names.values()), prefix="g")
+        return group_names[folder]
+
+    node_rows, check_rows, edges = [], [], []
+    for node in nodes:
+        asset = None if node.id in check_nodes else asset_uri(plan.project.name, node.relation)
+        task_id = safe_name(node.relation, task_names)
+        node_rows.append((node.id, task_id, group_id(node), asset, _doc(node)))
+        if node.id in check_nodes:
+            check_rows.append((node.id, safe_name(f"test_{node.relation}", task_names), group_id(node),
+                               asset_uri(plan.project.name, node.relation)))
+            reads = {n for c in checks_guarding(plan, node.id) for n in c.nodes if n in kept}
+            edges += [(("node", n), ("checks", node.id)) for n in sorted(reads | {node.id})]
+        for parent in _runnable_parents(plan, node, kept):
+            upstream = ("checks", parent) if parent in check_nodes else ("node", parent)
+            edges.append((upstream, ("node", node.id)))
+    if options.tests == "after_all" and plan.checks and nodes:
+        check_rows.append(("*", safe_name("run_all_checks", task_names), None, None))
+        children = {p for n in nodes for p in _runnable_parents(plan, n, kept)}
+        edges += [(("node", n.id), ("checks", "*")) for n in nodes if n.id not in children]
+    return _module(plan, options, node_rows, check_rows, sorted(edges))
+
+
+def _runnable_parents(plan: Plan, node: PlanNode, kept: set[str]) -> list[str]:
+    """Parents as tasks: an ephemeral parent is no task, so its own parents stand in for it."""
+    nodes = plan.node_map()
+    out: list[str] = []
+    for parent in node.depends_on:
+        if parent in kept:
+            out.append(parent)
+        elif nodes[parent].materialization == "ephemeral":
+            out += _runnable_parents(plan, nodes[parent], kept)
+    return sorted(set(out))
+
+
+def _doc(node: PlanNode) -> str:
+    lines = [f"**{node.id}** ({node.kind}, {node.materialization}) from `{node.path}`"]
+    if node.description:
+        lines.append(node.description)
+    return "\n\n".join(lines)
+
+
+def _rows(rows: list[tuple[object, ...]]) -> str:
+    if not rows:
+        return "[]"
+    return "[\n" + "".join(f"    {row!r},\n" for row in rows) + "]"
+
+
+def _module(plan: Plan, options: AirflowOptions, nodes: list, checks: list, edges: list) -> str:
+    duckdb = plan.profile.engine == "duckdb"
+    schedule = options.schedule if options.schedule is not None else plan.project.schedule
+    counts = {k: sum(1 for n in plan.nodes if n.kind == k) for k in ("sql", "python", "seed")}
+    doc = (
+        f"FlowForge project {plan.project.name!r} (version {plan.project.version}), profile "
+        f"{plan.profile.name!r} on {plan.profile.engine}: {counts['sql']} SQL models, {counts['python']} "
+        f"Python models, {counts['seed']} seeds, {len(plan.checks)} checks.\n\n"
+        f"Every task runs FlowForge's runtime on the bundle `{options.dag_id}/` beside this file "
+        "(plan.json, model files, profiles.yml); workers need `flowforge` installed with the engine's extra."
+    )
+    if duckdb:
+        doc += (
+            f"\n\nDuckDB allows one writing process per file: tasks share the one-slot pool "
+            f"`{pool_name(options)}`. Create it once: `airflow pools import {options.dag_id}/pools.json`."
+        )
+    max_tasks = 1 if duckdb else max(1, options.jobs)
+    command = f"ffc compile PROJECT --target airflow --out DAGS_FOLDER --dag-id {options.dag_id}"
+    return f'''{header("Airflow DAG", plan.project.name, command)}"""{_docstring(doc)}"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, Asset, TaskGroup
+
+BUNDLE = str(Path(__file__).with_name({options.dag_id!r}))
+POOL = {pool_name(options) if duckdb else None!r}
+MODEL_RETRIES = {options.retries!r}
+
+# (node id, task id, task group, asset URI or None when its checks publish it, task docs)
+NODES = {_rows(nodes)}
+
+# (node id whose checks run, task id, task group, asset URI): checks never retry
+CHECKS = {_rows(checks)}
+
+# (upstream, downstream): ("node", id) builds a node, ("checks", id) runs the checks after it
+EDGES = {_rows(edges)}
+
+
+def run_node(node_id: str) -> dict:
+    from runtime.bundle import run_bundle_node
+
+    return run_bundle_node(BUNDLE, node_id)
+
+
+def run_checks(node_id: str) -> list:
+    from runtime.bundle import run_bundle_all_checks, run_bundle_checks
+
+    return run_bundle_all_checks(BUNDLE) if node_id == "*" else run_bundle_checks(BUNDLE, node_id)
+
+
+with DAG(
+    dag_id={options.dag_id!r},
+    schedule={schedule!r},
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    max_active_tasks={max_tasks!r},
+    tags={sorted({"flowforge", plan.project.name})!r},
+    doc_md=__doc__,
+    default_args={{"owner": "flowforge", "retry_delay": timedelta(minutes=1)}},
+) as dag:
+    groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[2] for row in NODES + CHECKS if row[2]}})}}
+    tasks = {{}}
+    for node_id, task_id, group, asset, doc in NODES:
+        tasks[("node", node_id)] = PythonOperator(
+            task_id=task_id,
+            python_callable=run_node,
+            op_args=[node_id],
+            retries=MODEL_RETRIES,
+            pool=POOL or "default_pool",
+            outlets=[Asset(asset)] if asset else [],
+            doc_md=doc,
+            task_group=groups.get(group),
+        )
+    for node_id, task_id, group, asset in CHECKS:
+        tasks[("checks", node_id)] = PythonOperator(
+            task_id=task_id,
+            python_callable=run_checks,
+            op_args=[node_id],
+            retries=0,
+            pool=POOL or "default_pool",
+            outlets=[Asset(asset)] if asset else [],
+            task_group=groups.get(group),
+        )
+    for upstream, downstream in EDGES:
+        tasks[upstream] >> tasks[downstream]
+'''
+
+
+def _docstring(text: str) -> str:
+    """Module docstring text that cannot close the string early."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')

@@ -1,0 +1,183 @@
+"""The Airflow target against real Airflow 3: DagBag import, edges, dag.test() runs, safety."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.compiler.golden import assert_golden
+from tests.compiler.helpers import compile_dir
+from tests.conftest import EXAMPLES
+from tests.targets.airflow_env import configure
+
+pytestmark = pytest.mark.airflow
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def dags_folder(tmp_path_factory) -> Path:
+    dags = configure(tmp_path_factory.mktemp("airflow"))
+    pytest.importorskip("airflow")
+    from airflow.utils import db
+
+    db.initdb()
+    return dags
+
+
+def compile_airflow(project: Path, dags: Path, *args: str, env: str | None = None) -> Path:
+    from flowforge_compiler.cli import main
+
+    argv = ["compile", str(project), "--target", "airflow", "--out", str(dags), "-q", *args]
+    if env:
+        argv += ["--env", env]
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0
+    return dags
+
+
+def load_dag(dags: Path, dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(dags / f"{dag_id}.py"))
+    assert bag.import_errors == {}, bag.import_errors
+    return bag.get_dag(dag_id)
+
+
+def task_states(run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def test_generated_dag_imports_and_matches_the_plan(dags_folder: Path) -> None:
+    compile_airflow(EXAMPLES / "simple_duckdb", dags_folder, "--dag-id", "ff_shape", env="dev")
+    dag = load_dag(dags_folder, "ff_shape")
+    plan = compile_dir(EXAMPLES / "simple_duckdb")
+    nodes = {n.id: n for n in plan.nodes}
+    models = {n.relation for n in plan.nodes if n.kind != "seed"} | {f"seeds.{n.relation}" for n in plan.nodes if n.kind == "seed"}
+    checks = {f"test_{nodes[c.node].relation}" for c in plan.checks if c.node}
+    assert set(dag.task_ids) == models | checks
+    task_of = {n.id: (f"seeds.{n.relation}" if n.kind == "seed" else n.relation) for n in plan.nodes}
+    guarded = {c.node for c in plan.checks if c.node}
+
+    def producer(node_id: str) -> str:
+        return f"test_{nodes[node_id].relation}" if node_id in guarded else task_of[node_id]
+
+    for node in plan.nodes:
+        upstream = dag.get_task(task_of[node.id]).upstream_task_ids
+        assert upstream == {producer(p) for p in node.depends_on}
+    relationships = next(c for c in plan.checks if c.type == "relationships")
+    assert dag.get_task("test_orders").upstream_task_ids == {task_of[n] for n in relationships.nodes}
+    assert (dag.schedule if hasattr(dag, "schedule") else dag.timetable) is not None
+    assert not dag.catchup and dag.max_active_tasks == 1
+    assert "flowforge" in dag.tags
+    outlets = {o.uri for t in dag.tasks for o in t.outlets}
+    assert "flowforge://simple_duckdb/mart_users" in outlets and "flowforge://simple_duckdb/users" in outlets
+    assert dag.get_task("users").retries == 2 and dag.get_task("test_users").retries == 0
+    assert dag.get_task("users").pool == "flowforge_ff_shape"
+
+
+def test_golden_dag_for_the_example(tmp_path: Path) -> None:
+    from targets.airflow import AirflowOptions, render_dag
+
+    plan = compile_dir(EXAMPLES / "simple_duckdb")
+    assert_golden(GOLDEN / "simple_duckdb_dag.py.txt", render_dag(plan, AirflowOptions(dag_id="simple_duckdb")))
+
+
+def test_dag_test_builds_the_same_tables_as_ffc_run(dags_folder: Path, tmp_path: Path, monkeypatch, ffc, example_copy) -> None:
+    compile_airflow(EXAMPLES / "simple_duckdb", dags_folder, "--dag-id", "ff_run", env="dev")
+    airflow_db = tmp_path / "airflow_built.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(airflow_db))
+    dag = load_dag(dags_folder, "ff_run")
+    run = dag.test()
+    assert str(run.state) == "success", task_states(run)
+
+    local = example_copy("simple_duckdb")
+    assert ffc("run", local, "--env", "dev").exit_code == 0
+    local_db = local / ".local" / "demo.duckdb"
+    for table in ["users", "orders", "users_enriched", "mart_orders_enriched", "mart_users"]:
+        query = f"select * from {table} order by all"
+        with duckdb.connect(str(airflow_db), read_only=True) as a, duckdb.connect(str(local_db), read_only=True) as b:
+            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+
+
+def test_failing_model_fails_its_task_and_descendants_do_not_run(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    project = make_project(
+        {
+            "project.yml": "name: failing\nversion: '1'\n",
+            "models/good.ff.sql": "select 1 as id",
+            "models/bad.ff.sql": "select missing_column from {{ ref('good') }}",
+            "models/after_bad.ff.sql": "select * from {{ ref('bad') }}",
+            "models/other.ff.sql": "select * from {{ ref('good') }}",
+        }
+    )
+    compile_airflow(project, dags_folder, "--dag-id", "ff_fail", "--retries", "0")
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "fail.duckdb"))
+    run = load_dag(dags_folder, "ff_fail").test()
+    states = task_states(run)
+    assert str(run.state) == "failed"
+    assert states["bad"] == "failed"
+    assert states["after_bad"] == "upstream_failed"
+    assert states["good"] == "success" and states["other"] == "success"
+
+
+def test_failing_check_fails_its_task_and_blocks_downstream(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    project = make_project(
+        {
+            "project.yml": "name: checked\nversion: '1'\ntests:\n  - {type: unique, table: dup, column: id}\n"
+            "  - {type: not_null, table: fine, column: id}\n",
+            "models/dup.ff.sql": "select 1 as id union all select 1",
+            "models/after_dup.ff.sql": "select * from {{ ref('dup') }}",
+            "models/fine.ff.sql": "select 2 as id",
+        }
+    )
+    compile_airflow(project, dags_folder, "--dag-id", "ff_check")
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "check.duckdb"))
+    run = load_dag(dags_folder, "ff_check").test()
+    states = task_states(run)
+    assert states["dup"] == "success"
+    assert states["test_dup"] == "failed"
+    assert states["after_dup"] == "upstream_failed"
+    assert states["test_fine"] == "success"
+
+
+@pytest.mark.parametrize("tests", ["after_all", "none"])
+def test_check_placement_options(dags_folder: Path, tests: str) -> None:
+    compile_airflow(EXAMPLES / "simple_duckdb", dags_folder, "--dag-id", f"ff_{tests}", "--tests", tests, env="dev")
+    dag = load_dag(dags_folder, f"ff_{tests}")
+    check_tasks = [t for t in dag.task_ids if "check" in t or t.startswith("test_")]
+    assert check_tasks == (["run_all_checks"] if tests == "after_all" else [])
+    if tests == "after_all":
+        assert dag.get_task("run_all_checks").upstream_task_ids == {"mart_orders_enriched", "mart_users"}
+
+
+def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    evil = f"x'); open({str(marker)!r}, 'w'); ('"
+    project = make_project(
+        {
+            "project.yml": "name: 'evil\"; import os #'\nversion: '1'\n",
+            "models/ok.ff.sql": "select 1 as id",
+            "models/evil.ff.py": "from flowforge_compiler import model\n"
+            f"@model(name={evil!r}, deps=['ok.ff'])\ndef f(df):\n    return df\n",
+            "models/weird/q\"uote.ff.sql": "select * from {{ ref('ok') }}",
+        }
+    )
+    compile_airflow(project, dags_folder, "--dag-id", "ff_evil")
+    dag = load_dag(dags_folder, "ff_evil")
+    assert len(dag.task_ids) == 3
+    assert not marker.exists()
+    import ast
+
+    tree = ast.parse((dags_folder / "ff_evil.py").read_text())
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    # the hostile text stays inside string literals: the module imports only what every DAG imports
+    assert imported == {"__future__", "datetime", "pathlib", "airflow.providers.standard.operators.python", "airflow.sdk", "runtime.bundle"}
