@@ -1,0 +1,73 @@
+"""The bundle beside generated code: the files tasks need, and a profile without secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flowforge_compiler.errors import ProjectFileError
+from flowforge_compiler.profiles import resolve_profile
+from flowforge_compiler.compile import compile_project
+from flowforge_compiler.project import load_project
+from targets.bundle import write_bundle
+from tests.conftest import EXAMPLES
+
+PROFILES = """
+default:
+  engine: duckdb
+prod:
+  engine: postgres
+  postgres:
+    dsn: "postgresql+psycopg://app:hunter2@db.internal:5432/ff"
+    db_schema: "{{ env_var('PROD_SCHEMA', 'analytics') }}"
+other:
+  engine: duckdb
+  duckdb: {path: other.duckdb}
+"""
+
+
+def test_bundle_holds_plan_models_seeds_and_only_the_profile(tmp_path: Path) -> None:
+    project = load_project(EXAMPLES / "simple_duckdb")
+    plan = compile_project(project, resolve_profile(project.root, "dev"))
+    bundle = write_bundle(project, plan, tmp_path / "b")
+    files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
+    assert files == [
+        "models/mart_orders_enriched.ff.py",
+        "models/users_enriched.ff.py",
+        "plan.json",
+        "profiles.yml",
+        "seeds/seed_orders.csv",
+        "seeds/seed_users.csv",
+    ]
+    assert list(yaml.safe_load((bundle / "profiles.yml").read_text())) == ["dev"]
+
+
+def test_literal_secrets_never_reach_the_bundle(make_project, tmp_path: Path, caplog) -> None:
+    root = make_project({"profiles.yml": PROFILES, "models/a.ff.sql": "select 1"})
+    project = load_project(root)
+    plan = compile_project(project, resolve_profile(root, "prod", environ={}))
+    bundle = write_bundle(project, plan, tmp_path / "b")
+    text = "".join(p.read_text() for p in bundle.rglob("*") if p.is_file())
+    assert "hunter2" not in text
+    profile = yaml.safe_load((bundle / "profiles.yml").read_text())["prod"]["postgres"]
+    assert profile["dsn"] == "postgresql+psycopg://app:{{ env_var('FF_PROD_POSTGRES_DSN_PASSWORD') }}@db.internal:5432/ff"
+    assert profile["db_schema"] == "{{ env_var('PROD_SCHEMA', 'analytics') }}"
+    assert "FF_PROD_POSTGRES_DSN_PASSWORD" in caplog.text
+    worker = resolve_profile(bundle, "prod", environ={"FF_PROD_POSTGRES_DSN_PASSWORD": "from-env"})
+    assert worker.engine_settings.dsn == "postgresql+psycopg://app:from-env@db.internal:5432/ff"
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_bundle(make_project, tmp_path: Path) -> None:
+    root = make_project({"models/a.ff.sql": "select 1"})
+    project = load_project(root)
+    plan = compile_project(project, resolve_profile(root, None, environ={}))
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(ProjectFileError, match="not a FlowForge bundle"):
+        write_bundle(project, plan, precious)
+    assert (precious / "notes.txt").exists()
+    write_bundle(project, plan, tmp_path / "b")
+    write_bundle(project, plan, tmp_path / "b")  # replacing its own bundle is fine
