@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Literal
-from urllib.parse import quote
+from pathlib import Path
 
 from flowforge_compiler.errors import ProjectFileError
-from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.plan import Plan
 from flowforge_compiler.project import Project
-from runtime.checks import checks_guarding
 from targets.bundle import write_bundle
-from targets.codegen import header, safe_name
-
-TestsPlacement = Literal["after_each", "after_all", "none"]
+from targets.codegen import header
+from targets.task_graph import TestsPlacement, task_graph
 _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 
 
@@ -36,11 +32,6 @@ class AirflowOptions:
 
 def default_dag_id(project_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", project_name).strip("_") or "flowforge"
-
-
-def asset_uri(project: str, relation: str) -> str:
-    """`flowforge://<project>/<relation>`: what other DAGs schedule on."""
-    return f"flowforge://{quote(project, safe='')}/{quote(relation, safe='')}"
 
 
 def write_airflow(project: Project, plan: Plan, out: Path, options: AirflowOptions) -> Path:
@@ -76,68 +67,13 @@ def pools_json(plan: Plan, options: AirflowOptions) -> str:
     return json.dumps(pool, indent=2, sort_keys=True) + "\n"
 
 
-def _group(node: PlanNode) -> str | None:
-    """Task groups follow the model folders: models/staging/x.ff.sql -> 'staging'."""
-    parts = PurePosixPath(node.path).parts
-    if node.kind == "seed":
-        return "seeds"
-    return "/".join(parts[1:-1]) or None
-
-
 def render_dag(plan: Plan, options: AirflowOptions) -> str:
     """The DAG module's text: deterministic, readable, every project name repr()-escaped."""
-    selected = set(options.node_ids) if options.node_ids is not None else {n.id for n in plan.nodes}
-    nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
-    kept = {n.id for n in nodes}
-    task_names: set[str] = set()
-    group_names: dict[str, str] = {}
-    check_nodes = {n.id for n in nodes if options.tests == "after_each" and checks_guarding(plan, n.id)}
-
-    def group_id(node: PlanNode) -> str | None:
-        folder = _group(node)
-        if folder is None:
-            return None
-        if folder not in group_names:
-            group_names[folder] = safe_name(folder, set(group_names.values()), prefix="g")
-        return group_names[folder]
-
-    node_rows, check_rows, edges = [], [], []
-    for node in nodes:
-        asset = None if node.id in check_nodes else asset_uri(plan.project.name, node.relation)
-        task_id = safe_name(node.relation, task_names)
-        node_rows.append((node.id, task_id, group_id(node), asset, _doc(node)))
-        if node.id in check_nodes:
-            check_rows.append((node.id, safe_name(f"test_{node.relation}", task_names), group_id(node),
-                               asset_uri(plan.project.name, node.relation)))
-            reads = {n for c in checks_guarding(plan, node.id) for n in c.nodes if n in kept}
-            edges += [(("node", n), ("checks", node.id)) for n in sorted(reads | {node.id})]
-        for parent in _runnable_parents(plan, node, kept):
-            upstream = ("checks", parent) if parent in check_nodes else ("node", parent)
-            edges.append((upstream, ("node", node.id)))
-    if options.tests == "after_all" and plan.checks and nodes:
-        check_rows.append(("*", safe_name("run_all_checks", task_names), None, None))
-        children = {p for n in nodes for p in _runnable_parents(plan, n, kept)}
-        edges += [(("node", n.id), ("checks", "*")) for n in nodes if n.id not in children]
-    return _module(plan, options, node_rows, check_rows, sorted(edges))
-
-
-def _runnable_parents(plan: Plan, node: PlanNode, kept: set[str]) -> list[str]:
-    """Parents as tasks: an ephemeral parent is no task, so its own parents stand in for it."""
-    nodes = plan.node_map()
-    out: list[str] = []
-    for parent in node.depends_on:
-        if parent in kept:
-            out.append(parent)
-        elif nodes[parent].materialization == "ephemeral":
-            out += _runnable_parents(plan, nodes[parent], kept)
-    return sorted(set(out))
-
-
-def _doc(node: PlanNode) -> str:
-    lines = [f"**{node.id}** ({node.kind}, {node.materialization}) from `{node.path}`"]
-    if node.description:
-        lines.append(node.description)
-    return "\n\n".join(lines)
+    selected = set(options.node_ids) if options.node_ids is not None else None
+    tasks = task_graph(plan, options.tests, selected)
+    rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.doc) for t in tasks]
+    edges = sorted((parent, t.key) for t in tasks for parent in t.upstream)
+    return _module(plan, options, rows, edges)
 
 
 def _rows(rows: list[tuple[object, ...]]) -> str:
@@ -146,7 +82,7 @@ def _rows(rows: list[tuple[object, ...]]) -> str:
     return "[\n" + "".join(f"    {row!r},\n" for row in rows) + "]"
 
 
-def _module(plan: Plan, options: AirflowOptions, nodes: list, checks: list, edges: list) -> str:
+def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> str:
     duckdb = plan.profile.engine == "duckdb"
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
     counts = {k: sum(1 for n in plan.nodes if n.kind == k) for k in ("sql", "python", "seed")}
@@ -178,13 +114,11 @@ BUNDLE = str(Path(__file__).with_name({options.dag_id!r}))
 POOL = {pool_name(options) if duckdb else None!r}
 MODEL_RETRIES = {options.retries!r}
 
-# (node id, task id, task group, asset URI or None when its checks publish it, task docs)
-NODES = {_rows(nodes)}
+# (kind, node id, task id, task group, asset URI published on success, docs). Kind "node" builds
+# the node (retried); "checks" runs the checks guarding it, "*" meaning every check (never retried).
+TASKS = {_rows(tasks)}
 
-# (node id whose checks run, task id, task group, asset URI): checks never retry
-CHECKS = {_rows(checks)}
-
-# (upstream, downstream): ("node", id) builds a node, ("checks", id) runs the checks after it
+# (upstream, downstream), each as (kind, node id)
 EDGES = {_rows(edges)}
 
 
@@ -211,27 +145,18 @@ with DAG(
     doc_md=__doc__,
     default_args={{"owner": "flowforge", "retry_delay": timedelta(minutes=1)}},
 ) as dag:
-    groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[2] for row in NODES + CHECKS if row[2]}})}}
+    groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[3] for row in TASKS if row[3]}})}}
     tasks = {{}}
-    for node_id, task_id, group, asset, doc in NODES:
-        tasks[("node", node_id)] = PythonOperator(
+    for kind, node_id, task_id, group, asset, doc in TASKS:
+        builds = kind == "node"
+        tasks[(kind, node_id)] = PythonOperator(
             task_id=task_id,
-            python_callable=run_node,
+            python_callable=run_node if builds else run_checks,
             op_args=[node_id],
-            retries=MODEL_RETRIES,
+            retries=MODEL_RETRIES if builds else 0,
             pool=POOL or "default_pool",
             outlets=[Asset(asset)] if asset else [],
             doc_md=doc,
-            task_group=groups.get(group),
-        )
-    for node_id, task_id, group, asset in CHECKS:
-        tasks[("checks", node_id)] = PythonOperator(
-            task_id=task_id,
-            python_callable=run_checks,
-            op_args=[node_id],
-            retries=0,
-            pool=POOL or "default_pool",
-            outlets=[Asset(asset)] if asset else [],
             task_group=groups.get(group),
         )
     for upstream, downstream in EDGES:

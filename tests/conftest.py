@@ -86,3 +86,16 @@ def _clean_ff_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("FF_", "FLOWFORGE_")):
             monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _reset_flowforge_logging() -> Iterator[None]:
+    """The CLI configures the `flowforge` loggers when run in-process; undo it after each test."""
+    import logging
+
+    yield
+    for name in ("flowforge", "flowforge.sql"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)

@@ -1,0 +1,123 @@
+"""The orchestrator-neutral task graph both emitters render: which tasks, in what order, after what.
+
+One task per node that builds something (ephemeral models are inlined and get none), and check
+tasks placed as `--tests` says: after each guarded node (waiting for every node its checks read,
+and holding back that node's descendants), once after everything, or not at all.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+from urllib.parse import quote
+
+from flowforge_compiler.plan import Plan, PlanNode
+from runtime.checks import checks_guarding
+from targets.codegen import safe_name
+
+TestsPlacement = Literal["after_each", "after_all", "none"]
+TaskKey = tuple[str, str]  # ("node", node id) | ("checks", guarded node id or "*")
+ALL_CHECKS = "*"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    key: TaskKey
+    name: str  # a valid identifier, unique in the graph
+    group: str | None  # model folder, as a valid identifier
+    asset: str | None  # URI published when the task succeeds
+    doc: str
+    upstream: tuple[TaskKey, ...]
+
+    @property
+    def node_id(self) -> str:
+        return self.key[1]
+
+
+def asset_uri(project: str, relation: str) -> str:
+    """`flowforge://<project>/<relation>`: what other pipelines can schedule on."""
+    return f"flowforge://{quote(project, safe='')}/{quote(relation, safe='')}"
+
+
+def task_graph(plan: Plan, tests: TestsPlacement = "after_each", node_ids: set[str] | None = None) -> list[TaskSpec]:
+    """Tasks in an order where every task comes after its upstream tasks."""
+    selected = node_ids if node_ids is not None else {n.id for n in plan.nodes}
+    nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
+    kept = {n.id for n in nodes}
+    checked = {n.id for n in nodes if tests == "after_each" and checks_guarding(plan, n.id)}
+    names: set[str] = set()
+    groups: dict[str, str] = {}
+
+    def group_of(node: PlanNode) -> str | None:
+        folder = "seeds" if node.kind == "seed" else "/".join(PurePosixPath(node.path).parts[1:-1])
+        if not folder:
+            return None
+        if folder not in groups:
+            groups[folder] = safe_name(folder, set(groups.values()), prefix="g")
+        return groups[folder]
+
+    def producer(node_id: str) -> TaskKey:
+        return ("checks", node_id) if node_id in checked else ("node", node_id)
+
+    tasks: list[TaskSpec] = []
+    for node in nodes:  # plan order is topological, and each check task follows its last read
+        uri = asset_uri(plan.project.name, node.relation)
+        upstream = tuple(producer(p) for p in _task_parents(plan, node, kept))
+        tasks.append(
+            TaskSpec(("node", node.id), safe_name(node.relation, names), group_of(node),
+                     None if node.id in checked else uri, _doc(node), upstream)
+        )
+        if node.id in checked:
+            reads = sorted({n for c in checks_guarding(plan, node.id) for n in c.nodes if n in kept} | {node.id})
+            tasks.append(
+                TaskSpec(("checks", node.id), safe_name(f"test_{node.relation}", names), group_of(node), uri,
+                         f"Checks of {node.id}", tuple(("node", n) for n in reads))
+            )
+    if tests == "after_all" and plan.checks and nodes:
+        parents = {p for n in nodes for p in _task_parents(plan, n, kept)}
+        leaves = tuple(("node", n.id) for n in nodes if n.id not in parents)
+        tasks.append(TaskSpec(("checks", ALL_CHECKS), safe_name("run_all_checks", names), None, None, "Every check", leaves))
+    return _in_dependency_order(tasks)
+
+
+def _in_dependency_order(tasks: list[TaskSpec]) -> list[TaskSpec]:
+    """Each task after its upstream tasks (a check task may read a node built later in plan
+    order); otherwise the order they were made in."""
+    position = {t.key: i for i, t in enumerate(tasks)}
+    waiting = {t.key: len(t.upstream) for t in tasks}
+    children: dict[TaskKey, list[TaskKey]] = {t.key: [] for t in tasks}
+    for t in tasks:
+        for parent in t.upstream:
+            children[parent].append(t.key)
+    ready = [position[k] for k, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    ordered: list[TaskSpec] = []
+    while ready:
+        task = tasks[heapq.heappop(ready)]
+        ordered.append(task)
+        for child in children[task.key]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, position[child])
+    return ordered
+
+
+def _task_parents(plan: Plan, node: PlanNode, kept: set[str]) -> list[str]:
+    """Parents as tasks: an ephemeral parent is no task, so its own parents stand in for it."""
+    nodes = plan.node_map()
+    out: list[str] = []
+    for parent in node.depends_on:
+        if parent in kept:
+            out.append(parent)
+        elif nodes[parent].materialization == "ephemeral":
+            out += _task_parents(plan, nodes[parent], kept)
+    return sorted(set(out))
+
+
+def _doc(node: PlanNode) -> str:
+    lines = [f"**{node.id}** ({node.kind}, {node.materialization}) from `{node.path}`"]
+    if node.description:
+        lines.append(node.description)
+    return "\n\n".join(lines)
