@@ -15,7 +15,7 @@ from flowforge_compiler.errors import ProjectFileError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.project import Project
 from targets.bundle import write_bundle
-from targets.codegen import header
+from targets.codegen import docstring, header, project_summary, py_rows
 from targets.task_graph import TestsPlacement, task_graph
 _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 
@@ -76,23 +76,10 @@ def render_dag(plan: Plan, options: AirflowOptions) -> str:
     return _module(plan, options, rows, edges)
 
 
-def _rows(rows: list[tuple[object, ...]]) -> str:
-    if not rows:
-        return "[]"
-    return "[\n" + "".join(f"    {row!r},\n" for row in rows) + "]"
-
-
 def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> str:
     duckdb = plan.profile.engine == "duckdb"
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
-    counts = {k: sum(1 for n in plan.nodes if n.kind == k) for k in ("sql", "python", "seed")}
-    doc = (
-        f"FlowForge project {plan.project.name!r} (version {plan.project.version}), profile "
-        f"{plan.profile.name!r} on {plan.profile.engine}: {counts['sql']} SQL models, {counts['python']} "
-        f"Python models, {counts['seed']} seeds, {len(plan.checks)} checks.\n\n"
-        f"Every task runs FlowForge's runtime on the bundle `{options.dag_id}/` beside this file "
-        "(plan.json, model files, profiles.yml); workers need `flowforge` installed with the engine's extra."
-    )
+    doc = project_summary(plan, options.dag_id)
     if duckdb:
         doc += (
             f"\n\nDuckDB allows one writing process per file: tasks share the one-slot pool "
@@ -100,7 +87,7 @@ def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]]
         )
     max_tasks = 1 if duckdb else max(1, options.jobs)
     command = f"ffc compile PROJECT --target airflow --out DAGS_FOLDER --dag-id {options.dag_id}"
-    return f'''{header("Airflow DAG", plan.project.name, command)}"""{_docstring(doc)}"""
+    return f'''{header("Airflow DAG", plan.project.name, command)}"""{docstring(doc)}"""
 
 from __future__ import annotations
 
@@ -116,10 +103,10 @@ MODEL_RETRIES = {options.retries!r}
 
 # (kind, node id, task id, task group, asset URI published on success, docs). Kind "node" builds
 # the node (retried); "checks" runs the checks guarding it, "*" meaning every check (never retried).
-TASKS = {_rows(tasks)}
+TASKS = {py_rows(tasks)}
 
 # (upstream, downstream), each as (kind, node id)
-EDGES = {_rows(edges)}
+EDGES = {py_rows(edges)}
 
 
 def run_node(node_id: str) -> dict:
@@ -162,8 +149,3 @@ with DAG(
     for upstream, downstream in EDGES:
         tasks[upstream] >> tasks[downstream]
 '''
-
-
-def _docstring(text: str) -> str:
-    """Module docstring text that cannot close the string early."""
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 
 from flowforge_compiler import __version__
+from flowforge_compiler.plan import Plan
 
 _ID = re.compile(r"[^A-Za-z0-9_]+")
 
@@ -34,7 +35,24 @@ def safe_name(name: str, taken: set[str], *, prefix: str = "n") -> str:
     return cleaned
 
 
-def py_list(items: Iterable[object], indent: str = "    ") -> str:
+def py_rows(rows: Iterable[object]) -> str:
     """A list literal with one repr()-escaped item per line."""
-    body = "".join(f"{indent}{item!r},\n" for item in items)
+    body = "".join(f"    {row!r},\n" for row in rows)
     return "[\n" + body + "]" if body else "[]"
+
+
+def docstring(text: str) -> str:
+    """Text for a module docstring that cannot end the string early."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def project_summary(plan: Plan, bundle: str) -> str:
+    """What a generated module says about itself, in its docstring."""
+    counts = {k: sum(1 for n in plan.nodes if n.kind == k) for k in ("sql", "python", "seed")}
+    return (
+        f"FlowForge project {plan.project.name!r} (version {plan.project.version}), profile "
+        f"{plan.profile.name!r} on {plan.profile.engine}: {counts['sql']} SQL models, {counts['python']} "
+        f"Python models, {counts['seed']} seeds, {len(plan.checks)} checks.\n\n"
+        f"Every task runs FlowForge's runtime on the bundle `{bundle}/` beside this file "
+        "(plan.json, model files, profiles.yml); workers need `flowforge` installed with the engine's extra."
+    )

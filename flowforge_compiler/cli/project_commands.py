@@ -31,6 +31,7 @@ from flowforge_compiler.selection import select_nodes
 class Target(str, Enum):
     local = "local"
     airflow = "airflow"
+    prefect = "prefect"
 
 
 class TestsOpt(str, Enum):
@@ -51,6 +52,9 @@ def compile(
     vars: VarsOpt = None,
     select: SelectOpt = None,
     dag_id: Annotated[str | None, typer.Option("--dag-id", help="Airflow: the DAG id (default: project name).")] = None,
+    flow_name: Annotated[
+        str | None, typer.Option("--flow-name", help="Prefect: the flow name (default: project name).")
+    ] = None,
     schedule: Annotated[
         str | None, typer.Option("--schedule", help="Airflow: cron or preset (default: project.yml schedule).")
     ] = None,
@@ -60,7 +64,7 @@ def compile(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Compile the project: plan.json (local), or a DAG file plus its bundle (airflow)."""
+    """Compile the project: plan.json (local), an Airflow DAG or a Prefect flow with its bundle."""
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, vars)
     nodes = select_nodes(compiled.plan, select)
@@ -69,17 +73,31 @@ def compile(
         compiled.plan.write(destination)
         console.print(f"Compiled {len(compiled.plan.nodes)} nodes for profile {compiled.profile.name!r} -> {destination}")
         return
+    if out is None:
+        raise SelectionError(f"--target {target.value} needs --out FOLDER")
+    subset = tuple(nodes) if select else None
+    if target is Target.prefect:
+        from targets.prefect import PrefectOptions, write_prefect
+
+        flow_options = PrefectOptions(
+            flow_name=flow_name or compiled.plan.project.name,
+            tests=tests.value,
+            retries=retries,
+            jobs=jobs,
+            node_ids=subset,
+        )
+        module = write_prefect(compiled.project, compiled.plan, out, flow_options)
+        console.print(f"Wrote the Prefect flow {flow_options.flow_name!r} ({len(nodes)} nodes) -> {module}")
+        return
     from targets.airflow import AirflowOptions, default_dag_id, write_airflow
 
-    if out is None:
-        raise SelectionError("--target airflow needs --out DAGS_FOLDER")
     options = AirflowOptions(
         dag_id=dag_id or default_dag_id(compiled.plan.project.name),
         schedule=schedule,
         tests=tests.value,
         retries=retries,
         jobs=jobs,
-        node_ids=tuple(nodes) if select else None,
+        node_ids=subset,
     )
     dag_file = write_airflow(compiled.project, compiled.plan, out, options)
     console.print(f"Wrote the Airflow DAG {options.dag_id!r} ({len(nodes)} nodes) -> {dag_file}")

@@ -1,0 +1,124 @@
+"""The Prefect target: a plan becomes one static flow module plus its bundle.
+
+Tasks are submitted in dependency order with explicit `wait_for`, so a failed task's
+descendants never run while independent branches do; the flow returns every future, so its
+final state reflects every task. Prefect's own caching is off: FlowForge decides what to build.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowforge_compiler.errors import ProjectFileError
+from flowforge_compiler.plan import Plan
+from flowforge_compiler.project import Project
+from targets.bundle import write_bundle
+from targets.codegen import docstring, header, project_summary, py_rows
+from targets.task_graph import TestsPlacement, task_graph
+
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
+
+
+@dataclass(frozen=True)
+class PrefectOptions:
+    flow_name: str
+    tests: TestsPlacement = "after_each"
+    retries: int = 2
+    jobs: int = 1
+    node_ids: tuple[str, ...] | None = None
+
+    @property
+    def module(self) -> str:
+        """The file stem: the flow name made a valid module name."""
+        return re.sub(r"\W+", "_", self.flow_name).strip("_") or "flowforge_flow"
+
+
+def write_prefect(project: Project, plan: Plan, out: Path, options: PrefectOptions) -> Path:
+    """Write `<out>/<module>.py` and the bundle `<out>/<module>/`; returns the module file."""
+    if not _MODULE_NAME.match(options.module) or options.module[0].isdigit():
+        raise ProjectFileError(
+            f"--flow-name {options.flow_name!r} does not give a usable module name",
+            hint="start it with a letter and use letters, digits and '_'",
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    write_bundle(project, plan, out / options.module)
+    module = out / f"{options.module}.py"
+    module.write_text(render_flow(plan, options), encoding="utf-8")
+    return module
+
+
+def render_flow(plan: Plan, options: PrefectOptions) -> str:
+    """The flow module's text: deterministic, every project name repr()-escaped."""
+    selected = set(options.node_ids) if options.node_ids is not None else None
+    tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, selected)]
+    workers = 1 if plan.profile.engine == "duckdb" else max(1, options.jobs)
+    doc = project_summary(plan, options.module) + (
+        "\n\nRun once: `python {m}.py`. Serve on the project's schedule: `python {m}.py --serve`, or "
+        "deploy the `flow` object of this module."
+    ).format(m=options.module)
+    if workers == 1 and plan.profile.engine == "duckdb":
+        doc += "\n\nDuckDB allows one writing process per file, so tasks run one at a time."
+    command = f"ffc compile PROJECT --target prefect --out DIR --flow-name {options.flow_name}"
+    return f'''{header("Prefect flow", plan.project.name, command)}"""{docstring(doc)}"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from prefect import flow as prefect_flow
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+BUNDLE = str(Path(__file__).with_name({options.module!r}))
+FLOW_NAME = {options.flow_name!r}
+SCHEDULE = {plan.project.schedule!r}
+MODEL_RETRIES = {options.retries!r}
+MAX_WORKERS = {workers!r}
+
+# (kind, node id, task name, upstream tasks as (kind, node id)), in dependency order. Kind
+# "node" builds the node (retried); "checks" runs the checks guarding it, "*" meaning every check.
+TASKS = {py_rows(tasks)}
+
+
+@task(retries=MODEL_RETRIES, retry_delay_seconds=60, cache_policy=NO_CACHE, persist_result=False)
+def run_node(node_id: str) -> dict:
+    from runtime.bundle import run_bundle_node
+
+    return run_bundle_node(BUNDLE, node_id)
+
+
+@task(retries=0, cache_policy=NO_CACHE, persist_result=False)
+def run_checks(node_id: str) -> list:
+    from runtime.bundle import run_bundle_all_checks, run_bundle_checks
+
+    return run_bundle_all_checks(BUNDLE) if node_id == "*" else run_bundle_checks(BUNDLE, node_id)
+
+
+@prefect_flow(name=FLOW_NAME, task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
+def flowforge_flow() -> list:
+    futures = {{}}
+    for kind, node_id, name, upstream in TASKS:
+        runner = run_node if kind == "node" else run_checks
+        waits = [futures[key] for key in upstream]
+        futures[(kind, node_id)] = runner.with_options(name=name).submit(node_id, wait_for=waits)
+    return list(futures.values())  # returned futures make the flow's state reflect every task
+
+
+flow = flowforge_flow
+
+
+def serve() -> None:
+    """Run the flow on the project's schedule (a cron expression or preset like @daily)."""
+    if SCHEDULE:
+        flow.serve(name=FLOW_NAME, cron=SCHEDULE)
+    else:
+        flow.serve(name=FLOW_NAME)
+
+
+if __name__ == "__main__":
+    serve() if "--serve" in sys.argv[1:] else flow()
+'''

@@ -1,0 +1,164 @@
+"""The Prefect target against real Prefect 3 (a temporary local server, no external one)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.compiler.golden import assert_golden
+from tests.compiler.helpers import compile_dir
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.prefect
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory) -> str:
+    home = tmp_path_factory.mktemp("prefect")
+    os.environ.update(
+        {
+            "PREFECT_HOME": str(home),
+            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(home / "results"),
+            "PREFECT_SERVER_MEMO_STORE_PATH": str(home / "memo.toml"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+    )
+    pytest.importorskip("prefect")
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()
+
+
+def compile_prefect(project: Path, out: Path, *args: str, env: str | None = None) -> Path:
+    from flowforge_compiler.cli import main
+
+    argv = ["compile", str(project), "--target", "prefect", "--out", str(out), "-q", *args]
+    if env:
+        argv += ["--env", env]
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0
+    return out
+
+
+def load_flow_module(path: Path):
+    spec = importlib.util.spec_from_file_location(f"ff_flow_{abs(hash(path))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def task_states(flow_state) -> dict[str, str]:
+    """Task name -> final state type, read back from the API (the server's view)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> dict[str, str]:
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
+            )
+            return {r.name.rsplit("-", 1)[0]: r.state.type.value for r in runs}
+
+    return asyncio.run(read())
+
+
+def test_golden_flow_for_the_example() -> None:
+    from targets.prefect import PrefectOptions, render_flow
+
+    plan = compile_dir(EXAMPLES / "simple_duckdb")
+    assert_golden(GOLDEN / "simple_duckdb_flow.py.txt", render_flow(plan, PrefectOptions(flow_name="simple_duckdb")))
+
+
+def test_flow_builds_the_same_tables_as_ffc_run(prefect_api: str, tmp_path: Path, monkeypatch, ffc, example_copy) -> None:
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", env="dev")
+    flow_db = tmp_path / "prefect_built.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(flow_db))
+    module = load_flow_module(out / "simple_duckdb.py")
+    state = module.flow(return_state=True)
+    assert state.is_completed(), state.message
+    states = task_states(state)
+    assert set(states.values()) == {"COMPLETED"} and len(states) == 11  # 7 nodes + 4 check tasks
+
+    local = example_copy("simple_duckdb")
+    assert ffc("run", local, "--env", "dev").exit_code == 0
+    local_db = local / ".local" / "demo.duckdb"
+    for table in ["users", "orders", "users_enriched", "mart_orders_enriched", "mart_users"]:
+        query = f"select * from {table} order by all"
+        with duckdb.connect(str(flow_db), read_only=True) as a, duckdb.connect(str(local_db), read_only=True) as b:
+            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+
+
+def test_failed_model_fails_the_run_and_skips_only_its_descendants(prefect_api: str, make_project, tmp_path: Path, monkeypatch) -> None:
+    project = make_project(
+        {
+            "project.yml": "name: failing\nversion: '1'\ntests:\n  - {type: unique, table: dup, column: id}\n",
+            "models/good.ff.sql": "select 1 as id",
+            "models/bad.ff.sql": "select missing_column from {{ ref('good') }}",
+            "models/after_bad.ff.sql": "select * from {{ ref('bad') }}",
+            "models/other.ff.sql": "select * from {{ ref('good') }}",
+            "models/dup.ff.sql": "select 1 as id union all select 1",
+            "models/after_dup.ff.sql": "select * from {{ ref('dup') }}",
+        }
+    )
+    out = compile_prefect(project, tmp_path / "flows", "--retries", "0")
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "fail.duckdb"))
+    state = load_flow_module(out / "failing.py").flow(return_state=True)
+    assert state.is_failed()
+    states = task_states(state)
+    assert states["bad"] == "FAILED" and states["test_dup"] == "FAILED"
+    assert states["after_bad"] != "COMPLETED" and states["after_dup"] != "COMPLETED"
+    assert states["good"] == states["other"] == states["dup"] == "COMPLETED"
+    with duckdb.connect(str(tmp_path / "fail.duckdb"), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert tables == {"good", "other", "dup"}
+
+
+def test_running_the_module_runs_the_flow_once(prefect_api: str, tmp_path: Path) -> None:
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "as_script", env="dev")
+    db = tmp_path / "script.duckdb"
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "FF_DUCKDB_PATH": str(db)}
+    proc = subprocess.run([sys.executable, str(out / "as_script.py")], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from mart_orders_enriched").fetchone() == (2,)
+
+
+def test_hostile_names_stay_inert(make_project, tmp_path: Path) -> None:
+    import ast
+
+    marker = tmp_path / "pwned"
+    evil = f"x'); open({str(marker)!r}, 'w'); ('"
+    project = make_project(
+        {
+            "project.yml": "name: 'evil\"; import os #'\nversion: '1'\n",
+            "models/ok.ff.sql": "select 1 as id",
+            "models/evil.ff.py": "from flowforge_compiler import model\n"
+            f"@model(name={evil!r}, deps=['ok.ff'])\ndef f(df):\n    return df\n",
+        }
+    )
+    out = compile_prefect(project, tmp_path / "flows", "--flow-name", "evil_flow")
+    module_path = out / "evil_flow.py"
+    tree = ast.parse(module_path.read_text())
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported == {"__future__", "sys", "pathlib", "prefect", "prefect.cache_policies", "prefect.task_runners", "runtime.bundle"}
+    module = load_flow_module(module_path)
+    assert [row[1] for row in module.TASKS] == ["ok.ff", evil]
+    assert module.FLOW_NAME == "evil_flow" and not marker.exists()
