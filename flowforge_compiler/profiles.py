@@ -128,8 +128,25 @@ def resolve_profile(
     name = env_name or "default"
     raw, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name, environ)
     raw = _apply_overrides(_relative_paths(raw, project_dir), environ, engine)
+    _require_engine_block(raw, name)
     settings = validate(EngineProfile, raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
     return Profile(name=name, settings=settings)
+
+
+_REQUIRED_SETTINGS = {
+    "postgres": "set FF_PG_DSN (and FF_PG_SCHEMA), or add `postgres: {dsn: ..., db_schema: ...}`",
+    "bigquery": "set FF_BQ_DATASET, or add `bigquery: {dataset: ...}`",
+    "snowflake_snowpark": "add `snowflake_snowpark: {account: ..., user: ..., database: ...}`",
+}
+
+
+def _require_engine_block(raw: dict[str, Any], name: str) -> None:
+    engine = raw["engine"]
+    if engine in _REQUIRED_SETTINGS and not raw.get(engine):
+        raise ProfileError(
+            f"profile {name!r} uses the {engine} engine but has no {engine} settings",
+            hint=_REQUIRED_SETTINGS[engine],
+        )
 
 
 def _read_profile(

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 
 import pyarrow as pa
 
-from flowforge_compiler.errors import FlowForgeError
+from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.profiles import DuckDBProfile, Profile
 from flowforge_compiler.unit_test_file import InputSpec, UnitTestCase
+from runtime.executors import open_executor
 from runtime.executors.base import Executor
 from runtime.row_compare import Comparison, compare_rows
 
@@ -25,6 +30,32 @@ class CaseResult:
     reason: str
     diff: str
     seconds: float
+
+
+@contextmanager
+def isolated_executor(profile: Profile) -> Iterator[Executor]:
+    """An engine no real run uses: an in-memory DuckDB, or a throw-away PostgreSQL schema that is
+    dropped afterwards whatever happens."""
+    if profile.engine == "duckdb":
+        with open_executor(Profile("utest", DuckDBProfile(engine="duckdb"))) as executor:
+            yield executor
+        return
+    if profile.engine == "postgres":
+        settings = profile.settings.postgres.model_copy(update={"db_schema": f"ff_utest_{uuid.uuid4().hex[:12]}"})
+        scratch = Profile(profile.name, profile.settings.model_copy(update={"postgres": settings}))
+        executor = open_executor(scratch)
+        try:
+            yield executor
+        finally:
+            try:
+                executor.execute(f"drop schema if exists {executor.quote(settings.db_schema)} cascade")
+            finally:
+                executor.close()
+        return
+    raise ProfileError(
+        f"unit tests on the {profile.engine} engine are not available in this version",
+        hint="run them on an isolated in-memory DuckDB (--engine duckdb) or PostgreSQL (--engine postgres)",
+    )
 
 
 def find_node(plan: Plan, name: str) -> PlanNode | None:

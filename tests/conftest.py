@@ -15,6 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+# Read once, before any test clears FF_* variables: where the PostgreSQL tests may run.
+PG_DSN = os.environ.get("FF_TEST_PG_DSN")
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:
@@ -78,6 +80,29 @@ def ffc(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CliResult]]:
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     yield run
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    """The test server's DSN. Without one the PostgreSQL tests skip, except in CI, where they fail."""
+    if not PG_DSN:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide a PostgreSQL server: FF_TEST_PG_DSN is not set (see .ci/postgres.sh)")
+        pytest.skip("no PostgreSQL server configured: set FF_TEST_PG_DSN to run these tests")
+    return PG_DSN
+
+
+@pytest.fixture
+def pg_schema(pg_dsn: str) -> Iterator[str]:
+    """A fresh schema for one test, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    schema = f"ff_test_{uuid.uuid4().hex[:10]}"
+    yield schema
+    with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+        con.execute(f'drop schema if exists "{schema}" cascade')
 
 
 @pytest.fixture(autouse=True)

@@ -95,22 +95,23 @@ def execute(
     if not node_ids:
         console.print("Nothing to do: no node selected.")
         return
-    console.print(
-        f"Running {len(node_ids)} nodes of {compiled.plan.project.name!r} on {compiled.profile.engine} "
-        f"(profile {compiled.profile.name!r}, {jobs} job{'s' if jobs != 1 else ''})"
-    )
-    with open_executor(compiled.profile) as executor, RunProgress(console, len(node_ids)) as progress:
-        scheduler = LevelScheduler(
-            compiled.plan,
-            executor,
-            compiled.project.root,
-            jobs=jobs,
-            keep_going=keep_going,
-            full_refresh=full_refresh,
-            run_checks=checks,
-            reporter=progress,
+    with open_executor(compiled.profile) as executor:
+        console.print(
+            f"Running {len(node_ids)} nodes of {compiled.plan.project.name!r} on {compiled.profile.engine} "
+            f"(profile {compiled.profile.name!r}, {jobs} job{'s' if jobs != 1 else ''})"
         )
-        summary = scheduler.run(node_ids)
+        with RunProgress(console, len(node_ids)) as progress:
+            scheduler = LevelScheduler(
+                compiled.plan,
+                executor,
+                compiled.project.root,
+                jobs=jobs,
+                keep_going=keep_going,
+                full_refresh=full_refresh,
+                run_checks=checks,
+                reporter=progress,
+            )
+            summary = scheduler.run(node_ids)
     if checks and summary.checks:
         console.print("")
         print_check_summary(console, summary.checks)

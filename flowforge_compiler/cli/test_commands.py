@@ -22,8 +22,8 @@ from flowforge_compiler.cli.app import (
     session,
 )
 from flowforge_compiler.cli.check_report import print_check_summary
-from flowforge_compiler.errors import EXIT_TEST_FAILURE, ProfileError, SelectionError
-from flowforge_compiler.profiles import DuckDBProfile, Profile
+from flowforge_compiler.errors import EXIT_TEST_FAILURE, SelectionError
+from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.selection import select_checks
 from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
 
@@ -88,7 +88,7 @@ def utest(
             "no unit test case matches" + (f" --model {model}" if model else "") + (f" --case {case}" if case else ""),
             hint="specs live in tests/unit/*.yml",
         )
-    results = [_run_case(compiled, c, engine) for c in cases]
+    results = [_run_case(compiled, c, engine, env) for c in cases]
     for result in results:
         console.print(f"→ {result.model} :: {result.case}")
         if result.ok:
@@ -104,17 +104,14 @@ def utest(
         raise typer.Exit(EXIT_TEST_FAILURE)
 
 
-def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None) -> CaseResult:
-    """One case on a fresh, isolated engine: an in-memory DuckDB, never the run's database."""
-    from runtime import open_executor
-    from runtime.unit_tests import run_case
+def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None, env: str | None) -> CaseResult:
+    """One case on a fresh, isolated engine, never the tables of a real run.
+
+    Engine precedence: --engine, the spec's `engine:`, the profile (--env).
+    """
+    from runtime.unit_tests import isolated_executor, run_case
 
     chosen = engine or case.engine or compiled.profile.engine
-    if chosen != "duckdb":
-        raise ProfileError(
-            f"unit tests on the {chosen} engine are not available in this version",
-            hint="run them on an isolated in-memory DuckDB: --engine duckdb",
-        )
-    isolated = Profile(name="utest", settings=DuckDBProfile(engine="duckdb"))
-    with open_executor(isolated) as executor:
+    profile = compiled.profile if chosen == compiled.profile.engine else resolve_profile(compiled.project.root, env, engine=chosen)
+    with isolated_executor(profile) as executor:
         return run_case(compiled.plan, case, executor, compiled.project.root)

@@ -11,6 +11,7 @@ from runtime.executors.base import Executor
 # engine -> (module, class, extra, the library whose absence means the extra is missing)
 _EXECUTORS: dict[str, tuple[str, str, str, str]] = {
     "duckdb": ("runtime.executors.duckdb", "DuckDBExecutor", "duckdb", "duckdb"),
+    "postgres": ("runtime.executors.postgres", "PostgresExecutor", "postgres", "sqlalchemy"),
 }
 
 
@@ -27,7 +28,7 @@ def open_executor(profile: Profile) -> Executor:
         module = importlib.import_module(module_name)
         return getattr(module, class_name)(profile)
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] == library:
+        if exc.name and exc.name.split(".")[0] in {library, "psycopg"}:
             raise EngineNotInstalledError(profile.engine, extra, library) from exc
         raise
 

@@ -149,9 +149,7 @@ class Executor(ABC):
         try:
             written = create(tmp)
             rows = written if written is not None else self.count_rows(tmp)
-            with self.transaction():
-                self.drop_relation(relation)
-                self.execute(self.rename_sql(tmp, relation))
+            self.swap_in(tmp, relation)
         except BaseException:
             self._drop_quietly(tmp)
             raise
@@ -163,11 +161,21 @@ class Executor(ABC):
         except Exception:  # noqa: BLE001 - cleanup must not hide the original error
             log.debug("could not drop %s after a failed build", relation, exc_info=True)
 
-    def _build_view(self, node: PlanNode) -> None:
+    def swap_in(self, tmp: str, relation: str) -> None:
+        """Replace `relation` by the freshly built `tmp` in one transaction."""
         with self.transaction():
-            if self.relation_kind(node.relation) == "table":
-                self.execute(f"drop table {self.quote(node.relation)}")
-            self.execute(f"create or replace view {self.quote(node.relation)} as\n{_sql(node)}")
+            self.drop_relation(relation)
+            self.execute(self.rename_sql(tmp, relation))
+
+    def replace_view(self, relation: str, sql: str) -> None:
+        """Create or replace a view in one transaction (a table of that name is dropped)."""
+        with self.transaction():
+            if self.relation_kind(relation) == "table":
+                self.execute(f"drop table {self.quote(relation)}")
+            self.execute(f"create or replace view {self.quote(relation)} as\n{sql}")
+
+    def _build_view(self, node: PlanNode) -> None:
+        self.replace_view(node.relation, _sql(node))
         return None
 
     def _apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:

@@ -2,5 +2,5 @@
 select
     order_id,
     user_id,
-    cast(amount as double) as amount
+    cast(amount as double precision) as amount
 from {{ source('crm', 'orders') }}

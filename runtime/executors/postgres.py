@@ -1,0 +1,244 @@
+"""PostgreSQL (SQLAlchemy 2 + psycopg 3): one connection per thread, COPY for Python results.
+
+Postgres binds views to the tables they read, so replacing a table (or a view) also re-creates
+the views that depend on it, in the same transaction: a downstream view survives a rebuild, and
+if its SQL no longer fits the new table the whole swap is rolled back.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any
+
+import pyarrow as pa
+
+from flowforge_compiler.errors import FlowForgeError
+from flowforge_compiler.profiles import PostgresSettings, Profile
+from runtime.executors.base import Executor, RelationKind
+
+_ARROW_TO_PG = [
+    (pa.types.is_boolean, "boolean"),
+    (pa.types.is_int8, "smallint"),
+    (pa.types.is_int16, "smallint"),
+    (pa.types.is_int32, "integer"),
+    (pa.types.is_integer, "bigint"),
+    (pa.types.is_floating, "double precision"),
+    (pa.types.is_decimal, "numeric"),
+    (pa.types.is_date, "date"),
+    (pa.types.is_time, "time"),
+    (lambda t: pa.types.is_timestamp(t) and t.tz is not None, "timestamptz"),
+    (pa.types.is_timestamp, "timestamp"),
+    (pa.types.is_binary, "bytea"),
+    (pa.types.is_large_binary, "bytea"),
+]
+
+_PG_TO_ARROW: dict[int, pa.DataType] = {  # type OIDs of the built-in types
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int16(),
+    23: pa.int32(),
+    700: pa.float32(),
+    701: pa.float64(),
+    25: pa.string(),
+    1043: pa.string(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+    1184: pa.timestamp("us", "UTC"),
+}
+
+_DEPENDENT_VIEWS = """
+with recursive views(oid, depth) as (
+    select distinct r.ev_class, 1
+    from pg_depend d join pg_rewrite r on r.oid = d.objid
+    where d.refobjid = %(relation)s::regclass and r.ev_class <> d.refobjid
+  union
+    select distinct r.ev_class, views.depth + 1
+    from views join pg_depend d on d.refobjid = views.oid join pg_rewrite r on r.oid = d.objid
+    where r.ev_class <> views.oid
+)
+select n.nspname, c.relname, max(v.depth) as depth, pg_get_viewdef(c.oid) as definition
+from views v join pg_class c on c.oid = v.oid join pg_namespace n on n.oid = c.relnamespace
+where c.relkind = 'v'
+group by n.nspname, c.relname, c.oid
+order by depth, n.nspname, c.relname
+"""
+
+
+class PostgresConnectionError(FlowForgeError):
+    """The server cannot be reached or refuses us; names profile, host and database, never the password."""
+
+
+class PostgresExecutor(Executor):
+    engine = "postgres"
+
+    def __init__(self, profile: Profile):
+        super().__init__(profile)
+        import sqlalchemy
+
+        settings: PostgresSettings = profile.engine_settings
+        self.schema = settings.db_schema
+        self.url = sqlalchemy.make_url(_sqlalchemy_dsn(settings.dsn))
+        self._engine = sqlalchemy.create_engine(self.url, pool_pre_ping=True, poolclass=sqlalchemy.pool.NullPool)
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        self._ensure_schema()
+
+    # -- connections ----------------------------------------------------------------------
+
+    @property
+    def connection(self) -> Any:
+        """This thread's psycopg connection, in autocommit mode (transactions are explicit)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+        return connection
+
+    def _connect(self) -> Any:
+        try:
+            fairy = self._engine.raw_connection()
+        except Exception as exc:  # noqa: BLE001 - translated into what the user can act on
+            raise self._connection_error(exc) from exc
+        connection = fairy.driver_connection
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f"set search_path to {self.quote(self.schema)}")
+        with self._lock:
+            self._connections.append(fairy)
+        return connection
+
+    def _connection_error(self, exc: Exception) -> PostgresConnectionError:
+        text = str(getattr(exc, "orig", None) or exc)
+        where = f"profile {self.profile.name!r}, host {self.url.host or 'localhost'}:{self.url.port or 5432}, database {self.url.database!r}, user {self.url.username!r}"
+        if "password authentication failed" in text or "authentication" in text.lower():
+            reason, hint = "authentication failed", "check the user and the password the profile reads (FF_PG_DSN or its env_var())"
+        elif "Connection refused" in text or "could not connect" in text or "timeout" in text.lower():
+            reason, hint = "connection refused", "is the server running and reachable on that host and port?"
+        elif "does not exist" in text:
+            reason, hint = "the database does not exist", "create it, or fix the database name in the DSN"
+        else:
+            reason, hint = "cannot connect", None
+        detail = text.replace(self.url.password or "\0", "***") if self.url.password else text
+        return PostgresConnectionError(f"PostgreSQL {reason} ({where}): {detail.strip().splitlines()[0]}", hint=hint)
+
+    def _ensure_schema(self) -> None:
+        try:
+            self.execute(f"create schema if not exists {self.quote(self.schema)}")
+        except PostgresConnectionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - most often missing privileges
+            raise PostgresConnectionError(
+                f"cannot use schema {self.schema!r} in database {self.url.database!r} as user {self.url.username!r} "
+                f"(profile {self.profile.name!r}): {str(exc).strip().splitlines()[0]}",
+                hint=f"create the schema, or grant: GRANT CREATE ON DATABASE {self.url.database} TO {self.url.username}",
+            ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            for fairy in self._connections:
+                fairy.close()
+            self._connections.clear()
+        self._engine.dispose()
+
+    # -- primitives -------------------------------------------------------------------------
+
+    def _execute(self, sql: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    def read_arrow(self, sql: str) -> pa.Table:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            description = list(cursor.description or [])
+            rows = cursor.fetchall()
+        columns = list(zip(*rows, strict=False)) if rows else [() for _ in description]
+        # Column types come from PostgreSQL, not from the Python values (an int4 stays int32).
+        return pa.table(
+            {d.name: pa.array(list(values), type=_PG_TO_ARROW.get(d.type_code)) for d, values in zip(description, columns, strict=True)}
+        )
+
+    def create_table_from_arrow(self, relation: str, data: pa.Table) -> None:
+        """Create the table from the Arrow schema, then COPY the rows in as CSV."""
+        import pyarrow.csv as pacsv
+
+        data = _copyable(data)
+        columns = ", ".join(f"{self.quote(f.name)} {_pg_type(f.type)}" for f in data.schema)
+        self.execute(f"create table {self.quote(relation)} ({columns})")
+        if data.num_rows == 0:
+            return
+        buffer = io.BytesIO()
+        # Quoting every value tells an empty string ("") from NULL (nothing) in PostgreSQL's CSV.
+        pacsv.write_csv(data, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        names = ", ".join(self.quote(n) for n in data.column_names)
+        with self.connection.cursor() as cursor:
+            with cursor.copy(f"copy {self.quote(relation)} ({names}) from stdin with (format csv)") as copy:
+                view = buffer.getbuffer()
+                for start in range(0, len(view), 1 << 20):
+                    copy.write(view[start:start + (1 << 20)])
+
+    def relation_kind(self, relation: str) -> RelationKind | None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("select c.relkind from pg_class c where c.oid = to_regclass(%s)", [self.quote(relation)])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return "view" if row[0] in ("v", "m") else "table"
+
+    def drop_relation(self, relation: str) -> None:
+        kind = self.relation_kind(relation)
+        if kind is not None:
+            self.execute(f"drop {kind} {self.quote(relation)} cascade")
+
+    # -- replacing relations under dependent views -------------------------------------------------
+
+    def _dependent_views(self, relation: str) -> list[tuple[str, str, str]]:
+        if self.relation_kind(relation) is None:
+            return []
+        with self.connection.cursor() as cursor:
+            cursor.execute(_DEPENDENT_VIEWS, {"relation": self.quote(relation)})
+            return [(schema, name, definition) for schema, name, _depth, definition in cursor.fetchall()]
+
+    def _recreate(self, views: list[tuple[str, str, str]]) -> None:
+        for schema, name, definition in views:
+            self.execute(f"create or replace view {self.quote(schema)}.{self.quote(name)} as {definition}")
+
+    def swap_in(self, tmp: str, relation: str) -> None:
+        with self.transaction():
+            views = self._dependent_views(relation)
+            self.drop_relation(relation)
+            self.execute(self.rename_sql(tmp, relation))
+            self._recreate(views)
+
+    def replace_view(self, relation: str, sql: str) -> None:
+        with self.transaction():
+            views = self._dependent_views(relation)
+            self.drop_relation(relation)
+            self.execute(f"create view {self.quote(relation)} as\n{sql}")
+            self._recreate(views)
+
+
+def _sqlalchemy_dsn(dsn: str) -> str:
+    """Accept plain `postgresql://` DSNs too; FlowForge talks to PostgreSQL through psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if dsn.startswith(prefix):
+            return "postgresql+psycopg://" + dsn[len(prefix):]
+    return dsn
+
+
+def _pg_type(arrow_type: pa.DataType) -> str:
+    return next((pg for test, pg in _ARROW_TO_PG if test(arrow_type)), "text")
+
+
+def _copyable(data: pa.Table) -> pa.Table:
+    """Timestamps at microseconds (PostgreSQL's precision); dictionary columns decoded."""
+    columns = []
+    for column in data.columns:
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+        elif pa.types.is_timestamp(kind) and kind.unit == "ns":
+            column = column.cast(pa.timestamp("us", kind.tz), safe=False)
+        columns.append(column)
+    return pa.table(columns, names=data.column_names)

@@ -1,0 +1,206 @@
+"""The PostgreSQL executor on a real server: materializations, atomic replace under dependent
+views, COPY of Python results, incremental models, checks, isolation and error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from flowforge_compiler.errors import FlowForgeError, ModelBuildError
+from flowforge_compiler.profiles import resolve_profile
+from runtime import open_executor, run_check, run_node
+from tests.compiler.helpers import compile_dir
+from tests.runtime.test_checks import CASES, DATA
+
+pytestmark = pytest.mark.postgres
+
+PY = "from flowforge_compiler import model\n"
+
+
+@pytest.fixture
+def pg(pg_dsn: str, pg_schema: str):
+    """(profile for a fresh schema, a function returning rows of a query in it)."""
+
+    def profile_for(root: Path):
+        environ = {"FF_ENGINE": "postgres", "FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": pg_schema}
+        return resolve_profile(root, None, environ=environ)
+
+    def rows(sql: str) -> list[tuple]:
+        with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
+            con.execute(f'set search_path to "{pg_schema}"')
+            return con.execute(sql).fetchall()
+
+    return profile_for, rows
+
+
+def build(root: Path, profile, *, full_refresh: bool = False):
+    plan = compile_dir(root)
+    with open_executor(profile) as executor:
+        return plan, [run_node(plan, n.id, executor=executor, root=root, full_refresh=full_refresh) for n in plan.nodes]
+
+
+def test_materializations_and_dependent_views_survive_rebuilds(make_project, pg) -> None:
+    profile_for, rows = pg
+    root = make_project(
+        {
+            "models/base.ff.sql": "{{ config(materialized='ephemeral') }}select 1 as id union all select 2",
+            "models/t.ff.sql": "select id * 10 as v from {{ ref('base') }}",
+            "models/v.ff.sql": "{{ config(materialized='view') }}select v + 1 as w from {{ ref('t') }}",
+            "models/vv.ff.sql": "{{ config(materialized='view') }}select w * 2 as z from {{ ref('v') }}",
+        }
+    )
+    profile = profile_for(root)
+    build(root, profile)
+    assert rows("select z from vv order by z") == [(22,), (42,)]
+    # Rebuilding only the table keeps the views on top of it (PostgreSQL binds views to tables).
+    (root / "models/t.ff.sql").write_text("select id * 100 as v from {{ ref('base') }}")
+    plan = compile_dir(root)
+    with open_executor(profile) as executor:
+        run_node(plan, "t.ff", executor=executor, root=root)
+        run_node(plan, "v.ff", executor=executor, root=root)
+    assert rows("select z from vv order by z") == [(202,), (402,)]
+    kinds = dict(rows("select table_name, table_type from information_schema.tables where table_schema = current_schema()"))
+    assert kinds == {"t": "BASE TABLE", "v": "VIEW", "vv": "VIEW"}
+
+
+def test_failed_build_leaves_previous_table_and_rows(make_project, pg) -> None:
+    profile_for, rows = pg
+    root = make_project({"models/t.ff.sql": "select 1 as id union all select 2"})
+    build(root, profile_for(root))
+    (root / "models/t.ff.sql").write_text("select 1 as id union all select 1 / 0")
+    with pytest.raises(ModelBuildError, match="division by zero"):
+        build(root, profile_for(root))
+    assert rows("select id from t order by id") == [(1,), (2,)]
+    assert rows("select count(*) from information_schema.tables where table_schema = current_schema() and table_name like '%ff_tmp%'") == [(0,)]
+
+
+def test_python_results_arrive_through_copy_with_types_and_nulls(make_project, pg) -> None:
+    profile_for, rows = pg
+    model = (
+        PY + "import datetime as dt\nimport pandas as pd\n"
+        "@model(name='p', deps=['src.ff'])\ndef f(df):\n"
+        "    return df.assign(s=['a', '', None], ts=pd.to_datetime(['2024-01-01 10:00:00.123456', None, '2024-01-03 00:00:00.000000']),"
+        " flag=[True, False, None], amount=[1.5, None, 3.0], d=[dt.date(2024, 1, 1), None, dt.date(2024, 1, 3)])\n"
+    )
+    root = make_project({"models/src.ff.sql": "select 1 as id union all select 2 union all select 3", "models/p.ff.py": model})
+    _, results = build(root, profile_for(root))
+    assert results[-1].rows == 3
+    got = rows("select id, s, ts::text, flag, amount, d::text from p order by id")
+    assert got == [
+        (1, "a", "2024-01-01 10:00:00.123456", True, 1.5, "2024-01-01"),
+        (2, "", None, False, None, None),
+        (3, None, "2024-01-03 00:00:00", None, 3.0, "2024-01-03"),
+    ]
+    types = dict(rows("select column_name, data_type from information_schema.columns where table_name = 'p' and table_schema = current_schema()"))
+    assert types == {"id": "integer", "s": "text", "ts": "timestamp without time zone", "flag": "boolean",
+                     "amount": "double precision", "d": "date"}
+
+
+def test_incremental_merge_with_duplicates_on_unique_key(make_project, pg) -> None:
+    profile_for, rows = pg
+    root = make_project(
+        {
+            "seeds/src.csv": "id,v\n1,a\n2,b\n",
+            "models/m.ff.sql": "{{ config(materialized='incremental', unique_key='id') }}select id, v from {{ ref('src') }}",
+        }
+    )
+    build(root, profile_for(root))
+    (root / "seeds/src.csv").write_text("id,v\n1,A\n3,c\n")
+    build(root, profile_for(root))
+    assert rows("select id, v from m order by id") == [(1, "A"), (2, "b"), (3, "c")]
+
+
+def test_every_check_type_on_postgres(make_project, pg) -> None:
+    profile_for, _ = pg
+    tests = "".join(f"  - {check}\n" for check, _, _ in CASES)
+    root = make_project({**DATA, "project.yml": f"name: t\nversion: '1'\ntests:\n{tests}"})
+    plan, _ = build(root, profile_for(root))
+    with open_executor(profile_for(root)) as executor:
+        for check, (spec, passes, message) in zip(plan.checks, CASES, strict=True):
+            result = run_check(check, executor)
+            assert result.status == ("pass" if passes else "fail"), (spec, result.message)
+            if message:
+                assert message in result.message, spec
+            executor.read_arrow(result.failing_rows_sql)
+
+
+def test_example_gives_the_same_tables_on_duckdb_and_postgres(example_copy, pg, ffc, pg_dsn: str, pg_schema: str) -> None:
+    _, rows = pg
+    project = example_copy("simple_duckdb")
+    assert ffc("build", project, "--env", "dev").exit_code == 0
+    result = ffc("build", project, "--engine", "postgres", env={"FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": pg_schema})
+    assert result.exit_code == 0, result.output
+    import duckdb
+
+    with duckdb.connect(str(project / ".local" / "demo.duckdb"), read_only=True) as con:
+        for table in ["users", "orders", "users_enriched", "mart_orders_enriched", "mart_users"]:
+            query = f"select * from {table} order by 1"
+            assert rows(query) == con.execute(query).fetchall(), table
+
+
+def test_unit_tests_on_postgres_use_a_throwaway_schema(example_copy, ffc, pg_dsn: str, pg) -> None:
+    _, rows = pg
+    before = rows("select count(*) from pg_namespace where nspname like 'ff_utest_%'")
+    result = ffc("utest", example_copy("simple_duckdb"), "--engine", "postgres", env={"FF_PG_DSN": pg_dsn})
+    assert result.exit_code == 0, result.output
+    assert "Unit tests: 4 passed, 0 failed" in result.stdout
+    assert rows("select count(*) from pg_namespace where nspname like 'ff_utest_%'") == before
+
+
+def test_unit_test_schema_is_dropped_when_a_case_fails(make_project, ffc, pg_dsn: str, pg) -> None:
+    _, rows = pg
+    project = make_project(
+        {
+            "models/m.ff.sql": "select 1 / 0 as x",
+            "tests/unit/m.yml": "model: m.ff\ncases:\n  - {name: boom, expect: {rows: [{x: 1}]}}\n",
+        }
+    )
+    result = ffc("utest", project, "--engine", "postgres", env={"FF_PG_DSN": pg_dsn})
+    assert result.exit_code == 2 and "division by zero" in result.stdout
+    assert rows("select count(*) from pg_namespace where nspname like 'ff_utest_%'") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("dsn", "message"),
+    [
+        ("postgresql://flowforge:not-the-password@127.0.0.1:5432/flowforge_test", "PostgreSQL authentication failed"),
+        ("postgresql://flowforge:not-the-password@127.0.0.1:1/flowforge_test", "PostgreSQL connection refused"),
+    ],
+)
+def test_connection_errors_name_profile_host_database_never_the_password(make_project, ffc, pg_dsn, dsn, message) -> None:
+    project = make_project({"models/a.ff.sql": "select 1"})
+    result = ffc("run", project, "--engine", "postgres", env={"FF_PG_DSN": dsn})
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "profile 'default'" in result.stderr and "database 'flowforge_test'" in result.stderr and "127.0.0.1" in result.stderr
+    assert "not-the-password" not in result.output
+
+
+def test_missing_schema_privileges_are_explained(make_project, ffc, pg_dsn: str) -> None:
+    # The role may connect to the `postgres` database but not create schemas there.
+    dsn = pg_dsn.rsplit("/", 1)[0] + "/postgres"
+    project = make_project({"models/a.ff.sql": "select 1"})
+    result = ffc("run", project, "--engine", "postgres", env={"FF_PG_DSN": dsn, "FF_PG_SCHEMA": "ff_not_allowed"})
+    assert result.exit_code == 1
+    assert "cannot use schema 'ff_not_allowed' in database 'postgres'" in result.stderr
+    assert "GRANT CREATE ON DATABASE postgres" in result.stderr
+    password = pg_dsn.split("@")[0].rsplit(":", 1)[1]
+    assert f":{password}@" not in result.output
+
+
+def test_plain_postgresql_dsn_is_accepted(make_project, pg_dsn: str, pg_schema: str) -> None:
+    root = make_project({"models/a.ff.sql": "select 1 as x"})
+    plain = pg_dsn.replace("postgresql+psycopg://", "postgresql://")
+    profile = resolve_profile(root, None, environ={"FF_ENGINE": "postgres", "FF_PG_DSN": plain, "FF_PG_SCHEMA": pg_schema})
+    _, results = build(root, profile)
+    assert results[0].rows == 1
+
+
+def test_engine_error_is_not_a_connection_error(make_project, pg) -> None:
+    profile_for, _ = pg
+    root = make_project({"models/a.ff.sql": "select no_such_col"})
+    with pytest.raises(FlowForgeError) as info:
+        build(root, profile_for(root))
+    assert isinstance(info.value, ModelBuildError) and "no_such_col" in info.value.engine_message
