@@ -204,3 +204,17 @@ def test_engine_error_is_not_a_connection_error(make_project, pg) -> None:
     with pytest.raises(FlowForgeError) as info:
         build(root, profile_for(root))
     assert isinstance(info.value, ModelBuildError) and "no_such_col" in info.value.engine_message
+
+
+def test_postgres_example_builds_and_unit_tests(ffc, pg_dsn: str, pg_schema: str, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import EXAMPLES
+
+    project = tmp_path / "postgres"
+    shutil.copytree(EXAMPLES / "postgres", project)  # links are copied as the files they point to
+    env = {"FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": pg_schema}
+    built = ffc("build", project, env=env)
+    assert built.exit_code == 0, built.output
+    assert "7 built, 0 failed, 0 skipped" in built.stdout and "✓ passed: 7" in built.stdout
+    assert ffc("utest", project, env=env).exit_code == 0

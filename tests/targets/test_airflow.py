@@ -181,3 +181,33 @@ def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Pat
     }
     # the hostile text stays inside string literals: the module imports only what every DAG imports
     assert imported == {"__future__", "datetime", "pathlib", "airflow.providers.standard.operators.python", "airflow.sdk", "runtime.bundle"}
+
+
+PG_PROFILE = """
+pg:
+  engine: postgres
+  postgres:
+    dsn: "{{ env_var('WAREHOUSE_DSN') }}"
+    db_schema: "{{ env_var('WAREHOUSE_SCHEMA') }}"
+"""
+
+
+@pytest.mark.postgres
+def test_dag_runs_on_postgres_with_checks(dags_folder: Path, example_copy, monkeypatch, pg_dsn: str, pg_schema: str) -> None:
+    import psycopg
+
+    project = example_copy("simple_duckdb")
+    (project / "profiles.yml").write_text(PG_PROFILE)
+    monkeypatch.setenv("WAREHOUSE_DSN", pg_dsn)
+    monkeypatch.setenv("WAREHOUSE_SCHEMA", pg_schema)
+    compile_airflow(project, dags_folder, "--dag-id", "ff_pg", "--jobs", "4", env="pg")
+    assert pg_dsn.split("@")[0] not in (dags_folder / "ff_pg" / "profiles.yml").read_text()
+    dag = load_dag(dags_folder, "ff_pg")
+    assert dag.max_active_tasks == 4 and dag.get_task("users").pool == "default_pool"
+    run = dag.test()
+    states = task_states(run)
+    assert str(run.state) == "success", states
+    assert states["test_users"] == "success" and states["test_orders"] == "success"
+    with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
+        rows = con.execute(f'select order_id, valid_amt from "{pg_schema}".mart_orders_enriched order by 1').fetchall()
+    assert rows == [(100, True), (101, False)]

@@ -162,3 +162,24 @@ def test_hostile_names_stay_inert(make_project, tmp_path: Path) -> None:
     module = load_flow_module(module_path)
     assert [row[1] for row in module.TASKS] == ["ok.ff", evil]
     assert module.FLOW_NAME == "evil_flow" and not marker.exists()
+
+
+@pytest.mark.postgres
+def test_flow_runs_on_postgres_with_checks(prefect_api: str, example_copy, tmp_path: Path, monkeypatch, pg_dsn: str, pg_schema: str) -> None:
+    import psycopg
+
+    from tests.targets.test_airflow import PG_PROFILE
+
+    project = example_copy("simple_duckdb")
+    (project / "profiles.yml").write_text(PG_PROFILE)
+    monkeypatch.setenv("WAREHOUSE_DSN", pg_dsn)
+    monkeypatch.setenv("WAREHOUSE_SCHEMA", pg_schema)
+    out = compile_prefect(project, tmp_path / "flows", "--jobs", "3", "--flow-name", "pg_flow", env="pg")
+    module = load_flow_module(out / "pg_flow.py")
+    assert module.MAX_WORKERS == 3
+    state = module.flow(return_state=True)
+    assert state.is_completed(), state.message
+    assert task_states(state)["test_users"] == "COMPLETED"
+    with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
+        rows = con.execute(f'select id, is_gmail from "{pg_schema}".users_enriched order by 1').fetchall()
+    assert rows == [(1, False), (2, True), (3, True)]
