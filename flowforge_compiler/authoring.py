@@ -6,7 +6,8 @@ syntax tree, never by importing it; the runtime imports the file to call the fun
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -59,5 +60,16 @@ def model(
 
 
 def is_incremental() -> bool:
-    """True while the runtime applies new rows to an existing incremental model."""
+    """True while the runtime applies new rows to an existing incremental model: the function
+    should then return only the new (or changed) rows."""
     return _INCREMENTAL.get()
+
+
+@contextmanager
+def incremental_run(active: bool) -> Iterator[None]:
+    """Set by the runtime around a Python model's call; read with `is_incremental()`."""
+    token = _INCREMENTAL.set(active)
+    try:
+        yield
+    finally:
+        _INCREMENTAL.reset(token)

@@ -32,7 +32,13 @@ from flowforge_compiler.project_file import ModelConfig
 from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
 from flowforge_compiler.sources_file import normalised_sources
-from flowforge_compiler.sql_statements import inject_ctes, is_blank, parse_spec_era_ddl, strip_statement
+from flowforge_compiler.sql_statements import (
+    inject_ctes,
+    is_blank,
+    normalize_for_fingerprint,
+    parse_spec_era_ddl,
+    strip_statement,
+)
 
 DEFAULT_MATERIALIZATION = "table"
 
@@ -345,8 +351,8 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
             "kind": d.kind,
             "materialization": d.materialization,
             "config": d.config.model_dump(),
-            "sql": d.sql,
-            "sql_incremental": d.sql_incremental,
+            "sql": normalize_for_fingerprint(d.sql) if d.sql else None,
+            "sql_incremental": normalize_for_fingerprint(d.sql_incremental) if d.sql_incremental else None,
             "requires": d.python.requires if d.python else None,
             "vars_read": d.vars_read,
             **d.payload,

@@ -20,6 +20,7 @@ from typing import Any
 from flowforge_compiler.errors import TestFailureError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
+from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
 from runtime.checks import CheckResult
 from runtime.executors import Executor, open_executor
 from runtime.node import run_checks, run_node
@@ -46,15 +47,35 @@ def bundle_profile(bundle: Path, plan: Plan) -> Profile:
     return resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml")
 
 
-def run_bundle_node(bundle: str | Path, node_id: str, *, full_refresh: bool = False) -> dict[str, Any]:
-    """Build one node; raises (so the task fails) when it fails. Returns a small summary."""
+def run_bundle_node(
+    bundle: str | Path,
+    node_id: str,
+    *,
+    cache: str = "rw",
+    cache_store: str = "warehouse",
+    full_refresh: bool = False,
+) -> dict[str, Any]:
+    """Build one node unless the cache says it is unchanged; raises (so the task fails) when it
+    fails. Returns a small summary for the orchestrator's logs and XComs.
+
+    The default store is the warehouse's `_ff_meta`, since workers share no disk; `file` keeps
+    the cache in the bundle folder, for workers that do share one.
+    """
     root = Path(bundle)
     plan = load_bundle_plan(root)
     profile = bundle_profile(root, plan)
     with _open_with_lock_wait(profile) as executor:
-        result = run_node(plan, node_id, executor=executor, root=root, full_refresh=full_refresh)
-    log.info("built %s: %s rows in %.2fs", node_id, result.rows, result.seconds)
-    return {k: v for k, v in asdict(result).items() if k != "message"}
+        store = (
+            WarehouseStore(executor) if cache_store == "warehouse" else FileStore.for_profile(root, profile.name, profile.engine)
+        )
+        policy = CachePolicy(plan, CacheMode(cache), store)
+        result = run_node(plan, node_id, executor=executor, root=root, full_refresh=full_refresh, cache=policy)
+        policy.save()
+    if result.status == "skipped":
+        log.info("skipped %s: %s", node_id, result.message)
+    else:
+        log.info("built %s: %s rows in %.2fs", node_id, result.rows, result.seconds)
+    return asdict(result)
 
 
 def run_bundle_checks(bundle: str | Path, node_id: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
+from runtime.cache import CachePolicy
 from runtime.checks import CheckResult, checks_guarding, run_check
 from runtime.executors import Executor, open_executor
 from runtime.results import NodeResult
@@ -21,17 +22,25 @@ def run_node(
     profile: Profile | None = None,
     root: Path | str | None = None,
     full_refresh: bool = False,
+    cache: CachePolicy | None = None,
 ) -> NodeResult:
     """Build `node_id`. Raises a FlowForgeError when it fails, so an orchestrator task fails too.
 
-    `root` is where the node's files live (Python models, seeds): the project folder, or the
+    With a `cache`, a node whose fingerprint is unchanged is skipped (status "skipped",
+    message "cached"). `root` is where the node's files live (Python models, seeds): the project folder, or the
     bundle folder beside plan.json. Without an executor, the profile the plan was compiled for
     is resolved from `root/profiles.yml` and the environment, in this process.
     """
     plan, base = _plan_and_root(plan, root)
     node = plan.node(node_id)
     with _executor(plan, base, executor, profile) as ex:
-        return ex.build(plan, node, base, full_refresh=full_refresh)
+        reason = cache.skip_reason(node, ex, full_refresh=full_refresh) if cache else None
+        if reason:
+            return NodeResult(node.id, "skipped", relation=node.relation, materialization=node.materialization, message=reason)
+        result = ex.build(plan, node, base, full_refresh=full_refresh)
+        if cache:
+            cache.built(node)
+        return result
 
 
 def run_checks(

@@ -27,6 +27,8 @@ class AirflowOptions:
     tests: TestsPlacement = "after_each"
     retries: int = 2
     jobs: int = 1
+    cache: str = "rw"
+    cache_store: str = "warehouse"
     node_ids: tuple[str, ...] | None = None  # a --select subset; None is every node
 
 
@@ -100,6 +102,8 @@ from airflow.sdk import DAG, Asset, TaskGroup
 BUNDLE = str(Path(__file__).with_name({options.dag_id!r}))
 POOL = {pool_name(options) if duckdb else None!r}
 MODEL_RETRIES = {options.retries!r}
+CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
+CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 
 # (kind, node id, task id, task group, asset URI published on success, docs). Kind "node" builds
 # the node (retried); "checks" runs the checks guarding it, "*" meaning every check (never retried).
@@ -112,7 +116,7 @@ EDGES = {py_rows(edges)}
 def run_node(node_id: str) -> dict:
     from runtime.bundle import run_bundle_node
 
-    return run_bundle_node(BUNDLE, node_id)
+    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE)
 
 
 def run_checks(node_id: str) -> list:

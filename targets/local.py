@@ -23,6 +23,7 @@ from typing import Protocol
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.plan import PlanCheck
 from runtime import CheckResult, Executor, NodeResult, run_check, run_node
+from runtime.cache import CachePolicy
 
 
 class RunReporter(Protocol):
@@ -57,6 +58,10 @@ class RunSummary:
         return sum(1 for r in self.results if r.status == status)
 
     @property
+    def cached(self) -> int:
+        return sum(1 for r in self.results if r.status == "skipped" and r.message == "cached")
+
+    @property
     def failed_checks(self) -> list[CheckResult]:
         return [c for c in self.checks if c.blocking]
 
@@ -84,6 +89,7 @@ class LevelScheduler:
         keep_going: bool = False,
         full_refresh: bool = False,
         run_checks: bool = False,
+        cache: CachePolicy | None = None,
         reporter: RunReporter | None = None,
     ):
         self.plan = plan
@@ -93,6 +99,7 @@ class LevelScheduler:
         self.keep_going = keep_going
         self.full_refresh = full_refresh
         self.with_checks = run_checks
+        self.cache = cache
         self.reporter = reporter or SilentReporter()
         self._nodes = plan.node_map()
         self._started: dict[str, float] = {}
@@ -129,6 +136,8 @@ class LevelScheduler:
             if runnable:
                 self._run_level(runnable, summary)
         summary.seconds = time.perf_counter() - started
+        if self.cache is not None:
+            self.cache.save()
         return summary
 
     def _upstream_block(self, node_id: str) -> str | None:
@@ -190,7 +199,9 @@ class LevelScheduler:
         node = self._nodes[node_id]
         self._started[node_id] = time.perf_counter()
         self.reporter.node_started(node)
-        result = run_node(self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh)
+        result = run_node(
+            self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh, cache=self.cache
+        )
         self.reporter.node_finished(node, result, None)
         checks = [run_check(check, self.executor) for check in self._checks_now_ready(node_id)]
         if checks:

@@ -27,6 +27,8 @@ class PrefectOptions:
     tests: TestsPlacement = "after_each"
     retries: int = 2
     jobs: int = 1
+    cache: str = "rw"
+    cache_store: str = "warehouse"
     node_ids: tuple[str, ...] | None = None
 
     @property
@@ -77,6 +79,8 @@ BUNDLE = str(Path(__file__).with_name({options.module!r}))
 FLOW_NAME = {options.flow_name!r}
 SCHEDULE = {plan.project.schedule!r}
 MODEL_RETRIES = {options.retries!r}
+CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
+CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 MAX_WORKERS = {workers!r}
 
 # (kind, node id, task name, upstream tasks as (kind, node id)), in dependency order. Kind
@@ -88,7 +92,7 @@ TASKS = {py_rows(tasks)}
 def run_node(node_id: str) -> dict:
     from runtime.bundle import run_bundle_node
 
-    return run_bundle_node(BUNDLE, node_id)
+    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE)
 
 
 @task(retries=0, cache_policy=NO_CACHE, persist_result=False)

@@ -28,6 +28,8 @@ def describe(result: NodeResult) -> str:
         return f"{verb} {result.relation}{rows}"
     if result.status == "failed":
         return "FAILED"
+    if result.message == "cached":
+        return "cached (fingerprint unchanged, relation exists)"
     return f"SKIPPED ({result.message})"
 
 
@@ -98,7 +100,7 @@ def print_summary(console: Console, summary: RunSummary, *, slowest: int = 5) ->
     console.print("")
     console.print(
         f"Finished {len(summary.results)} nodes in {summary.seconds:.2f}s: "
-        f"{built} built, {failed} failed, {skipped} skipped",
+        f"{built} built, {failed} failed, {skipped} skipped" + (f" ({summary.cached} cached)" if summary.cached else ""),
         style="bold",
     )
     timed = sorted((r for r in summary.results if r.status != "skipped"), key=lambda r: -r.seconds)

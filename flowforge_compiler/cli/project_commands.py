@@ -22,6 +22,7 @@ from flowforge_compiler.cli.app import (
     compile_at,
     session,
 )
+from flowforge_compiler.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
 from flowforge_compiler.errors import SelectionError
 from flowforge_compiler.graph import mermaid
 from flowforge_compiler.plan import plan_json_schema
@@ -61,6 +62,10 @@ def compile(
     tests: Annotated[TestsOpt, typer.Option("--tests", help="Where checks run as tasks.")] = TestsOpt.after_each,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of model tasks (checks never retry).")] = 2,
     jobs: JobsOpt = 1,
+    cache: CacheModeOpt = CacheOpt.rw,
+    cache_store: Annotated[
+        StoreOpt, typer.Option("--cache-store", help="Where orchestrated runs keep fingerprints (default: warehouse).")
+    ] = StoreOpt.warehouse,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -84,6 +89,8 @@ def compile(
             tests=tests.value,
             retries=retries,
             jobs=jobs,
+            cache=cache.value,
+            cache_store=cache_store.value,
             node_ids=subset,
         )
         module = write_prefect(compiled.project, compiled.plan, out, flow_options)
@@ -97,6 +104,8 @@ def compile(
         tests=tests.value,
         retries=retries,
         jobs=jobs,
+        cache=cache.value,
+        cache_store=cache_store.value,
         node_ids=subset,
     )
     dag_file = write_airflow(compiled.project, compiled.plan, out, options)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,6 +30,25 @@ from flowforge_compiler.cli.progress import RunProgress, failures_exit_code, pri
 from flowforge_compiler.errors import EXIT_TEST_FAILURE
 from flowforge_compiler.selection import select_nodes
 
+if TYPE_CHECKING:
+    from runtime import Executor
+    from runtime.cache import CachePolicy
+
+class CacheOpt(str, Enum):
+    off = "off"
+    rw = "rw"
+    ro = "ro"
+    wo = "wo"
+
+
+class StoreOpt(str, Enum):
+    file = "file"
+    warehouse = "warehouse"
+
+
+CacheModeOpt = Annotated[CacheOpt, typer.Option("--cache", help="off: always build; rw: skip unchanged, record; ro: skip, record nothing; wo: build all, record.")]
+RebuildOpt = Annotated[list[str] | None, typer.Option("--rebuild", help="Ignore the cache for nodes matching this glob (repeatable).")]
+CacheStoreOpt = Annotated[StoreOpt, typer.Option("--cache-store", help="file: .flowforge/cache/<profile>-<engine>.json; warehouse: the _ff_meta table.")]
 KeepGoingOpt = Annotated[bool, typer.Option("--keep-going", help="On failure, finish the current level before stopping.")]
 FullRefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models whole.")]
 
@@ -43,6 +64,9 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         keep_going: KeepGoingOpt = False,
         select: SelectOpt = None,
         full_refresh: FullRefreshOpt = False,
+        cache: CacheModeOpt = CacheOpt.rw,
+        rebuild: RebuildOpt = None,
+        cache_store: CacheStoreOpt = StoreOpt.file,
         vars: VarsOpt = None,
         quiet: QuietOpt = False,
         verbose: VerboseOpt = 0,
@@ -50,7 +74,10 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         console = session(quiet, verbose)
         compiled = compile_at(project, env, engine, vars)
         nodes = select_nodes(compiled.plan, select)
-        execute(console, compiled, nodes, jobs=jobs, keep_going=keep_going, full_refresh=full_refresh, checks=checks)
+        caching = CacheSettings(cache.value, tuple(rebuild or ()), cache_store.value)
+        execute(
+            console, compiled, nodes, jobs=jobs, keep_going=keep_going, full_refresh=full_refresh, checks=checks, cache=caching
+        )
 
     command.__doc__ = doc
     return command
@@ -75,7 +102,25 @@ def seed(
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, None)
     nodes = compiled.plan.node_map()
-    execute(console, compiled, [n for n in select_nodes(compiled.plan, select) if nodes[n].kind == "seed"])
+    seeds = [n for n in select_nodes(compiled.plan, select) if nodes[n].kind == "seed"]
+    execute(console, compiled, seeds, cache=CacheSettings(mode="wo"))
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    mode: str = "rw"
+    rebuild: tuple[str, ...] = ()
+    store: str = "file"
+
+    def policy(self, compiled: Compiled, executor: Executor) -> CachePolicy:
+        from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
+
+        store = (
+            WarehouseStore(executor)
+            if self.store == "warehouse"
+            else FileStore.for_profile(compiled.project.root, compiled.profile.name, compiled.profile.engine)
+        )
+        return CachePolicy(compiled.plan, CacheMode(self.mode), store, self.rebuild)
 
 
 def execute(
@@ -87,6 +132,7 @@ def execute(
     keep_going: bool = False,
     full_refresh: bool = False,
     checks: bool = False,
+    cache: CacheSettings | None = None,
 ) -> None:
     """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed)."""
     from runtime import open_executor
@@ -109,6 +155,7 @@ def execute(
                 keep_going=keep_going,
                 full_refresh=full_refresh,
                 run_checks=checks,
+                cache=(cache or CacheSettings()).policy(compiled, executor),
                 reporter=progress,
             )
             summary = scheduler.run(node_ids)

@@ -7,6 +7,7 @@ with one transaction, so a failing model leaves the previous table and its rows 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
 
+from flowforge_compiler.authoring import incremental_run
 from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError, ProjectFileError
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.profiles import Profile
@@ -28,6 +30,7 @@ sql_log = logging.getLogger("flowforge.sql")
 
 RelationKind = Literal["table", "view"]
 TEMP_SUFFIX = "__ff_tmp"
+META_TABLE = "_ff_meta"
 
 
 class Executor(ABC):
@@ -37,6 +40,8 @@ class Executor(ABC):
 
     def __init__(self, profile: Profile):
         self.profile = profile
+        self._meta_ready = False
+        self._meta_lock = threading.Lock()
 
     # -- primitives every engine implements -------------------------------------------------
 
@@ -115,6 +120,8 @@ class Executor(ABC):
             raise
         except Exception as exc:  # noqa: BLE001 - the engine's own error, reported with the model
             raise ModelBuildError(node.id, node.path, self.engine, _engine_message(exc)) from exc
+        if node.materialization != "ephemeral":
+            self.record_build(node)
         return NodeResult(
             node_id=node.id,
             status="built",
@@ -128,7 +135,7 @@ class Executor(ABC):
         if node.kind == "seed":
             return self._build_seed(node, root)
         if node.kind == "python":
-            return self._build_python(plan, node, root)
+            return self._build_python(plan, node, root, full_refresh)
         if node.materialization == "ephemeral":
             return None  # inlined into its readers as a CTE at compile time
         if node.materialization == "view":
@@ -215,6 +222,35 @@ class Executor(ABC):
     def columns(self, relation: str) -> list[str]:
         return list(self.read_arrow(f"select * from {self.quote(relation)} limit 0").column_names)
 
+    # -- _ff_meta: one audit row per successful build, also the warehouse cache store ---------
+
+    def _ensure_meta(self) -> None:
+        with self._meta_lock:
+            if not self._meta_ready:
+                self.execute(
+                    f"create table if not exists {self.quote(META_TABLE)} (node_name varchar, relation varchar, "
+                    "fingerprint varchar, engine varchar, built_at timestamp)"
+                )
+                self._meta_ready = True
+
+    def record_build(self, node: PlanNode) -> None:
+        self._ensure_meta()
+        values = ", ".join(_text(v) for v in (node.id, node.relation, node.fingerprint, self.engine))
+        self.execute(f"insert into {self.quote(META_TABLE)} values ({values}, current_timestamp)")
+
+    def read_meta(self) -> dict[str, Any]:
+        """The latest build of every node: {node: CacheEntry}, read in one query."""
+        from runtime.cache import CacheEntry
+
+        if self.relation_kind(META_TABLE) is None:
+            return {}
+        latest = self.read_arrow(
+            f"select node_name, fingerprint, extract(epoch from built_at) as built_at from (select *, "
+            f"row_number() over (partition by node_name order by built_at desc) as n from {self.quote(META_TABLE)}) "
+            "as ranked where n = 1"
+        ).to_pylist()
+        return {r["node_name"]: CacheEntry(r["fingerprint"], float(r["built_at"])) for r in latest}
+
     # -- Python models -------------------------------------------------------------------------
 
     def arrow_to_frame(self, data: pa.Table) -> Any:
@@ -239,20 +275,22 @@ class Executor(ABC):
             return self.read_arrow(f"select * from (\n{_sql(node)}\n) as {self.quote(node.relation)}")
         return self.read_arrow(f"select * from {self.quote(node.relation)}")
 
-    def _build_python(self, plan: Plan, node: PlanNode, root: Path) -> int:
+    def _build_python(self, plan: Plan, node: PlanNode, root: Path, full_refresh: bool) -> int:
         func = python_models.load_function(node, root)
         nodes = plan.node_map()
         arrow_inputs = {nodes[d].relation: self.read_node(nodes[d]) for d in node.depends_on}
         python_models.check_required_columns(node, {r: t.column_names for r, t in arrow_inputs.items()})
         frames = {r: self.arrow_to_frame(t) for r, t in arrow_inputs.items()}
+        incremental = node.materialization == "incremental" and not full_refresh and self.relation_kind(node.relation) == "table"
         try:
-            result = python_models.call_model(func, frames)
+            with incremental_run(incremental):
+                result = python_models.call_model(func, frames)
         except FlowForgeError:
             raise
         except Exception as exc:  # noqa: BLE001 - the user's function raised
             raise python_models.user_code_error(node, self.engine, exc, root) from exc
         data = self.frame_to_arrow(result, node)
-        if node.materialization == "incremental" and self.relation_kind(node.relation) == "table":
+        if incremental:
             return self._apply_incremental(node, lambda tmp: self._table_from_arrow(tmp, data))
         return self.replace_table(node.relation, lambda tmp: self._table_from_arrow(tmp, data))
 
@@ -295,6 +333,10 @@ def _sql(node: PlanNode, *, incremental: bool = False) -> str:
     if sql is None:
         raise ModelBuildError(node.id, node.path, "plan", "the plan holds no SQL for this node; recompile it")
     return sql
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _engine_message(exc: BaseException) -> str:

@@ -51,7 +51,7 @@ def test_seed_loads_only_seeds(example_copy, ffc) -> None:
     result = ffc("seed", project, "--env", "dev")
     assert result.exit_code == 0, result.output
     db = project / ".local" / "demo.duckdb"
-    assert sorted(table(db, "select table_name from information_schema.tables")) == [("seed_orders",), ("seed_users",)]
+    assert sorted(table(db, "select table_name from information_schema.tables")) == [("_ff_meta",), ("seed_orders",), ("seed_users",)]
 
 
 def test_select_runs_a_subgraph(example_copy, ffc) -> None:
@@ -59,7 +59,7 @@ def test_select_runs_a_subgraph(example_copy, ffc) -> None:
     result = ffc("run", project, "--env", "dev", "--select", "+users")
     assert result.exit_code == 0, result.output
     db = project / ".local" / "demo.duckdb"
-    assert sorted(table(db, "select table_name from information_schema.tables")) == [("seed_users",), ("users",)]
+    assert sorted(table(db, "select table_name from information_schema.tables")) == [("_ff_meta",), ("seed_users",), ("users",)]
 
 
 def test_compile_writes_plan_json_by_default_and_to_out(example_copy, ffc, tmp_path: Path) -> None:

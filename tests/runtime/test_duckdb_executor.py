@@ -33,7 +33,7 @@ def test_table_view_and_ephemeral(make_project, tmp_path: Path) -> None:
     }
     assert rows(db, "select w from v order by w") == [(11,), (21,)]
     kinds = dict(rows(db, "select table_name, table_type from information_schema.tables"))
-    assert kinds == {"t": "BASE TABLE", "v": "VIEW"}  # nothing for the ephemeral, no temp left
+    assert kinds == {"t": "BASE TABLE", "v": "VIEW", "_ff_meta": "BASE TABLE"}  # nothing for the ephemeral, no temp left
 
 
 def test_failed_build_leaves_previous_table_and_rows(make_project, tmp_path: Path) -> None:
@@ -209,4 +209,5 @@ def test_parallel_threads_on_one_file(make_project, tmp_path: Path) -> None:
     with open_executor(duckdb_profile(root, db)) as executor, ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda n: run_node(plan, n.id, executor=executor, root=root), plan.nodes))
     assert all(r.rows == 1000 for r in results)
-    assert rows(db, "select count(*) from information_schema.tables") == [(16,)]
+    assert rows(db, "select count(*) from information_schema.tables where table_name <> '_ff_meta'") == [(16,)]
+    assert rows(db, "select count(*) from _ff_meta") == [(16,)]

@@ -62,7 +62,7 @@ def test_materializations_and_dependent_views_survive_rebuilds(make_project, pg)
         run_node(plan, "v.ff", executor=executor, root=root)
     assert rows("select z from vv order by z") == [(202,), (402,)]
     kinds = dict(rows("select table_name, table_type from information_schema.tables where table_schema = current_schema()"))
-    assert kinds == {"t": "BASE TABLE", "v": "VIEW", "vv": "VIEW"}
+    assert kinds == {"t": "BASE TABLE", "v": "VIEW", "vv": "VIEW", "_ff_meta": "BASE TABLE"}
 
 
 def test_failed_build_leaves_previous_table_and_rows(make_project, pg) -> None:

@@ -123,7 +123,7 @@ def test_failed_model_fails_the_run_and_skips_only_its_descendants(prefect_api: 
     assert states["good"] == states["other"] == states["dup"] == "COMPLETED"
     with duckdb.connect(str(tmp_path / "fail.duckdb"), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    assert tables == {"good", "other", "dup"}
+    assert tables == {"good", "other", "dup", "_ff_meta"}
 
 
 def test_running_the_module_runs_the_flow_once(prefect_api: str, tmp_path: Path) -> None:

@@ -1,0 +1,166 @@
+"""The fingerprint cache: exactly the work a change requires, in every mode, with both stores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowforge_compiler.profiles import resolve_profile
+from runtime import open_executor
+from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
+from targets.local import LevelScheduler
+from tests.compiler.helpers import compile_dir
+from tests.runtime.helpers import rows
+
+PROJECT = {
+    "project.yml": "name: t\nversion: '1'\nvars: {factor: 2, unused: 1}\n",
+    "sources.yml": "ext:\n  events: {identifier: raw_events}\n",
+    "seeds/s.csv": "id,v\n1,10\n2,20\n",
+    "models/a.ff.sql": "-- base\nselect id, v from {{ ref('s') }}",
+    "models/b.ff.sql": "select id, v * {{ var('factor') }} as v from {{ ref('a') }}",
+    "models/c.ff.py": "from flowforge_compiler import model\n@model(name='c', deps=['b.ff'])\ndef f(df):\n    return df\n",
+    "models/other.ff.sql": "select 1 as x",
+}
+
+
+def run(root: Path, db: Path, mode: str = "rw", *, rebuild: tuple[str, ...] = (), store: str = "file", vars=None, environ=None):
+    """One `ffc run` equivalent; returns {node: 'built' | 'cached'}."""
+    plan = compile_dir(root, vars=vars, environ=environ)
+    profile = resolve_profile(root, None, environ={"FF_DUCKDB_PATH": str(db)})
+    with open_executor(profile) as executor:
+        chosen = WarehouseStore(executor) if store == "warehouse" else FileStore.for_profile(root, "default", "duckdb")
+        policy = CachePolicy(plan, CacheMode(mode), chosen, rebuild)
+        summary = LevelScheduler(plan, executor, root, cache=policy).run([n.id for n in plan.nodes])
+    assert summary.ok, summary.errors
+    return {r.node_id: ("cached" if r.message == "cached" else r.status) for r in summary.results}
+
+
+ALL_BUILT = {"s": "built", "a.ff": "built", "b.ff": "built", "c": "built", "other.ff": "built"}
+ALL_CACHED = {k: "cached" for k in ALL_BUILT}
+
+
+@pytest.fixture
+def project(make_project, tmp_path: Path) -> tuple[Path, Path]:
+    return make_project(PROJECT), tmp_path / "w.duckdb"
+
+
+def test_noop_rerun_skips_every_node(project) -> None:
+    root, db = project
+    assert run(root, db) == ALL_BUILT
+    assert run(root, db) == ALL_CACHED
+
+
+def test_editing_a_model_rebuilds_it_and_its_descendants_only(project) -> None:
+    root, db = project
+    run(root, db)
+    (root / "models/a.ff.sql").write_text("select id, v + 1 as v from {{ ref('s') }}")
+    assert run(root, db) == {**ALL_CACHED, "a.ff": "built", "b.ff": "built", "c": "built"}
+    assert rows(db, "select v from c order by id") == [(22,), (42,)]
+
+
+def test_comment_and_whitespace_edits_rebuild_nothing(project) -> None:
+    root, db = project
+    run(root, db)
+    (root / "models/a.ff.sql").write_text("-- a new comment\nselect   id,\n  v /* why */ from {{ ref('s') }}\n")
+    (root / "models/c.ff.py").write_text(PROJECT["models/c.ff.py"].replace("return df", "# keep as is\n    return df"))
+    assert run(root, db) == ALL_CACHED
+
+
+def test_a_changed_var_rebuilds_the_nodes_that_read_it(project) -> None:
+    root, db = project
+    run(root, db)
+    assert run(root, db, vars={"unused": 5}) == ALL_CACHED
+    assert run(root, db, vars={"factor": 3}) == {**ALL_CACHED, "b.ff": "built", "c": "built"}
+
+
+def test_a_changed_ff_variable_rebuilds(project) -> None:
+    root, db = project
+    run(root, db, environ={"FF_REGION": "eu"})
+    assert run(root, db, environ={"FF_REGION": "eu"}) == ALL_CACHED
+    assert run(root, db, environ={"FF_REGION": "us"}) == ALL_BUILT
+
+
+def test_a_dropped_table_is_rebuilt_even_with_a_matching_fingerprint(project) -> None:
+    root, db = project
+    run(root, db)
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("drop table b")
+    assert run(root, db) == {**ALL_CACHED, "b.ff": "built", "c": "built"}  # c: its parent is newer
+
+
+def test_modes(project) -> None:
+    root, db = project
+    assert run(root, db, "ro") == ALL_BUILT  # nothing recorded
+    assert run(root, db, "ro") == ALL_BUILT
+    assert run(root, db, "wo") == ALL_BUILT  # recorded, but never skips
+    assert run(root, db, "wo") == ALL_BUILT
+    assert run(root, db, "ro") == ALL_CACHED
+    assert run(root, db, "off") == ALL_BUILT
+    assert run(root, db, "rw") == ALL_CACHED
+
+
+def test_rebuild_glob_forces_nodes_and_their_descendants(project) -> None:
+    root, db = project
+    run(root, db)
+    assert run(root, db, rebuild=("b.*",)) == {**ALL_CACHED, "b.ff": "built", "c": "built"}
+    assert run(root, db, rebuild=("oth*",)) == {**ALL_CACHED, "other.ff": "built"}
+
+
+def test_a_parent_rebuilt_in_an_earlier_unrecorded_way_makes_children_stale(project) -> None:
+    """A parent built after its child (a run that failed half-way, say) rebuilds the child."""
+    root, db = project
+    run(root, db)
+    plan = compile_dir(root)
+    profile = resolve_profile(root, None, environ={"FF_DUCKDB_PATH": str(db)})
+    with open_executor(profile):
+        policy = CachePolicy(plan, CacheMode.RW, FileStore.for_profile(root, "default", "duckdb"))
+        policy.built(plan.node("a.ff"))  # record a fresh build of a.ff only
+        policy.save()
+    assert run(root, db) == {**ALL_CACHED, "b.ff": "built", "c": "built"}
+
+
+def test_nodes_reading_external_sources_always_build(make_project, tmp_path: Path) -> None:
+    root = make_project({"models/e.ff.sql": "select * from {{ source('ext', 'events') }}", "sources.yml": PROJECT["sources.yml"]})
+    db = tmp_path / "w.duckdb"
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table raw_events as select 1 as id")
+    assert run(root, db) == {"e.ff": "built"}
+    assert run(root, db) == {"e.ff": "built"}
+
+
+def test_warehouse_store_reads_ff_meta(project) -> None:
+    root, db = project
+    assert run(root, db, store="warehouse") == ALL_BUILT
+    assert run(root, db, store="warehouse") == ALL_CACHED
+    assert not (root / ".flowforge" / "cache").exists()
+    (root / "models/other.ff.sql").write_text("select 2 as x")
+    assert run(root, db, store="warehouse") == {**ALL_CACHED, "other.ff": "built"}
+
+
+def test_ff_meta_rows_follow_the_spec_schema(project) -> None:
+    root, db = project
+    run(root, db)
+    columns = rows(db, "select column_name, data_type from information_schema.columns where table_name = '_ff_meta' order by ordinal_position")
+    assert columns == [("node_name", "VARCHAR"), ("relation", "VARCHAR"), ("fingerprint", "VARCHAR"), ("engine", "VARCHAR"), ("built_at", "TIMESTAMP")]
+    plan = compile_dir(root)
+    meta = rows(db, "select node_name, relation, fingerprint, engine from _ff_meta order by node_name")
+    assert meta == sorted((n.id, n.relation, n.fingerprint, "duckdb") for n in plan.nodes)
+    run(root, db)
+    assert rows(db, "select count(*) from _ff_meta") == [(5,)]  # cached nodes add no row
+
+
+def test_corrupt_cache_file_means_an_empty_cache_and_a_warning(project, caplog) -> None:
+    root, db = project
+    run(root, db)
+    cache_file = root / ".flowforge" / "cache" / "default-duckdb.json"
+    assert json.loads(cache_file.read_text())["nodes"]["a.ff"]["fingerprint"]
+    cache_file.write_text("{not json")
+    assert run(root, db) == ALL_BUILT
+    assert "unreadable" in caplog.text
+    assert json.loads(cache_file.read_text())["version"] == 1  # rewritten whole
