@@ -138,6 +138,7 @@ class CachePolicy:
     rebuild: Sequence[str] = ()
     _built_now: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _relations: set[str] | None = None
 
     def __post_init__(self) -> None:
         self._nodes = self.plan.node_map()
@@ -162,9 +163,19 @@ class CachePolicy:
             parent_entry = self.store.get(parent)
             if parent_entry is not None and parent_entry.built_at > entry.built_at:
                 return None
-        if executor.relation_kind(node.relation) is None:
+        if not self._exists(node.relation, executor):
             return None
         return "cached"
+
+    def _exists(self, relation: str, executor: Executor) -> bool:
+        """Relation existence from one catalog snapshot taken at the first question (a skipped
+        node's relation predates this run); schema-qualified names are asked one by one."""
+        if "." in relation:
+            return executor.relation_kind(relation) is not None
+        with self._lock:
+            if self._relations is None:
+                self._relations = executor.existing_relations()
+            return relation in self._relations
 
     def built(self, node: PlanNode) -> None:
         with self._lock:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.plan import PlanNode
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 def read_seed(node: PlanNode, root: Path) -> pa.Table:
     """A CSV or Parquet seed as an Arrow table; typed columns are read as text, cast later."""
+    import pyarrow as pa
+
     assert node.seed is not None
     path = root / node.seed.path
     try:

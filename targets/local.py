@@ -155,6 +155,10 @@ class LevelScheduler:
             while queue or pending:
                 while queue and not stopped and len(pending) < self.jobs:
                     node_id = queue.pop(0)
+                    cached = self._cached(node_id)
+                    if cached is not None:  # no work: no thread hand-off either
+                        self._record(node_id, cached, summary)
+                        continue
                     pending[pool.submit(self._build, node_id)] = node_id
                 if stopped and queue:
                     failed = ", ".join(sorted(summary.errors))
@@ -195,6 +199,18 @@ class LevelScheduler:
             ready = [g for g, checks in self._waiting.items() if all(set(c.nodes) <= self._done for c in checks)]
             return [check for guarded in ready for check in self._waiting.pop(guarded)]
 
+    def _cached(self, node_id: str) -> _Outcome | None:
+        """The outcome of a node the cache skips, decided on the scheduling thread."""
+        if self.cache is None:
+            return None
+        node = self._nodes[node_id]
+        reason = self.cache.skip_reason(node, self.executor, full_refresh=self.full_refresh)
+        if reason is None:
+            return None
+        self.reporter.node_started(node)
+        result = NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization, message=reason)
+        return self._finish(node, result)
+
     def _build(self, node_id: str) -> _Outcome:
         node = self._nodes[node_id]
         self._started[node_id] = time.perf_counter()
@@ -202,8 +218,12 @@ class LevelScheduler:
         result = run_node(
             self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh, cache=self.cache
         )
+        return self._finish(node, result)
+
+    def _finish(self, node: PlanNode, result: NodeResult) -> _Outcome:
+        """Report the node, then run the checks it completes."""
         self.reporter.node_finished(node, result, None)
-        checks = [run_check(check, self.executor) for check in self._checks_now_ready(node_id)]
+        checks = [run_check(check, self.executor) for check in self._checks_now_ready(node.id)]
         if checks:
             self.reporter.checks_finished(node, checks)
         return _Outcome(result, checks)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from flowforge_compiler.cli.console import Console
-from runtime import CheckResult
+
+if TYPE_CHECKING:
+    from runtime import CheckResult
 
 _RULE = "─"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.live import Live
 from rich.markup import escape
@@ -14,8 +15,9 @@ from rich.text import Text
 from flowforge_compiler.cli.console import Console
 from flowforge_compiler.errors import FlowForgeError, ModelBuildError
 from flowforge_compiler.plan import PlanNode
-from runtime import CheckResult, NodeResult
-from targets.local import RunSummary
+if TYPE_CHECKING:
+    from runtime import CheckResult, NodeResult
+    from targets.local import RunSummary
 
 
 def describe(result: NodeResult) -> str:

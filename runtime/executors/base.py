@@ -13,9 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import pyarrow as pa
 
 from flowforge_compiler.authoring import incremental_run
 from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError, ProjectFileError
@@ -24,6 +23,9 @@ from flowforge_compiler.profiles import Profile
 from runtime import python_models
 from runtime.results import NodeResult
 from runtime.seeds import read_seed
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger("flowforge")
 sql_log = logging.getLogger("flowforge.sql")
@@ -102,6 +104,15 @@ class Executor(ABC):
     def scalar(self, sql: str) -> Any:
         table = self.read_arrow(sql)
         return table.column(0)[0].as_py() if table.num_rows else None
+
+    def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """A small query's rows as tuples; engines with a cheaper path than Arrow override it."""
+        return [tuple(row.values()) for row in self.read_arrow(sql).to_pylist()]
+
+    def existing_relations(self) -> set[str]:
+        """Every table and view of the current schema, in one catalog query."""
+        sql = "select table_name from information_schema.tables where table_schema = current_schema()"
+        return {row[0] for row in self.fetch_rows(sql)}
 
     def count_rows(self, relation: str) -> int:
         return int(self.scalar(f"select count(*) from {self.quote(relation)}"))
@@ -258,6 +269,8 @@ class Executor(ABC):
         return data.to_pandas()
 
     def frame_to_arrow(self, frame: Any, node: PlanNode) -> pa.Table:
+        import pyarrow as pa
+
         if isinstance(frame, pa.Table):
             return frame
         import pandas as pd

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 
 from flowforge_compiler.profiles import DuckDBSettings, Profile
 from runtime.executors.base import Executor, RelationKind, sql_log
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class DuckDBExecutor(Executor):
@@ -44,6 +46,9 @@ class DuckDBExecutor(Executor):
 
     def read_arrow(self, sql: str) -> pa.Table:
         return self.cursor.sql(sql).to_arrow_table()
+
+    def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.cursor.execute(sql).fetchall()
 
     def create_table_from_arrow(self, relation: str, data: pa.Table) -> None:
         view = f"__ff_arrow_{threading.get_ident()}"

@@ -159,6 +159,11 @@ class PostgresExecutor(Executor):
             {d.name: pa.array(list(values), type=_PG_TO_ARROW.get(d.type_code)) for d, values in zip(description, columns, strict=True)}
         )
 
+    def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+
     def create_table_from_arrow(self, relation: str, data: pa.Table) -> None:
         """Create the table from the Arrow schema, then COPY the rows in as CSV."""
         import pyarrow.csv as pacsv

@@ -211,3 +211,27 @@ def test_dag_runs_on_postgres_with_checks(dags_folder: Path, example_copy, monke
     with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
         rows = con.execute(f'select order_id, valid_amt from "{pg_schema}".mart_orders_enriched order by 1').fetchall()
     assert rows == [(100, True), (101, False)]
+
+
+def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_downstream(
+    dags_folder: Path, example_copy, tmp_path: Path, monkeypatch
+) -> None:
+    project = example_copy("simple_duckdb")
+    db = tmp_path / "rerun.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+
+    def run_and_count_builds() -> dict[str, int]:
+        compile_airflow(project, dags_folder, "--dag-id", "ff_rerun", env="dev")
+        run = load_dag(dags_folder, "ff_rerun").test()
+        assert str(run.state) == "success", task_states(run)
+        with duckdb.connect(str(db), read_only=True) as con:
+            return dict(con.execute("select node_name, count(*) from _ff_meta group by 1").fetchall())
+
+    first = run_and_count_builds()
+    assert set(first.values()) == {1} and len(first) == 7
+    assert run_and_count_builds() == first  # nothing rebuilt
+    model = project / "models" / "users.ff.sql"
+    model.write_text(model.read_text().replace("lower(trim(email))", "lower(email)"))
+    third = run_and_count_builds()
+    rebuilt = {node for node, count in third.items() if count == 2}
+    assert rebuilt == {"users.ff", "users_enriched", "mart_orders_enriched", "mart_users.ff"}

@@ -183,3 +183,17 @@ def test_flow_runs_on_postgres_with_checks(prefect_api: str, example_copy, tmp_p
     with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
         rows = con.execute(f'select id, is_gmail from "{pg_schema}".users_enriched order by 1').fetchall()
     assert rows == [(1, False), (2, True), (3, True)]
+
+
+def test_rerun_of_an_unchanged_flow_skips_every_node(prefect_api: str, tmp_path: Path, monkeypatch) -> None:
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "rerun", env="dev")
+    db = tmp_path / "rerun.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    module = load_flow_module(out / "rerun.py")
+    assert module.flow(return_state=True).is_completed()
+    second = module.flow(return_state=True)
+    assert second.is_completed()
+    statuses = [f.result()["status"] for f in second.result() if isinstance(f.result(), dict)]
+    assert statuses == ["skipped"] * 7
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from _ff_meta").fetchone() == (7,)
