@@ -59,8 +59,13 @@ def load_flow_module(path: Path):
 
 
 def task_states(flow_state) -> dict[str, str]:
-    """Task name -> final state type, read back from the API (the server's view)."""
+    """Task name -> final state type, read back from the API (the server's view).
+
+    The server records task states a moment after the flow returns, so read until none is
+    still RUNNING (a task that never ran stays PENDING, which is final here).
+    """
     import asyncio
+    import time
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -72,7 +77,12 @@ def task_states(flow_state) -> dict[str, str]:
             )
             return {r.name.rsplit("-", 1)[0]: r.state.type.value for r in runs}
 
-    return asyncio.run(read())
+    deadline = time.monotonic() + 30
+    states = asyncio.run(read())
+    while "RUNNING" in states.values() and time.monotonic() < deadline:
+        time.sleep(0.2)
+        states = asyncio.run(read())
+    return states
 
 
 def test_golden_flow_for_the_example() -> None:
