@@ -148,6 +148,9 @@ class LevelScheduler:
 
     def _run_level(self, level: list[str], summary: RunSummary) -> None:
         """Start nodes as workers free up, so a failure stops what has not started yet."""
+        if self.jobs == 1:
+            self._run_level_inline(level, summary)
+            return
         queue = list(level)
         stopped = False
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(level)), thread_name_prefix="ff") as pool:
@@ -173,14 +176,29 @@ class LevelScheduler:
                     if error is None:
                         self._record(node_id, future.result(), summary)
                         continue
-                    summary.errors[node_id] = error
-                    seconds = time.perf_counter() - self._started.get(node_id, time.perf_counter())
-                    result = NodeResult(
-                        node_id, "failed", seconds=seconds, message=str(error), relation=self._nodes[node_id].relation
-                    )
-                    summary.results.append(result)
-                    self.reporter.node_finished(self._nodes[node_id], result, error)
+                    self._failed(node_id, error, summary)
                     stopped = stopped or not self.keep_going
+
+    def _run_level_inline(self, level: list[str], summary: RunSummary) -> None:
+        """--jobs 1: the same semantics on the calling thread, without a hand-off per node."""
+        for position, node_id in enumerate(level):
+            try:
+                outcome = self._cached(node_id) or self._build(node_id)
+            except Exception as error:  # noqa: BLE001 - recorded like a worker's failure
+                self._failed(node_id, error, summary)
+                if not self.keep_going:
+                    failed = ", ".join(sorted(summary.errors))
+                    summary.results.extend(self._skipped(n, f"cancelled: {failed} failed") for n in level[position + 1:])
+                    return
+                continue
+            self._record(node_id, outcome, summary)
+
+    def _failed(self, node_id: str, error: BaseException, summary: RunSummary) -> None:
+        summary.errors[node_id] = error
+        seconds = time.perf_counter() - self._started.get(node_id, time.perf_counter())
+        result = NodeResult(node_id, "failed", seconds=seconds, message=str(error), relation=self._nodes[node_id].relation)
+        summary.results.append(result)
+        self.reporter.node_finished(self._nodes[node_id], result, error)
 
     def _record(self, node_id: str, outcome: _Outcome, summary: RunSummary) -> None:
         summary.results.append(outcome.result)

@@ -44,6 +44,7 @@ class Executor(ABC):
         self.profile = profile
         self._meta_ready = False
         self._meta_lock = threading.Lock()
+        self._building = threading.local()  # .node: the node whose audit row is not written yet
 
     # -- primitives every engine implements -------------------------------------------------
 
@@ -81,9 +82,15 @@ class Executor(ABC):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One transaction; the node being built gets its `_ff_meta` row in the same commit that
+        publishes its relation."""
         self.execute("begin")
         try:
             yield
+            node = getattr(self._building, "node", None)
+            if node is not None:
+                self._insert_meta(node)
+                self._building.node = None
         except BaseException:
             self.execute("rollback")
             raise
@@ -125,14 +132,19 @@ class Executor(ABC):
     def build(self, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool = False) -> NodeResult:
         """Build one node and say what happened; engine failures become ModelBuildError."""
         started = time.perf_counter()
+        if node.materialization != "ephemeral":
+            self._ensure_meta()
+            self._building.node = node
         try:
             rows = self._dispatch(plan, node, root, full_refresh)
+            if getattr(self._building, "node", None) is not None:  # no transaction wrote it
+                self._insert_meta(node)
         except FlowForgeError:
             raise
         except Exception as exc:  # noqa: BLE001 - the engine's own error, reported with the model
             raise ModelBuildError(node.id, node.path, self.engine, _engine_message(exc)) from exc
-        if node.materialization != "ephemeral":
-            self.record_build(node)
+        finally:
+            self._building.node = None
         return NodeResult(
             node_id=node.id,
             status="built",
@@ -161,16 +173,14 @@ class Executor(ABC):
         return None
 
     def replace_table(self, relation: str, create: Callable[[str], int | None]) -> int:
-        """Build into a temporary relation, then swap it in with one transaction."""
+        """Build into a temporary relation and swap it in, all in one transaction (one commit):
+        a failure anywhere leaves the previous relation and its rows as they were."""
         tmp = relation + TEMP_SUFFIX
-        self.execute(f"drop table if exists {self.quote(tmp)}")
-        try:
+        with self.transaction():
+            self.execute(f"drop table if exists {self.quote(tmp)}")  # left by a killed process
             written = create(tmp)
             rows = written if written is not None else self.count_rows(tmp)
             self.swap_in(tmp, relation)
-        except BaseException:
-            self._drop_quietly(tmp)
-            raise
         return rows
 
     def _drop_quietly(self, relation: str) -> None:
@@ -180,10 +190,9 @@ class Executor(ABC):
             log.debug("could not drop %s after a failed build", relation, exc_info=True)
 
     def swap_in(self, tmp: str, relation: str) -> None:
-        """Replace `relation` by the freshly built `tmp` in one transaction."""
-        with self.transaction():
-            self.drop_relation(relation)
-            self.execute(self.rename_sql(tmp, relation))
+        """Replace `relation` by the freshly built `tmp` (inside the caller's transaction)."""
+        self.drop_relation(relation)
+        self.execute(self.rename_sql(tmp, relation))
 
     def replace_view(self, relation: str, sql: str) -> None:
         """Create or replace a view in one transaction (a table of that name is dropped)."""
@@ -197,10 +206,11 @@ class Executor(ABC):
         return None
 
     def _apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
-        """Apply new rows to an existing table: append, or replace rows by unique_key."""
+        """Apply new rows to an existing table, in one transaction: append, or replace the rows
+        whose unique_key comes again."""
         tmp = node.relation + TEMP_SUFFIX
-        self.execute(f"drop table if exists {self.quote(tmp)}")
-        try:
+        with self.transaction():
+            self.execute(f"drop table if exists {self.quote(tmp)}")
             create(tmp)
             new_columns = self.columns(tmp)
             old_columns = self.columns(node.relation)
@@ -215,15 +225,13 @@ class Executor(ABC):
             rows = self.count_rows(tmp)
             cols = ", ".join(self.quote(c) for c in new_columns)
             target, source = self.quote(node.relation), self.quote(tmp)
-            with self.transaction():
-                if node.config.incremental_strategy in ("merge", "delete+insert"):
-                    match = " and ".join(
-                        f"{source}.{self.quote(k)} = {target}.{self.quote(k)}" for k in node.config.unique_key
-                    )
-                    self.execute(f"delete from {target} where exists (select 1 from {source} where {match})")
-                self.execute(f"insert into {target} ({cols}) select {cols} from {source}")
-        finally:
-            self._drop_quietly(tmp)
+            if node.config.incremental_strategy in ("merge", "delete+insert"):
+                match = " and ".join(
+                    f"{source}.{self.quote(k)} = {target}.{self.quote(k)}" for k in node.config.unique_key
+                )
+                self.execute(f"delete from {target} where exists (select 1 from {source} where {match})")
+            self.execute(f"insert into {target} ({cols}) select {cols} from {source}")
+            self.execute(f"drop table {source}")
         return rows
 
     def _table_from_arrow(self, relation: str, data: pa.Table) -> int:
@@ -244,8 +252,7 @@ class Executor(ABC):
                 )
                 self._meta_ready = True
 
-    def record_build(self, node: PlanNode) -> None:
-        self._ensure_meta()
+    def _insert_meta(self, node: PlanNode) -> None:
         values = ", ".join(_text(v) for v in (node.id, node.relation, node.fingerprint, self.engine))
         self.execute(f"insert into {self.quote(META_TABLE)} values ({values}, current_timestamp)")
 

@@ -210,11 +210,10 @@ class PostgresExecutor(Executor):
             self.execute(f"create or replace view {self.quote(schema)}.{self.quote(name)} as {definition}")
 
     def swap_in(self, tmp: str, relation: str) -> None:
-        with self.transaction():
-            views = self._dependent_views(relation)
-            self.drop_relation(relation)
-            self.execute(self.rename_sql(tmp, relation))
-            self._recreate(views)
+        views = self._dependent_views(relation)
+        self.drop_relation(relation)
+        self.execute(self.rename_sql(tmp, relation))
+        self._recreate(views)
 
     def replace_view(self, relation: str, sql: str) -> None:
         with self.transaction():
