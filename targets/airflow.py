@@ -16,20 +16,14 @@ from flowforge_compiler.plan import Plan
 from flowforge_compiler.project import Project
 from targets.bundle import write_bundle
 from targets.codegen import docstring, header, project_summary, py_rows
-from targets.task_graph import TestsPlacement, task_graph
+from targets.task_graph import OrchestratorOptions, task_graph
 _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 
 
-@dataclass(frozen=True)
-class AirflowOptions:
+@dataclass(frozen=True, kw_only=True)
+class AirflowOptions(OrchestratorOptions):
     dag_id: str
     schedule: str | None = None
-    tests: TestsPlacement = "after_each"
-    retries: int = 2
-    jobs: int = 1
-    cache: str = "rw"
-    cache_store: str = "warehouse"
-    node_ids: tuple[str, ...] | None = None  # a --select subset; None is every node
 
 
 def default_dag_id(project_name: str) -> str:
@@ -71,8 +65,7 @@ def pools_json(plan: Plan, options: AirflowOptions) -> str:
 
 def render_dag(plan: Plan, options: AirflowOptions) -> str:
     """The DAG module's text: deterministic, readable, every project name repr()-escaped."""
-    selected = set(options.node_ids) if options.node_ids is not None else None
-    tasks = task_graph(plan, options.tests, selected)
+    tasks = task_graph(plan, options.tests, options.selected())
     rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.doc) for t in tasks]
     edges = sorted((parent, t.key) for t in tasks for parent in t.upstream)
     return _module(plan, options, rows, edges)

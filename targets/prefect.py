@@ -16,20 +16,14 @@ from flowforge_compiler.plan import Plan
 from flowforge_compiler.project import Project
 from targets.bundle import write_bundle
 from targets.codegen import docstring, header, project_summary, py_rows
-from targets.task_graph import TestsPlacement, task_graph
+from targets.task_graph import OrchestratorOptions, task_graph
 
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 
 
-@dataclass(frozen=True)
-class PrefectOptions:
+@dataclass(frozen=True, kw_only=True)
+class PrefectOptions(OrchestratorOptions):
     flow_name: str
-    tests: TestsPlacement = "after_each"
-    retries: int = 2
-    jobs: int = 1
-    cache: str = "rw"
-    cache_store: str = "warehouse"
-    node_ids: tuple[str, ...] | None = None
 
     @property
     def module(self) -> str:
@@ -53,8 +47,7 @@ def write_prefect(project: Project, plan: Plan, out: Path, options: PrefectOptio
 
 def render_flow(plan: Plan, options: PrefectOptions) -> str:
     """The flow module's text: deterministic, every project name repr()-escaped."""
-    selected = set(options.node_ids) if options.node_ids is not None else None
-    tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, selected)]
+    tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, options.selected())]
     workers = 1 if plan.profile.engine == "duckdb" else max(1, options.jobs)
     doc = project_summary(plan, options.module) + (
         "\n\nRun once: `python {m}.py`. Serve on the project's schedule: `python {m}.py --serve`, or "

@@ -22,6 +22,21 @@ TaskKey = tuple[str, str]  # ("node", node id) | ("checks", guarded node id or "
 ALL_CHECKS = "*"
 
 
+@dataclass(frozen=True, kw_only=True)
+class OrchestratorOptions:
+    """What every orchestrator target takes from `ffc compile`."""
+
+    tests: TestsPlacement = "after_each"
+    retries: int = 2  # model tasks; check tasks never retry
+    jobs: int = 1  # parallel tasks on server engines (DuckDB: one writer at a time)
+    cache: str = "rw"
+    cache_store: str = "warehouse"
+    node_ids: tuple[str, ...] | None = None  # a --select subset; None is every node
+
+    def selected(self) -> set[str] | None:
+        return set(self.node_ids) if self.node_ids is not None else None
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     key: TaskKey

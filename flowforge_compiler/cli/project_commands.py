@@ -80,34 +80,25 @@ def compile(
         return
     if out is None:
         raise SelectionError(f"--target {target.value} needs --out FOLDER")
-    subset = tuple(nodes) if select else None
+    common = {
+        "tests": tests.value,
+        "retries": retries,
+        "jobs": jobs,
+        "cache": cache.value,
+        "cache_store": cache_store.value,
+        "node_ids": tuple(nodes) if select else None,
+    }
     if target is Target.prefect:
         from targets.prefect import PrefectOptions, write_prefect
 
-        flow_options = PrefectOptions(
-            flow_name=flow_name or compiled.plan.project.name,
-            tests=tests.value,
-            retries=retries,
-            jobs=jobs,
-            cache=cache.value,
-            cache_store=cache_store.value,
-            node_ids=subset,
-        )
+        flow_options = PrefectOptions(flow_name=flow_name or compiled.plan.project.name, **common)
         module = write_prefect(compiled.project, compiled.plan, out, flow_options)
         console.print(f"Wrote the Prefect flow {flow_options.flow_name!r} ({len(nodes)} nodes) -> {module}")
         return
     from targets.airflow import AirflowOptions, default_dag_id, write_airflow
 
-    options = AirflowOptions(
-        dag_id=dag_id or default_dag_id(compiled.plan.project.name),
-        schedule=schedule,
-        tests=tests.value,
-        retries=retries,
-        jobs=jobs,
-        cache=cache.value,
-        cache_store=cache_store.value,
-        node_ids=subset,
-    )
+    dag_id = dag_id or default_dag_id(compiled.plan.project.name)
+    options = AirflowOptions(dag_id=dag_id, schedule=schedule, **common)
     dag_file = write_airflow(compiled.project, compiled.plan, out, options)
     console.print(f"Wrote the Airflow DAG {options.dag_id!r} ({len(nodes)} nodes) -> {dag_file}")
 

@@ -12,6 +12,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
+from tests.targets.generated_code import imported_modules
 from tests.targets.airflow_env import configure
 
 pytestmark = pytest.mark.airflow
@@ -170,15 +171,7 @@ def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Pat
     dag = load_dag(dags_folder, "ff_evil")
     assert len(dag.task_ids) == 3
     assert not marker.exists()
-    import ast
-
-    tree = ast.parse((dags_folder / "ff_evil.py").read_text())
-    imported = {
-        node.module if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
+    imported = imported_modules(dags_folder / "ff_evil.py")
     # the hostile text stays inside string literals: the module imports only what every DAG imports
     assert imported == {"__future__", "datetime", "pathlib", "airflow.providers.standard.operators.python", "airflow.sdk", "runtime.bundle"}
 

@@ -14,6 +14,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
+from tests.targets.generated_code import imported_modules
 
 pytestmark = pytest.mark.prefect
 GOLDEN = Path(__file__).parent / "golden"
@@ -147,8 +148,6 @@ def test_running_the_module_runs_the_flow_once(prefect_api: str, tmp_path: Path)
 
 
 def test_hostile_names_stay_inert(make_project, tmp_path: Path) -> None:
-    import ast
-
     marker = tmp_path / "pwned"
     evil = f"x'); open({str(marker)!r}, 'w'); ('"
     project = make_project(
@@ -161,13 +160,7 @@ def test_hostile_names_stay_inert(make_project, tmp_path: Path) -> None:
     )
     out = compile_prefect(project, tmp_path / "flows", "--flow-name", "evil_flow")
     module_path = out / "evil_flow.py"
-    tree = ast.parse(module_path.read_text())
-    imported = {
-        node.module if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
+    imported = imported_modules(module_path)
     assert imported == {"__future__", "sys", "pathlib", "prefect", "prefect.cache_policies", "prefect.task_runners", "runtime.bundle"}
     module = load_flow_module(module_path)
     assert [row[1] for row in module.TASKS] == ["ok.ff", evil]
