@@ -58,42 +58,13 @@ def inject_ctes(sql: str, ctes: list[tuple[str, str]]) -> str:
     return f"with {text}\n{sql}"
 
 
+_QUOTED_OR_GAP = re.compile(
+    r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|((?:\s|--[^\n]*|/\*.*?\*/)+)""",
+    re.DOTALL,
+)
+
+
 def normalize_for_fingerprint(sql: str) -> str:
     """SQL without comments and with runs of blank space folded, outside quoted text: a comment
     or a re-indent does not change what the statement computes."""
-    out: list[str] = []
-    i, n = 0, len(sql)
-    pending_space = False
-    while i < n:
-        char = sql[i]
-        if char in "'\"":
-            end = i + 1
-            while end < n:
-                if sql[end] == char:
-                    if end + 1 < n and sql[end + 1] == char:  # a doubled quote inside the text
-                        end += 2
-                        continue
-                    break
-                end += 1
-            token, i = sql[i:end + 1], end + 1
-        elif sql.startswith("--", i):
-            newline = sql.find("\n", i)
-            i = n if newline < 0 else newline
-            pending_space = True
-            continue
-        elif sql.startswith("/*", i):
-            close = sql.find("*/", i + 2)
-            i = n if close < 0 else close + 2
-            pending_space = True
-            continue
-        elif char.isspace():
-            pending_space = True
-            i += 1
-            continue
-        else:
-            token, i = char, i + 1
-        if pending_space and out:
-            out.append(" ")
-        pending_space = False
-        out.append(token)
-    return "".join(out)
+    return _QUOTED_OR_GAP.sub(lambda m: m.group(1) or " ", sql).strip()

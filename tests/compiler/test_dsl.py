@@ -258,3 +258,12 @@ def test_fast_path_errors_keep_their_line(make_project) -> None:
     with pytest.raises(TemplateError) as info:
         compile_dir(root)
     assert str(info.value.location) == "models/a.ff.sql:3"
+
+
+def test_fingerprint_normalisation_drops_comments_and_folds_space_outside_quotes() -> None:
+    from flowforge_compiler.sql_statements import normalize_for_fingerprint as normalise
+
+    assert normalise("-- head\nselect  a, -- c\n  b /* x */ from t\n") == "select a, b from t"
+    assert normalise("select '--  kept  /* too */' as s") == "select '--  kept  /* too */' as s"
+    assert normalise('select "a  b", \'it\'\'s\' from t') == 'select "a  b", \'it\'\'s\' from t'
+    assert normalise("select 1") != normalise("select 2")
