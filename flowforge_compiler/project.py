@@ -81,7 +81,7 @@ def _discover_models(root: Path) -> tuple[list[SqlModelFile], list[PythonModelDe
         if path.name.endswith(".ff.sql"):
             sql.append(SqlModelFile(path.name[: -len(".sql")], rel, _read_text(path, rel)))
         elif path.name.endswith(".ff.py"):
-            found = discover_python_models(path, rel)
+            found = discover_python_models(path, rel, root)
             if not found:
                 log.warning("%s: no @model function found; the file is ignored", rel)
             python.extend(found)

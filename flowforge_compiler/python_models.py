@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flowforge_compiler.errors import Location, ModuleLoadError
@@ -24,8 +24,12 @@ class PythonModelDecl:
     normalized_source: str  # the function and the module-level code it uses, comments dropped
 
 
-def discover_python_models(path: Path, display: str) -> list[PythonModelDecl]:
-    """All `@model`-decorated top-level functions of one file."""
+def discover_python_models(path: Path, display: str, root: Path | None = None) -> list[PythonModelDecl]:
+    """All `@model`-decorated top-level functions of one file.
+
+    Helper modules of the project that the file imports (a `.py` beside it, or at the project
+    root) are part of each model's normalised source, so editing a helper changes the model.
+    """
     try:
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source, filename=display)
@@ -34,14 +38,56 @@ def discover_python_models(path: Path, display: str) -> list[PythonModelDecl]:
     _strip_docstrings(tree)  # docs never change a fingerprint; stripped once, in place
     decorator_names = _decorator_names(tree)
     definitions = _module_definitions(tree)
+    search = [path.parent] + ([root] if root is not None else [])
     found: list[PythonModelDecl] = []
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for decorator in node.decorator_list:
             if _is_model_decorator(decorator, decorator_names):
-                found.append(_declaration(node, decorator, display, definitions))
+                declaration = _declaration(node, decorator, display, definitions)
+                helpers = local_helper_sources(declaration.normalized_source, search)
+                if helpers:
+                    declaration = replace(declaration, normalized_source=declaration.normalized_source + "\n" + helpers)
+                found.append(declaration)
     return found
+
+
+def local_helper_sources(source: str, search: list[Path], seen: set[Path] | None = None) -> str:
+    """The normalised text of every project-local module that `source` imports, recursively."""
+    seen = set() if seen is None else seen
+    parts: list[str] = []
+    for name in sorted(_imported_top_level_names(ast.parse(source))):
+        for folder in search:
+            candidates = [folder / f"{name}.py", folder / name / "__init__.py"]
+            module = next((c for c in candidates if c.is_file()), None)
+            if module is None:
+                continue
+            if module.resolve() not in seen:
+                seen.add(module.resolve())
+                try:
+                    tree = ast.parse(module.read_text(encoding="utf-8"))
+                except (OSError, SyntaxError, UnicodeDecodeError):
+                    parts.append(f"# unreadable helper {name}")
+                    break
+                _strip_docstrings(tree)
+                text = ast.unparse(tree)
+                parts.append(f"# helper {name}\n{text}")
+                nested = local_helper_sources(text, [module.parent, *search], seen)
+                if nested:
+                    parts.append(nested)
+            break
+    return "\n".join(parts)
+
+
+def _imported_top_level_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names - {"flowforge_compiler"}
 
 
 def _decorator_names(tree: ast.Module) -> tuple[set[str], set[str]]:

@@ -51,8 +51,9 @@ def _import_file(path: Path, display: str, root: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    if str(root) not in sys.path:
-        sys.path.append(str(root))  # project-local helper modules import as in the project
+    for folder in (str(path.parent), str(root)):  # helper modules beside the model, or at the root
+        if folder not in sys.path:
+            sys.path.append(folder)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - the user's module failed at import

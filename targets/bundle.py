@@ -51,16 +51,25 @@ def write_bundle(project: Project, plan: Plan, folder: Path) -> Path:
 
 
 def _files_needed(project: Project, plan: Plan) -> set[str]:
-    """Python model files (and every .py beside them, for helpers they import), seed files."""
+    """Python model files and the project-local helper modules they import, seed files."""
     needed: set[str] = set()
     for node in plan.nodes:
         if node.python is not None:
             needed.add(node.python.path)
             model_dir = project.root / Path(node.python.path).parent
-            needed.update(p.relative_to(project.root).as_posix() for p in model_dir.glob("*.py"))
+            for folder in (model_dir, project.root):
+                for helper in [*folder.glob("*.py"), *folder.glob("*/__init__.py")]:
+                    if not helper.name.endswith(".ff.py") or helper.parent == model_dir:
+                        needed.update(_package_files(helper, project.root))
         if node.seed is not None and node.seed.format != "sql":
             needed.add(node.seed.path)
     return needed
+
+
+def _package_files(helper: Path, root: Path) -> list[str]:
+    """A helper module, or every .py of a helper package."""
+    files = [helper] if helper.name != "__init__.py" else sorted(helper.parent.rglob("*.py"))
+    return [f.relative_to(root).as_posix() for f in files]
 
 
 def _profile_without_secrets(path: Path, name: str) -> dict[str, Any] | None:

@@ -112,3 +112,18 @@ def test_python_model_cannot_be_a_view(make_project) -> None:
     )
     with pytest.raises(ProjectFileError, match="cannot be materialized as 'view'"):
         compile_dir(root)
+
+
+def test_project_local_helper_modules_are_part_of_the_fingerprint(make_project, tmp_path) -> None:
+    root = make_project(
+        {
+            "models/src.ff.sql": "select 1 as id",
+            "models/cleaning.py": '"""Helpers."""\ndef clean(df):\n    return df\n',
+            "models/m.ff.py": HEADER + "from cleaning import clean\n@model(name='m', deps=['src.ff'])\ndef f(df):\n    return clean(df)\n",
+        }
+    )
+    base = compile_dir(root).node("m").fingerprint
+    (root / "models/cleaning.py").write_text('"""Other docs."""\n# a comment\ndef clean(df):\n    return df\n')
+    assert compile_dir(root).node("m").fingerprint == base
+    (root / "models/cleaning.py").write_text("def clean(df):\n    return df.dropna()\n")
+    assert compile_dir(root).node("m").fingerprint != base

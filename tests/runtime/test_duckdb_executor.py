@@ -211,3 +211,16 @@ def test_parallel_threads_on_one_file(make_project, tmp_path: Path) -> None:
     assert all(r.rows == 1000 for r in results)
     assert rows(db, "select count(*) from information_schema.tables where table_name <> '_ff_meta'") == [(16,)]
     assert rows(db, "select count(*) from _ff_meta") == [(16,)]
+
+
+def test_python_model_imports_a_helper_module_beside_it(make_project, tmp_path: Path) -> None:
+    root = make_project(
+        {
+            "models/sub/shared_helpers_for_test.py": "def double(df):\n    return df.assign(v=df.v * 2)\n",
+            "models/sub/m.ff.py": PY + "from shared_helpers_for_test import double\n"
+            "import pandas as pd\n@model(name='m')\ndef f():\n    return double(pd.DataFrame({'v': [1, 2]}))\n",
+        }
+    )
+    db = tmp_path / "w.duckdb"
+    build_all(root, db)
+    assert rows(db, "select sum(v) from m") == [(6,)]

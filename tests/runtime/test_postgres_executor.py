@@ -217,3 +217,28 @@ def test_postgres_example_builds_and_unit_tests(ffc, pg_dsn: str, pg_schema: str
     assert built.exit_code == 0, built.output
     assert "7 built, 0 failed, 0 skipped" in built.stdout and "✓ passed: 7" in built.stdout
     assert ffc("utest", project, env=env).exit_code == 0
+
+
+def test_seeds_and_python_call_conventions_on_postgres(make_project, pg) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    profile_for, rows = pg
+    root = make_project(
+        {
+            "seeds/codes.csv": "zip,amount,day\n00123,1.50,2024-02-03\n99999,2,2024-02-04\n",
+            "seeds/schema.yml": "seeds:\n  codes: {column_types: {zip: VARCHAR, amount: 'DECIMAL(10,2)', day: DATE}}\n",
+            "seeds/q.sql": "select 42 as answer",
+            "models/zero.ff.py": PY + "import pandas as pd\n@model(name='zero')\ndef f():\n    return pd.DataFrame({'n': [7]})\n",
+            "models/one.ff.py": PY + "@model(name='one', deps=['codes'])\ndef f(df):\n    return df.assign(n=len(df))\n",
+            "models/two.ff.py": PY + "@model(name='two', deps=['codes', 'q'])\ndef f(frames):\n"
+            "    assert sorted(frames) == ['codes', 'q']\n    return frames['q'].assign(k=len(frames['codes']))\n",
+        }
+    )
+    pq.write_table(pa.table({"x": [1, 2, 3]}), root / "seeds" / "p.parquet")
+    _, results = build(root, profile_for(root))
+    assert {r.node_id: r.rows for r in results}["codes"] == 2
+    assert rows("select zip, amount::text, day::text from codes order by zip") == [("00123", "1.50", "2024-02-03"), ("99999", "2.00", "2024-02-04")]
+    assert rows("select sum(x) from p") == [(6,)]
+    assert rows("select n from zero") == [(7,)] and rows("select answer, k from two") == [(42, 2)]
+    assert rows("select zip, n from one order by zip") == [("00123", 2), ("99999", 2)]
