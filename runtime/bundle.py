@@ -42,9 +42,15 @@ def load_bundle_plan(bundle: Path) -> Plan:
         return _PLANS[key]
 
 
-def bundle_profile(bundle: Path, plan: Plan) -> Profile:
-    """The profile the plan was compiled for, resolved here from the worker's environment."""
-    return resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml")
+def bundle_profile(bundle: Path, plan: Plan, airflow_conn: str | None = None) -> Profile:
+    """The profile the plan was compiled for, resolved here from the worker's environment (and,
+    with `airflow_conn`, from that Airflow connection)."""
+    profile = resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml")
+    if airflow_conn:
+        from runtime.airflow_connection import apply_airflow_connection
+
+        profile = apply_airflow_connection(profile, airflow_conn)
+    return profile
 
 
 def run_bundle_node(
@@ -54,6 +60,7 @@ def run_bundle_node(
     cache: str = "rw",
     cache_store: str = "warehouse",
     full_refresh: bool = False,
+    airflow_conn: str | None = None,
 ) -> dict[str, Any]:
     """Build one node unless the cache says it is unchanged; raises (so the task fails) when it
     fails. Returns a small summary for the orchestrator's logs and XComs.
@@ -63,7 +70,7 @@ def run_bundle_node(
     """
     root = Path(bundle)
     plan = load_bundle_plan(root)
-    profile = bundle_profile(root, plan)
+    profile = bundle_profile(root, plan, airflow_conn)
     with _open_with_lock_wait(profile) as executor:
         store = (
             WarehouseStore(executor) if cache_store == "warehouse" else FileStore.for_profile(root, profile.name, profile.engine)
@@ -78,22 +85,22 @@ def run_bundle_node(
     return asdict(result)
 
 
-def run_bundle_checks(bundle: str | Path, node_id: str) -> list[dict[str, Any]]:
+def run_bundle_checks(bundle: str | Path, node_id: str, *, airflow_conn: str | None = None) -> list[dict[str, Any]]:
     """Run the checks guarding `node_id`; raises TestFailureError when an error check fails."""
     root = Path(bundle)
     plan = load_bundle_plan(root)
-    with _open_with_lock_wait(bundle_profile(root, plan)) as executor:
+    with _open_with_lock_wait(bundle_profile(root, plan, airflow_conn)) as executor:
         results = run_checks(plan, node_id, executor=executor, root=root)
     return _report(results)
 
 
-def run_bundle_all_checks(bundle: str | Path) -> list[dict[str, Any]]:
+def run_bundle_all_checks(bundle: str | Path, *, airflow_conn: str | None = None) -> list[dict[str, Any]]:
     """Every check of the plan (the `--tests after_all` task)."""
     root = Path(bundle)
     plan = load_bundle_plan(root)
     from runtime.checks import run_check
 
-    with _open_with_lock_wait(bundle_profile(root, plan)) as executor:
+    with _open_with_lock_wait(bundle_profile(root, plan, airflow_conn)) as executor:
         results = [run_check(check, executor) for check in plan.checks]
     return _report(results)
 

@@ -24,6 +24,7 @@ _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 class AirflowOptions(OrchestratorOptions):
     dag_id: str
     schedule: str | None = None
+    airflow_conn: str | None = None  # a connection id whose credentials the tasks use
 
 
 def default_dag_id(project_name: str) -> str:
@@ -97,6 +98,7 @@ POOL = {pool_name(options) if duckdb else None!r}
 MODEL_RETRIES = {options.retries!r}
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
+AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
 
 # (kind, node id, task id, task group, asset URI published on success, docs). Kind "node" builds
 # the node (retried); "checks" runs the checks guarding it, "*" meaning every check (never retried).
@@ -109,13 +111,15 @@ EDGES = {py_rows(edges)}
 def run_node(node_id: str) -> dict:
     from runtime.bundle import run_bundle_node
 
-    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE)
+    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
 
 
 def run_checks(node_id: str) -> list:
     from runtime.bundle import run_bundle_all_checks, run_bundle_checks
 
-    return run_bundle_all_checks(BUNDLE) if node_id == "*" else run_bundle_checks(BUNDLE, node_id)
+    if node_id == "*":
+        return run_bundle_all_checks(BUNDLE, airflow_conn=AIRFLOW_CONN)
+    return run_bundle_checks(BUNDLE, node_id, airflow_conn=AIRFLOW_CONN)
 
 
 with DAG(

@@ -53,6 +53,9 @@ def compile(
     vars: VarsOpt = None,
     select: SelectOpt = None,
     dag_id: Annotated[str | None, typer.Option("--dag-id", help="Airflow: the DAG id (default: project name).")] = None,
+    airflow_conn: Annotated[
+        str | None, typer.Option("--airflow-conn", help="Airflow: take the engine's credentials from this connection id.")
+    ] = None,
     flow_name: Annotated[
         str | None, typer.Option("--flow-name", help="Prefect: the flow name (default: project name).")
     ] = None,
@@ -98,7 +101,7 @@ def compile(
     from targets.airflow import AirflowOptions, default_dag_id, write_airflow
 
     dag_id = dag_id or default_dag_id(compiled.plan.project.name)
-    options = AirflowOptions(dag_id=dag_id, schedule=schedule, **common)
+    options = AirflowOptions(dag_id=dag_id, schedule=schedule, airflow_conn=airflow_conn, **common)
     dag_file = write_airflow(compiled.project, compiled.plan, out, options)
     console.print(f"Wrote the Airflow DAG {options.dag_id!r} ({len(nodes)} nodes) -> {dag_file}")
 

@@ -228,3 +228,31 @@ def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_d
     third = run_and_count_builds()
     rebuilt = {node for node, count in third.items() if count == 2}
     assert rebuilt == {"users.ff", "users_enriched", "mart_orders_enriched", "mart_users.ff"}
+
+
+@pytest.mark.postgres
+def test_airflow_connection_supplies_the_credentials_in_the_worker(
+    dags_folder: Path, example_copy, monkeypatch, pg_dsn: str, pg_schema: str
+) -> None:
+    import psycopg
+
+    from runtime.airflow_connection import apply_airflow_connection
+    from flowforge_compiler.errors import ProfileError
+    from flowforge_compiler.profiles import resolve_profile
+
+    project = example_copy("simple_duckdb")
+    (project / "profiles.yml").write_text(
+        f"viaconn:\n  engine: postgres\n  postgres: {{dsn: 'postgresql://nobody@placeholder/none', db_schema: {pg_schema}}}\n"
+    )
+    compile_airflow(project, dags_folder, "--dag-id", "ff_conn", "--airflow-conn", "ff_test_pg", env="viaconn")
+    source = (dags_folder / "ff_conn.py").read_text()
+    assert "AIRFLOW_CONN = 'ff_test_pg'" in source and "flowforge@" not in source
+    monkeypatch.setenv("AIRFLOW_CONN_FF_TEST_PG", pg_dsn.replace("postgresql+psycopg://", "postgresql://"))
+    run = load_dag(dags_folder, "ff_conn").test()
+    assert str(run.state) == "success", task_states(run)
+    with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
+        assert con.execute(f'select count(*) from "{pg_schema}".mart_users').fetchone() == (3,)
+
+    profile = resolve_profile(dags_folder / "ff_conn", "viaconn")
+    with pytest.raises(ProfileError, match="Airflow connection 'no_such_conn' cannot be read"):
+        apply_airflow_connection(profile, "no_such_conn")
