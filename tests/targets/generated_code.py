@@ -15,3 +15,19 @@ def imported_modules(path: Path) -> set[str]:
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
+
+
+EXAMPLE_TABLES = ["users", "orders", "users_enriched", "mart_orders_enriched", "mart_users"]
+
+
+def assert_same_as_ffc_run(built_db: Path, ffc, example_copy) -> None:
+    """The example's tables in `built_db` equal those `ffc run --env dev` builds."""
+    import duckdb
+
+    local = example_copy("simple_duckdb")
+    assert ffc("run", local, "--env", "dev").exit_code == 0
+    local_db = local / ".local" / "demo.duckdb"
+    for table in EXAMPLE_TABLES:
+        query = f"select * from {table} order by all"
+        with duckdb.connect(str(built_db), read_only=True) as a, duckdb.connect(str(local_db), read_only=True) as b:
+            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table

@@ -12,7 +12,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import imported_modules
+from tests.targets.generated_code import assert_same_as_ffc_run, imported_modules
 from tests.targets.airflow_env import configure
 
 pytestmark = pytest.mark.airflow
@@ -96,13 +96,7 @@ def test_dag_test_builds_the_same_tables_as_ffc_run(dags_folder: Path, tmp_path:
     run = dag.test()
     assert str(run.state) == "success", task_states(run)
 
-    local = example_copy("simple_duckdb")
-    assert ffc("run", local, "--env", "dev").exit_code == 0
-    local_db = local / ".local" / "demo.duckdb"
-    for table in ["users", "orders", "users_enriched", "mart_orders_enriched", "mart_users"]:
-        query = f"select * from {table} order by all"
-        with duckdb.connect(str(airflow_db), read_only=True) as a, duckdb.connect(str(local_db), read_only=True) as b:
-            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+    assert_same_as_ffc_run(airflow_db, ffc, example_copy)
 
 
 def test_failing_model_fails_its_task_and_descendants_do_not_run(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:

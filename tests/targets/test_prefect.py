@@ -14,7 +14,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import imported_modules
+from tests.targets.generated_code import assert_same_as_ffc_run, imported_modules
 
 pytestmark = pytest.mark.prefect
 GOLDEN = Path(__file__).parent / "golden"
@@ -103,13 +103,7 @@ def test_flow_builds_the_same_tables_as_ffc_run(prefect_api: str, tmp_path: Path
     states = task_states(state)
     assert set(states.values()) == {"COMPLETED"} and len(states) == 11  # 7 nodes + 4 check tasks
 
-    local = example_copy("simple_duckdb")
-    assert ffc("run", local, "--env", "dev").exit_code == 0
-    local_db = local / ".local" / "demo.duckdb"
-    for table in ["users", "orders", "users_enriched", "mart_orders_enriched", "mart_users"]:
-        query = f"select * from {table} order by all"
-        with duckdb.connect(str(flow_db), read_only=True) as a, duckdb.connect(str(local_db), read_only=True) as b:
-            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+    assert_same_as_ffc_run(flow_db, ffc, example_copy)
 
 
 def test_failed_model_fails_the_run_and_skips_only_its_descendants(prefect_api: str, make_project, tmp_path: Path, monkeypatch) -> None:
