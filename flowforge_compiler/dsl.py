@@ -7,7 +7,6 @@ rendered through a context variable, so macros defined once can still call `ref(
 from __future__ import annotations
 
 import ast
-import os
 import re
 import traceback
 from collections.abc import Callable, Mapping
@@ -295,8 +294,3 @@ def _template_line(exc: BaseException, name: str) -> int | None:
         if frame.filename == name:
             return frame.lineno
     return next((f.lineno for f in reversed(frames) if f.filename.endswith(".sql")), None)
-
-
-def environ_snapshot() -> dict[str, str]:
-    """The process environment, read once per compile for env_var()."""
-    return dict(os.environ)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 EXIT_PROJECT_ERROR = 1
 EXIT_TEST_FAILURE = 2
@@ -133,11 +132,3 @@ class TestFailureError(FlowForgeError):
     """Data-quality checks or unit tests failed."""
 
     exit_code = EXIT_TEST_FAILURE
-
-
-def relative_to(path: Path, root: Path) -> str:
-    """A path as the user knows it: relative to the project, with forward slashes."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
