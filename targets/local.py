@@ -233,9 +233,10 @@ class LevelScheduler:
         node = self._nodes[node_id]
         self._started[node_id] = time.perf_counter()
         self.reporter.node_started(node)
-        result = run_node(
-            self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh, cache=self.cache
-        )
+        # The cache already said "build" in _cached; run_node need not ask again.
+        result = run_node(self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh)
+        if self.cache is not None:
+            self.cache.built(node)
         return self._finish(node, result)
 
     def _finish(self, node: PlanNode, result: NodeResult) -> _Outcome:

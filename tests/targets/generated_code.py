@@ -31,3 +31,18 @@ def assert_same_as_ffc_run(built_db: Path, ffc, example_copy) -> None:
         query = f"select * from {table} order by all"
         with duckdb.connect(str(built_db), read_only=True) as a, duckdb.connect(str(local_db), read_only=True) as b:
             assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+
+
+def compile_target(target: str, project: Path, out: Path, *args: str, env: str | None = None) -> Path:
+    """`ffc compile PROJECT --target TARGET --out OUT ...` in-process; it must exit 0."""
+    import pytest
+
+    from flowforge_compiler.cli import main
+
+    argv = ["compile", str(project), "--target", target, "--out", str(out), "-q", *args]
+    if env:
+        argv += ["--env", env]
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0
+    return out

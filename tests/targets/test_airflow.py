@@ -12,7 +12,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import assert_same_as_ffc_run, imported_modules
+from tests.targets.generated_code import assert_same_as_ffc_run, compile_target, imported_modules
 from tests.targets.airflow_env import configure
 
 pytestmark = pytest.mark.airflow
@@ -30,15 +30,7 @@ def dags_folder(tmp_path_factory) -> Path:
 
 
 def compile_airflow(project: Path, dags: Path, *args: str, env: str | None = None) -> Path:
-    from flowforge_compiler.cli import main
-
-    argv = ["compile", str(project), "--target", "airflow", "--out", str(dags), "-q", *args]
-    if env:
-        argv += ["--env", env]
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    assert done.value.code == 0
-    return dags
+    return compile_target('airflow', project, dags, *args, env=env)
 
 
 def load_dag(dags: Path, dag_id: str):

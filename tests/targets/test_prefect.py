@@ -14,7 +14,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import assert_same_as_ffc_run, imported_modules
+from tests.targets.generated_code import assert_same_as_ffc_run, compile_target, imported_modules
 
 pytestmark = pytest.mark.prefect
 GOLDEN = Path(__file__).parent / "golden"
@@ -41,15 +41,7 @@ def prefect_api(tmp_path_factory) -> str:
 
 
 def compile_prefect(project: Path, out: Path, *args: str, env: str | None = None) -> Path:
-    from flowforge_compiler.cli import main
-
-    argv = ["compile", str(project), "--target", "prefect", "--out", str(out), "-q", *args]
-    if env:
-        argv += ["--env", env]
-    with pytest.raises(SystemExit) as done:
-        main(argv)
-    assert done.value.code == 0
-    return out
+    return compile_target('prefect', project, out, *args, env=env)
 
 
 def load_flow_module(path: Path):
