@@ -36,7 +36,7 @@ def in_process(root: Path, db: Path) -> tuple[float, float, int]:
     from flowforge_compiler.profiles import resolve_profile
     from flowforge_compiler.project import load_project
     from runtime import open_executor
-    from runtime.cache import CacheMode, CachePolicy, FileStore
+    from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
     from targets.local import LevelScheduler
 
     started = time.perf_counter()
@@ -46,7 +46,8 @@ def in_process(root: Path, db: Path) -> tuple[float, float, int]:
     plan = compile_project(project, profile, environ=environ)
     compiled = time.perf_counter()
     with open_executor(profile) as executor:
-        policy = CachePolicy(plan, CacheMode.RW, FileStore.for_profile(project.root, profile.name, profile.engine))
+        file = FileStore.for_profile(project.root, profile.name, profile.engine)
+        policy = CachePolicy(plan, CacheMode.RW, WarehouseStore(executor), file=file)
         summary = LevelScheduler(plan, executor, project.root, cache=policy).run([n.id for n in plan.nodes])
     return compiled - started, time.perf_counter() - compiled, summary.cached
 

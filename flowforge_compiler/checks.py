@@ -1,7 +1,13 @@
-"""Data-quality checks from project.yml, bound to the nodes whose tables they guard."""
+"""Data-quality checks from project.yml, bound to the nodes whose tables they guard.
+
+`table:` and `to:` take what users write — a node name (`customers.ff`), a relation
+(`customers`), `ref('customers')` or `source('crm', 'users')` — and the plan stores the relation.
+"""
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
 
@@ -9,35 +15,42 @@ from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.plan import PlanCheck, PlanNode
 from flowforge_compiler.project_file import CheckSpec, RelationshipsCheck
 from flowforge_compiler.sources_file import SourceTable
+from flowforge_compiler.sql_statements import boolean_filter
 
 _COMMON = {"type", "table", "tags", "severity", "where", "name"}
+_CALL = re.compile(r"^\s*(?P<func>ref|source)\s*\((?P<args>.*)\)\s*$", re.DOTALL)
 
 
 def bind_checks(
-    specs: Sequence[CheckSpec], nodes: Sequence[PlanNode], sources: Mapping[tuple[str, str], SourceTable]
+    specs: Sequence[CheckSpec],
+    nodes: Sequence[PlanNode],
+    sources: Mapping[tuple[str, str], SourceTable],
+    lines: Sequence[int | None] = (),
 ) -> list[PlanCheck]:
-    """One PlanCheck per entry of `tests:`, in file order, with a unique id."""
-    by_relation = {n.relation: n.id for n in nodes}
-    by_relation.update({n.id: n.id for n in nodes})
-    external = {s.relation for s in sources.values()} | {s.identifier for s in sources.values()}
+    """One PlanCheck per entry of `tests:`, in file order, with a unique id; `lines` are the
+    entries' lines in project.yml, for errors."""
+    by_name = {n.relation: n for n in nodes} | {n.id: n for n in nodes}
     checks: list[PlanCheck] = []
     used: dict[str, int] = {}
     for position, spec in enumerate(specs):
-        node = _guarded_node(spec.table, by_relation, external, position)
+        where = Location("project.yml", lines[position] if position < len(lines) else None)
+        table, node = _bind(spec.table, by_name, sources, f"tests[{position}].table", where)
         nodes_read = [node] if node else []
+        params = {k: v for k, v in spec.model_dump().items() if k not in _COMMON}
         if isinstance(spec, RelationshipsCheck):
-            other = _guarded_node(spec.to, by_relation, external, position)
+            params["to"], other = _bind(spec.to, by_name, sources, f"tests[{position}].to", where)
             if other and other not in nodes_read:
                 nodes_read.append(other)
-        params = {k: v for k, v in spec.model_dump().items() if k not in _COMMON}
-        base = spec.name or "_".join(str(p) for p in [spec.type, spec.table, params.get("column")] if p)
+        if spec.where is not None:
+            boolean_filter(spec.where, where, what=f"tests[{position}].where")
+        base = spec.name or "_".join(str(p) for p in [spec.type, table, params.get("column")] if p)
         used[base] = used.get(base, 0) + 1
         check_id = base if used[base] == 1 else f"{base}_{used[base]}"
         checks.append(
             PlanCheck(
                 id=check_id,
                 type=spec.type,
-                table=spec.table,
+                table=table,
                 node=node,
                 nodes=nodes_read,
                 params=params,
@@ -49,14 +62,40 @@ def bind_checks(
     return checks
 
 
-def _guarded_node(table: str, by_relation: Mapping[str, str], external: set[str], position: int) -> str | None:
-    if table in by_relation:
-        return by_relation[table]
-    if table in external:
-        return None
-    close = get_close_matches(table, sorted(by_relation) + sorted(external), n=3)
+def _bind(
+    written: str, by_name: Mapping[str, PlanNode], sources: Mapping[tuple[str, str], SourceTable], key: str, where: Location
+) -> tuple[str, str | None]:
+    """(relation, node id or None for an external table) for what a check names."""
+    call = _CALL.match(written)
+    if call is not None:
+        try:
+            args = ast.literal_eval(f"({call.group('args')},)")
+        except (ValueError, SyntaxError):
+            args = ()
+        if call.group("func") == "ref" and len(args) == 1 and isinstance(args[0], str):
+            written = args[0]
+        elif call.group("func") == "source" and len(args) == 2 and tuple(args) in sources:
+            table = sources[tuple(args)]  # type: ignore[index]
+            node = by_name.get(table.identifier)
+            return (node.relation, node.id) if node else (table.relation, None)
+        else:
+            raise ProjectFileError(f"{key}: {written!r} is not a ref('name') or a declared source('source', 'table')", location=where)
+        if written not in by_name:
+            raise ProjectFileError(f"{key}: {written!r} is not a model or seed of this project", location=where, hint=_suggest(written, by_name, sources))
+    if written in by_name:
+        return by_name[written].relation, by_name[written].id
+    for table in sources.values():
+        if written in (table.relation, table.identifier):
+            node = by_name.get(table.identifier)
+            return (node.relation, node.id) if node else (table.relation, None)
     raise ProjectFileError(
-        f"tests[{position}]: table {table!r} is neither built by a node nor declared in sources.yml",
-        location=Location("project.yml"),
-        hint=f"did you mean {', '.join(map(repr, close))}?" if close else "declare external tables in sources.yml",
+        f"{key}: {written!r} is neither built by a node nor declared in sources.yml",
+        location=where,
+        hint=_suggest(written, by_name, sources),
     )
+
+
+def _suggest(written: str, by_name: Mapping[str, PlanNode], sources: Mapping[tuple[str, str], SourceTable]) -> str:
+    known = sorted(by_name) + sorted({t.relation for t in sources.values()})
+    close = get_close_matches(written, known, n=3)
+    return f"did you mean {', '.join(map(repr, close))}?" if close else "declare external tables in sources.yml"

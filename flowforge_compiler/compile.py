@@ -37,6 +37,7 @@ from flowforge_compiler.sql_statements import (
     is_blank,
     normalize_for_fingerprint,
     parse_spec_era_ddl,
+    single_statement,
     strip_statement,
 )
 
@@ -107,7 +108,13 @@ def compile_project(
     deps = {node_id: draft.depends_on for node_id, draft in drafts.items()}
     order = topo_sort(deps)
     _inline_ephemerals(drafts, order)
-    env = EnvContext(profile.engine, profile.name, ff_environment(environ), normalised_sources(project.sources))
+    env = EnvContext(
+        profile.engine,
+        profile.name,
+        ff_environment(environ),
+        normalised_sources(project.sources),
+        profile.location(project.root),
+    )
     nodes = _fingerprinted(drafts, order, env)
     return Plan(
         flowforge_version=__version__,
@@ -120,14 +127,14 @@ def compile_project(
         profile=PlanProfile(name=profile.name, engine=profile.engine),
         nodes=nodes,
         levels=levels(deps),
-        checks=bind_checks(project.config.tests, nodes, project.sources),
+        checks=bind_checks(project.config.tests, nodes, project.sources, project.test_lines),
         sources=[
             PlanSource(
                 source=s.source,
                 table=s.table,
                 identifier=s.identifier,
                 schema=s.schema,
-                node=index.resolve(s.identifier) if s.schema is None else None,
+                node=index.resolve(s.identifier),
             )
             for s in sorted(project.sources.values())
         ],
@@ -158,7 +165,8 @@ def _sql_draft(
             environ=environ,
             incremental=incremental,
         )
-        return strip_statement(renderer.render(sql_model.path, ctx)), ctx
+        rendered = strip_statement(renderer.render(sql_model.path, ctx))
+        return single_statement(rendered, Location(sql_model.path)), ctx
 
     sql, full = render(incremental=False)
     settings = _merged_config(_model_config(project, sql_model.name), full.config)
@@ -190,8 +198,14 @@ def _sql_draft(
         full.vars_read.update(incremental.vars_read)
         full.missing.extend(incremental.missing)
     _collect_missing(sql_model.name, full.missing, index, missing)
-    depends_on = set(refs) | {index.resolve(t.identifier) for t in full.source_tables if t.schema is None} - {None}
-    depends_on.discard(sql_model.name)
+    if sql_model.name in refs:
+        raise ProjectFileError(
+            f"{sql_model.name!r} refers to itself with ref()",
+            location=Location(sql_model.path),
+            hint="a model reads its own relation with {{ this }} (in an incremental model, inside is_incremental())",
+        )
+    seeded_sources = {index.resolve(t.identifier) for t in full.source_tables}  # a source may name a seed
+    depends_on = (set(refs) | seeded_sources) - {None, sql_model.name}
     return NodeDraft(
         id=sql_model.name,
         kind="sql",
@@ -248,6 +262,13 @@ def _python_draft(
     settings = _model_config(project, decl.name)
     materialization = settings.materialized or DEFAULT_MATERIALIZATION
     where = Location(decl.path, decl.line)
+    if decl.name in dep_ids:
+        raise ProjectFileError(
+            f"@model {decl.name!r} lists itself in deps",
+            location=where,
+            hint="a Python model cannot read its own table; remove it from deps",
+        )
+    _check_signature(decl, len(set(dep_ids)), where)
     if materialization not in ("table", "incremental"):
         raise ProjectFileError(
             f"Python model {decl.name!r} cannot be materialized as {materialization!r}",
@@ -267,8 +288,29 @@ def _python_draft(
             path=decl.path,
             function=decl.function,
             requires=_requires_by_relation(decl, resolved, where),
+            modules=list(decl.modules),
         ),
         payload={"source": decl.normalized_source},
+    )
+
+
+def _check_signature(decl: PythonModelDecl, dependencies: int, where: Location) -> None:
+    """The call convention gives no argument, one frame, or one dict of frames: the function
+    must accept exactly that."""
+    wanted = 0 if dependencies == 0 else 1
+    least, most = decl.parameters
+    if least <= wanted and (most is None or wanted <= most):
+        return
+    if dependencies == 0:
+        expected, gets = f"def {decl.function}()", "no argument, since it has no deps"
+    elif dependencies == 1:
+        expected, gets = f"def {decl.function}(df)", "one DataFrame, that of its only dependency"
+    else:
+        expected, gets = f"def {decl.function}(inputs)", f"one dict of {dependencies} DataFrames keyed by relation"
+    raise ProjectFileError(
+        f"@model {decl.name!r}: the function's signature does not fit its deps: it gets {gets}",
+        location=where,
+        hint=f"expected signature: {expected}",
     )
 
 
@@ -305,7 +347,11 @@ def _seed_draft(seed: SeedFile, root: Path) -> NodeDraft:
     data = (root / seed.path).read_bytes()
     sql = None
     if seed.format == "sql":
-        sql = strip_statement(data.decode("utf-8"))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProjectFileError("the SQL seed is not UTF-8 text", location=Location(seed.path)) from exc
+        sql = single_statement(strip_statement(text), Location(seed.path), what="the SQL seed")
         if is_blank(sql):
             raise ProjectFileError("the SQL seed is empty", location=Location(seed.path), hint="a SQL seed is one SELECT")
     return NodeDraft(
@@ -317,8 +363,17 @@ def _seed_draft(seed: SeedFile, root: Path) -> NodeDraft:
         tags=sorted(set(seed.settings.tags)),
         description=seed.settings.description,
         sql=sql,
-        seed=SeedEntry(path=seed.path, format=seed.format, column_types=dict(seed.settings.column_types)),
-        payload={"content": file_digest(data), "column_types": dict(sorted(seed.settings.column_types.items()))},
+        seed=SeedEntry(
+            path=seed.path,
+            format=seed.format,
+            column_types=dict(seed.settings.column_types),
+            null_values=sorted(seed.settings.null_values),
+        ),
+        payload={
+            "content": file_digest(data),
+            "column_types": dict(sorted(seed.settings.column_types.items())),
+            "null_values": sorted(seed.settings.null_values),
+        },
     )
 
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class EnvContext:
-    """The spec's env_ctx: engine, profile, FF_* variables and the normalised sources.yml."""
+    """The spec's env_ctx: engine, profile, FF_* variables and the normalised sources.yml, plus
+    where the profile keeps its data (a DuckDB file, a database and schema; never credentials),
+    so a build in one place never counts as a build in another."""
 
     engine: str
     profile_name: str
     ff_environment: Mapping[str, str]
     sources: Sequence[Sequence[str | None]]
+    location: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -33,6 +36,7 @@ class EnvContext:
             "profile_name": self.profile_name,
             "ff_environment": dict(sorted(self.ff_environment.items())),
             "sources": [list(s) for s in self.sources],
+            "location": dict(sorted(self.location.items())),
         }
 
 

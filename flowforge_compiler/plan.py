@@ -42,12 +42,15 @@ class PythonEntry(_IR):
     path: str
     function: str
     requires: dict[str, list[str]] = Field(default_factory=dict)  # relation -> columns
+    modules: list[str] = Field(default_factory=list)  # project-local module files it imports
 
 
 class SeedEntry(_IR):
     path: str
     format: Literal["csv", "parquet", "sql"]
     column_types: dict[str, str] = Field(default_factory=dict)
+    null_values: list[str] = Field(default_factory=list)  # texts read as NULL besides the empty field
+    null_values: list[str] = Field(default_factory=list)  # besides the empty field
 
 
 class NodeConfig(_IR):

@@ -1,21 +1,24 @@
 """profiles.yml: engine settings per environment, resolved as profiles.yml < FF_* env < CLI flags.
 
-Secrets stay out of plans: values may use `{{ env_var('NAME') }}`, rendered only when the
-profile is resolved (on the laptop for `ffc run`, in the worker for orchestrated runs).
+Secrets stay out of plans: values may use `{{ env_var('NAME') }}`. A variable that is not set
+does not stop a compile (CI builds DAGs without production credentials): the setting keeps its
+template and is listed in `Profile.unresolved`, and opening a connection insists on it
+(`require_resolved`), on the laptop for `ffc run`, in the worker for orchestrated runs.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import jinja2
 from pydantic import Field
 
-from flowforge_compiler.errors import Location, ProfileError
+from flowforge_compiler.dsn import parse_dsn
+from flowforge_compiler.errors import Location, ProfileError, ProjectFileError
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.yaml_files import read_yaml, validate
 
@@ -101,10 +104,15 @@ _PATH_KEYS = {("duckdb", "path"), ("databricks_spark", "warehouse_dir")}
 
 @dataclass(frozen=True)
 class Profile:
-    """A resolved profile: its name plus validated engine settings (may hold secrets)."""
+    """A resolved profile: its name plus validated engine settings (may hold secrets).
+
+    `unresolved` maps a setting (`postgres.dsn`) to the environment variable its env_var()
+    needs and that was not set; the setting still holds the template.
+    """
 
     name: str
     settings: DuckDBProfile | PostgresProfile | BigQueryProfile | DatabricksSparkProfile | SnowflakeSnowparkProfile
+    unresolved: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def engine(self) -> str:
@@ -113,6 +121,60 @@ class Profile:
     @property
     def engine_settings(self) -> Any:
         return getattr(self.settings, self.engine)
+
+    def with_engine_settings(self, **updates: Any) -> Profile:
+        """The profile with some engine settings replaced (and no longer unresolved)."""
+        block = self.engine_settings.model_copy(update=updates)
+        unresolved = {k: v for k, v in self.unresolved.items() if k.split(".", 1)[1] not in updates}
+        return Profile(self.name, self.settings.model_copy(update={self.engine: block}), unresolved)
+
+    def require_resolved(self) -> None:
+        """Raise, naming the variable, when a setting still waits for an unset variable."""
+        for setting, variable in sorted(self.unresolved.items()):
+            raise _missing_variable(variable, self.name, setting)
+
+    def location(self, project_dir: Path) -> dict[str, str]:
+        """Where the data lives (never credentials): part of every fingerprint, so builds in one
+        place never count as builds in another."""
+        settings = self.engine_settings
+        out: dict[str, str] = {}
+        for key in _LOCATION_KEYS.get(self.engine, ()):
+            value = getattr(settings, key)
+            if f"{self.engine}.{key}" in self.unresolved or value is None:
+                out[key] = "" if value is None else str(value)
+            elif key == "dsn":
+                dsn = parse_dsn(str(value), f"profiles.yml: profile {self.name!r}: {self.engine}.dsn")
+                out.update(host=dsn.host or "", port=str(dsn.port or ""), database=dsn.database or "")
+            elif (self.engine, key) in _PATH_KEYS and value != ":memory:":
+                out[key] = _project_relative(Path(value), project_dir)
+            else:
+                out[key] = str(value)
+        return out
+
+
+# The settings that say where an engine's data lives (a DSN contributes host, port and database).
+_LOCATION_KEYS: dict[str, tuple[str, ...]] = {
+    "duckdb": ("path",),
+    "postgres": ("dsn", "db_schema"),
+    "bigquery": ("project", "dataset", "location"),
+    "databricks_spark": ("master", "warehouse_dir", "database"),
+    "snowflake_snowpark": ("account", "database", "db_schema"),
+}
+
+
+def _project_relative(path: Path, project_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _missing_variable(variable: str, profile: str, setting: str | None = None) -> ProfileError:
+    used = f"{setting} of " if setting else ""
+    return ProfileError(
+        f"environment variable {variable!r} is not set (used by env_var() in {used}profiles.yml (profile {profile!r}))",
+        hint=f"export {variable}=... or give env_var() a default: env_var({variable!r}, '...')",
+    )
 
 
 def resolve_profile(
@@ -123,14 +185,25 @@ def resolve_profile(
     environ: Mapping[str, str] | None = None,
     profiles_path: Path | None = None,
 ) -> Profile:
-    """Resolve the active profile: `--env NAME`, else `default`, else an in-memory DuckDB."""
+    """Resolve the active profile: `--env NAME`, else `default`, else an in-memory DuckDB.
+
+    Variables that env_var() needs but that are not set leave their settings unresolved.
+    """
     environ = os.environ if environ is None else environ
     name = env_name or "default"
-    raw, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name, environ)
-    raw = _apply_overrides(_relative_paths(raw, project_dir), environ, engine)
+    unresolved: dict[str, str] = {}
+    raw, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name, environ, unresolved)
+    raw = _apply_overrides(_relative_paths(raw, project_dir, unresolved), environ, engine, unresolved)
     _require_engine_block(raw, name)
-    settings = validate(EngineProfile, raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
-    return Profile(name=name, settings=settings)
+    try:
+        settings = validate(EngineProfile, raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
+    except ProjectFileError:
+        if unresolved:  # a template where a number or flag belongs: the variable is the problem
+            setting, variable = sorted(unresolved.items())[0]
+            raise _missing_variable(variable, name, setting) from None
+        raise
+    engine_name = settings.engine
+    return Profile(name=name, settings=settings, unresolved={k: v for k, v in unresolved.items() if k.startswith(engine_name + ".")})
 
 
 _REQUIRED_SETTINGS = {
@@ -150,7 +223,7 @@ def _require_engine_block(raw: dict[str, Any], name: str) -> None:
 
 
 def _read_profile(
-    path: Path, name: str, requested: str | None, environ: Mapping[str, str]
+    path: Path, name: str, requested: str | None, environ: Mapping[str, str], unresolved: dict[str, str]
 ) -> tuple[dict[str, Any], Any]:
     """The named profile's raw settings with env_var() rendered, and the file's node tree."""
     if not path.exists():
@@ -172,53 +245,61 @@ def _read_profile(
                 location=Location("profiles.yml"),
             )
         return {}, None
-    raw = _render(data[name], environ, name)
+    raw = _render(data[name], environ, name, "", unresolved)
     if not isinstance(raw, dict):
         raise ProfileError(f"profile {name!r} must be a mapping", location=Location("profiles.yml"))
     return raw, root_node
 
 
-def _render(value: Any, environ: Mapping[str, str], profile: str) -> Any:
-    """Render `{{ env_var(...) }}` in every string of the profile, recursively."""
+def _render(value: Any, environ: Mapping[str, str], profile: str, path: str, unresolved: dict[str, str]) -> Any:
+    """Render `{{ env_var(...) }}` in every string of the profile, recursively; a string whose
+    variable is not set keeps its template and is recorded in `unresolved` by its key path."""
     if isinstance(value, dict):
-        return {k: _render(v, environ, profile) for k, v in value.items()}
+        return {k: _render(v, environ, profile, f"{path}.{k}".lstrip("."), unresolved) for k, v in value.items()}
     if isinstance(value, list):
-        return [_render(v, environ, profile) for v in value]
+        return [_render(v, environ, profile, path, unresolved) for v in value]
     if isinstance(value, str) and "{{" in value:
+        missing: list[str] = []
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-        env.globals["env_var"] = _env_var_reader(environ, f"profiles.yml (profile {profile!r})")
+        env.globals["env_var"] = _env_var_reader(environ, missing)
         try:
-            return env.from_string(value).render()
+            rendered = env.from_string(value).render()
         except jinja2.TemplateError as exc:
-            raise ProfileError(f"profile {profile!r}: {exc}", location=Location("profiles.yml")) from exc
+            raise ProfileError(f"profile {profile!r}: {path}: {exc}", location=Location("profiles.yml")) from exc
+        if missing:
+            unresolved[path] = missing[0]
+            return value
+        return rendered
     return value
 
 
-def _env_var_reader(environ: Mapping[str, str], where: str) -> Any:
+def _env_var_reader(environ: Mapping[str, str], missing: list[str]) -> Any:
     def env_var(name: str, default: str | None = None) -> str:
         if name in environ:
             return environ[name]
         if default is not None:
             return default
-        raise ProfileError(
-            f"environment variable {name!r} is not set (used by env_var() in {where})",
-            hint=f"export {name}=... or give env_var() a default: env_var({name!r}, '...')",
-        )
+        missing.append(name)
+        return ""
 
     return env_var
 
 
-def _relative_paths(raw: dict[str, Any], project_dir: Path) -> dict[str, Any]:
+def _relative_paths(raw: dict[str, Any], project_dir: Path, unresolved: Mapping[str, str]) -> dict[str, Any]:
     """Paths written in profiles.yml are relative to the project folder."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     for block, key in _PATH_KEYS:
         value = out.get(block, {}).get(key) if isinstance(out.get(block), dict) else None
+        if f"{block}.{key}" in unresolved:
+            continue
         if isinstance(value, str) and value != ":memory:" and not Path(value).is_absolute():
             out[block][key] = str((project_dir / value).resolve())
     return out
 
 
-def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str], engine: str | None) -> dict[str, Any]:
+def _apply_overrides(
+    raw: dict[str, Any], environ: Mapping[str, str], engine: str | None, unresolved: dict[str, str]
+) -> dict[str, Any]:
     """FF_* environment variables override profiles.yml; the CLI's --engine overrides both."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     if environ.get("FF_ENGINE"):
@@ -237,6 +318,7 @@ def _apply_overrides(raw: dict[str, Any], environ: Mapping[str, str], engine: st
             if not isinstance(section, dict):
                 section = out[block] = {}
             section[key] = value
+            unresolved.pop(f"{block}.{key}", None)
     if out["engine"] not in ENGINES:
         raise ProfileError(
             f"unknown engine {out['engine']!r}",

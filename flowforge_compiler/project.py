@@ -8,11 +8,12 @@ from pathlib import Path
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.paths import project_file
 from flowforge_compiler.project_file import ProjectConfig
 from flowforge_compiler.python_models import PythonModelDecl, discover_python_models
 from flowforge_compiler.seeds_file import SeedFile, discover_seeds
 from flowforge_compiler.sources_file import SourceTable, load_sources
-from flowforge_compiler.yaml_files import load_model
+from flowforge_compiler.yaml_files import line_of, read_yaml, validate
 
 log = logging.getLogger("flowforge")
 
@@ -35,6 +36,12 @@ class Project:
     python_models: list[PythonModelDecl]
     seeds: list[SeedFile]
     macros: dict[str, str]  # relative path -> text
+    test_lines: tuple[int | None, ...] = ()  # the line of each `tests:` entry in project.yml
+
+    def file(self, relative: str) -> Path:
+        """A project file by its relative path, refused when it resolves outside the project."""
+        project_file(self.root, self.root / relative, relative)
+        return self.root / relative
 
     def node_names(self) -> list[str]:
         return [
@@ -44,50 +51,91 @@ class Project:
         ]
 
 
+_NOT_READ = {
+    "packages.yml": "FlowForge installs no dbt packages; copy the macros you need into macros/",
+    "dependencies.yml": "FlowForge installs no dbt packages; copy the macros you need into macros/",
+}
+
+
 def load_project(root: Path) -> Project:
     """Read every project file; structural problems are errors naming the file."""
+    if not root.exists():
+        raise ProjectFileError(f"the project folder {root} does not exist", hint="pass the folder that holds project.yml")
+    if not root.is_dir():
+        raise ProjectFileError(f"{root} is a file, not a project folder", hint="pass the folder that holds project.yml")
     root = root.resolve()
     if not (root / "project.yml").is_file():
         raise ProjectFileError(
             f"not a FlowForge project: {root.name}/ has no project.yml",
             hint="pass the folder that holds project.yml, models/ and seeds/",
         )
-    config = load_model(root / "project.yml", ProjectConfig, "project.yml", empty={})
-    sql_models, python_models = _discover_models(root)
+    data, node = read_yaml(root / "project.yml", "project.yml")
+    config = validate(ProjectConfig, {} if data is None else data, "project.yml", node)
+    for name, why in _NOT_READ.items():
+        if (root / name).exists():
+            log.warning("%s: not read (%s)", name, why)
+    python_models = _discover_python(root)
     project = Project(
         root=root,
         config=config,
         sources=load_sources(root / "sources.yml"),
-        sql_models=sql_models,
+        sql_models=_discover_sql(root, python_models),
         python_models=python_models,
         seeds=discover_seeds(root),
         macros=_read_macros(root),
+        test_lines=tuple(line_of(node, ("tests", i)) for i in range(len(config.tests))),
     )
     _check_unique_names(project)
     _check_model_configs(project)
     return project
 
 
-def _discover_models(root: Path) -> tuple[list[SqlModelFile], list[PythonModelDecl]]:
+def _model_files(root: Path) -> list[tuple[Path, str]]:
+    """Every file under models/ (hidden ones aside), with its path relative to the project."""
     folder = root / "models"
-    sql: list[SqlModelFile] = []
-    python: list[PythonModelDecl] = []
     if not folder.is_dir():
-        return sql, python
+        return []
+    project_file(root, folder, "models/")
+    out = []
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(root).parts):
+        relative = path.relative_to(root)
+        if not path.is_file() or any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
             continue
-        rel = path.relative_to(root).as_posix()
-        if path.name.endswith(".ff.sql"):
-            sql.append(SqlModelFile(path.name[: -len(".sql")], rel, _read_text(path, rel)))
-        elif path.name.endswith(".ff.py"):
+        out.append((path, project_file(root, path, relative.as_posix())))
+    return out
+
+
+def _discover_python(root: Path) -> list[PythonModelDecl]:
+    python: list[PythonModelDecl] = []
+    for path, rel in _model_files(root):
+        if path.name.endswith(".ff.py"):
             found = discover_python_models(path, rel, root)
             if not found:
                 log.warning("%s: no @model function found; the file is ignored", rel)
             python.extend(found)
-        elif path.suffix in {".sql", ".py"} and path.name != "__init__.py":
-            log.warning("%s: ignored; model files end in .ff.sql or .ff.py", rel)
-    return sql, python
+    return python
+
+
+def _discover_sql(root: Path, python: list[PythonModelDecl]) -> list[SqlModelFile]:
+    """SQL models; every other file under models/ gets a warning saying what is read instead,
+    except the helper modules Python models import."""
+    helpers = {module for decl in python for module in decl.modules}
+    sql: list[SqlModelFile] = []
+    for path, rel in _model_files(root):
+        if path.name.endswith(".ff.sql"):
+            sql.append(SqlModelFile(path.name[: -len(".sql")], rel, _read_text(path, rel)))
+        elif path.name.endswith(".ff.py") or rel in helpers or path.suffix == ".pyc":
+            continue
+        elif path.suffix in {".yml", ".yaml"}:
+            log.warning(
+                "%s: not read; FlowForge takes model config from config() and project.yml `models:`, "
+                "and checks from project.yml `tests:`", rel,
+            )
+        elif path.suffix == ".py":
+            log.warning("%s: not a model (model files end in .ff.py) and no Python model imports it", rel)
+        else:
+            log.warning("%s: not read; model files end in .ff.sql or .ff.py", rel)
+    return sql
 
 
 def _read_text(path: Path, rel: str) -> str:
@@ -101,10 +149,17 @@ def _read_macros(root: Path) -> dict[str, str]:
     folder = root / "macros"
     if not folder.is_dir():
         return {}
-    return {
-        p.relative_to(root).as_posix(): _read_text(p, p.relative_to(root).as_posix())
-        for p in sorted(folder.rglob("*.sql"))
-    }
+    project_file(root, folder, "macros/")
+    macros: dict[str, str] = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.suffix != ".sql":
+            log.warning("%s: not read; macro files end in .sql", relative)
+            continue
+        macros[relative] = _read_text(path, project_file(root, path, relative))
+    return macros
 
 
 def _check_unique_names(project: Project) -> None:
@@ -113,6 +168,12 @@ def _check_unique_names(project: Project) -> None:
     by_relation: dict[str, str] = {}
     nodes = [*project.sql_models, *project.python_models, *project.seeds]
     for node in nodes:
+        if "." in relation_for(node.name):
+            raise ProjectFileError(
+                f"the node name {node.name!r} holds a '.', which would make its relation name another schema",
+                location=Location(node.path),
+                hint="use letters, digits and '_' in model and seed names",
+            )
         if node.name in by_name:
             raise ProjectFileError(
                 f"two nodes are named {node.name!r}: {by_name[node.name]} and {node.path}",

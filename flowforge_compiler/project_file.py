@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from flowforge_compiler.schedule import schedule_problem
 
 Materialization = Literal["table", "view", "incremental", "ephemeral"]
 IncrementalStrategy = Literal["append", "merge", "delete+insert"]
@@ -47,7 +49,7 @@ class UniqueCheck(_CheckBase):
 class GreaterEqualCheck(_CheckBase):
     type: Literal["greater_equal"]
     column: str
-    threshold: float = 0
+    threshold: bool | int | float | str = 0  # kept as written: 0 stays 0, so boolean columns compare
 
 
 class NonNegativeSumCheck(_CheckBase):
@@ -59,6 +61,12 @@ class RowCountBetweenCheck(_CheckBase):
     type: Literal["row_count_between"]
     min: int = 1
     max: int | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RowCountBetweenCheck:
+        if self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
 
 
 class FreshnessCheck(_CheckBase):
@@ -107,3 +115,11 @@ class ProjectConfig(Strict):
     schedule: str | None = None
     tests: list[CheckSpec] = Field(default_factory=list)
     docs: DocsSettings = Field(default_factory=DocsSettings)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        problem = schedule_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flowforge_compiler.errors import Location, ModuleLoadError
+from flowforge_compiler.local_modules import local_imports
+from flowforge_compiler.paths import project_file
 
 _AUTHORING_MODULES = {"flowforge_compiler", "flowforge_compiler.authoring", "flowforge"}
 
@@ -22,23 +24,31 @@ class PythonModelDecl:
     deps: tuple[str, ...]
     requires: dict[str, list[str]] | list[str]
     normalized_source: str  # the function and the module-level code it uses, comments dropped
+    modules: tuple[str, ...] = ()  # project-local module files the file imports, relative to the project
+    parameters: tuple[int, int | None] = (0, 0)  # positional arguments the function takes: (least, most)
 
 
 def discover_python_models(path: Path, display: str, root: Path | None = None) -> list[PythonModelDecl]:
     """All `@model`-decorated top-level functions of one file.
 
-    Helper modules of the project that the file imports (a `.py` beside it, or at the project
-    root) are part of each model's normalised source, so editing a helper changes the model.
+    The project-local modules the file imports (transitively, packages included; see
+    `local_modules`) are part of each model's normalised source, so editing one changes the
+    model, and they are listed so bundles ship them.
     """
     try:
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source, filename=display)
     except SyntaxError as exc:
         raise ModuleLoadError(f"invalid Python: {exc.msg}", location=Location(display, exc.lineno, exc.offset)) from exc
+    except UnicodeDecodeError as exc:
+        raise ModuleLoadError("the file is not UTF-8 text", location=Location(display)) from exc
+    folders = [path.parent] + ([root] if root is not None else [])
+    helpers = _helper_modules(tree, folders, root or path.parent, display)
     _strip_docstrings(tree)  # docs never change a fingerprint; stripped once, in place
     decorator_names = _decorator_names(tree)
     definitions = _module_definitions(tree)
-    search = [path.parent] + ([root] if root is not None else [])
+    helper_text = "\n".join(f"# helper {name}\n{text}" for name, _, text in helpers)
+    modules = tuple(rel for _, rel, _ in helpers if rel)
     found: list[PythonModelDecl] = []
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -46,48 +56,29 @@ def discover_python_models(path: Path, display: str, root: Path | None = None) -
         for decorator in node.decorator_list:
             if _is_model_decorator(decorator, decorator_names):
                 declaration = _declaration(node, decorator, display, definitions)
-                helpers = local_helper_sources(declaration.normalized_source, search)
-                if helpers:
-                    declaration = replace(declaration, normalized_source=declaration.normalized_source + "\n" + helpers)
-                found.append(declaration)
+                if helper_text:
+                    declaration = replace(declaration, normalized_source=declaration.normalized_source + "\n" + helper_text)
+                found.append(replace(declaration, modules=modules))
     return found
 
 
-def local_helper_sources(source: str, search: list[Path], seen: set[Path] | None = None) -> str:
-    """The normalised text of every project-local module that `source` imports, recursively."""
-    seen = set() if seen is None else seen
-    parts: list[str] = []
-    for name in sorted(_imported_top_level_names(ast.parse(source))):
-        for folder in search:
-            candidates = [folder / f"{name}.py", folder / name / "__init__.py"]
-            module = next((c for c in candidates if c.is_file()), None)
-            if module is None:
-                continue
-            if module.resolve() not in seen:
-                seen.add(module.resolve())
-                try:
-                    tree = ast.parse(module.read_text(encoding="utf-8"))
-                except (OSError, SyntaxError, UnicodeDecodeError):
-                    parts.append(f"# unreadable helper {name}")
-                    break
-                _strip_docstrings(tree)
-                text = ast.unparse(tree)
-                parts.append(f"# helper {name}\n{text}")
-                nested = local_helper_sources(text, [module.parent, *search], seen)
-                if nested:
-                    parts.append(nested)
-            break
-    return "\n".join(parts)
-
-
-def _imported_top_level_names(tree: ast.AST) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names - {"flowforge_compiler"}
+def _helper_modules(tree: ast.Module, folders: list[Path], root: Path, display: str) -> list[tuple[str, str, str]]:
+    """(module name, file relative to the project, normalised text) of every local module."""
+    out: list[tuple[str, str, str]] = []
+    for module in local_imports(tree, folders):
+        if module.path is None:
+            out.append((module.name, "", "# namespace package"))
+            continue
+        relative = project_file(root, module.path, f"{display}: import {module.name}")
+        try:
+            helper = ast.parse(module.path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError) as exc:
+            raise ModuleLoadError(
+                f"the helper module {module.name!r} it imports cannot be read: {exc}", location=Location(relative)
+            ) from exc
+        _strip_docstrings(helper)
+        out.append((module.name, relative, ast.unparse(helper)))
+    return out
 
 
 def _decorator_names(tree: ast.Module) -> tuple[set[str], set[str]]:
@@ -133,7 +124,19 @@ def _declaration(
         deps=tuple(deps),
         requires=_normalise_requires(requires, where),
         normalized_source=_normalized_source(func, definitions),
+        parameters=_positional_range(func),
     )
+
+
+def _positional_range(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, int | None]:
+    """How many positional arguments the function can be called with: (least, most or None)."""
+    args = func.args
+    positional = len(args.posonlyargs) + len(args.args)
+    required_keywords = sum(1 for d in args.kw_defaults if d is None)
+    least = positional - len(args.defaults)
+    if required_keywords:
+        least = positional + 1  # no call FlowForge makes can satisfy a required keyword-only argument
+    return least, None if args.vararg else positional
 
 
 def _decorator_arguments(decorator: ast.expr, display: str) -> dict[str, object]:

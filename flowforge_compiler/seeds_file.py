@@ -1,24 +1,46 @@
-"""Seed discovery: seeds/*.csv, *.parquet, *.sql and the optional seeds/schema.yml."""
+"""Seed discovery: seeds/**/*.csv, *.parquet, *.sql and the optional seeds/schema.yml.
+
+Seeds may sit in sub-folders; a seed's name is its file stem, unique across them all.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.paths import project_file
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.yaml_files import load_model
+
+log = logging.getLogger("flowforge")
 
 SEED_FORMATS: dict[str, Literal["csv", "parquet", "sql"]] = {".csv": "csv", ".parquet": "parquet", ".sql": "sql"}
 
 
 class SeedSettings(Strict):
     column_types: dict[str, str] = Field(default_factory=dict)
+    null_values: list[str] = Field(default_factory=list)  # texts read as NULL besides the empty field
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
+
+    @field_validator("column_types")
+    @classmethod
+    def _sql_types(cls, types: dict[str, str]) -> dict[str, str]:
+        """Each type is one SQL data type (it is written into a cast), never more SQL."""
+        from sqlglot import exp
+        from sqlglot.errors import ParseError
+
+        for column, text in types.items():
+            try:
+                exp.DataType.build(text, dialect="duckdb")
+            except (ParseError, TypeError, ValueError):
+                raise ValueError(f"column {column!r}: {text!r} is not a SQL data type") from None
+        return types
 
 
 class SeedsSchemaFile(Strict):
@@ -48,17 +70,23 @@ def discover_seeds(project_dir: Path) -> list[SeedFile]:
         else SeedsSchemaFile()
     )
     seeds: dict[str, SeedFile] = {}
-    for path in sorted(folder.iterdir()):
-        fmt = SEED_FORMATS.get(path.suffix.lower())
-        if fmt is None or not path.is_file():
+    project_file(project_dir, folder, "seeds/")
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(project_dir).as_posix()
+        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
+        fmt = SEED_FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            if path != schema_path:
+                log.warning("%s: not read; seeds are .csv, .parquet or .sql files (types go in seeds/schema.yml)", rel)
+            continue
+        project_file(project_dir, path, rel)
         name = path.stem
-        rel = f"seeds/{path.name}"
         if name in seeds:
             raise ProjectFileError(
                 f"two seed files define the seed {name!r}: {seeds[name].path} and {rel}",
                 location=Location(rel),
-                hint="keep one file per seed name",
+                hint="a seed's name is its file stem, across all sub-folders of seeds/; rename one",
             )
         seeds[name] = SeedFile(name, rel, fmt, schema.seeds.get(name, SeedSettings()))
     unknown = sorted(set(schema.seeds) - set(seeds))

@@ -1,7 +1,15 @@
-"""`--select`: node names and dbt-style graph operators (`+name`, `name+`, `+name+`, `tag:x`)."""
+"""`--select`: node names and dbt-style graph operators (`+name`, `name+`, `+name+`, `tag:x`).
+
+As in dbt, a selector that matches nothing is a warning, not an error (the command then has
+nothing to do and exits 0); a selector that is not written as one of the forms above is an
+error.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import logging
+import re
 from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
 
@@ -9,6 +17,9 @@ from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import SelectionError
 from flowforge_compiler.graph import ancestors, descendants
 from flowforge_compiler.plan import Plan, PlanCheck
+
+log = logging.getLogger("flowforge")
+_SELECTOR = re.compile(r"^(?P<up>\+?)(?P<name>[^+]+)(?P<down>\+?)$")
 
 
 def select_nodes(plan: Plan, selectors: Sequence[str] | None) -> list[str]:
@@ -34,21 +45,26 @@ def _resolve(plan: Plan, deps: dict[str, list[str]], selector: str) -> set[str]:
         found = {n.id for n in plan.nodes if tag in n.tags}
         if not found:
             tags = sorted({t for n in plan.nodes for t in n.tags})
-            raise SelectionError(f"--select {selector}: no node has the tag {tag!r}", hint=f"tags in this project: {', '.join(tags) or 'none'}")
+            log.warning("--select %s: no node has the tag %r (tags in this project: %s)", selector, tag, ", ".join(tags) or "none")
         return found
-    up = selector.startswith("+")
-    down = selector.endswith("+")
-    name = selector.strip("+")
-    node = _node_named(plan, name, selector)
+    match = _SELECTOR.match(selector)
+    if match is None or ":" in match.group("name"):
+        raise SelectionError(
+            f"--select {selector!r} is not a selector",
+            hint="use name, +name (with ancestors), name+ (with descendants), +name+ or tag:x",
+        )
+    node = _node_named(plan, match.group("name"), selector)
+    if node is None:
+        return set()
     out = {node}
-    if up:
+    if match.group("up"):
         out |= ancestors(deps, node)
-    if down:
+    if match.group("down"):
         out |= descendants(deps, node)
     return out
 
 
-def _node_named(plan: Plan, name: str, selector: str) -> str:
+def _node_named(plan: Plan, name: str, selector: str) -> str | None:
     ids = [n.id for n in plan.nodes]
     if name in ids:
         return name
@@ -56,10 +72,15 @@ def _node_named(plan: Plan, name: str, selector: str) -> str:
     if name in by_relation:
         return by_relation[name]
     close = get_close_matches(name, sorted(set(ids) | set(by_relation)), n=3)
-    raise SelectionError(
-        f"--select {selector}: no node named {name!r}",
-        hint=f"did you mean {', '.join(map(repr, close))}?" if close else "`ffc ls PROJECT` lists the nodes",
-    )
+    tip = f"did you mean {', '.join(map(repr, close))}?" if close else "`ffc ls PROJECT` lists the nodes"
+    log.warning("--select %s: no node named %r; %s", selector, name, tip)
+    return None
+
+
+def unmatched_globs(plan: Plan, globs: Sequence[str]) -> list[str]:
+    """The `--rebuild` globs that name no node (by id or relation)."""
+    names = [name for n in plan.nodes for name in (n.id, n.relation)]
+    return [g for g in globs if not any(fnmatch.fnmatchcase(name, g) for name in names)]
 
 
 def select_checks(plan: Plan, selectors: Sequence[str] | None) -> list[PlanCheck]:
@@ -75,8 +96,8 @@ def select_checks(plan: Plan, selectors: Sequence[str] | None) -> list[PlanCheck
             chosen.append(check)
     if not chosen:
         tags = sorted({t for c in plan.checks for t in c.tags})
-        raise SelectionError(
-            f"--select {' '.join(wanted)}: no check matches",
-            hint=f"check tags: {', '.join(tags) or 'none'}; a check also matches its id or its table",
+        log.warning(
+            "--select %s: no check matches (check tags: %s; a check also matches its id or its table)",
+            " ".join(wanted), ", ".join(tags) or "none",
         )
     return chosen

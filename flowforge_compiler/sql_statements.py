@@ -1,4 +1,9 @@
-"""Small, dialect-neutral text passes over rendered model SQL."""
+"""Small passes over rendered model SQL: one statement, CTE injection, fingerprint text.
+
+Statement boundaries come from sqlglot's tokenizer, which knows the dialect's strings, quoted
+names and comments, so a `;` inside a string never splits a model and a `;` outside one is
+always seen.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import re
 from dataclasses import dataclass
 
 from flowforge_compiler.dsl import quote_identifier
+from flowforge_compiler.errors import Location, ProjectFileError
+
+SOURCE_DIALECT = "duckdb"  # the dialect models are written in
 
 _LEADING_COMMENTS = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
 _DDL = re.compile(
@@ -68,3 +76,66 @@ def normalize_for_fingerprint(sql: str) -> str:
     """SQL without comments and with runs of blank space folded, outside quoted text: a comment
     or a re-indent does not change what the statement computes."""
     return _QUOTED_OR_GAP.sub(lambda m: m.group(1) or " ", sql).strip()
+
+
+def _tokens(sql: str, what: str, location: Location, dialect: str) -> list:  # type: ignore[type-arg]
+    import sqlglot
+    from sqlglot.errors import TokenError
+
+    try:
+        return sqlglot.tokenize(sql, read=dialect)
+    except TokenError as exc:
+        raise ProjectFileError(
+            f"{what} cannot be read as SQL: {str(exc).splitlines()[0]}",
+            location=location,
+            hint="look for an unterminated string, quoted name or comment",
+        ) from exc
+
+
+def single_statement(sql: str, location: Location, *, what: str = "the model", dialect: str = SOURCE_DIALECT) -> str:
+    """The one statement `sql` holds, without trailing `;` and comments; a second statement
+    (written, or made by a var or a macro) is an error naming the file and its line."""
+    tokens = _tokens(sql, what, location, dialect)
+    statements: list[list] = [[]]  # type: ignore[type-arg]
+    for token in tokens:
+        if token.token_type.name == "SEMICOLON":
+            statements.append([])
+        else:
+            statements[-1].append(token)
+    found = [s for s in statements if s]
+    if len(found) > 1:
+        second = found[1][0]
+        raise ProjectFileError(
+            f"{what} holds more than one SQL statement (the second starts on line {second.line} of the rendered SQL)",
+            location=location,
+            hint="a model is exactly one SELECT; FlowForge never runs a second statement",
+        )
+    if not found:
+        return sql
+    return sql[: found[0][-1].end + 1]
+
+
+def boolean_filter(text: str, location: Location, *, what: str, dialect: str = SOURCE_DIALECT) -> str:
+    """A `where:` filter: one expression that cannot close a parenthesis it did not open nor
+    start a statement, so it can be embedded in FlowForge's own SQL."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    depth = 0
+    for token in _tokens(text, what, location, dialect):
+        kind = token.token_type.name
+        depth += 1 if kind == "L_PAREN" else -1 if kind == "R_PAREN" else 0
+        if kind == "SEMICOLON" or depth < 0:
+            raise ProjectFileError(
+                f"{what} must be one boolean expression; it {'ends the statement' if kind == 'SEMICOLON' else 'closes a parenthesis it did not open'}",
+                location=location,
+                hint="write a condition such as `status = 'active'`",
+            )
+    try:
+        parsed = sqlglot.parse_one(text, read=dialect)
+    except ParseError as exc:
+        raise ProjectFileError(f"{what} is not a valid SQL expression: {str(exc).splitlines()[0]}", location=location) from exc
+    if depth != 0 or not isinstance(parsed, exp.Condition) or isinstance(parsed, exp.Query):
+        raise ProjectFileError(f"{what} must be one boolean expression, not a statement", location=location)
+    return text

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.paths import project_file
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.yaml_files import read_yaml, validate
 
@@ -61,10 +62,25 @@ class UnitTestCase:
     model: str
     name: str
     path: str  # the spec file, relative to the project
-    folder: Path  # where relative CSV paths start
+    folder: Path  # where relative CSV paths start (then the project root)
+    root: Path  # the project folder: CSV files must stay inside it
     engine: str | None
     inputs: dict[str, InputSpec]
     expect: ExpectSpec
+
+    def csv_path(self, written: str) -> Path:
+        """A `csv:` file: relative to the spec file, else to the project root (FastFlowTransform's
+        convention); it must stay inside the project."""
+        tried = [self.folder / written, self.root / written]
+        path = next((p for p in tried if p.is_file()), None)
+        if path is None:
+            places = " and ".join(_display(p, self.root) for p in tried)
+            raise ProjectFileError(f"csv file {written!r} not found (looked at {places})", location=Location(self.path))
+        project_file(self.root, path, f"{self.path}: csv {written}")
+        return path
+
+    def csv_files(self) -> list[str]:
+        return [s.csv for s in [*self.inputs.values(), self.expect] if s.csv]
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -102,6 +118,7 @@ def load_unit_tests(project_root: Path, paths: list[Path] | None = None) -> list
         display = _display(path, project_root)
         if not path.is_file():
             raise ProjectFileError(f"unit test file not found: {display}")
+        display = project_file(project_root, path, display)
         data, node = read_yaml(path, display)
         spec = validate(UnitTestFile, data or {}, display, node)
         for index, raw_case in enumerate(spec.cases):
@@ -113,11 +130,15 @@ def load_unit_tests(project_root: Path, paths: list[Path] | None = None) -> list
                     name=case.name,
                     path=display,
                     folder=path.parent,
+                    root=project_root,
                     engine=spec.engine,
                     inputs=case.inputs,
                     expect=case.expect,
                 )
             )
+        for case_found in (c for c in cases if c.path == display):
+            for written in case_found.csv_files():
+                case_found.csv_path(written)  # refused now (exit 1) rather than as a failing case
         names = [c.name for c in cases if c.path == display]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from types import UnionType
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -17,24 +17,61 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that leaves the composed node tree available for line look-ups."""
+    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and key in seen:
+                raise DuplicateKeyError(key, seen[key], line)
+            if isinstance(key, Hashable):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
-def read_yaml(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
-    """Parse a YAML file into Python data plus its node tree (for error lines)."""
+class DuplicateKeyError(Exception):
+    def __init__(self, key: Any, first: int, second: int):
+        super().__init__(f"duplicate key {key!r} (lines {first} and {second})")
+        self.key, self.first, self.second = key, first, second
+
+
+def parse_yaml(text: str, display: str) -> tuple[Any, yaml.Node | None]:
+    """Parse YAML text once into Python data plus its node tree (for error lines).
+
+    Duplicate keys are errors naming the key and both lines, in every file FlowForge reads.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProjectFileError(f"cannot read file: {exc.strerror}", location=Location(display)) from exc
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()  # type: ignore[no-untyped-call]
+    except DuplicateKeyError as exc:
+        raise ProjectFileError(
+            f"duplicate key {exc.key!r}: first on line {exc.first}, again on line {exc.second}",
+            location=Location(display, exc.second),
+            hint="YAML keeps only one of them; remove or rename the other",
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ProjectFileError(f"invalid YAML: {problem}", location=Location(display, line)) from exc
     return data, node
+
+
+def read_yaml(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
+    """Read and parse a YAML file (see `parse_yaml`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProjectFileError("the file is not UTF-8 text", location=Location(display)) from exc
+    except OSError as exc:
+        raise ProjectFileError(f"cannot read file: {exc.strerror}", location=Location(display)) from exc
+    return parse_yaml(text, display)
 
 
 def line_of(node: yaml.Node | None, loc: tuple[object, ...]) -> int | None:

@@ -38,13 +38,10 @@ def apply_airflow_connection(profile: Profile, conn_id: str) -> Profile:
             f"postgresql+psycopg://{quote(connection.login, safe='')}{password}@{connection.host}:"
             f"{connection.port or 5432}/{connection.schema}"
         )
-        updates = {"dsn": dsn, **({"db_schema": extra["db_schema"]} if "db_schema" in extra else {})}
-        settings = profile.settings.postgres.model_copy(update=updates)
-        return Profile(profile.name, profile.settings.model_copy(update={"postgres": settings}))
+        return profile.with_engine_settings(dsn=dsn, **({"db_schema": extra["db_schema"]} if "db_schema" in extra else {}))
     if profile.engine == "duckdb":
         path = extra.get("path") or connection.host
         if not path:
             raise ProfileError(f"Airflow connection {conn_id!r} has no DuckDB path (set its host or extra 'path')")
-        settings = profile.settings.duckdb.model_copy(update={"path": path})
-        return Profile(profile.name, profile.settings.model_copy(update={"duckdb": settings}))
+        return profile.with_engine_settings(path=path)
     raise ProfileError(f"--airflow-conn is not supported for the {profile.engine} engine")

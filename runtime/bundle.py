@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -72,10 +69,8 @@ def run_bundle_node(
     plan = load_bundle_plan(root)
     profile = bundle_profile(root, plan, airflow_conn)
     with _open_with_lock_wait(profile) as executor:
-        store = (
-            WarehouseStore(executor) if cache_store == "warehouse" else FileStore.for_profile(root, profile.name, profile.engine)
-        )
-        policy = CachePolicy(plan, CacheMode(cache), store)
+        file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
+        policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
         result = run_node(plan, node_id, executor=executor, root=root, full_refresh=full_refresh, cache=policy)
         policy.save()
     if result.status == "skipped":
@@ -119,22 +114,6 @@ def _report(results: list[CheckResult]) -> list[dict[str, Any]]:
     return [{"check": r.check_id, "status": r.status, "message": r.message} for r in results]
 
 
-@contextmanager
-def _open_with_lock_wait(profile: Profile, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[Executor]:
-    """Open an executor, waiting while another process holds a DuckDB file's lock."""
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.2
-    while True:
-        try:
-            executor = open_executor(profile)
-            break
-        except Exception as exc:  # noqa: BLE001 - only the lock error is retried
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            log.info("waiting for the DuckDB file lock held by another process: %s", exc)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    try:
-        yield executor
-    finally:
-        executor.close()
+def _open_with_lock_wait(profile: Profile) -> Executor:
+    """Tasks run in separate processes: wait longer than a laptop run for a single-writer file."""
+    return open_executor(profile, lock_timeout=LOCK_WAIT_SECONDS)

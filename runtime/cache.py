@@ -2,12 +2,17 @@
 
 A node is skipped (reported as cached, never as built) only when all of these hold:
   - the cache mode reads (`rw`, `ro`) and no `--rebuild` glob names it;
-  - the store holds the node's current fingerprint, and its relation exists on the engine;
+  - the warehouse proves it: the latest `_ff_meta` row of the node (written in the same
+    transaction as every build, in every mode) holds its current fingerprint, and its relation
+    exists;
   - it reads no external source (FlowForge cannot see that data change);
-  - no parent was built after it, in this run or (by the store's timestamps) since.
+  - no parent was built after it, in this run or (by the warehouse's timestamps) since.
 
-Two stores: a JSON file per profile and engine for local runs, and the warehouse's `_ff_meta`
-table for orchestrated runs whose workers share no disk.
+The warehouse is the truth. The optional file store (`--cache-store file`) is a pre-filter: a
+node whose fingerprint the file does not hold is built without asking; one it holds is still
+checked against `_ff_meta`, so the file can make a run cheaper, never serve a stale table. The
+file records each node as soon as it is built (a journal line), so a killed run's finished
+nodes are not rebuilt.
 """
 
 from __future__ import annotations
@@ -20,10 +25,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
 
 from flowforge_compiler.plan import Plan, PlanNode
 from runtime.executors.base import Executor
@@ -52,22 +56,16 @@ class CacheEntry:
     built_at: float  # seconds since the epoch
 
 
-class FingerprintStore(Protocol):
-    def get(self, node_id: str) -> CacheEntry | None: ...
-
-    def put(self, node_id: str, entry: CacheEntry) -> None: ...
-
-    def save(self) -> None: ...
-
-
 class FileStore:
-    """`<project>/.flowforge/cache/<profile>-<engine>.json`, written atomically.
+    """`<project>/.flowforge/cache/<profile>-<engine>.json` (written atomically) plus a journal
+    beside it that gets one line per build as it happens.
 
     A file that cannot be read is an empty cache (everything builds) plus a warning.
     """
 
     def __init__(self, path: Path):
         self.path = path
+        self.journal = path.with_name(path.name + ".journal")
         self._lock = threading.Lock()
         self._entries = self._load()
         self._dirty = False
@@ -77,25 +75,37 @@ class FileStore:
         return cls(root / ".flowforge" / "cache" / f"{profile_name}-{engine}.json")
 
     def _load(self) -> dict[str, CacheEntry]:
-        if not self.path.exists():
-            return {}
+        entries: dict[str, CacheEntry] = {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return {k: CacheEntry(str(v["fingerprint"]), float(v["built_at"])) for k, v in data["nodes"].items()}
+            if self.path.exists():
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                entries = {k: CacheEntry(str(v["fingerprint"]), float(v["built_at"])) for k, v in data["nodes"].items()}
+            if self.journal.exists():
+                for line in self.journal.read_text(encoding="utf-8").splitlines():
+                    if line.strip():
+                        row = json.loads(line)
+                        entries[str(row["node"])] = CacheEntry(str(row["fingerprint"]), float(row["built_at"]))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("the cache file %s is unreadable (%s); starting with an empty cache", self.path, exc)
             return {}
+        return entries
 
     def get(self, node_id: str) -> CacheEntry | None:
         with self._lock:
             return self._entries.get(node_id)
 
     def put(self, node_id: str, entry: CacheEntry) -> None:
+        """Record a build now: a journal line survives a run that is killed later."""
+        line = json.dumps({"node": node_id, **asdict(entry)}, sort_keys=True) + "\n"
         with self._lock:
             self._entries[node_id] = entry
             self._dirty = True
+            self.journal.parent.mkdir(parents=True, exist_ok=True)
+            with self.journal.open("a", encoding="utf-8") as handle:
+                handle.write(line)
 
     def save(self) -> None:
+        """Fold the journal into the file, atomically."""
         with self._lock:
             if not self._dirty:
                 return
@@ -105,37 +115,34 @@ class FileStore:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=1, sort_keys=True)
             os.replace(tmp, self.path)
+            self.journal.unlink(missing_ok=True)
             self._dirty = False
 
 
 class WarehouseStore:
-    """The `_ff_meta` table: every successful build leaves a row there, so it is the store.
-
-    Builds are recorded whatever the mode (the table is also the audit trail), so `ro` reads it
-    like `rw`.
-    """
+    """The latest `_ff_meta` row of every node: what the warehouse holds, read once, lazily."""
 
     def __init__(self, executor: Executor):
-        self._entries = executor.read_meta()
+        self._executor = executor
+        self._entries: dict[str, CacheEntry] | None = None
+        self._lock = threading.Lock()
 
     def get(self, node_id: str) -> CacheEntry | None:
-        return self._entries.get(node_id)
-
-    def put(self, node_id: str, entry: CacheEntry) -> None:
-        return None  # the build wrote its row; its timestamp is the warehouse's, never this clock
-
-    def save(self) -> None:
-        return None
+        with self._lock:
+            if self._entries is None:
+                self._entries = self._executor.read_meta()
+            return self._entries.get(node_id)
 
 
 @dataclass
 class CachePolicy:
-    """Decides skip or build per node, and records builds in the store."""
+    """Decides skip or build per node from the warehouse; keeps the optional file in step."""
 
     plan: Plan
     mode: CacheMode
-    store: FingerprintStore
+    warehouse: WarehouseStore
     rebuild: Sequence[str] = ()
+    file: FileStore | None = None
     _built_now: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _relations: set[str] | None = None
@@ -143,7 +150,8 @@ class CachePolicy:
     def __post_init__(self) -> None:
         self._nodes = self.plan.node_map()
         produced = {n.relation for n in self.plan.nodes}
-        self._external = {n.id for n in self.plan.nodes if set(n.source_relations) - produced}
+        seeded = {s.identifier if s.schema is None else f"{s.schema}.{s.identifier}" for s in self.plan.sources if s.node}
+        self._external = {n.id for n in self.plan.nodes if set(n.source_relations) - produced - seeded}
 
     def skip_reason(self, node: PlanNode, executor: Executor, *, full_refresh: bool = False) -> str | None:
         """'cached' when the node can be skipped; None when it must be built."""
@@ -153,14 +161,18 @@ class CachePolicy:
             return None
         if node.id in self._external:
             return None
-        entry = self.store.get(node.id)
+        if self.file is not None:
+            hint = self.file.get(node.id)
+            if hint is None or hint.fingerprint != node.fingerprint:
+                return None  # the file never saw this build: no need to ask the warehouse
+        entry = self.warehouse.get(node.id)
         if entry is None or entry.fingerprint != node.fingerprint:
             return None
         for parent in self._table_parents(node):
             with self._lock:
                 if parent in self._built_now:
                     return None
-            parent_entry = self.store.get(parent)
+            parent_entry = self.warehouse.get(parent)
             if parent_entry is not None and parent_entry.built_at > entry.built_at:
                 return None
         if not self._exists(node.relation, executor):
@@ -178,14 +190,16 @@ class CachePolicy:
             return relation in self._relations
 
     def built(self, node: PlanNode) -> None:
+        """After a build (whose `_ff_meta` row is committed): remember it for this run and, when
+        the mode records, in the file."""
         with self._lock:
             self._built_now.add(node.id)
-        if self.mode.writes:
-            self.store.put(node.id, CacheEntry(node.fingerprint, time.time()))
+        if self.file is not None and self.mode.writes:
+            self.file.put(node.id, CacheEntry(node.fingerprint, time.time()))
 
     def save(self) -> None:
-        if self.mode.writes:
-            self.store.save()
+        if self.file is not None and self.mode.writes:
+            self.file.save()
 
     def _forced(self, node: PlanNode) -> bool:
         return any(fnmatch.fnmatchcase(node.id, g) or fnmatch.fnmatchcase(node.relation, g) for g in self.rebuild)

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flowforge_compiler.errors import Location
 from flowforge_compiler.plan import Plan, PlanCheck
+from flowforge_compiler.sql_statements import boolean_filter
 from runtime.executors.base import Executor
 
 
@@ -65,7 +67,9 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
     p = check.params
     source = ex.quote(check.table)
     if check.where:
-        source = f"(select * from {source} where {check.where}) as checked"
+        # validated at compile time; checked again so a hand-edited plan cannot smuggle a statement in
+        where = boolean_filter(check.where, Location("plan.json"), what=f"the where: of check {check.id!r}")
+        source = f"(select * from {source} where {where}) as checked"
     column = ex.quote(p["column"]) if "column" in p else ""
     label = f"{check.table}.{p['column']}" if "column" in p else check.table
 
@@ -81,7 +85,8 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
         return count_where(f"{column} is null", lambda n: _plural(n, "null value"))
     if check.type == "greater_equal":
         threshold = p.get("threshold", 0)
-        return count_where(f"{column} < {_literal(threshold)}", lambda n: f"{_plural(n, 'value')} below {threshold:g}")
+        shown = f"{threshold:g}" if isinstance(threshold, float) else str(threshold)
+        return count_where(f"{column} < {_literal(threshold)}", lambda n: f"{_plural(n, 'value')} below {shown}")
     if check.type == "accepted_values":
         values = ", ".join(_literal(v) for v in p["values"])
         shown = ", ".join(map(str, p["values"]))

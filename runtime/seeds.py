@@ -1,11 +1,19 @@
-"""Reading seed files into Arrow, engine-agnostically; column types are applied by the engine."""
+"""Reading seed files into Arrow, engine-agnostically; column types are applied by the engine.
+
+A seed loads exactly what the file says: only an empty field is NULL (dbt's and DuckDB's CSV
+convention), so `NA` (Namibia), `n/a`, `null`, `NaN` and `None` stay text unless
+seeds/schema.yml lists them under `null_values`. Problems name the file and the line.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.paths import project_file
 from flowforge_compiler.plan import PlanNode
 
 if TYPE_CHECKING:
@@ -17,17 +25,70 @@ def read_seed(node: PlanNode, root: Path) -> pa.Table:
     import pyarrow as pa
 
     assert node.seed is not None
-    path = root / node.seed.path
-    try:
-        if node.seed.format == "parquet":
-            import pyarrow.parquet as pq
+    display = node.seed.path
+    path = root / project_file(root, root / display, display)
+    if node.seed.format == "parquet":
+        import pyarrow.parquet as pq
 
+        try:
             return pq.read_table(path)
-        import pyarrow.csv as pacsv
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise ProjectFileError(f"cannot read the Parquet seed: {exc}", location=Location(display)) from exc
+    import pyarrow.csv as pacsv
 
-        as_text = {col: pa.string() for col in node.seed.column_types}
-        # As in dbt, an empty field is NULL, for text columns too.
-        options = pacsv.ConvertOptions(column_types=as_text, strings_can_be_null=True)
-        return pacsv.read_csv(path, convert_options=options)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise ProjectFileError(f"cannot read seed: {exc}", location=Location(node.seed.path)) from exc
+    data = _utf8_bytes(path, display)
+    _check_header(data, display)
+    options = pacsv.ConvertOptions(
+        column_types={col: pa.string() for col in node.seed.column_types},
+        null_values=["", *node.seed.null_values],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,  # "" in quotes is an empty text, as in DuckDB
+    )
+    try:
+        return pacsv.read_csv(io.BytesIO(data), convert_options=options)
+    except pa.ArrowInvalid as exc:
+        raise _located_error(data, display, exc) from exc
+
+
+def _utf8_bytes(path: Path, display: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProjectFileError(f"cannot read the seed: {exc.strerror}", location=Location(display)) from exc
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ProjectFileError(
+            f"the seed is not UTF-8 text (byte {data[exc.start]:#04x} on line {line})",
+            location=Location(display, line),
+            hint="save the file as UTF-8",
+        ) from exc
+    return data
+
+
+def _check_header(data: bytes, display: str) -> None:
+    first = next(csv.reader(io.StringIO(data.decode("utf-8-sig").split("\n", 1)[0])), [])
+    if not first:
+        raise ProjectFileError("the seed has no header row", location=Location(display, 1))
+    seen: set[str] = set()
+    for name in first:
+        if name in seen:
+            raise ProjectFileError(f"the header names the column {name!r} twice", location=Location(display, 1))
+        seen.add(name)
+
+
+def _located_error(data: bytes, display: str, exc: Exception) -> ProjectFileError:
+    """Find the line the CSV reader stumbled on (it does not say), for ragged rows."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    width = None
+    for row in reader:
+        if width is None:
+            width = len(row)
+        elif row and len(row) != width:
+            return ProjectFileError(
+                f"row has {len(row)} fields, the header has {width}",
+                location=Location(display, reader.line_num),
+                hint="every row needs one field per header column; quote values that contain commas",
+            )
+    return ProjectFileError(f"cannot read the seed: {exc}", location=Location(display))

@@ -119,13 +119,12 @@ def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> 
     return result(comparison.ok, comparison.reason, comparison)
 
 
-def _read_csv(case: UnitTestCase, path_text: str) -> pa.Table:
+def _read_csv(case: UnitTestCase, written: str) -> pa.Table:
+    """A case's CSV; only an empty field is NULL, as in seeds."""
     import pyarrow.csv as pacsv
 
-    path = case.folder / path_text
-    if not path.is_file():
-        raise FlowForgeError(f"{case.path}: csv file {path_text!r} not found (paths are relative to the spec file)")
-    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    options = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False)
+    return pacsv.read_csv(case.csv_path(written), convert_options=options)
 
 
 def _load_input(executor: Executor, relation: str, spec: InputSpec, case: UnitTestCase) -> None:

@@ -7,17 +7,16 @@ calls the shared runtime on the bundle beside the file.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowforge_compiler.errors import ProjectFileError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.project import Project
+from flowforge_compiler.schedule import validate_schedule
 from targets.bundle import write_bundle
-from targets.codegen import docstring, header, project_summary, py_rows
+from targets.codegen import header, project_summary, py_rows
+from targets.output import OutputFolder, id_from_name, validate_id
 from targets.task_graph import OrchestratorOptions, task_graph
-_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,23 +27,20 @@ class AirflowOptions(OrchestratorOptions):
 
 
 def default_dag_id(project_name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", project_name).strip("_") or "flowforge"
+    return id_from_name(project_name, "flowforge")
 
 
 def write_airflow(project: Project, plan: Plan, out: Path, options: AirflowOptions) -> Path:
-    """Write `<out>/<dag_id>.py` and the bundle `<out>/<dag_id>/`; returns the DAG file."""
-    if not _DAG_ID.match(options.dag_id):
-        raise ProjectFileError(
-            f"--dag-id {options.dag_id!r} is not a valid Airflow DAG id",
-            hint="use letters, digits, '_', '.' and '-' only",
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    bundle = write_bundle(project, plan, out / options.dag_id)
+    """Write `<out>/<dag_id>.py` and the bundle `<out>/<dag_id>/`; returns the DAG file.
+    Nothing is written outside `out`."""
+    validate_id(options.dag_id, "--dag-id")
+    if options.schedule is not None:
+        validate_schedule(options.schedule, "--schedule")
+    folder = OutputFolder(out)
+    bundle = write_bundle(project, plan, folder, options.dag_id)
     if plan.profile.engine == "duckdb":
         (bundle / "pools.json").write_text(pools_json(plan, options), encoding="utf-8")
-    dag_file = out / f"{options.dag_id}.py"
-    dag_file.write_text(render_dag(plan, options), encoding="utf-8")
-    return dag_file
+    return folder.write_generated(f"{options.dag_id}.py", render_dag(plan, options))
 
 
 def pool_name(options: AirflowOptions) -> str:
@@ -83,7 +79,7 @@ def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]]
         )
     max_tasks = 1 if duckdb else max(1, options.jobs)
     command = f"ffc compile PROJECT --target airflow --out DAGS_FOLDER --dag-id {options.dag_id}"
-    return f'''{header("Airflow DAG", plan.project.name, command)}"""{docstring(doc)}"""
+    return f'''{header("Airflow DAG", plan.project.name, command)}"""A FlowForge project as a static Airflow DAG: data (TASKS, EDGES) and a loop. See DESCRIPTION."""
 
 from __future__ import annotations
 
@@ -93,6 +89,7 @@ from pathlib import Path
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Asset, TaskGroup
 
+DESCRIPTION = {doc!r}
 BUNDLE = str(Path(__file__).with_name({options.dag_id!r}))
 POOL = {pool_name(options) if duckdb else None!r}
 MODEL_RETRIES = {options.retries!r}
@@ -130,7 +127,7 @@ with DAG(
     max_active_runs=1,
     max_active_tasks={max_tasks!r},
     tags={sorted({"flowforge", plan.project.name})!r},
-    doc_md=__doc__,
+    doc_md=DESCRIPTION,
     default_args={{"owner": "flowforge", "retry_delay": timedelta(minutes=1)}},
 ) as dag:
     groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[3] for row in TASKS if row[3]}})}}

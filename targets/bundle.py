@@ -15,31 +15,31 @@ from typing import Any
 
 import yaml
 
-from flowforge_compiler.errors import ProjectFileError
+from flowforge_compiler.dsn import SECRET_KEY, parse_dsn
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.project import Project
+from flowforge_compiler.yaml_files import read_yaml
+from targets.output import OutputFolder
 
 log = logging.getLogger("flowforge")
 
-_SECRET_KEYS = re.compile(r"(password|passwd|secret|token|private_key|api_key)", re.IGNORECASE)
-_URL_PASSWORD = re.compile(r"^(?P<scheme>[\w+.-]+://)(?P<user>[^:/@]+):(?P<password>[^@]+)@")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_PLACEHOLDER = re.compile(r"fftemplate(\d+)x")
+_URL = re.compile(r"^\s*[A-Za-z][\w+.-]*://")
+_KEYWORD_PASSWORD = re.compile(r"(?P<key>\b(?:password|passwd|pwd)\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
-def write_bundle(project: Project, plan: Plan, folder: Path) -> Path:
-    """Write (or replace) the bundle folder; refuses to replace a folder that is not a bundle."""
-    if folder.exists():
-        if any(folder.iterdir()) and not (folder / "plan.json").exists():
-            raise ProjectFileError(
-                f"{folder} exists and is not a FlowForge bundle; refusing to replace it",
-                hint="choose another --out or --dag-id, or remove the folder",
-            )
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+def write_bundle(project: Project, plan: Plan, out: OutputFolder | Path, name: str | None = None) -> Path:
+    """Write (or replace) the bundle folder `out/name`; refuses a folder that is not a bundle."""
+    if isinstance(out, Path):  # a bare folder path: the bundle is that folder
+        out, name = OutputFolder(out.parent), out.name
+    assert name is not None
+    folder = out.fresh_bundle(name)
     plan.write(folder / "plan.json")
     for relative in sorted(_files_needed(project, plan)):
-        target = folder / relative
+        target = out.path(Path(name) / relative)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(project.root / relative, target)
+        shutil.copyfile(project.file(relative), target)
     profile = _profile_without_secrets(project.root / "profiles.yml", plan.profile.name)
     if profile is not None:
         text = yaml.safe_dump({plan.profile.name: profile}, sort_keys=True, allow_unicode=True)
@@ -51,32 +51,22 @@ def write_bundle(project: Project, plan: Plan, folder: Path) -> Path:
 
 
 def _files_needed(project: Project, plan: Plan) -> set[str]:
-    """Python model files and the project-local helper modules they import, seed files."""
+    """Python model files and the project-local modules they import, seed files."""
     needed: set[str] = set()
     for node in plan.nodes:
         if node.python is not None:
             needed.add(node.python.path)
-            model_dir = project.root / Path(node.python.path).parent
-            for folder in (model_dir, project.root):
-                for helper in [*folder.glob("*.py"), *folder.glob("*/__init__.py")]:
-                    if not helper.name.endswith(".ff.py") or helper.parent == model_dir:
-                        needed.update(_package_files(helper, project.root))
+            needed.update(node.python.modules)
         if node.seed is not None and node.seed.format != "sql":
             needed.add(node.seed.path)
     return needed
 
 
-def _package_files(helper: Path, root: Path) -> list[str]:
-    """A helper module, or every .py of a helper package."""
-    files = [helper] if helper.name != "__init__.py" else sorted(helper.parent.rglob("*.py"))
-    return [f.relative_to(root).as_posix() for f in files]
-
-
 def _profile_without_secrets(path: Path, name: str) -> dict[str, Any] | None:
     if not path.exists():
         return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    block = data.get(name)
+    data, _ = read_yaml(path, "profiles.yml")
+    block = (data or {}).get(name) if isinstance(data, dict) else None
     if not isinstance(block, dict):
         return None
     return _scrub(block, name)
@@ -88,15 +78,44 @@ def _scrub(value: Any, where: str, key: str = "") -> Any:
         return {k: _scrub(v, f"{where}.{k}", str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v, where, key) for v in value]
-    if not isinstance(value, str) or "{{" in value:
+    if not isinstance(value, str):
         return value
     variable = "FF_" + re.sub(r"[^A-Z0-9]+", "_", where.upper()).strip("_")
-    if _SECRET_KEYS.search(key):
-        log.warning("profiles.yml %s holds a literal secret; the bundle reads it from $%s instead", where, variable)
-        return f"{{{{ env_var('{variable}') }}}}"
-    match = _URL_PASSWORD.match(value)
-    if match:
-        variable += "_PASSWORD"
-        log.warning("profiles.yml %s holds a password; the bundle reads it from $%s instead", where, variable)
-        return f"{match.group('scheme')}{match.group('user')}:{{{{ env_var('{variable}') }}}}@{value[match.end():]}"
-    return value
+    if SECRET_KEY.search(key) and _has_literal(value):
+        return _env_var(variable, where)
+    if _URL.match(value):
+        return _scrub_url(value, variable, where)
+    return _KEYWORD_PASSWORD.sub(lambda m: m.group("key") + _env_var(f"{variable}_PASSWORD", where), value)
+
+
+def _scrub_url(value: str, variable: str, where: str) -> str:
+    """A URL's password and secret query values become env_var() templates; templates already
+    in it (a host from env_var(), say) are kept as written."""
+    templates: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        templates.append(match.group(0))
+        return f"fftemplate{len(templates) - 1}x"
+
+    dsn = parse_dsn(_TEMPLATE.sub(hide, value), f"profiles.yml: {where}")
+    password = dsn.password
+    if password is not None and _has_literal(_PLACEHOLDER.sub("", password)):
+        password = _env_var(f"{variable}_PASSWORD", where)
+    elif password is not None:
+        password = _PLACEHOLDER.sub(lambda m: templates[int(m.group(1))], password)
+    secret_query = {
+        k: _env_var(f"{variable}_{re.sub(r'[^A-Z0-9]+', '_', k.upper())}", where)
+        for k, v in dsn.query
+        if k in dsn.secret_keys and _has_literal(_PLACEHOLDER.sub("", v))
+    }
+    text = dsn.render(password=password, query_values=secret_query)
+    return _PLACEHOLDER.sub(lambda m: templates[int(m.group(1))], text)
+
+
+def _has_literal(text: str) -> bool:
+    return bool(_TEMPLATE.sub("", text).strip())
+
+
+def _env_var(variable: str, where: str) -> str:
+    log.warning("profiles.yml %s holds a literal secret; the bundle reads it from $%s instead", where, variable)
+    return f"{{{{ env_var('{variable}') }}}}"

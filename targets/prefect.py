@@ -7,18 +7,16 @@ final state reflects every task. Prefect's own caching is off: FlowForge decides
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowforge_compiler.errors import ProjectFileError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.project import Project
+from flowforge_compiler.schedule import cron_for_prefect
 from targets.bundle import write_bundle
-from targets.codegen import docstring, header, project_summary, py_rows
+from targets.codegen import header, project_summary, py_rows
+from targets.output import OutputFolder, id_from_name, validate_id
 from targets.task_graph import OrchestratorOptions, task_graph
-
-_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,22 +25,21 @@ class PrefectOptions(OrchestratorOptions):
 
     @property
     def module(self) -> str:
-        """The file stem: the flow name made a valid module name."""
-        return re.sub(r"\W+", "_", self.flow_name).strip("_") or "flowforge_flow"
+        """The file stem: the flow name with '-' as '_', so it can be imported."""
+        return self.flow_name.replace("-", "_")
+
+
+def default_flow_name(project_name: str) -> str:
+    return id_from_name(project_name, "flowforge_flow")
 
 
 def write_prefect(project: Project, plan: Plan, out: Path, options: PrefectOptions) -> Path:
-    """Write `<out>/<module>.py` and the bundle `<out>/<module>/`; returns the module file."""
-    if not _MODULE_NAME.match(options.module) or options.module[0].isdigit():
-        raise ProjectFileError(
-            f"--flow-name {options.flow_name!r} does not give a usable module name",
-            hint="start it with a letter and use letters, digits and '_'",
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    write_bundle(project, plan, out / options.module)
-    module = out / f"{options.module}.py"
-    module.write_text(render_flow(plan, options), encoding="utf-8")
-    return module
+    """Write `<out>/<module>.py` and the bundle `<out>/<module>/`; returns the module file.
+    Nothing is written outside `out`."""
+    validate_id(options.flow_name, "--flow-name")
+    folder = OutputFolder(out)
+    write_bundle(project, plan, folder, options.module)
+    return folder.write_generated(f"{options.module}.py", render_flow(plan, options))
 
 
 def render_flow(plan: Plan, options: PrefectOptions) -> str:
@@ -56,7 +53,7 @@ def render_flow(plan: Plan, options: PrefectOptions) -> str:
     if workers == 1 and plan.profile.engine == "duckdb":
         doc += "\n\nDuckDB allows one writing process per file, so tasks run one at a time."
     command = f"ffc compile PROJECT --target prefect --out DIR --flow-name {options.flow_name}"
-    return f'''{header("Prefect flow", plan.project.name, command)}"""{docstring(doc)}"""
+    return f'''{header("Prefect flow", plan.project.name, command)}"""A FlowForge project as a static Prefect flow: data (TASKS) and a loop. See DESCRIPTION."""
 
 from __future__ import annotations
 
@@ -68,9 +65,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+DESCRIPTION = {doc!r}
 BUNDLE = str(Path(__file__).with_name({options.module!r}))
 FLOW_NAME = {options.flow_name!r}
-SCHEDULE = {plan.project.schedule!r}
+SCHEDULE = {cron_for_prefect(plan.project.schedule)!r}  # a cron expression (project.yml presets translated)
 MODEL_RETRIES = {options.retries!r}
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
@@ -95,7 +93,7 @@ def run_checks(node_id: str) -> list:
     return run_bundle_all_checks(BUNDLE) if node_id == "*" else run_bundle_checks(BUNDLE, node_id)
 
 
-@prefect_flow(name=FLOW_NAME, task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
+@prefect_flow(name=FLOW_NAME, description=DESCRIPTION, task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
 def flowforge_flow() -> list:
     futures = {{}}
     for kind, node_id, name, upstream in TASKS:
@@ -116,6 +114,15 @@ def serve() -> None:
         flow.serve(name=FLOW_NAME)
 
 
+def main() -> int:
+    """Serve, or run once: the exit status is non-zero when the flow run did not complete."""
+    if "--serve" in sys.argv[1:]:
+        serve()
+        return 0
+    state = flow(return_state=True)
+    return 0 if state.is_completed() else 1
+
+
 if __name__ == "__main__":
-    serve() if "--serve" in sys.argv[1:] else flow()
+    sys.exit(main())
 '''

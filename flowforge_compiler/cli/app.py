@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from flowforge_compiler import __version__
 from flowforge_compiler.cli.console import Console, configure_logging
@@ -16,6 +15,7 @@ from flowforge_compiler.errors import ProjectFileError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
 from flowforge_compiler.project import Project, load_project
+from flowforge_compiler.yaml_files import parse_yaml
 
 app = typer.Typer(
     name="ffc",
@@ -35,6 +35,12 @@ SelectOpt = Annotated[
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="How many to run at once.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v progress details, -vv debug + SQL.")]
+LockTimeoutOpt = Annotated[
+    float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for a DuckDB file another process holds.")
+]
+
+# -q/-v given before the command (`ffc -v ls`); set by the root callback on every invocation.
+_GLOBAL_VERBOSITY = {"quiet": False, "verbose": 0}
 
 
 @dataclass
@@ -45,7 +51,9 @@ class Compiled:
 
 
 def session(quiet: bool, verbose: int) -> Console:
-    """Set up logging for -q/-v/-vv and return the console for the command's output."""
+    """Set up logging for -q/-v/-vv (before or after the command) and return the console."""
+    quiet = quiet or bool(_GLOBAL_VERBOSITY["quiet"])
+    verbose = max(verbose, int(_GLOBAL_VERBOSITY["verbose"]))
     configure_logging(-1 if quiet else verbose)
     return Console(quiet=quiet)
 
@@ -53,10 +61,7 @@ def session(quiet: bool, verbose: int) -> Console:
 def parse_vars(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProjectFileError(f"--vars is not valid YAML: {exc}") from exc
+    value, _ = parse_yaml(text, "--vars")
     if not isinstance(value, dict):
         raise ProjectFileError("--vars must be a mapping, e.g. '{min_amount: 5}'")
     return value
@@ -80,5 +85,8 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
     ] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
 ) -> None:
     """FlowForge compiler and runner."""
+    _GLOBAL_VERBOSITY.update(quiet=quiet, verbose=verbose)

@@ -19,8 +19,9 @@ class Console:
 
     def __init__(self, *, quiet: bool = False):
         self.quiet = quiet
-        self.out = RichConsole(highlight=False, soft_wrap=True)
-        self.err = RichConsole(stderr=True, highlight=False, soft_wrap=True)
+        # emoji=False: ":x:" in a model name or message prints as typed, never as an emoji
+        self.out = RichConsole(highlight=False, soft_wrap=True, emoji=False)
+        self.err = RichConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
     @property
     def is_terminal(self) -> bool:
@@ -55,7 +56,9 @@ def configure_logging(verbosity: int) -> None:
     sql_debug = verbosity >= 2 or os.environ.get("FLOWFORGE_SQL_DEBUG", "").lower() in {"1", "true", "yes"}
     handler: logging.Handler
     if sys.stderr.isatty():
-        handler = RichHandler(console=RichConsole(stderr=True), show_path=False, show_time=verbosity >= 2)
+        handler = RichHandler(
+            console=RichConsole(stderr=True, emoji=False), show_path=False, show_time=verbosity >= 2, markup=False
+        )
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

@@ -73,16 +73,21 @@ def compile(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Compile the project: plan.json (local), an Airflow DAG or a Prefect flow with its bundle."""
+    from targets.output import OutputFolder
+
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, vars)
     nodes = select_nodes(compiled.plan, select)
     if target is Target.local:
-        destination = (out or compiled.project.root / ".flowforge") / "plan.json"
+        destination = OutputFolder(out or compiled.project.root / ".flowforge").path("plan.json")
         compiled.plan.write(destination)
         console.print(f"Compiled {len(compiled.plan.nodes)} nodes for profile {compiled.profile.name!r} -> {destination}")
         return
     if out is None:
         raise SelectionError(f"--target {target.value} needs --out FOLDER")
+    if select and not nodes:
+        console.print("Nothing to do: no node selected; nothing written.")
+        return
     common = {
         "tests": tests.value,
         "retries": retries,
@@ -92,9 +97,9 @@ def compile(
         "node_ids": tuple(nodes) if select else None,
     }
     if target is Target.prefect:
-        from targets.prefect import PrefectOptions, write_prefect
+        from targets.prefect import PrefectOptions, default_flow_name, write_prefect
 
-        flow_options = PrefectOptions(flow_name=flow_name or compiled.plan.project.name, **common)
+        flow_options = PrefectOptions(flow_name=flow_name or default_flow_name(compiled.plan.project.name), **common)
         module = write_prefect(compiled.project, compiled.plan, out, flow_options)
         console.print(f"Wrote the Prefect flow {flow_options.flow_name!r} ({len(nodes)} nodes) -> {module}")
         return

@@ -8,6 +8,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import logging
+
 import typer
 
 from flowforge_compiler.cli.app import (
@@ -15,6 +17,7 @@ from flowforge_compiler.cli.app import (
     EngineOpt,
     EnvOpt,
     JobsOpt,
+    LockTimeoutOpt,
     ProjectArg,
     QuietOpt,
     SelectOpt,
@@ -28,11 +31,13 @@ from flowforge_compiler.cli.check_report import print_check_summary
 from flowforge_compiler.cli.console import Console
 from flowforge_compiler.cli.progress import RunProgress, failures_exit_code, print_summary
 from flowforge_compiler.errors import EXIT_TEST_FAILURE
-from flowforge_compiler.selection import select_nodes
+from flowforge_compiler.selection import select_nodes, unmatched_globs
 
 if TYPE_CHECKING:
     from runtime import Executor
     from runtime.cache import CachePolicy
+
+log = logging.getLogger("flowforge")
 
 class CacheOpt(str, Enum):
     off = "off"
@@ -68,15 +73,19 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         rebuild: RebuildOpt = None,
         cache_store: CacheStoreOpt = StoreOpt.file,
         vars: VarsOpt = None,
+        lock_timeout: LockTimeoutOpt = 60.0,
         quiet: QuietOpt = False,
         verbose: VerboseOpt = 0,
     ) -> None:
         console = session(quiet, verbose)
         compiled = compile_at(project, env, engine, vars)
         nodes = select_nodes(compiled.plan, select)
+        for glob in unmatched_globs(compiled.plan, rebuild or []):
+            log.warning("--rebuild %s matches no node", glob)
         caching = CacheSettings(cache.value, tuple(rebuild or ()), cache_store.value)
         execute(
-            console, compiled, nodes, jobs=jobs, keep_going=keep_going, full_refresh=full_refresh, checks=checks, cache=caching
+            console, compiled, nodes, jobs=jobs, keep_going=keep_going, full_refresh=full_refresh, checks=checks,
+            cache=caching, lock_timeout=lock_timeout,
         )
 
     command.__doc__ = doc
@@ -95,6 +104,7 @@ def seed(
     env: EnvOpt = None,
     engine: EngineOpt = None,
     select: SelectOpt = None,
+    lock_timeout: LockTimeoutOpt = 60.0,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -103,7 +113,7 @@ def seed(
     compiled = compile_at(project, env, engine, None)
     nodes = compiled.plan.node_map()
     seeds = [n for n in select_nodes(compiled.plan, select) if nodes[n].kind == "seed"]
-    execute(console, compiled, seeds, cache=CacheSettings(mode="wo"))
+    execute(console, compiled, seeds, cache=CacheSettings(mode="wo"), lock_timeout=lock_timeout)
 
 
 @dataclass(frozen=True)
@@ -115,12 +125,12 @@ class CacheSettings:
     def policy(self, compiled: Compiled, executor: Executor) -> CachePolicy:
         from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
 
-        store = (
-            WarehouseStore(executor)
-            if self.store == "warehouse"
-            else FileStore.for_profile(compiled.project.root, compiled.profile.name, compiled.profile.engine)
+        file = (
+            FileStore.for_profile(compiled.project.root, compiled.profile.name, compiled.profile.engine)
+            if self.store == "file"
+            else None
         )
-        return CachePolicy(compiled.plan, CacheMode(self.mode), store, self.rebuild)
+        return CachePolicy(compiled.plan, CacheMode(self.mode), WarehouseStore(executor), self.rebuild, file=file)
 
 
 def execute(
@@ -133,6 +143,7 @@ def execute(
     full_refresh: bool = False,
     checks: bool = False,
     cache: CacheSettings | None = None,
+    lock_timeout: float = 60.0,
 ) -> None:
     """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed)."""
     from runtime import open_executor
@@ -141,7 +152,7 @@ def execute(
     if not node_ids:
         console.print("Nothing to do: no node selected.")
         return
-    with open_executor(compiled.profile) as executor:
+    with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor:
         console.print(
             f"Running {len(node_ids)} nodes of {compiled.plan.project.name!r} on {compiled.profile.engine} "
             f"(profile {compiled.profile.name!r}, {jobs} job{'s' if jobs != 1 else ''})"

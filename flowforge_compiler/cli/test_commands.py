@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import logging
+
 import typer
 
 from flowforge_compiler.authoring import relation_for
@@ -13,6 +15,7 @@ from flowforge_compiler.cli.app import (
     EngineOpt,
     EnvOpt,
     JobsOpt,
+    LockTimeoutOpt,
     ProjectArg,
     QuietOpt,
     VarsOpt,
@@ -22,13 +25,15 @@ from flowforge_compiler.cli.app import (
     session,
 )
 from flowforge_compiler.cli.check_report import print_check_summary
-from flowforge_compiler.errors import EXIT_TEST_FAILURE, SelectionError
+from flowforge_compiler.errors import EXIT_TEST_FAILURE
 from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.selection import select_checks
 from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
 
 if TYPE_CHECKING:
     from runtime.unit_tests import CaseResult
+
+log = logging.getLogger("flowforge")
 
 
 @app.command()
@@ -41,6 +46,7 @@ def test(
     ] = None,
     jobs: JobsOpt = 1,
     vars: VarsOpt = None,
+    lock_timeout: LockTimeoutOpt = 60.0,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -53,9 +59,9 @@ def test(
     compiled = compile_at(project, env, engine, vars)
     checks = select_checks(compiled.plan, select)
     if not checks:
-        console.print("No checks defined in project.yml.")
+        console.print("Nothing to do: no check selected." if compiled.plan.checks else "No checks defined in project.yml.")
         return
-    with open_executor(compiled.profile) as executor, ThreadPoolExecutor(jobs) as pool:
+    with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor, ThreadPoolExecutor(jobs) as pool:
         results = list(pool.map(lambda check: run_check(check, executor), checks))
     print_check_summary(console, results)
     if any(r.blocking for r in results):
@@ -84,10 +90,12 @@ def utest(
     if case:
         cases = [c for c in cases if c.name == case]
     if not cases:
-        raise SelectionError(
-            "no unit test case matches" + (f" --model {model}" if model else "") + (f" --case {case}" if case else ""),
-            hint="specs live in tests/unit/*.yml",
-        )
+        if model or case:
+            log.warning("no unit test case matches%s%s", f" --model {model}" if model else "", f" --case {case}" if case else "")
+            console.print("Nothing to do: no unit test case selected.")
+        else:
+            console.print("No unit tests: the project has no tests/unit/*.yml.")
+        return
     results = [_run_case(compiled, c, engine, env) for c in cases]
     for result in results:
         console.print(f"→ {result.model} :: {result.case}")

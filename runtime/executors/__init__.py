@@ -15,8 +15,17 @@ _EXECUTORS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def open_executor(profile: Profile) -> Executor:
-    """An executor for the profile's engine; close it (or use `with`) when done."""
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+def open_executor(profile: Profile, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Executor:
+    """An executor for the profile's engine; close it (or use `with`) when done.
+
+    Secrets are resolved here, not at compile time: a setting whose env_var() is still unset
+    stops with the variable's name. `lock_timeout` is how long a single-writer engine waits for
+    another process to let go of its database.
+    """
+    profile.require_resolved()
     entry = _EXECUTORS.get(profile.engine)
     if entry is None:
         raise ProfileError(
@@ -26,11 +35,11 @@ def open_executor(profile: Profile) -> Executor:
     module_name, class_name, extra, library = entry
     try:
         module = importlib.import_module(module_name)
-        return getattr(module, class_name)(profile)
+        return getattr(module, class_name)(profile, lock_timeout=lock_timeout)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in {library, "psycopg"}:
             raise EngineNotInstalledError(profile.engine, extra, library) from exc
         raise
 
 
-__all__ = ["Executor", "open_executor"]
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "Executor", "open_executor"]

@@ -40,8 +40,9 @@ class Executor(ABC):
 
     engine: ClassVar[str]
 
-    def __init__(self, profile: Profile):
+    def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
         self.profile = profile
+        self.lock_timeout = lock_timeout
         self._meta_ready = False
         self._meta_lock = threading.Lock()
         self._building = threading.local()  # .node: the node whose audit row is not written yet
@@ -246,11 +247,21 @@ class Executor(ABC):
     def _ensure_meta(self) -> None:
         with self._meta_lock:
             if not self._meta_ready:
-                self.execute(
+                self.create_if_missing(
                     f"create table if not exists {self.quote(META_TABLE)} (node_name varchar, relation varchar, "
-                    "fingerprint varchar, engine varchar, built_at timestamp)"
+                    "fingerprint varchar, engine varchar, built_at timestamp)",
+                    lambda: self.relation_kind(META_TABLE) is not None,
                 )
                 self._meta_ready = True
+
+    def create_if_missing(self, sql: str, exists: Callable[[], bool]) -> None:
+        """Run an `if not exists` statement, safe when parallel tasks race to it: on some engines
+        the loser of the race gets a duplicate-key error although the object now exists."""
+        try:
+            self.execute(sql)
+        except Exception:
+            if not exists():
+                raise
 
     def _insert_meta(self, node: PlanNode) -> None:
         values = ", ".join(_text(v) for v in (node.id, node.relation, node.fingerprint, self.engine))

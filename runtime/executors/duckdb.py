@@ -1,14 +1,24 @@
-"""DuckDB: one connection per process, one cursor per thread (safe on one file from many threads)."""
+"""DuckDB: one connection per process, one cursor per thread (safe on one file from many threads).
+
+DuckDB lets one process write a file at a time. Opening a file another process holds waits for
+it (`lock_timeout`), then names that process.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
+from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.profiles import DuckDBSettings, Profile
 from runtime.executors.base import Executor, RelationKind, sql_log
+
+log = logging.getLogger("flowforge")
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -17,18 +27,47 @@ if TYPE_CHECKING:
 class DuckDBExecutor(Executor):
     engine = "duckdb"
 
-    def __init__(self, profile: Profile):
-        super().__init__(profile)
-        import duckdb
-
+    def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
+        super().__init__(profile, lock_timeout=lock_timeout)
         settings: DuckDBSettings = profile.engine_settings
-        if settings.path != ":memory:":
-            Path(settings.path).parent.mkdir(parents=True, exist_ok=True)
-        config = {"threads": settings.threads} if settings.threads else {}
-        self._con = duckdb.connect(settings.path, config=config)
+        self._con = self._connect(settings)
         self._local = threading.local()
         self._cursors: list[Any] = []
         self._lock = threading.Lock()
+
+    def _connect(self, settings: DuckDBSettings) -> Any:
+        """Open the file, waiting while another process holds its lock; bad paths are profile errors."""
+        import duckdb
+
+        where = f"profile {self.profile.name!r}: duckdb.path {settings.path}"
+        if settings.path != ":memory:":
+            path = Path(settings.path)
+            if path.is_dir():
+                raise ProfileError(f"{where} is a folder, not a DuckDB file", hint="point the path at a file, e.g. .local/warehouse.duckdb")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ProfileError(f"{where}: cannot create its folder ({exc.strerror})") from exc
+        config = {"threads": settings.threads} if settings.threads else {}
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.1
+        while True:
+            try:
+                return duckdb.connect(settings.path, config=config)
+            except duckdb.IOException as exc:
+                holder = _LOCK_HOLDER.search(str(exc))
+                if holder is None:
+                    reason = str(exc).removeprefix("IO Error: ")
+                    raise ProfileError(f"{where} cannot be opened: {reason}", hint="is it a DuckDB database file?") from exc
+                if time.monotonic() >= deadline:
+                    raise ProfileError(
+                        f"{where} is locked by another process: {holder.group('program')} (PID {holder.group('pid')}); "
+                        f"waited {self.lock_timeout:g}s",
+                        hint="DuckDB allows one writing process per file: wait for it to finish, or raise --lock-timeout",
+                    ) from exc
+                log.info("waiting for %s, held by PID %s", settings.path, holder.group("pid"))
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 2.0)
 
     @property
     def cursor(self) -> Any:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from flowforge_compiler.errors import FlowForgeError
+from flowforge_compiler.dsn import Dsn, parse_dsn, redact
+from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.profiles import PostgresSettings, Profile
 from runtime.executors.base import Executor, RelationKind
 
@@ -72,13 +73,14 @@ class PostgresConnectionError(FlowForgeError):
 class PostgresExecutor(Executor):
     engine = "postgres"
 
-    def __init__(self, profile: Profile):
-        super().__init__(profile)
+    def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
+        super().__init__(profile, lock_timeout=lock_timeout)
         import sqlalchemy
 
         settings: PostgresSettings = profile.engine_settings
         self.schema = settings.db_schema
-        self.url = sqlalchemy.make_url(_sqlalchemy_dsn(settings.dsn))
+        self.dsn = parse_dsn(settings.dsn, f"profiles.yml: profile {profile.name!r}: postgres.dsn")
+        self.url = _sqlalchemy_url(self.dsn, profile.name)
         self._engine = sqlalchemy.create_engine(self.url, pool_pre_ping=True, poolclass=sqlalchemy.pool.NullPool)
         self._local = threading.local()
         self._connections: list[Any] = []
@@ -111,7 +113,7 @@ class PostgresExecutor(Executor):
 
     def _connection_error(self, exc: Exception) -> PostgresConnectionError:
         text = str(getattr(exc, "orig", None) or exc)
-        where = f"profile {self.profile.name!r}, host {self.url.host or 'localhost'}:{self.url.port or 5432}, database {self.url.database!r}, user {self.url.username!r}"
+        where = f"profile {self.profile.name!r}, {self.dsn.describe()}"
         if "password authentication failed" in text or "authentication" in text.lower():
             reason, hint = "authentication failed", "check the user and the password the profile reads (FF_PG_DSN or its env_var())"
         elif "Connection refused" in text or "could not connect" in text or "timeout" in text.lower():
@@ -120,18 +122,24 @@ class PostgresExecutor(Executor):
             reason, hint = "the database does not exist", "create it, or fix the database name in the DSN"
         else:
             reason, hint = "cannot connect", None
-        detail = text.replace(self.url.password or "\0", "***") if self.url.password else text
+        detail = redact(text, self.dsn.secrets)
         return PostgresConnectionError(f"PostgreSQL {reason} ({where}): {detail.strip().splitlines()[0]}", hint=hint)
+
+    def _schema_exists(self) -> bool:
+        with self.connection.cursor() as cursor:
+            cursor.execute("select 1 from pg_namespace where nspname = %s", [self.schema])
+            return cursor.fetchone() is not None
 
     def _ensure_schema(self) -> None:
         try:
-            self.execute(f"create schema if not exists {self.quote(self.schema)}")
+            if not self._schema_exists():
+                self.create_if_missing(f"create schema if not exists {self.quote(self.schema)}", self._schema_exists)
         except PostgresConnectionError:
             raise
         except Exception as exc:  # noqa: BLE001 - most often missing privileges
             raise PostgresConnectionError(
                 f"cannot use schema {self.schema!r} in database {self.url.database!r} as user {self.url.username!r} "
-                f"(profile {self.profile.name!r}): {str(exc).strip().splitlines()[0]}",
+                f"(profile {self.profile.name!r}): {redact(str(exc).strip().splitlines()[0], self.dsn.secrets)}",
                 hint=f"create the schema, or grant: GRANT CREATE ON DATABASE {self.url.database} TO {self.url.username}",
             ) from exc
 
@@ -223,12 +231,24 @@ class PostgresExecutor(Executor):
             self._recreate(views)
 
 
-def _sqlalchemy_dsn(dsn: str) -> str:
-    """Accept plain `postgresql://` DSNs too; FlowForge talks to PostgreSQL through psycopg 3."""
-    for prefix in ("postgresql://", "postgres://"):
-        if dsn.startswith(prefix):
-            return "postgresql+psycopg://" + dsn[len(prefix):]
-    return dsn
+_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg"}
+
+
+def _sqlalchemy_url(dsn: Dsn, profile: str) -> Any:
+    """The driver's URL built from the DSN's parts (never re-parsed from text); plain
+    `postgresql://` DSNs are accepted too, since FlowForge talks to PostgreSQL through psycopg 3."""
+    import sqlalchemy
+
+    driver = _DRIVERS.get(dsn.scheme)
+    if driver is None:
+        raise ProfileError(
+            f"profiles.yml: profile {profile!r}: postgres.dsn has the scheme {dsn.scheme!r}",
+            hint="write postgresql+psycopg://user:password@host:5432/database",
+        )
+    return sqlalchemy.URL.create(
+        driver, username=dsn.username, password=dsn.password, host=dsn.host, port=dsn.port,
+        database=dsn.database, query=dict(dsn.query),
+    )
 
 
 def _pg_type(arrow_type: pa.DataType) -> str:

@@ -54,9 +54,29 @@ def test_env_var_renders_with_and_without_default(root: Path) -> None:
     assert profile.engine_settings.db_schema == "analytics"
 
 
-def test_missing_env_var_names_the_variable(root: Path) -> None:
+def test_missing_env_var_is_deferred_to_the_connection_and_then_named(root: Path) -> None:
+    profile = resolve_profile(root, "stg", environ={})  # compiling needs no secrets
+    assert profile.unresolved == {"postgres.dsn": "PG_PASSWORD"}
+    assert profile.engine_settings.dsn == "postgresql+psycopg://app:{{ env_var('PG_PASSWORD') }}@db:5432/ff"
+    with pytest.raises(ProfileError, match="'PG_PASSWORD' is not set .*postgres.dsn"):
+        profile.require_resolved()
+    from runtime import open_executor
+
     with pytest.raises(ProfileError, match="'PG_PASSWORD' is not set"):
-        resolve_profile(root, "stg", environ={})
+        open_executor(profile)
+
+
+def test_an_override_or_a_connection_settles_an_unresolved_setting(root: Path) -> None:
+    profile = resolve_profile(root, "stg", environ={"FF_PG_DSN": "postgresql://h/db"})
+    assert profile.unresolved == {}
+    replaced = resolve_profile(root, "stg", environ={}).with_engine_settings(dsn="postgresql://h/db")
+    assert replaced.unresolved == {} and replaced.engine_settings.dsn == "postgresql://h/db"
+
+
+def test_location_settings_never_hold_credentials(root: Path) -> None:
+    profile = resolve_profile(root, "stg", environ={"PG_PASSWORD": "s3cret"})
+    assert profile.location(root) == {"host": "db", "port": "5432", "database": "ff", "db_schema": "analytics"}
+    assert resolve_profile(root, "dev", environ={}).location(root) == {"path": ".local/dev.duckdb"}
 
 
 def test_env_overrides_profile_and_cli_overrides_env(root: Path, tmp_path: Path) -> None:

@@ -118,14 +118,22 @@ def test_usage_errors_exit_1_not_2(ffc) -> None:
     assert "No such option" in result.stderr
 
 
-def test_unexpected_errors_exit_99_and_trace_on_request(make_project, ffc) -> None:
-    # A directory where the DuckDB file should be makes duckdb fail while opening: not a model error.
-    project = make_project({"models/a.ff.sql": "select 1", "profiles.yml": "default:\n  engine: duckdb\n  duckdb: {path: blocker}\n"})
-    (project / "blocker").mkdir()
-    result = ffc("run", project)
-    assert result.exit_code == 99
-    assert "Unexpected error" in result.stderr and "Traceback" not in result.stderr
-    traced = ffc("run", project, env={"FLOWFORGE_TRACE": "1"})
+def test_unexpected_errors_exit_99_and_trace_on_request(make_project, ffc, tmp_path: Path) -> None:
+    # A bug inside FlowForge (planted by a sitecustomize module), not anything the project did.
+    project = make_project({"models/a.ff.sql": "select 1"})
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "sitecustomize.py").write_text(
+        "import flowforge_compiler.graph as g\n"
+        "def broken(deps):\n    raise RuntimeError('a bug')\n"
+        "g.topo_sort = broken\n"
+        "import flowforge_compiler.compile as c\nc.topo_sort = broken\n"
+    )
+    env = {"PYTHONPATH": str(planted)}
+    result = ffc("run", project, env=env)
+    assert result.exit_code == 99, result.output
+    assert "Unexpected error: RuntimeError: a bug" in result.stderr and "Traceback" not in result.stderr
+    traced = ffc("run", project, env={**env, "FLOWFORGE_TRACE": "1"})
     assert traced.exit_code == 99 and "Traceback (most recent call last)" in traced.stderr
 
 

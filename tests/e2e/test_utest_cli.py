@@ -87,7 +87,7 @@ def test_selection_by_model_case_and_path(make_project, ffc) -> None:
     by_path = ffc("utest", project, "--path", project / "tests/unit/scored.yml")
     assert "Unit tests: 1 passed, 1 failed" in by_path.stdout and by_path.exit_code == 2
     none = ffc("utest", project, "--model", "nothing")
-    assert none.exit_code == 1 and "no unit test case matches --model nothing" in none.stderr
+    assert none.exit_code == 0 and "no unit test case matches --model nothing" in none.stderr  # a warning
 
 
 def test_example_unit_tests_pass(example_copy, ffc) -> None:

@@ -30,8 +30,8 @@ def run(root: Path, db: Path, mode: str = "rw", *, rebuild: tuple[str, ...] = ()
     plan = compile_dir(root, vars=vars, environ=environ)
     profile = resolve_profile(root, None, environ={"FF_DUCKDB_PATH": str(db)})
     with open_executor(profile) as executor:
-        chosen = WarehouseStore(executor) if store == "warehouse" else FileStore.for_profile(root, "default", "duckdb")
-        policy = CachePolicy(plan, CacheMode(mode), chosen, rebuild)
+        file = FileStore.for_profile(root, "default", "duckdb") if store == "file" else None
+        policy = CachePolicy(plan, CacheMode(mode), WarehouseStore(executor), rebuild, file=file)
         summary = LevelScheduler(plan, executor, root, cache=policy).run([n.id for n in plan.nodes])
     assert summary.ok, summary.errors
     return {r.node_id: ("cached" if r.message == "cached" else r.status) for r in summary.results}
@@ -116,10 +116,8 @@ def test_a_parent_rebuilt_in_an_earlier_unrecorded_way_makes_children_stale(proj
     run(root, db)
     plan = compile_dir(root)
     profile = resolve_profile(root, None, environ={"FF_DUCKDB_PATH": str(db)})
-    with open_executor(profile):
-        policy = CachePolicy(plan, CacheMode.RW, FileStore.for_profile(root, "default", "duckdb"))
-        policy.built(plan.node("a.ff"))  # record a fresh build of a.ff only
-        policy.save()
+    with open_executor(profile) as executor:
+        executor.build(plan, plan.node("a.ff"), root)  # a fresh build of a.ff only, outside any run
     assert run(root, db) == {**ALL_CACHED, "b.ff": "built", "c": "built"}
 
 

@@ -34,6 +34,7 @@ def test_bundle_holds_plan_models_seeds_and_only_the_profile(tmp_path: Path) -> 
     bundle = write_bundle(project, plan, tmp_path / "b")
     files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
     assert files == [
+        ".flowforge-bundle",
         "models/mart_orders_enriched.ff.py",
         "models/users_enriched.ff.py",
         "plan.json",

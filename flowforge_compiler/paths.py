@@ -1,0 +1,21 @@
+"""Project paths: every file FlowForge reads from a project resolves, after symlinks, inside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flowforge_compiler.errors import Location, ProjectFileError
+
+
+def project_file(root: Path, path: Path, display: str) -> str:
+    """`path` relative to the project (forward slashes); a path that leaves the project, through
+    `..` or a symlink, is refused before a byte of it is read."""
+    base = root.resolve()
+    resolved = path.resolve()
+    if resolved != base and not resolved.is_relative_to(base):
+        raise ProjectFileError(
+            f"{display} resolves to {resolved}, outside the project folder",
+            location=Location(display),
+            hint="FlowForge reads only files inside the project; copy the file into it instead of linking",
+        )
+    return resolved.relative_to(base).as_posix()
