@@ -129,9 +129,9 @@ class Profile:
         return Profile(self.name, self.settings.model_copy(update={self.engine: block}), unresolved)
 
     def require_resolved(self) -> None:
-        """Raise, naming the variable, when a setting still waits for an unset variable."""
-        for setting, variable in sorted(self.unresolved.items()):
-            raise _missing_variable(variable, self.name, setting)
+        """Raise, naming every variable, when settings still wait for unset variables."""
+        if self.unresolved:
+            raise _missing_variable(self.unresolved, self.name)
 
     def location(self, project_dir: Path) -> dict[str, str]:
         """Where the data lives (never credentials): part of every fingerprint, so builds in one
@@ -169,11 +169,16 @@ def _project_relative(path: Path, project_dir: Path) -> str:
         return path.as_posix()
 
 
-def _missing_variable(variable: str, profile: str, setting: str | None = None) -> ProfileError:
-    used = f"{setting} of " if setting else ""
+def _missing_variable(unresolved: Mapping[str, str], profile: str) -> ProfileError:
+    """`unresolved` maps settings to the variables (comma-separated) they wait for."""
+    variables = sorted({v for names in unresolved.values() for v in names.split(",")})
+    settings = ", ".join(sorted(unresolved))
+    what = f"environment variable {variables[0]!r} is" if len(variables) == 1 else (
+        "environment variables " + ", ".join(map(repr, variables)) + " are"
+    )
     return ProfileError(
-        f"environment variable {variable!r} is not set (used by env_var() in {used}profiles.yml (profile {profile!r}))",
-        hint=f"export {variable}=... or give env_var() a default: env_var({variable!r}, '...')",
+        f"{what} not set (used by env_var() in {settings} of profiles.yml (profile {profile!r}))",
+        hint=f"export {variables[0]}=... or give env_var() a default: env_var({variables[0]!r}, '...')",
     )
 
 
@@ -198,9 +203,8 @@ def resolve_profile(
     try:
         settings = validate(EngineProfile, raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
     except ProjectFileError:
-        if unresolved:  # a template where a number or flag belongs: the variable is the problem
-            setting, variable = sorted(unresolved.items())[0]
-            raise _missing_variable(variable, name, setting) from None
+        if unresolved:  # a template where a number or flag belongs: the variables are the problem
+            raise _missing_variable(unresolved, name) from None
         raise
     engine_name = settings.engine
     return Profile(name=name, settings=settings, unresolved={k: v for k, v in unresolved.items() if k.startswith(engine_name + ".")})
@@ -267,7 +271,7 @@ def _render(value: Any, environ: Mapping[str, str], profile: str, path: str, unr
         except jinja2.TemplateError as exc:
             raise ProfileError(f"profile {profile!r}: {path}: {exc}", location=Location("profiles.yml")) from exc
         if missing:
-            unresolved[path] = missing[0]
+            unresolved[path] = ",".join(dict.fromkeys(missing))
             return value
         return rendered
     return value

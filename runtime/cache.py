@@ -150,7 +150,7 @@ class CachePolicy:
     def __post_init__(self) -> None:
         self._nodes = self.plan.node_map()
         produced = {n.relation for n in self.plan.nodes}
-        seeded = {s.identifier if s.schema is None else f"{s.schema}.{s.identifier}" for s in self.plan.sources if s.node}
+        seeded = {s.identifier if s.schema_ is None else f"{s.schema_}.{s.identifier}" for s in self.plan.sources if s.node}
         self._external = {n.id for n in self.plan.nodes if set(n.source_relations) - produced - seeded}
 
     def skip_reason(self, node: PlanNode, executor: Executor, *, full_refresh: bool = False) -> str | None:

@@ -28,13 +28,13 @@ class Console:
         return self.out.is_terminal
 
     def print(self, text: str = "", *, style: str | None = None) -> None:
-        """Normal output; suppressed by -q."""
+        """Normal output; suppressed by -q. Text is never read as markup."""
         if not self.quiet:
-            self.out.print(escape(text), style=style)
+            self.out.print(text, style=style, markup=False)
 
     def result(self, text: str) -> None:
         """What a command was asked to produce (ls, dag, schema): printed even with -q."""
-        self.out.print(escape(text), style=None, markup=False)
+        self.out.print(text, style=None, markup=False)
 
     def error(self, error: BaseException) -> None:
         if isinstance(error, FlowForgeError):

@@ -165,3 +165,31 @@ def test_python_syntax_error_names_file_and_line(make_project) -> None:
 def test_macros_are_read(make_project) -> None:
     root = make_project({"macros/m.sql": "{% macro one() %}1{% endmacro %}"})
     assert list(load_project(root).macros) == ["macros/m.sql"]
+
+
+def test_files_flowforge_does_not_read_are_named_in_a_warning(make_project, caplog) -> None:
+    from flowforge_compiler.project import load_project
+
+    root = make_project(
+        {
+            "packages.yml": "packages: []\n",
+            "models/schema.yml": "version: 2\nmodels: []\n",
+            "models/notes.md": "# notes",
+            "models/old.sql": "select 1",
+            "models/unused.py": "X = 1\n",
+            "models/helper.py": "Y = 2\n",
+            "models/m.ff.py": "from flowforge_compiler import model\nimport helper\n@model(name='m')\ndef f():\n    return None\n",
+            "seeds/data.json": "{}",
+            "seeds/sub/schema.yml": "seeds: {}\n",
+            "macros/readme.txt": "x",
+        }
+    )
+    load_project(root)
+    text = caplog.text
+    assert "packages.yml: not read" in text
+    assert "models/schema.yml: not read; FlowForge takes model config from config()" in text
+    assert "models/notes.md: not read" in text and "models/old.sql: not read" in text
+    assert "models/unused.py: not a model" in text
+    assert "models/helper.py" not in text  # a Python model imports it
+    assert "seeds/data.json: not read" in text and "seeds/sub/schema.yml: not read" in text
+    assert "macros/readme.txt: not read" in text

@@ -50,3 +50,19 @@ def test_duplicate_case_names_are_an_error(make_project) -> None:
     )
     with pytest.raises(ProjectFileError, match="case names repeat: c"):
         load_unit_tests(root)
+
+
+def test_csv_paths_are_relative_to_the_spec_then_to_the_project_root(make_project) -> None:
+    spec = "model: a\ncases:\n  - name: c\n    inputs: {x: {csv: data/x.csv}}\n    expect: {csv: beside.csv}\n"
+    root = make_project({"tests/unit/a.yml": spec, "data/x.csv": "id\n1\n", "tests/unit/beside.csv": "id\n1\n"})
+    [case] = load_unit_tests(root)
+    assert case.csv_path("data/x.csv") == root / "data/x.csv"  # not beside the spec: the project root
+    assert case.csv_path("beside.csv") == root / "tests/unit/beside.csv"  # beside the spec first
+
+
+def test_a_spec_file_outside_the_project_is_refused(make_project, tmp_path) -> None:
+    root = make_project({"models/a.ff.sql": "select 1"})
+    outside = tmp_path / "elsewhere.yml"
+    outside.write_text("model: a\ncases: []\n")
+    with pytest.raises(ProjectFileError, match="outside the project folder"):
+        load_unit_tests(root, [outside])

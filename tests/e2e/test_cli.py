@@ -190,3 +190,58 @@ def test_each_project_error_exits_1_with_its_message(make_project, ffc, files, a
     assert result.exit_code == 1, result.output
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+SECRET_PROFILE = """
+prod:
+  engine: postgres
+  postgres:
+    dsn: "postgresql://app:{{ env_var('WAREHOUSE_PASSWORD') }}@{{ env_var('WAREHOUSE_HOST') }}:5432/ff"
+    db_schema: "{{ env_var('WAREHOUSE_SCHEMA') }}"
+"""
+
+
+def test_compiling_needs_no_secrets_but_running_names_the_missing_variable(example_copy, ffc, tmp_path: Path) -> None:
+    project = example_copy("simple_duckdb")
+    (project / "profiles.yml").write_text(SECRET_PROFILE)
+    for args in (
+        ["compile", project, "--env", "prod"],
+        ["compile", project, "--env", "prod", "--target", "airflow", "--out", tmp_path / "dags"],
+        ["compile", project, "--env", "prod", "--target", "prefect", "--out", tmp_path / "flows"],
+        ["ls", project, "--env", "prod"],
+        ["dag", project, "--env", "prod"],
+    ):
+        result = ffc(*args)
+        assert result.exit_code == 0, (args, result.output)
+    bundle_profile = (tmp_path / "dags" / "simple_duckdb" / "profiles.yml").read_text()
+    assert "{{ env_var('WAREHOUSE_PASSWORD') }}" in bundle_profile  # resolved on the worker
+    run = ffc("run", project, "--env", "prod")
+    assert run.exit_code == 1
+    assert "environment variables 'WAREHOUSE_HOST', 'WAREHOUSE_PASSWORD', 'WAREHOUSE_SCHEMA' are not set" in run.stderr
+
+
+def test_selections_that_match_nothing_warn_and_exit_0(example_copy, ffc) -> None:
+    project = example_copy("simple_duckdb")
+    for args in (["run", project, "--select", "nosuch"], ["run", project, "--select", "tag:nosuch"], ["test", project, "--select", "nosuch"]):
+        result = ffc(*args)
+        assert result.exit_code == 0, result.output
+        assert "Nothing to do" in result.stdout and "WARNING" in result.stderr
+    rebuild = ffc("run", project, "--rebuild", "nosuch*")
+    assert rebuild.exit_code == 0 and "--rebuild nosuch* matches no node" in rebuild.stderr
+
+
+def test_utest_without_unit_tests_says_so_and_exits_0(make_project, ffc) -> None:
+    result = ffc("utest", make_project({"models/a.ff.sql": "select 1"}))
+    assert result.exit_code == 0 and "No unit tests" in result.stdout
+
+
+def test_names_print_literally_and_verbosity_flags_work_before_the_command(make_project, ffc) -> None:
+    project = make_project({"models/[bold]x[_]:x:.ff.sql": "select 1 as id"})
+    result = ffc("ls", project)
+    assert "\n[bold]x[_]:x:.ff  sql" in result.stdout and "❌" not in result.stdout
+    built = ffc("run", project)
+    assert " OK    [bold]x[_]:x:.ff - built table [bold]x[_]:x:" in built.stdout
+    quiet = ffc("-q", "run", project)
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    verbose = ffc("-vv", "run", project)
+    assert verbose.exit_code == 0 and "flowforge.sql" in verbose.stderr

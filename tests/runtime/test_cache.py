@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from flowforge_compiler.compile import compile_project
 from flowforge_compiler.profiles import resolve_profile
+from flowforge_compiler.project import load_project
 from runtime import open_executor
 from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
 from targets.local import LevelScheduler
@@ -162,3 +164,77 @@ def test_corrupt_cache_file_means_an_empty_cache_and_a_warning(project, caplog) 
     assert run(root, db) == ALL_BUILT
     assert "unreadable" in caplog.text
     assert json.loads(cache_file.read_text())["version"] == 1  # rewritten whole
+
+
+# -- no stale skip: each reproduction of the hardening sweep ---------------------------------
+
+
+def _edit(root: Path, sql: str) -> None:
+    (root / "models/a.ff.sql").write_text(sql)
+
+
+ORIGINAL_A = PROJECT["models/a.ff.sql"]
+EDITED_A = "select id, v + 100 as v from {{ ref('s') }}"
+
+
+@pytest.mark.parametrize("mode", ["off", "ro"])
+def test_reverting_an_edit_built_without_recording_rebuilds(project, mode: str) -> None:
+    root, db = project
+    run(root, db)
+    _edit(root, EDITED_A)
+    assert run(root, db, mode)["a.ff"] == "built"  # the table now holds the edit; the file was not told
+    _edit(root, ORIGINAL_A)
+    assert run(root, db)["a.ff"] == "built"
+    assert rows(db, "select v from a order by id") == [(10,), (20,)]
+
+
+def test_alternating_profiles_on_one_duckdb_file_never_skips_the_other_profiles_build(make_project) -> None:
+    profiles = "dev:\n  engine: duckdb\n  duckdb: {path: shared.duckdb}\nprod:\n  engine: duckdb\n  duckdb: {path: shared.duckdb}\n"
+    root = make_project({**PROJECT, "profiles.yml": profiles})
+
+    def run_env(env: str) -> dict[str, str]:
+        plan = compile_project(load_project(root), resolve_profile(root, env, environ={}), environ={})
+        with open_executor(resolve_profile(root, env, environ={})) as executor:
+            policy = CachePolicy(plan, CacheMode.RW, WarehouseStore(executor), file=FileStore.for_profile(root, env, "duckdb"))
+            summary = LevelScheduler(plan, executor, root, cache=policy).run([n.id for n in plan.nodes])
+        return {r.node_id: ("cached" if r.message == "cached" else r.status) for r in summary.results}
+
+    assert run_env("dev") == ALL_BUILT
+    assert run_env("prod") == ALL_BUILT  # prod's build replaced dev's tables
+    assert run_env("dev") == ALL_BUILT  # dev's cache file still says "built": the warehouse says otherwise
+    assert run_env("dev") == ALL_CACHED
+
+
+def test_the_location_of_the_data_is_part_of_every_fingerprint(make_project, tmp_path: Path) -> None:
+    root = make_project(PROJECT)
+    one = compile_dir(root, environ={"FF_DUCKDB_PATH": str(tmp_path / "one.duckdb")})
+    other = compile_dir(root, environ={"FF_DUCKDB_PATH": str(tmp_path / "other.duckdb")})
+    assert all(a.fingerprint != b.fingerprint for a, b in zip(one.nodes, other.nodes, strict=True))
+
+
+@pytest.mark.parametrize("init_files", [False, True], ids=["namespace", "package"])
+def test_editing_a_module_deep_in_a_helper_package_rebuilds_its_model(make_project, tmp_path: Path, init_files: bool) -> None:
+    files = {
+        "seeds/s.csv": "id,v\n1,10\n",
+        "lib/inner/util.py": "def scale(v):\n    return v * 2\n",
+        "models/m.ff.py": "from flowforge_compiler import model\nfrom lib.inner.util import scale\n"
+        "@model(name='m', deps=['s'])\ndef f(df):\n    return df.assign(v=scale(df.v))\n",
+    }
+    if init_files:
+        files |= {"lib/__init__.py": "from .inner import util as util\n", "lib/inner/__init__.py": ""}
+    root = make_project(files)
+    db = tmp_path / "w.duckdb"
+    assert run(root, db) == {"s": "built", "m": "built"}
+    assert run(root, db) == {"s": "cached", "m": "cached"}
+    (root / "lib/inner/util.py").write_text("def scale(v):\n    return v * 3\n")
+    assert run(root, db) == {"s": "cached", "m": "built"}
+    assert rows(db, "select v from m") == [(30,)]
+    assert "lib/inner/util.py" in compile_dir(root).node("m").python.modules
+
+
+def test_a_source_that_names_a_seed_through_a_schema_is_not_external(make_project, tmp_path: Path) -> None:
+    sources = "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables: [{name: s}]\n"
+    root = make_project({"seeds/s.csv": "id\n1\n", "sources.yml": sources, "models/m.ff.sql": "select * from {{ source('raw', 's') }}"})
+    db = tmp_path / "w.duckdb"
+    assert run(root, db) == {"s": "built", "m.ff": "built"}
+    assert run(root, db) == {"s": "cached", "m.ff": "cached"}

@@ -177,6 +177,43 @@ def test_connection_errors_name_profile_host_database_never_the_password(make_pr
     assert "not-the-password" not in result.output
 
 
+HOSTILE_PASSWORD = "p@ss:w/rd?x"  # the password of the role ff_hostile (.ci/postgres.sh)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://flowforge:wr@ng:pa/ss@127.0.0.1:5432/flowforge_test",
+        "postgresql://flowforge@127.0.0.1:5432/flowforge_test?password=wr@ng:pa/ss",
+    ],
+)
+def test_a_wrong_password_with_at_colon_slash_never_reaches_a_message(make_project, ffc, pg_dsn, dsn) -> None:
+    project = make_project({"models/a.ff.sql": "select 1"})
+    result = ffc("run", project, "--engine", "postgres", env={"FF_PG_DSN": dsn})
+    assert result.exit_code == 1, result.output
+    assert "PostgreSQL authentication failed" in result.stderr
+    assert "host 127.0.0.1:5432, database 'flowforge_test', user 'flowforge'" in result.stderr
+    for fragment in ("wr@ng", "pa/ss", "ng:pa", "wr"):
+        assert fragment not in result.output
+
+
+def test_a_password_with_at_colon_slash_question_mark_connects(make_project, pg_dsn: str) -> None:
+    import uuid
+
+    root = make_project({"models/a.ff.sql": "select 1 as x"})
+    schema = f"ff_hostile_{uuid.uuid4().hex[:8]}"
+    dsn = f"postgresql://ff_hostile:{HOSTILE_PASSWORD}@127.0.0.1:5432/flowforge_test"
+    profile = resolve_profile(root, None, environ={"FF_ENGINE": "postgres", "FF_PG_DSN": dsn, "FF_PG_SCHEMA": schema})
+    try:
+        _, results = build(root, profile)
+        assert results[0].rows == 1
+    finally:
+        with psycopg.connect(
+            host="127.0.0.1", user="ff_hostile", password=HOSTILE_PASSWORD, dbname="flowforge_test", autocommit=True
+        ) as con:
+            con.execute(f'drop schema if exists "{schema}" cascade')
+
+
 def test_missing_schema_privileges_are_explained(make_project, ffc, pg_dsn: str) -> None:
     # The role may connect to the `postgres` database but not create schemas there.
     dsn = pg_dsn.rsplit("/", 1)[0] + "/postgres"
@@ -242,3 +279,64 @@ def test_seeds_and_python_call_conventions_on_postgres(make_project, pg) -> None
     assert rows("select sum(x) from p") == [(6,)]
     assert rows("select n from zero") == [(7,)] and rows("select answer, k from two") == [(42, 2)]
     assert rows("select zip, n from one order by zip") == [("00123", 2), ("99999", 2)]
+
+
+def test_switching_db_schema_and_back_never_serves_the_other_schemas_build(make_project, ffc, pg_dsn: str, pg_schema: str) -> None:
+    other = pg_schema + "_b"
+    project = make_project({"models/a.ff.sql": "select 1 as v"})
+
+    def run(schema: str) -> str:
+        result = ffc("run", project, "--engine", "postgres", env={"FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": schema})
+        assert result.exit_code == 0, result.output
+        return "cached" if "SKIP  a.ff" in result.stdout else "built"
+
+    try:
+        assert run(pg_schema) == "built"
+        assert run(other) == "built"
+        (project / "models/a.ff.sql").write_text("select 2 as v")
+        assert run(other) == "built"
+        assert run(pg_schema) == "built"  # this schema still holds `select 1`
+        assert run(pg_schema) == "cached"
+        with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
+            assert con.execute(f'select v from "{pg_schema}".a').fetchall() == [(2,)]
+    finally:
+        with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+            con.execute(f'drop schema if exists "{other}" cascade')
+
+
+def test_a_task_that_loses_the_race_to_create_the_schema_and_ff_meta_goes_on(make_project, pg_dsn: str, pg_schema: str) -> None:
+    """Two first tasks start together: the other one creates the schema and `_ff_meta` while
+    this one waits on `create ... if not exists`, which then fails with a duplicate key. That
+    must count as success, not as a missing privilege."""
+    import threading
+    import time
+
+    root = make_project({"models/a.ff.sql": "select 1 as v"})
+    profile = resolve_profile(root, None, environ={"FF_ENGINE": "postgres", "FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": pg_schema})
+    plan = compile_dir(root)
+    plain = pg_dsn.replace("postgresql+psycopg://", "postgresql://")
+    for winner_creates in (
+        [f'create schema "{pg_schema}"'],
+        [f'create schema if not exists "{pg_schema}"', "commit", f'create table "{pg_schema}"._ff_meta (node_name varchar, relation varchar, fingerprint varchar, engine varchar, built_at timestamp)'],
+    ):
+        with psycopg.connect(plain, autocommit=True) as con:
+            con.execute(f'drop schema if exists "{pg_schema}" cascade')
+        winner = psycopg.connect(plain)
+        for statement in winner_creates:
+            winner.commit() if statement == "commit" else winner.execute(statement)  # left uncommitted
+        outcome: list[object] = []
+
+        def first_task() -> None:
+            try:
+                with open_executor(profile) as executor:
+                    outcome.append(run_node(plan, "a.ff", executor=executor, root=root).status)
+            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+                outcome.append(exc)
+
+        task = threading.Thread(target=first_task)
+        task.start()
+        time.sleep(0.5)  # the task now waits on the winner's uncommitted catalog rows
+        winner.commit()
+        winner.close()
+        task.join(30)
+        assert outcome == ["built"], outcome

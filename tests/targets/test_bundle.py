@@ -72,3 +72,28 @@ def test_refuses_to_replace_a_folder_that_is_not_a_bundle(make_project, tmp_path
     assert (precious / "notes.txt").exists()
     write_bundle(project, plan, tmp_path / "b")
     write_bundle(project, plan, tmp_path / "b")  # replacing its own bundle is fine
+
+
+@pytest.mark.parametrize(
+    ("dsn", "secret", "variables"),
+    [
+        ("postgresql://app:hunter2@db:5432/ff", "hunter2", ["FF_PROD_POSTGRES_DSN_PASSWORD"]),
+        ("postgresql://app:hu@n:t/er2@db:5432/ff", "hu@n:t/er2", ["FF_PROD_POSTGRES_DSN_PASSWORD"]),
+        ("postgresql://app@db:5432/ff?sslmode=require&password=hunter2", "hunter2", ["FF_PROD_POSTGRES_DSN_PASSWORD"]),
+        ("postgresql://app:hunter2@{{ env_var('PGHOST') }}:5432/ff", "hunter2", ["FF_PROD_POSTGRES_DSN_PASSWORD", "PGHOST"]),
+    ],
+)
+def test_no_password_form_reaches_the_bundle(make_project, tmp_path: Path, caplog, dsn: str, secret: str, variables) -> None:
+    profiles = f"prod:\n  engine: postgres\n  postgres:\n    dsn: \"{dsn}\"\n"
+    root = make_project({"profiles.yml": profiles, "models/a.ff.sql": "select 1"})
+    project = load_project(root)
+    plan = compile_project(project, resolve_profile(root, "prod", environ={}), environ={})
+    bundle = write_bundle(project, plan, tmp_path / "b")
+    text = "".join(p.read_text() for p in bundle.rglob("*") if p.is_file())
+    assert secret not in text and "er2" not in text
+    assert variables[0] in caplog.text  # the compile says which variable to set on the workers
+    worker = resolve_profile(bundle, "prod", environ={variables[0]: secret, "PGHOST": "db"})
+    from flowforge_compiler.dsn import parse_dsn
+
+    parsed = parse_dsn(worker.engine_settings.dsn, "dsn")
+    assert (parsed.password or dict(parsed.query).get("password")) == secret and parsed.host == "db"

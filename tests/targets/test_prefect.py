@@ -133,6 +133,14 @@ def test_running_the_module_runs_the_flow_once(prefect_api: str, tmp_path: Path)
         assert con.execute("select count(*) from mart_orders_enriched").fetchone() == (2,)
 
 
+def test_running_the_module_exits_non_zero_when_the_flow_run_fails(prefect_api: str, make_project, tmp_path: Path) -> None:
+    project = make_project({"models/good.ff.sql": "select 1 as id", "models/bad.ff.sql": "select nope from {{ ref('good') }}"})
+    out = compile_prefect(project, tmp_path / "flows", "--retries", "0", "--flow-name", "fails")
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "FF_DUCKDB_PATH": str(tmp_path / "f.duckdb")}
+    proc = subprocess.run([sys.executable, str(out / "fails.py")], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+
+
 def test_hostile_names_stay_inert(make_project, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     evil = f"x'); open({str(marker)!r}, 'w'); ('"
