@@ -226,39 +226,32 @@ def test_python_model_imports_a_helper_module_beside_it(make_project, tmp_path: 
     assert rows(db, "select sum(v) from m") == [(6,)]
 
 
-def _hold_lock(db: Path, seconds: float):
+def _run_while_locked(make_project, ffc, db: Path, *, hold_seconds: float, lock_timeout: str):
+    """`ffc run` while another process holds `db` for `hold_seconds`; (result, holder's PID)."""
     import subprocess
     import sys
 
+    project = make_project({"models/a.ff.sql": "select 1 as x"})
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep({seconds})"],
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep({hold_seconds})"],
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-    return holder
-
-
-def test_a_locked_file_is_waited_for_then_named_with_the_holding_process(make_project, ffc, tmp_path: Path) -> None:
-    project = make_project({"models/a.ff.sql": "select 1 as x"})
-    db = tmp_path / "locked.duckdb"
-    holder = _hold_lock(db, 30)
     try:
-        result = ffc("run", project, "--lock-timeout", "1", env={"FF_DUCKDB_PATH": str(db)})
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        return ffc("run", project, "--lock-timeout", lock_timeout, env={"FF_DUCKDB_PATH": str(db)}), holder.pid
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_locked_file_is_waited_for_then_named_with_the_holding_process(make_project, ffc, tmp_path: Path) -> None:
+    result, pid = _run_while_locked(make_project, ffc, tmp_path / "locked.duckdb", hold_seconds=30, lock_timeout="1")
     assert result.exit_code == 1, result.output
-    assert "is locked by another process" in result.stderr and f"(PID {holder.pid})" in result.stderr
+    assert "is locked by another process" in result.stderr and f"(PID {pid})" in result.stderr
     assert "waited 1s" in result.stderr and "--lock-timeout" in result.stderr
 
 
 def test_a_lock_released_in_time_lets_the_run_go_on(make_project, ffc, tmp_path: Path) -> None:
-    project = make_project({"models/a.ff.sql": "select 1 as x"})
-    db = tmp_path / "busy.duckdb"
-    holder = _hold_lock(db, 2)
-    try:
-        result = ffc("run", project, "--lock-timeout", "30", env={"FF_DUCKDB_PATH": str(db)})
-    finally:
-        holder.wait()
+    result, _ = _run_while_locked(make_project, ffc, tmp_path / "busy.duckdb", hold_seconds=2, lock_timeout="30")
     assert result.exit_code == 0, result.output
