@@ -74,12 +74,13 @@ def load_project(root: Path) -> Project:
     for name, why in _NOT_READ.items():
         if (root / name).exists():
             log.warning("%s: not read (%s)", name, why)
-    python_models = _discover_python(root)
+    model_files = _model_files(root)
+    python_models = _discover_python(root, model_files)
     project = Project(
         root=root,
         config=config,
         sources=load_sources(root / "sources.yml"),
-        sql_models=_discover_sql(root, python_models),
+        sql_models=_discover_sql(model_files, python_models),
         python_models=python_models,
         seeds=discover_seeds(root),
         macros=_read_macros(root),
@@ -105,9 +106,9 @@ def _model_files(root: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def _discover_python(root: Path) -> list[PythonModelDecl]:
+def _discover_python(root: Path, files: list[tuple[Path, str]]) -> list[PythonModelDecl]:
     python: list[PythonModelDecl] = []
-    for path, rel in _model_files(root):
+    for path, rel in files:
         if path.name.endswith(".ff.py"):
             found = discover_python_models(path, rel, root)
             if not found:
@@ -116,12 +117,12 @@ def _discover_python(root: Path) -> list[PythonModelDecl]:
     return python
 
 
-def _discover_sql(root: Path, python: list[PythonModelDecl]) -> list[SqlModelFile]:
+def _discover_sql(files: list[tuple[Path, str]], python: list[PythonModelDecl]) -> list[SqlModelFile]:
     """SQL models; every other file under models/ gets a warning saying what is read instead,
     except the helper modules Python models import."""
     helpers = {module for decl in python for module in decl.modules}
     sql: list[SqlModelFile] = []
-    for path, rel in _model_files(root):
+    for path, rel in files:
         if path.name.endswith(".ff.sql"):
             sql.append(SqlModelFile(path.name[: -len(".sql")], rel, _read_text(path, rel)))
         elif path.name.endswith(".ff.py") or rel in helpers or path.suffix == ".pyc":

@@ -68,7 +68,7 @@ def _utf8_bytes(path: Path, display: str) -> bytes:
 
 
 def _check_header(data: bytes, display: str) -> None:
-    first = next(csv.reader(io.StringIO(data.decode("utf-8-sig").split("\n", 1)[0])), [])
+    first = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig")]), [])
     if not first:
         raise ProjectFileError("the seed has no header row", location=Location(display, 1))
     seen: set[str] = set()

@@ -41,14 +41,13 @@ def isolated_executor(profile: Profile) -> Iterator[Executor]:
             yield executor
         return
     if profile.engine == "postgres":
-        settings = profile.settings.postgres.model_copy(update={"db_schema": f"ff_utest_{uuid.uuid4().hex[:12]}"})
-        scratch = Profile(profile.name, profile.settings.model_copy(update={"postgres": settings}))
-        executor = open_executor(scratch)
+        schema = f"ff_utest_{uuid.uuid4().hex[:12]}"
+        executor = open_executor(profile.with_engine_settings(db_schema=schema))
         try:
             yield executor
         finally:
             try:
-                executor.execute(f"drop schema if exists {executor.quote(settings.db_schema)} cascade")
+                executor.execute(f"drop schema if exists {executor.quote(schema)} cascade")
             finally:
                 executor.close()
         return
