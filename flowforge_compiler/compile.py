@@ -186,6 +186,7 @@ def _sql_draft(
                 hint="write only a SELECT and set the materialization with config()",
             )
         sql, materialization = ddl.select, full.config.get("materialized") or ddl.kind
+    single_statement(sql, Location(sql_model.path), query=True)
     materialization = materialization or DEFAULT_MATERIALIZATION
     if is_blank(sql):
         raise TemplateError("the model renders to no SQL", location=Location(sql_model.path), hint="a model is one SELECT statement")
@@ -194,6 +195,8 @@ def _sql_draft(
     sql_incremental = None
     if materialization == "incremental":
         sql_incremental, incremental = render(incremental=True)
+        if ddl is None:
+            single_statement(sql_incremental, Location(sql_model.path), what="the model (with is_incremental())", query=True)
         refs += incremental.refs
         full.vars_read.update(incremental.vars_read)
         full.missing.extend(incremental.missing)
@@ -351,7 +354,7 @@ def _seed_draft(seed: SeedFile, root: Path) -> NodeDraft:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ProjectFileError("the SQL seed is not UTF-8 text", location=Location(seed.path)) from exc
-        sql = single_statement(strip_statement(text), Location(seed.path), what="the SQL seed")
+        sql = single_statement(strip_statement(text), Location(seed.path), what="the SQL seed", query=True)
         if is_blank(sql):
             raise ProjectFileError("the SQL seed is empty", location=Location(seed.path), hint="a SQL seed is one SELECT")
     return NodeDraft(

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flowforge_compiler.dsl import quote_identifier
 from flowforge_compiler.errors import Location, ProjectFileError
 
+if TYPE_CHECKING:
+    from sqlglot.tokens import Token
+
 SOURCE_DIALECT = "duckdb"  # the dialect models are written in
+# Statements that change something: a model (or a SQL seed) is a query, never one of these.
+_NOT_QUERIES = frozenset(
+    "INSERT UPDATE DELETE DROP CREATE ALTER TRUNCATE MERGE COPY ATTACH DETACH PRAGMA SET RESET CALL GRANT "
+    "REVOKE INSTALL LOAD EXPORT IMPORT BEGIN START COMMIT ROLLBACK ABORT USE VACUUM CHECKPOINT EXECUTE "
+    "PREPARE DEALLOCATE COMMENT REPLACE UPSERT LOCK UNLISTEN LISTEN NOTIFY DO".split()
+)
 
 _LEADING_COMMENTS = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
 _DDL = re.compile(
@@ -78,7 +88,7 @@ def normalize_for_fingerprint(sql: str) -> str:
     return _QUOTED_OR_GAP.sub(lambda m: m.group(1) or " ", sql).strip()
 
 
-def _tokens(sql: str, what: str, location: Location, dialect: str) -> list:  # type: ignore[type-arg]
+def _tokens(sql: str, what: str, location: Location, dialect: str) -> list[Token]:
     import sqlglot
     from sqlglot.errors import TokenError
 
@@ -92,11 +102,14 @@ def _tokens(sql: str, what: str, location: Location, dialect: str) -> list:  # t
         ) from exc
 
 
-def single_statement(sql: str, location: Location, *, what: str = "the model", dialect: str = SOURCE_DIALECT) -> str:
+def single_statement(
+    sql: str, location: Location, *, what: str = "the model", dialect: str = SOURCE_DIALECT, query: bool = False
+) -> str:
     """The one statement `sql` holds, without trailing `;` and comments; a second statement
-    (written, or made by a var or a macro) is an error naming the file and its line."""
+    (written, or made by a var or a macro) is an error naming the file and its line. With
+    `query`, the statement must also be a query (SELECT, WITH, FROM, VALUES, PIVOT, ...)."""
     tokens = _tokens(sql, what, location, dialect)
-    statements: list[list] = [[]]  # type: ignore[type-arg]
+    statements: list[list[Token]] = [[]]
     for token in tokens:
         if token.token_type.name == "SEMICOLON":
             statements.append([])
@@ -112,6 +125,13 @@ def single_statement(sql: str, location: Location, *, what: str = "the model", d
         )
     if not found:
         return sql
+    first = found[0][0].text.upper()
+    if query and first in _NOT_QUERIES:
+        raise ProjectFileError(
+            f"{what} is a {first} statement, not a query",
+            location=location,
+            hint="a model is one SELECT (or WITH ... SELECT); FlowForge writes the DDL around it",
+        )
     return sql[: found[0][-1].end + 1]
 
 

@@ -62,6 +62,7 @@ def configure_logging(verbosity: int) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse warnings are ours to word
     for name, logger_level in (("flowforge", level), ("flowforge.sql", logging.DEBUG if sql_debug else level)):
         logger = logging.getLogger(name)
         logger.handlers = [handler]

@@ -57,6 +57,9 @@ CASES = [
     # SQL models
     Bad("two statements in a model", {"models/u.ff.sql": "select 1 as x;\ndrop table users"}, says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
     Bad("a var that makes two statements", {"models/u.ff.sql": "select * from {{ ref('users') }} where id = {{ var('id') }}"}, argv=("run", "{p}", "--vars", "{id: '1; drop table users'}"), says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
+    Bad("a model that is not a query", {"models/u.ff.sql": "drop table users"}, says=("models/u.ff.sql", "is a DROP statement, not a query"), setup="seeded"),
+    Bad("an incremental branch that is not a query", {"models/u.ff.sql": "{{ config(materialized='incremental') }}{% if is_incremental() %}delete from users{% else %}select 1 as x{% endif %}"}, says=("models/u.ff.sql", "DELETE statement"), setup="seeded"),
+    Bad("a SQL seed that is not a query", {"seeds/more.sql": "insert into users values (3, 'c')"}, says=("seeds/more.sql", "INSERT statement"), setup="seeded"),
     Bad("unterminated string", {"models/u.ff.sql": "select 'abc as x"}, says=("models/u.ff.sql", "unterminated")),
     Bad("self ref", {"models/u.ff.sql": "select * from {{ ref('u') }}"}, says=("models/u.ff.sql", "refers to itself", "{{ this }}")),
     Bad("a dotted model name", {"models/a.b.ff.sql": "select 1"}, says=("models/a.b.ff.sql", "holds a '.'")),

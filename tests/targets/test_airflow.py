@@ -73,6 +73,16 @@ def test_generated_dag_imports_and_matches_the_plan(dags_folder: Path) -> None:
     assert dag.get_task("users").pool == "flowforge_ff_shape"
 
 
+def test_every_schedule_ffc_accepts_is_one_airflow_accepts(dags_folder: Path, make_project) -> None:
+    from flowforge_compiler.schedule import PRESETS
+
+    project = make_project({"models/a.ff.sql": "select 1"})
+    for index, schedule in enumerate([*PRESETS, "*/15 6-18 * * MON-FRI", "0 0 1 JAN,JUL *"]):
+        compile_airflow(project, dags_folder, "--dag-id", f"ff_schedule_{index}", "--schedule", schedule)
+        dag = load_dag(dags_folder, f"ff_schedule_{index}")
+        assert dag.timetable is not None, schedule
+
+
 def test_golden_dag_for_the_example(tmp_path: Path) -> None:
     from targets.airflow import AirflowOptions, render_dag
 
