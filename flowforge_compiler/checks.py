@@ -16,6 +16,7 @@ from flowforge_compiler.plan import PlanCheck, PlanNode
 from flowforge_compiler.project_file import CheckSpec, RelationshipsCheck
 from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.sql_statements import boolean_filter
+from flowforge_compiler.transpile import expression_to_engine
 
 _COMMON = {"type", "table", "tags", "severity", "where", "name"}
 _CALL = re.compile(r"^\s*(?P<func>ref|source)\s*\((?P<args>.*)\)\s*$", re.DOTALL)
@@ -26,9 +27,11 @@ def bind_checks(
     nodes: Sequence[PlanNode],
     sources: Mapping[tuple[str, str], SourceTable],
     lines: Sequence[int | None] = (),
+    dialects: tuple[str, str] = ("duckdb", "duckdb"),
 ) -> list[PlanCheck]:
     """One PlanCheck per entry of `tests:`, in file order, with a unique id; `lines` are the
-    entries' lines in project.yml, for errors."""
+    entries' lines in project.yml, for errors; `where:` filters are written in the project's
+    dialect and stored in the engine's (`dialects`)."""
     by_name = {n.relation: n for n in nodes} | {n.id: n for n in nodes}
     checks: list[PlanCheck] = []
     used: dict[str, int] = {}
@@ -41,8 +44,11 @@ def bind_checks(
             params["to"], other = _bind(spec.to, by_name, sources, f"tests[{position}].to", where)
             if other and other not in nodes_read:
                 nodes_read.append(other)
+        filter_sql = None
         if spec.where is not None:
-            boolean_filter(spec.where, where, what=f"tests[{position}].where")
+            what = f"tests[{position}].where"
+            boolean_filter(spec.where, where, what=what, dialect=dialects[0])
+            filter_sql = expression_to_engine(spec.where, dialects[0], dialects[1], where, what)
         base = spec.name or "_".join(str(p) for p in [spec.type, table, params.get("column")] if p)
         used[base] = used.get(base, 0) + 1
         check_id = base if used[base] == 1 else f"{base}_{used[base]}"
@@ -55,7 +61,7 @@ def bind_checks(
                 nodes=nodes_read,
                 params=params,
                 severity=spec.severity,
-                where=spec.where,
+                where=filter_sql,
                 tags=sorted(set(spec.tags)),
             )
         )

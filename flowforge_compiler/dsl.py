@@ -143,7 +143,7 @@ class _DslError(Exception):
 class ModelRenderer:
     """Renders model templates; macros are loaded once and shared by every model."""
 
-    def __init__(self, templates: Mapping[str, str], macro_names: list[str]):
+    def __init__(self, templates: Mapping[str, str], macro_names: list[str], *, target: object | None = None):
         self._templates = dict(templates)
         self.env = jinja2.Environment(
             loader=jinja2.FunctionLoader(self._load),
@@ -160,6 +160,7 @@ class ModelRenderer:
             env_var=_env_var,
             is_incremental=_is_incremental,
             this=_This(),
+            target=target,  # the profile: target.name, .type, .schema, .database, .dialect
         )
         self._load_macros(macro_names)
 
@@ -202,7 +203,7 @@ class ModelRenderer:
             raise TemplateError(
                 f"{exc.message}",
                 location=Location(name, _template_line(exc, name)),
-                hint="DSL names are ref, source, var, config, this, env_var, is_incremental and your macros",
+                hint="DSL names are ref, source, var, config, this, target, env_var, is_incremental and your macros",
             ) from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(str(exc), location=Location(name, _template_line(exc, name))) from exc

@@ -27,6 +27,7 @@ class PlanProject(_IR):
     version: str
     vars: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = None
+    dialect: str = "duckdb"  # the dialect models are written in
 
 
 class PlanProfile(_IR):
@@ -34,6 +35,7 @@ class PlanProfile(_IR):
 
     name: str
     engine: str
+    dialect: str = "duckdb"  # the engine's SQL dialect, which the plan's SQL is written in
 
 
 class PythonEntry(_IR):
@@ -56,6 +58,8 @@ class SeedEntry(_IR):
 class NodeConfig(_IR):
     unique_key: list[str] = Field(default_factory=list)
     incremental_strategy: str | None = None
+    dialect: str | None = None  # what the SQL was written in (SQL nodes); `sql` is the engine's dialect
+    transpile: bool = True  # false: engine-native SQL, kept as written
 
 
 class PlanNode(_IR):

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import jinja2
 from pydantic import Field
@@ -59,26 +59,31 @@ class SnowflakeSnowparkSettings(Strict):
 
 
 class DuckDBProfile(Strict):
+    dialect: ClassVar[str] = 'duckdb'  # sqlglot's name for the engine's SQL
     engine: Literal["duckdb"]
     duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
 
 
 class PostgresProfile(Strict):
+    dialect: ClassVar[str] = 'postgres'  # sqlglot's name for the engine's SQL
     engine: Literal["postgres"]
     postgres: PostgresSettings
 
 
 class BigQueryProfile(Strict):
+    dialect: ClassVar[str] = 'bigquery'  # sqlglot's name for the engine's SQL
     engine: Literal["bigquery"]
     bigquery: BigQuerySettings
 
 
 class DatabricksSparkProfile(Strict):
+    dialect: ClassVar[str] = 'databricks'  # sqlglot's name for the engine's SQL
     engine: Literal["databricks_spark"]
     databricks_spark: DatabricksSparkSettings = Field(default_factory=DatabricksSparkSettings)
 
 
 class SnowflakeSnowparkProfile(Strict):
+    dialect: ClassVar[str] = 'snowflake'  # sqlglot's name for the engine's SQL
     engine: Literal["snowflake_snowpark"]
     snowflake_snowpark: SnowflakeSnowparkSettings
 
@@ -122,6 +127,11 @@ class Profile:
     def engine_settings(self) -> Any:
         return getattr(self.settings, self.engine)
 
+    @property
+    def dialect(self) -> str:
+        """The engine's SQL dialect (sqlglot's name for it)."""
+        return self.settings.dialect
+
     def with_engine_settings(self, **updates: Any) -> Profile:
         """The profile with some engine settings replaced (and no longer unresolved)."""
         block = self.engine_settings.model_copy(update=updates)
@@ -132,6 +142,12 @@ class Profile:
         """Raise, naming every variable, when settings still wait for unset variables."""
         if self.unresolved:
             raise _missing_variable(self.unresolved, self.name)
+
+    def target(self) -> Target:
+        """`target` in Jinja, as dbt users write it: name, type, schema, database, dialect."""
+        settings = self.engine_settings
+        schema, database = _TARGET_FIELDS[self.engine](settings, self.unresolved)
+        return Target(name=self.name, type=self.engine, schema=schema, database=database, dialect=self.dialect)
 
     def location(self, project_dir: Path) -> dict[str, str]:
         """Where the data lives (never credentials): part of every fingerprint, so builds in one
@@ -150,6 +166,32 @@ class Profile:
             else:
                 out[key] = str(value)
         return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """What `{{ target.* }}` reads in a model; None where the profile does not say."""
+
+    name: str
+    type: str
+    schema: str | None
+    database: str | None
+    dialect: str
+
+
+def _postgres_database(settings: Any, unresolved: Mapping[str, str]) -> str | None:
+    if "postgres.dsn" in unresolved:
+        return None
+    return parse_dsn(settings.dsn, "postgres.dsn").database
+
+
+_TARGET_FIELDS: dict[str, Any] = {  # engine -> (settings, unresolved) -> (schema, database)
+    "duckdb": lambda s, u: ("main", "memory" if s.path == ":memory:" else Path(s.path).stem),
+    "postgres": lambda s, u: (s.db_schema, _postgres_database(s, u)),
+    "bigquery": lambda s, u: (s.dataset, s.project),
+    "databricks_spark": lambda s, u: (s.database or "default", None),
+    "snowflake_snowpark": lambda s, u: (s.db_schema, s.database),
+}
 
 
 # The settings that say where an engine's data lives (a DSN contributes host, port and database).

@@ -12,6 +12,15 @@ Materialization = Literal["table", "view", "incremental", "ephemeral"]
 IncrementalStrategy = Literal["append", "merge", "delete+insert"]
 
 
+def _check_dialect(value: str | None) -> str | None:
+    from flowforge_compiler.transpile import known_dialect
+
+    problem = known_dialect(value) if value is not None else None
+    if problem:
+        raise ValueError(f"{value!r} is not a SQL dialect sqlglot knows ({problem})")
+    return value
+
+
 class Strict(BaseModel):
     """Base for every user-facing file format: unknown keys are errors."""
 
@@ -26,6 +35,13 @@ class ModelConfig(Strict):
     unique_key: str | list[str] | None = None
     incremental_strategy: IncrementalStrategy | None = None
     description: str | None = None
+    dialect: str | None = None  # the SQL dialect of this model, when not the project's
+    transpile: bool | None = None  # false: the SQL is engine-native and kept as written
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, value: str | None) -> str | None:
+        return _check_dialect(value)
 
 
 class _CheckBase(Strict):
@@ -115,6 +131,12 @@ class ProjectConfig(Strict):
     schedule: str | None = None
     tests: list[CheckSpec] = Field(default_factory=list)
     docs: DocsSettings = Field(default_factory=DocsSettings)
+    dialect: str = "duckdb"  # the SQL dialect models are written in; transpiled per engine
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, value: str) -> str:
+        return _check_dialect(value) or value
 
     @field_validator("schedule")
     @classmethod

@@ -68,7 +68,7 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
     source = ex.quote(check.table)
     if check.where:
         # validated at compile time; checked again so a hand-edited plan cannot smuggle a statement in
-        where = boolean_filter(check.where, Location("plan.json"), what=f"the where: of check {check.id!r}")
+        where = boolean_filter(check.where, Location("plan.json"), what=f"the where: of check {check.id!r}", dialect=ex.profile.dialect)
         source = f"(select * from {source} where {where}) as checked"
     column = ex.quote(p["column"]) if "column" in p else ""
     label = f"{check.table}.{p['column']}" if "column" in p else check.table

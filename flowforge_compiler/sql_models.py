@@ -1,0 +1,149 @@
+"""SQL models -> drafts: render the template, check it is one query, make it portable.
+
+Portable means: parsed once in the model's dialect (the project's `dialect:`, or
+`config(dialect=...)`), its tables checked against what it declares, and written in the
+engine's dialect (see `transpile`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flowforge_compiler.authoring import relation_for
+from flowforge_compiler.drafts import (
+    DEFAULT_MATERIALIZATION,
+    Missing,
+    NameIndex,
+    NodeDraft,
+    collect_missing,
+    merged_config,
+    model_config,
+    node_config,
+)
+from flowforge_compiler.dsl import ModelRenderer, RenderContext
+from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
+from flowforge_compiler.project import Project, SqlModelFile
+from flowforge_compiler.sql_statements import is_blank, parse_spec_era_ddl, single_statement, strip_statement
+from flowforge_compiler.transpile import parse_model, to_engine, undeclared_tables
+
+log = logging.getLogger("flowforge")
+
+
+@dataclass(frozen=True)
+class SqlCompile:
+    """What every SQL model of one compile shares."""
+
+    project: Project
+    renderer: ModelRenderer
+    index: NameIndex
+    vars: Mapping[str, Any]
+    environ: Mapping[str, str]
+    engine_dialect: str
+    strict: bool = False
+
+
+def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> NodeDraft:
+    """One SQL model as a draft, its SQL in the engine's dialect."""
+    where = Location(sql_model.path)
+    relation = relation_for(sql_model.name)
+
+    def render(incremental: bool) -> tuple[str, RenderContext]:
+        ctx = RenderContext(
+            display=sql_model.path,
+            relation=relation,
+            resolve_ref=run.index.resolve,
+            sources=run.project.sources,
+            vars=run.vars,
+            environ=run.environ,
+            incremental=incremental,
+        )
+        rendered = strip_statement(run.renderer.render(sql_model.path, ctx))
+        return single_statement(rendered, where), ctx
+
+    sql, full = render(incremental=False)
+    settings = merged_config(model_config(run.project, sql_model.name), full.config)
+    materialization = settings.materialized
+    ddl = parse_spec_era_ddl(sql)
+    if ddl is not None:
+        if ddl.relation.lower() != relation.lower():
+            raise ProjectFileError(
+                f"the file creates {ddl.relation!r} but its model builds {relation!r}",
+                location=where,
+                hint="a model's relation is its file name without .ff.sql; rename the file or the relation",
+            )
+        if full.config.get("materialized") not in (None, ddl.kind):
+            raise ProjectFileError(
+                f"config(materialized={full.config['materialized']!r}) contradicts `create {ddl.kind}`",
+                location=where,
+                hint="write only a SELECT and set the materialization with config()",
+            )
+        sql, materialization = ddl.select, full.config.get("materialized") or ddl.kind
+    single_statement(sql, where, query=True)
+    materialization = materialization or DEFAULT_MATERIALIZATION
+    if is_blank(sql):
+        raise TemplateError("the model renders to no SQL", location=where, hint="a model is one SELECT statement")
+
+    refs = list(full.refs)
+    sql_incremental = None
+    sources = list(full.source_tables)
+    if materialization == "incremental":
+        sql_incremental, incremental = render(incremental=True)
+        if ddl is None:
+            single_statement(sql_incremental, where, what="the model (with is_incremental())", query=True)
+        refs += incremental.refs
+        sources += incremental.source_tables
+        full.vars_read.update(incremental.vars_read)
+        full.missing.extend(incremental.missing)
+    collect_missing(sql_model.name, full.missing, run.index, missing)
+    if sql_model.name in refs:
+        raise ProjectFileError(
+            f"{sql_model.name!r} refers to itself with ref()",
+            location=where,
+            hint="a model reads its own relation with {{ this }} (in an incremental model, inside is_incremental())",
+        )
+    dialect = settings.dialect or run.project.config.dialect
+    transpile = settings.transpile is not False
+    if transpile and not full.missing:
+        declared = {relation, *(relation_for(r) for r in refs), *(t.relation for t in sources)}
+        sql = portable(sql, dialect, run, where, declared)
+        if sql_incremental is not None:
+            sql_incremental = portable(sql_incremental, dialect, run, where, declared, what="the model (with is_incremental())")
+    seeded_sources = {run.index.resolve(t.identifier) for t in full.source_tables}  # a source may name a seed
+    depends_on = (set(refs) | seeded_sources) - {None, sql_model.name}
+    return NodeDraft(
+        id=sql_model.name,
+        kind="sql",
+        path=sql_model.path,
+        materialization=materialization,
+        depends_on=sorted(d for d in depends_on if d),
+        source_relations=sorted({t.relation for t in full.source_tables}),
+        tags=sorted(set(settings.tags or [])),
+        description=settings.description,
+        config=node_config(settings, sql_model.path).model_copy(update={"dialect": dialect, "transpile": transpile}),
+        sql=sql,
+        sql_incremental=sql_incremental,
+        vars_read=dict(sorted(full.vars_read.items())),
+    )
+
+
+def portable(
+    sql: str, dialect: str, run: SqlCompile, where: Location, declared: set[str] | None = None, *, what: str = "the model"
+) -> str:
+    """`sql` checked and written in the engine's dialect (as written when the dialects agree).
+    With `declared`, tables it reads that nothing declares are reported (errors with --strict)."""
+    parsed = parse_model(sql, dialect, where)
+    if declared is not None:
+        unknown = undeclared_tables(parsed, declared)
+        if unknown:
+            message = (
+                f"{what} reads {', '.join(map(repr, unknown))}, which is neither a ref(), a source() nor a CTE"
+            )
+            if run.strict:
+                raise ProjectFileError(message, location=where, hint="declare it in sources.yml and read it with source()")
+            log.warning("%s: %s", where, message)
+    if dialect == run.engine_dialect:
+        return sql
+    return to_engine(parsed, run.engine_dialect, where, what)

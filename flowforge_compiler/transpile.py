@@ -1,0 +1,106 @@
+"""Portable SQL: every rendered model is parsed once in its dialect and written in the engine's.
+
+A syntax error is a compile error with file, line and column; a table that is neither a
+`ref()`, a `source()`, the model itself nor a CTE is reported by name; the SQL stored in the plan
+is the engine's dialect (kept as written when the dialects agree or the model opts out with
+`config(transpile=false)`). Where sqlglot's translation would change the meaning, `rewrites`
+applies FlowForge's own form, or says the construct cannot be carried over.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+
+from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.rewrites import NotPortable, rewrite
+
+log = logging.getLogger("flowforge")
+
+
+def known_dialect(name: str) -> str | None:
+    """The problem with a dialect name, or None when sqlglot knows it."""
+    try:
+        sqlglot.Dialect.get_or_raise(name)
+    except (ValueError, KeyError) as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+@dataclass(frozen=True)
+class ParsedModel:
+    tree: exp.Expression
+    dialect: str
+
+
+def parse_model(sql: str, dialect: str, location: Location) -> ParsedModel:
+    """One statement parsed in `dialect`; a syntax error names the line and column of the
+    rendered SQL."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect, error_level=ErrorLevel.RAISE)
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = Location(location.path, first.get("line"), first.get("col"))
+        description = first.get("description") or str(exc).splitlines()[0]
+        raise ProjectFileError(
+            f"SQL syntax error ({dialect}): {description}",
+            location=where,
+            hint="line and column count in the rendered SQL (after Jinja)",
+        ) from exc
+    return ParsedModel(tree, dialect)
+
+
+def undeclared_tables(parsed: ParsedModel, declared: Iterable[str]) -> list[str]:
+    """Tables the query reads that no `ref()`/`source()`/CTE declares, by name."""
+    known = {_key(relation.split(".")) for relation in declared}
+    ctes = {cte.alias_or_name.lower() for cte in parsed.tree.find_all(exp.CTE)}
+    found: list[str] = []
+    for table in parsed.tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table function such as read_csv(...) or range(...)
+        parts = [p.name for p in (table.args.get("catalog"), table.args.get("db"), table.this) if p is not None]
+        if len(parts) == 1 and parts[0].lower() in ctes:
+            continue
+        name = ".".join(parts)
+        if _key(parts) not in known and name not in found:
+            found.append(name)
+    return found
+
+
+def _key(parts: Iterable[str]) -> tuple[str, ...]:
+    return tuple(p.lower() for p in parts)
+
+
+def to_engine(parsed: ParsedModel, engine_dialect: str, location: Location, what: str = "the model") -> str:
+    """The model's SQL in the engine's dialect, with FlowForge's rewrites applied."""
+    try:
+        tree = rewrite(parsed.tree.copy(), parsed.dialect, engine_dialect)
+        return tree.sql(dialect=engine_dialect, unsupported_level=ErrorLevel.RAISE)
+    except NotPortable as exc:
+        raise ProjectFileError(
+            f"{what} uses {exc.construct}, which has no faithful {engine_dialect} form",
+            location=location,
+            hint=f"{exc.hint}; or keep engine-native SQL with config(transpile=false)",
+        ) from exc
+    except UnsupportedError as exc:
+        raise ProjectFileError(
+            f"{what} cannot be written in {engine_dialect}: {str(exc).splitlines()[0]}",
+            location=location,
+            hint="rewrite the construct, or keep engine-native SQL with config(transpile=false)",
+        ) from exc
+
+
+def expression_to_engine(text: str, dialect: str, engine_dialect: str, location: Location, what: str) -> str:
+    """A SQL expression (a check's `where:`) in the engine's dialect."""
+    if dialect == engine_dialect:
+        return text
+    try:
+        tree = sqlglot.parse_one(text, read=dialect)
+    except ParseError as exc:
+        raise ProjectFileError(f"{what} is not a valid SQL expression: {str(exc).splitlines()[0]}", location=location) from exc
+    return to_engine(ParsedModel(tree, dialect), engine_dialect, location, what)
