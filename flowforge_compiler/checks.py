@@ -28,6 +28,7 @@ def bind_checks(
     sources: Mapping[tuple[str, str], SourceTable],
     lines: Sequence[int | None] = (),
     dialects: tuple[str, str] = ("duckdb", "duckdb"),
+    support: set[str] | None = None,
 ) -> list[PlanCheck]:
     """One PlanCheck per entry of `tests:`, in file order, with a unique id; `lines` are the
     entries' lines in project.yml, for errors; `where:` filters are written in the project's
@@ -48,7 +49,7 @@ def bind_checks(
         if spec.where is not None:
             what = f"tests[{position}].where"
             boolean_filter(spec.where, where, what=what, dialect=dialects[0])
-            filter_sql = expression_to_engine(spec.where, dialects[0], dialects[1], where, what)
+            filter_sql = expression_to_engine(spec.where, dialects[0], dialects[1], where, what, support)
         base = spec.name or "_".join(str(p) for p in [spec.type, table, params.get("column")] if p)
         used[base] = used.get(base, 0) + 1
         check_id = base if used[base] == 1 else f"{base}_{used[base]}"

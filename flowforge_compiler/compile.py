@@ -38,6 +38,7 @@ from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
 from flowforge_compiler.sources_file import normalised_sources
 from flowforge_compiler.sql_models import SqlCompile, portable, sql_draft
+from flowforge_compiler.transpile import engine_type
 from flowforge_compiler.sql_statements import (
     inject_ctes,
     is_blank,
@@ -86,6 +87,9 @@ def compile_project(
         profile.location(project.root),
     )
     nodes = _fingerprinted(drafts, order, env)
+    checks = bind_checks(
+        project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect), run.support
+    )
     return Plan(
         flowforge_version=__version__,
         project=PlanProject(
@@ -98,9 +102,8 @@ def compile_project(
         profile=PlanProfile(name=profile.name, engine=profile.engine, dialect=profile.dialect),
         nodes=nodes,
         levels=levels(deps),
-        checks=bind_checks(
-            project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect)
-        ),
+        checks=checks,
+        support_sql=sorted(run.support),
         sources=[
             PlanSource(
                 source=s.source,
@@ -231,7 +234,7 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
         seed=SeedEntry(
             path=seed.path,
             format=seed.format,
-            column_types=dict(seed.settings.column_types),
+            column_types={c: engine_type(t, run.project.config.dialect, run.engine_dialect) for c, t in seed.settings.column_types.items()},
             null_values=sorted(seed.settings.null_values),
         ),
         payload={

@@ -112,6 +112,9 @@ class Plan(_IR):
     levels: list[list[str]]
     checks: list[PlanCheck] = Field(default_factory=list)
     sources: list[PlanSource] = Field(default_factory=list)
+    # Statements the runtime runs (idempotently) before building: helper functions that the
+    # portable SQL of this plan calls on its engine (e.g. PostgreSQL's ff_round_v1).
+    support_sql: list[str] = Field(default_factory=list)
 
     def node(self, node_id: str) -> PlanNode:
         """The node with this id; KeyError names the known ids when it is absent."""

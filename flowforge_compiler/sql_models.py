@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flowforge_compiler.authoring import relation_for
@@ -43,6 +43,7 @@ class SqlCompile:
     environ: Mapping[str, str]
     engine_dialect: str
     strict: bool = False
+    support: set[str] = field(default_factory=set)  # statements the engine runs before building
 
 
 def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> NodeDraft:
@@ -146,4 +147,4 @@ def portable(
             log.warning("%s: %s", where, message)
     if dialect == run.engine_dialect:
         return sql
-    return to_engine(parsed, run.engine_dialect, where, what)
+    return to_engine(parsed, run.engine_dialect, where, what, run.support)

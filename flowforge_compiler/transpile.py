@@ -76,10 +76,13 @@ def _key(parts: Iterable[str]) -> tuple[str, ...]:
     return tuple(p.lower() for p in parts)
 
 
-def to_engine(parsed: ParsedModel, engine_dialect: str, location: Location, what: str = "the model") -> str:
-    """The model's SQL in the engine's dialect, with FlowForge's rewrites applied."""
+def to_engine(
+    parsed: ParsedModel, engine_dialect: str, location: Location, what: str = "the model", support: set[str] | None = None
+) -> str:
+    """The model's SQL in the engine's dialect, with FlowForge's rewrites applied; statements
+    the rewritten SQL needs on the engine first (helper functions) are added to `support`."""
     try:
-        tree = rewrite(parsed.tree.copy(), parsed.dialect, engine_dialect)
+        tree = rewrite(parsed.tree.copy(), parsed.dialect, engine_dialect, support)
         return tree.sql(dialect=engine_dialect, unsupported_level=ErrorLevel.RAISE)
     except NotPortable as exc:
         raise ProjectFileError(
@@ -95,7 +98,9 @@ def to_engine(parsed: ParsedModel, engine_dialect: str, location: Location, what
         ) from exc
 
 
-def expression_to_engine(text: str, dialect: str, engine_dialect: str, location: Location, what: str) -> str:
+def expression_to_engine(
+    text: str, dialect: str, engine_dialect: str, location: Location, what: str, support: set[str] | None = None
+) -> str:
     """A SQL expression (a check's `where:`) in the engine's dialect."""
     if dialect == engine_dialect:
         return text
@@ -103,4 +108,12 @@ def expression_to_engine(text: str, dialect: str, engine_dialect: str, location:
         tree = sqlglot.parse_one(text, read=dialect)
     except ParseError as exc:
         raise ProjectFileError(f"{what} is not a valid SQL expression: {str(exc).splitlines()[0]}", location=location) from exc
-    return to_engine(ParsedModel(tree, dialect), engine_dialect, location, what)
+    return to_engine(ParsedModel(tree, dialect), engine_dialect, location, what, support)
+
+
+def engine_type(text: str, dialect: str, engine_dialect: str) -> str:
+    """A SQL data type (seeds/schema.yml) in the engine's dialect: DuckDB's DOUBLE is
+    PostgreSQL's DOUBLE PRECISION."""
+    if dialect == engine_dialect:
+        return text
+    return exp.DataType.build(text, dialect=dialect).sql(dialect=engine_dialect)

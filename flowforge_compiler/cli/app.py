@@ -35,6 +35,9 @@ SelectOpt = Annotated[
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="How many to run at once.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v progress details, -vv debug + SQL.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="A model that reads a table no ref()/source() declares is an error, not a warning.")
+]
 LockTimeoutOpt = Annotated[
     float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for a DuckDB file another process holds.")
 ]
@@ -67,10 +70,12 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     return value
 
 
-def compile_at(project_dir: Path, env: str | None, engine: str | None, vars_text: str | None) -> Compiled:
+def compile_at(
+    project_dir: Path, env: str | None, engine: str | None, vars_text: str | None, *, strict: bool = False
+) -> Compiled:
     project = load_project(project_dir)
     profile = resolve_profile(project.root, env, engine=engine)
-    plan = compile_project(project, profile, vars=parse_vars(vars_text))
+    plan = compile_project(project, profile, vars=parse_vars(vars_text), strict=strict)
     return Compiled(project, profile, plan)
 
 

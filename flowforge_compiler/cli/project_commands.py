@@ -16,6 +16,7 @@ from flowforge_compiler.cli.app import (
     ProjectArg,
     QuietOpt,
     SelectOpt,
+    StrictOpt,
     VarsOpt,
     VerboseOpt,
     app,
@@ -69,6 +70,7 @@ def compile(
     cache_store: Annotated[
         StoreOpt, typer.Option("--cache-store", help="Where orchestrated runs keep fingerprints (default: warehouse).")
     ] = StoreOpt.warehouse,
+    strict: StrictOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -76,7 +78,7 @@ def compile(
     from targets.output import OutputFolder
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, vars)
+    compiled = compile_at(project, env, engine, vars, strict=strict)
     nodes = select_nodes(compiled.plan, select)
     if target is Target.local:
         destination = OutputFolder(out or compiled.project.root / ".flowforge").path("plan.json")
@@ -118,12 +120,13 @@ def list_nodes(
     env: EnvOpt = None,
     engine: EngineOpt = None,
     select: SelectOpt = None,
+    strict: StrictOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
     """List nodes with kind, materialization and dependencies, in build order."""
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None)
+    compiled = compile_at(project, env, engine, None, strict=strict)
     nodes = compiled.plan.node_map()
     rows = [("NAME", "KIND", "MATERIALIZATION", "DEPENDS ON")]
     for node_id in select_nodes(compiled.plan, select):

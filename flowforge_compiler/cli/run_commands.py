@@ -21,6 +21,7 @@ from flowforge_compiler.cli.app import (
     ProjectArg,
     QuietOpt,
     SelectOpt,
+    StrictOpt,
     VarsOpt,
     VerboseOpt,
     app,
@@ -74,11 +75,12 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         cache_store: CacheStoreOpt = StoreOpt.file,
         vars: VarsOpt = None,
         lock_timeout: LockTimeoutOpt = 60.0,
+        strict: StrictOpt = False,
         quiet: QuietOpt = False,
         verbose: VerboseOpt = 0,
     ) -> None:
         console = session(quiet, verbose)
-        compiled = compile_at(project, env, engine, vars)
+        compiled = compile_at(project, env, engine, vars, strict=strict)
         nodes = select_nodes(compiled.plan, select)
         for glob in unmatched_globs(compiled.plan, rebuild or []):
             log.warning("--rebuild %s matches no node", glob)

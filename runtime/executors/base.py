@@ -46,6 +46,7 @@ class Executor(ABC):
         self._meta_ready = False
         self._meta_lock = threading.Lock()
         self._building = threading.local()  # .node: the node whose audit row is not written yet
+        self._supported: set[str] = set()  # support statements of plans already prepared
 
     # -- primitives every engine implements -------------------------------------------------
 
@@ -130,9 +131,27 @@ class Executor(ABC):
         if kind is not None:
             self.execute(f"drop {kind} {self.quote(relation)}")
 
+    def prepare(self, plan: Plan) -> None:
+        """Run the plan's support statements (helper functions its SQL calls), once per executor."""
+        needed = [sql for sql in plan.support_sql if sql not in self._supported]
+        if not needed:
+            return
+        with self._meta_lock:
+            needed = [sql for sql in needed if sql not in self._supported]
+            if needed:
+                self.run_support(needed)
+                self._supported.update(needed)
+
+    def run_support(self, statements: list[str]) -> None:
+        """Idempotent statements (CREATE OR REPLACE ...); engines where parallel runs race on
+        them serialize here."""
+        for sql in statements:
+            self.execute(sql)
+
     def build(self, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool = False) -> NodeResult:
         """Build one node and say what happened; engine failures become ModelBuildError."""
         started = time.perf_counter()
+        self.prepare(plan)
         if node.materialization != "ephemeral":
             self._ensure_meta()
             self._building.node = node

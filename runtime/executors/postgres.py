@@ -217,6 +217,14 @@ class PostgresExecutor(Executor):
         for schema, name, definition in views:
             self.execute(f"create or replace view {self.quote(schema)}.{self.quote(name)} as {definition}")
 
+    def run_support(self, statements: list[str]) -> None:
+        """Parallel tasks replacing one function race ("tuple concurrently updated"): one
+        transaction at a time, under an advisory lock."""
+        with self.transaction():
+            self.execute("select pg_advisory_xact_lock(hashtext('flowforge support functions'))")
+            for sql in statements:
+                self.execute(sql)
+
     def swap_in(self, tmp: str, relation: str) -> None:
         views = self._dependent_views(relation)
         self.drop_relation(relation)

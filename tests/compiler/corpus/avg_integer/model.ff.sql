@@ -1,0 +1,1 @@
+select avg(n) as v from {{ ref('numbers') }}

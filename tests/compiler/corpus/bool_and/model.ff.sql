@@ -1,0 +1,1 @@
+select bool_and(flag) as v, bool_or(flag) as w from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, concat('a', s) as v, 'a' || s as w from {{ ref('numbers') }}

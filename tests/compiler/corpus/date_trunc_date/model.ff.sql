@@ -1,0 +1,1 @@
+select id, date_trunc('month', d) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, date_trunc('hour', ts) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select distinct on (flag) flag, id from {{ ref('numbers') }} order by flag, id

@@ -1,0 +1,1 @@
+select id, epoch(ts) as v from {{ ref('numbers') }}

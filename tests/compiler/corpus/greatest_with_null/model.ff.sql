@@ -1,0 +1,1 @@
+select id, greatest(n, 0, null) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, if(n > 0, 'pos', 'neg') as v from {{ ref('numbers') }}

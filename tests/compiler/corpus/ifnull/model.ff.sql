@@ -1,0 +1,1 @@
+select id, ifnull(s, 'none') as v from {{ ref('numbers') }}

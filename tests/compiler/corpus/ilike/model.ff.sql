@@ -1,0 +1,1 @@
+select id, s ilike 'X%' as v from {{ ref('numbers') }}

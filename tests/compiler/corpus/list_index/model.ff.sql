@@ -1,0 +1,1 @@
+select list_value(1, 2, 3)[2] as v

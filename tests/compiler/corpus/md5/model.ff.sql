@@ -1,0 +1,1 @@
+select id, md5(cast(id as varchar)) as v from {{ ref('numbers') }}

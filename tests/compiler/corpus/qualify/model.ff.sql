@@ -1,0 +1,1 @@
+select id from {{ ref('numbers') }} qualify row_number() over (order by x desc) <= 2

@@ -1,0 +1,1 @@
+select id, round(x, 2) as v from {{ ref('numbers') }}

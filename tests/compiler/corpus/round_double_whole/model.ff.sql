@@ -1,0 +1,1 @@
+select id, round(x) as v from {{ ref('numbers') }}

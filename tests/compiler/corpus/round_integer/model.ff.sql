@@ -1,0 +1,1 @@
+select id, round(n, 1) as v from {{ ref('numbers') }}

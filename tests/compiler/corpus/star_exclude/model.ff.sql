@@ -1,0 +1,1 @@
+select * exclude (s, d, ts, flag) from {{ ref('numbers') }}

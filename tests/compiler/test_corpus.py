@@ -1,0 +1,109 @@
+"""The cross-engine corpus: each construct, written once in DuckDB's dialect, gives the rows
+computed on DuckDB on every engine the suite can start (see corpus/README.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from flowforge_compiler.compile import compile_project
+from flowforge_compiler.errors import ProjectFileError
+from flowforge_compiler.profiles import resolve_profile
+from flowforge_compiler.project import load_project
+from runtime import open_executor, run_node
+from runtime.row_compare import compare_rows
+
+CORPUS = Path(__file__).parent / "corpus"
+CONSTRUCTS = sorted(d.name for d in CORPUS.iterdir() if (d / "model.ff.sql").is_file())
+PORTABLE = [c for c in CONSTRUCTS if not (CORPUS / c / "not_portable.txt").exists()]
+NOT_PORTABLE = [c for c in CONSTRUCTS if c not in PORTABLE]
+
+
+def _project(folder: Path, constructs: list[str]) -> Path:
+    shutil.copytree(CORPUS / "_project", folder)
+    (folder / "models").mkdir()
+    for construct in constructs:
+        shutil.copyfile(CORPUS / construct / "model.ff.sql", folder / "models" / f"{construct}.ff.sql")
+    return folder
+
+
+def _build_all(root: Path, environ: dict[str, str]) -> dict[str, list[dict]]:
+    """Every construct's rows, built through the runtime on the profile `environ` selects."""
+    profile = resolve_profile(root, None, environ=environ)
+    plan = compile_project(load_project(root), profile, environ={})
+    with open_executor(profile) as executor:
+        for node in plan.nodes:
+            run_node(plan, node.id, executor=executor, root=root)
+        return {c: executor.read_arrow(f"select * from {executor.quote(c)}").to_pylist() for c in PORTABLE}
+
+
+@pytest.fixture(scope="module")
+def duckdb_rows(tmp_path_factory) -> dict[str, list[dict]]:
+    root = _project(tmp_path_factory.mktemp("corpus") / "duckdb", PORTABLE)
+    return _build_all(root, {"FF_DUCKDB_PATH": str(root / "corpus.duckdb")})
+
+
+@pytest.fixture(scope="module")
+def postgres_rows(tmp_path_factory, pg_dsn: str) -> dict[str, list[dict]]:
+    import psycopg
+
+    schema = f"ff_corpus_{uuid.uuid4().hex[:8]}"
+    root = _project(tmp_path_factory.mktemp("corpus") / "postgres", PORTABLE)
+    try:
+        yield _build_all(root, {"FF_ENGINE": "postgres", "FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": schema})
+    finally:
+        with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+            con.execute(f'drop schema if exists "{schema}" cascade')
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def _expected(construct: str, rows: list[dict]) -> list[dict]:
+    """The rows DuckDB computed, kept as JSON (exact text for timestamps and numbers)."""
+    path = CORPUS / construct / "expected.json"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(json.dumps(rows, default=_json_value, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _same_rows(construct: str, actual: list[dict]) -> None:
+    comparison = compare_rows(actual, _expected(construct, actual), any_order=True, approx=True)
+    assert comparison.ok, f"{construct}: {comparison.reason}\n{comparison.diff()}"
+
+
+@pytest.mark.duckdb
+@pytest.mark.parametrize("construct", PORTABLE)
+def test_on_duckdb(construct: str, duckdb_rows) -> None:
+    _same_rows(construct, duckdb_rows[construct])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("construct", PORTABLE)
+def test_on_postgres(construct: str, postgres_rows) -> None:
+    _same_rows(construct, postgres_rows[construct])
+
+
+@pytest.mark.parametrize("construct", NOT_PORTABLE)
+def test_constructs_without_a_faithful_form_are_named_at_compile_time(construct: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", [construct])
+    profile = resolve_profile(root, None, environ={"FF_ENGINE": "postgres", "FF_PG_DSN": "postgresql://h/db"})
+    with pytest.raises(ProjectFileError) as info:
+        compile_project(load_project(root), profile, environ={})
+    text = info.value.render()
+    assert (CORPUS / construct / "not_portable.txt").read_text().strip() in text
+    assert f"models/{construct}.ff.sql" in text and "config(transpile=false)" in text
