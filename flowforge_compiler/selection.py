@@ -16,7 +16,7 @@ from difflib import get_close_matches
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import SelectionError
 from flowforge_compiler.graph import ancestors, descendants
-from flowforge_compiler.plan import Plan, PlanCheck
+from flowforge_compiler.plan import Plan, PlanCheck, PlanNode
 
 log = logging.getLogger("flowforge")
 _SELECTOR = re.compile(r"^(?P<up>\+?)(?P<name>[^+]+)(?P<down>\+?)$")
@@ -101,3 +101,17 @@ def select_checks(plan: Plan, selectors: Sequence[str] | None) -> list[PlanCheck
             " ".join(wanted), ", ".join(tags) or "none",
         )
     return chosen
+
+
+def find_node(plan: Plan, name: str) -> PlanNode:
+    """One node by id or relation; an unknown name is an error with suggestions."""
+    ids = [n.id for n in plan.nodes]
+    by_relation = {n.relation: n.id for n in plan.nodes}
+    node_id = name if name in ids else by_relation.get(name)
+    if node_id is None:
+        close = get_close_matches(name, sorted(set(ids) | set(by_relation)), n=3)
+        raise SelectionError(
+            f"no node named {name!r}",
+            hint=f"did you mean {', '.join(map(repr, close))}?" if close else "`ffc ls PROJECT` lists the nodes",
+        )
+    return plan.node(node_id)

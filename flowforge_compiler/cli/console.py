@@ -6,6 +6,8 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console as RichConsole
 from rich.logging import RichHandler
@@ -68,3 +70,30 @@ def configure_logging(verbosity: int) -> None:
         logger.handlers = [handler]
         logger.setLevel(logger_level)
         logger.propagate = False
+
+
+def render_rows(data: Any, output: str) -> str:
+    """An Arrow table as text: an aligned table, CSV or JSON lines of records."""
+    import json
+
+    rows = data.to_pylist()
+    names = list(data.column_names)
+    if output == "json":
+        return "\n".join(json.dumps(row, default=str, ensure_ascii=False) for row in rows)
+    if output == "csv":
+        import io
+
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(data, buffer)
+        return buffer.getvalue().decode("utf-8").rstrip("\n")
+    return aligned([names, *([("NULL" if v is None else str(v)) for v in row.values()] for row in rows)])
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as text columns; the last column is not padded."""
+    if not rows:
+        return ""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip() for r in rows)

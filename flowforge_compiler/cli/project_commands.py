@@ -13,6 +13,7 @@ from flowforge_compiler.cli.app import (
     EngineOpt,
     EnvOpt,
     JobsOpt,
+    LockTimeoutOpt,
     ProjectArg,
     QuietOpt,
     SelectOpt,
@@ -27,7 +28,8 @@ from flowforge_compiler.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
 from flowforge_compiler.errors import SelectionError
 from flowforge_compiler.graph import mermaid
 from flowforge_compiler.plan import plan_json_schema
-from flowforge_compiler.selection import select_nodes
+from flowforge_compiler.selection import find_node, select_nodes
+from flowforge_compiler.cli.console import aligned, render_rows
 
 
 class Target(str, Enum):
@@ -132,9 +134,40 @@ def list_nodes(
     for node_id in select_nodes(compiled.plan, select):
         node = nodes[node_id]
         rows.append((node.id, node.kind, node.materialization, ", ".join(node.depends_on) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for row in rows:
-        console.result("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    console.result(aligned(rows))
+
+
+class ShowFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def show(
+    project: ProjectArg,
+    node: Annotated[str, typer.Argument(help="The node (users.ff or users) whose rows to show.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="How many rows.")] = 10,
+    output: Annotated[ShowFormat, typer.Option("--format", help="table, csv or json.")] = ShowFormat.table,
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    lock_timeout: LockTimeoutOpt = 60.0,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Show a node's rows, read through the engine's executor (as dbt's `show`)."""
+    from runtime import open_executor
+
+    console = session(quiet, verbose)
+    compiled = compile_at(project, env, engine, None)
+    found = find_node(compiled.plan, node)
+    with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor:
+        if found.materialization != "ephemeral" and executor.relation_kind(found.relation) is None:
+            raise SelectionError(
+                f"{found.id!r} has not been built on profile {compiled.profile.name!r}",
+                hint=f"build it first: ffc run {project} --select {found.id}",
+            )
+        console.result(render_rows(executor.read_node(found, limit=limit), output.value))
 
 
 @app.command()

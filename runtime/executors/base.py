@@ -319,11 +319,19 @@ class Executor(ABC):
             f"the model returned {type(frame).__name__}; return a pandas DataFrame (or a pyarrow Table)",
         )
 
-    def read_node(self, node: PlanNode) -> pa.Table:
-        """A dependency's rows; an ephemeral dependency is read through its SQL."""
+    def read_node(self, node: PlanNode, *, limit: int | None = None) -> pa.Table:
+        """A node's rows (the first `limit`); an ephemeral node is read through its SQL."""
+        from sqlglot import exp
+
+        dialect = self.profile.dialect
         if node.materialization == "ephemeral":
-            return self.read_arrow(f"select * from (\n{_sql(node)}\n) as {self.quote(node.relation)}")
-        return self.read_arrow(f"select * from {self.quote(node.relation)}")
+            source: exp.Expression = exp.maybe_parse(_sql(node), dialect=dialect).subquery(exp.to_identifier(node.relation, quoted=True))
+        else:
+            source = exp.table_(*reversed([exp.to_identifier(p, quoted=True) for p in node.relation.split(".")]))
+        query = exp.select("*").from_(source)
+        if limit is not None:
+            query = query.limit(limit)
+        return self.read_arrow(query.sql(dialect=dialect))
 
     def _build_python(self, plan: Plan, node: PlanNode, root: Path, full_refresh: bool) -> int:
         func = python_models.load_function(node, root)

@@ -245,3 +245,23 @@ def test_names_print_literally_and_verbosity_flags_work_before_the_command(make_
     assert quiet.exit_code == 0 and quiet.stdout == ""
     verbose = ffc("-vv", "run", project)
     assert verbose.exit_code == 0 and "flowforge.sql" in verbose.stderr
+
+
+def test_show_prints_a_nodes_rows_as_table_csv_or_json(example_copy, ffc) -> None:
+    project = example_copy("simple_duckdb")
+    assert ffc("show", project, "users", "--env", "dev").exit_code == 1  # not built yet
+    assert ffc("run", project, "--env", "dev").exit_code == 0
+    table = ffc("show", project, "mart_orders_enriched", "--env", "dev")
+    assert table.exit_code == 0 and table.stdout.splitlines()[0].split() == ["order_id", "user_id", "email", "is_gmail", "amount", "valid_amt"]
+    csv = ffc("show", project, "users.ff", "--env", "dev", "--format", "csv", "--limit", "2")
+    assert csv.stdout.splitlines() == ['"id","email"', '1,"a@example.com"', '2,"b@gmail.com"']
+    records = ffc("show", project, "users", "--env", "dev", "--format", "json", "-n", "1")
+    assert json.loads(records.stdout) == {"id": 1, "email": "a@example.com"}
+    unknown = ffc("show", project, "userz", "--env", "dev")
+    assert unknown.exit_code == 1 and "did you mean 'users'" in unknown.stderr
+
+
+def test_show_reads_an_ephemeral_node_through_its_sql(make_project, ffc) -> None:
+    project = make_project({"models/e.ff.sql": "{{ config(materialized='ephemeral') }}select 42 as answer"})
+    result = ffc("show", project, "e", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == {"answer": 42}

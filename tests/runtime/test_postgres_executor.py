@@ -340,3 +340,11 @@ def test_a_task_that_loses_the_race_to_create_the_schema_and_ff_meta_goes_on(mak
         winner.close()
         task.join(30)
         assert outcome == ["built"], outcome
+
+
+def test_show_reads_rows_through_the_postgres_executor(make_project, ffc, pg_dsn: str, pg_schema: str) -> None:
+    project = make_project({"models/a.ff.sql": "select 1 as id, 'x' as v union all select 2, 'y'"})
+    env = {"FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": pg_schema}
+    assert ffc("run", project, "--engine", "postgres", env=env).exit_code == 0
+    result = ffc("show", project, "a", "--engine", "postgres", "--format", "csv", env=env)
+    assert result.exit_code == 0 and sorted(result.stdout.splitlines()[1:]) == ['1,"x"', '2,"y"']
