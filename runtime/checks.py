@@ -11,10 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlglot import exp
+
 from flowforge_compiler.errors import Location
 from flowforge_compiler.plan import Plan, PlanCheck
 from flowforge_compiler.sql_statements import boolean_filter
 from runtime.executors.base import Executor
+from runtime.statements import column, count_star, literal, relation
 
 
 @dataclass(frozen=True)
@@ -52,95 +55,92 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _literal(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
-    """The SQL for one check on this executor's dialect."""
+    """The SQL for one check, built with sqlglot and rendered in the executor's dialect: no
+    parameter can close a parenthesis or start a statement (names are quoted identifiers, values
+    literals, and a `where:` filter is parsed as one expression)."""
     p = check.params
-    source = ex.quote(check.table)
+    sql = ex.statements.sql
+    source: exp.Expression = relation(check.table)
     if check.where:
         # validated at compile time; checked again so a hand-edited plan cannot smuggle a statement in
         where = boolean_filter(check.where, Location("plan.json"), what=f"the where: of check {check.id!r}", dialect=ex.profile.dialect)
-        source = f"(select * from {source} where {where}) as checked"
-    column = ex.quote(p["column"]) if "column" in p else ""
+        source = exp.select("*").from_(source).where(exp.maybe_parse(where, dialect=ex.profile.dialect)).subquery("checked")
+    col = column(p["column"]) if "column" in p else None
     label = f"{check.table}.{p['column']}" if "column" in p else check.table
 
-    def count_where(condition: str, what: Callable[[int], str]) -> CheckQuery:
+    def rows_where(condition: exp.Expression) -> exp.Select:
+        return exp.select("*").from_(source.copy()).where(condition)
+
+    def count_where(condition: exp.Expression, what: Callable[[int], str]) -> CheckQuery:
         return CheckQuery(
-            value_sql=f"select count(*) from {source} where {condition}",
+            value_sql=sql(exp.select(count_star()).from_(source.copy()).where(condition)),
             fails=lambda n: int(n) > 0,
             message=lambda n: f"{label} has {what(int(n))}",
-            failing_rows_sql=f"select * from {source} where {condition}",
+            failing_rows_sql=sql(rows_where(condition)),
         )
 
     if check.type == "not_null":
-        return count_where(f"{column} is null", lambda n: _plural(n, "null value"))
+        return count_where(exp.Is(this=col, expression=exp.Null()), lambda n: _plural(n, "null value"))
     if check.type == "greater_equal":
         threshold = p.get("threshold", 0)
         shown = f"{threshold:g}" if isinstance(threshold, float) else str(threshold)
-        return count_where(f"{column} < {_literal(threshold)}", lambda n: f"{_plural(n, 'value')} below {shown}")
+        return count_where(exp.LT(this=col, expression=literal(threshold)), lambda n: f"{_plural(n, 'value')} below {shown}")
     if check.type == "accepted_values":
-        values = ", ".join(_literal(v) for v in p["values"])
-        shown = ", ".join(map(str, p["values"]))
+        outside = exp.Not(this=exp.In(this=col, expressions=[literal(v) for v in p["values"]]))
+        shown_values = ", ".join(map(str, p["values"]))
         return count_where(
-            f"{column} is not null and {column} not in ({values})",
-            lambda n: f"{_plural(n, 'value')} outside [{shown}]",
+            exp.and_(exp.Not(this=exp.Is(this=col, expression=exp.Null())), outside),
+            lambda n: f"{_plural(n, 'value')} outside [{shown_values}]",
         )
     if check.type == "relationships":
-        target = ex.quote(p["to"])
-        to_column = ex.quote(p.get("to_column", "id"))
-        condition = (
-            f"{column} is not null and not exists "
-            f"(select 1 from {target} as parent where parent.{to_column} = {column})"
-        )
-        return count_where(
-            condition, lambda n: f"{_plural(n, 'value')} without a match in {p['to']}.{p.get('to_column', 'id')}"
-        )
+        to_column = p.get("to_column", "id")
+        parent = exp.select(exp.Literal.number(1)).from_(relation(p["to"]).as_("parent", quoted=True))
+        parent = parent.where(exp.EQ(this=column(to_column, "parent"), expression=col))
+        condition = exp.and_(exp.Not(this=exp.Is(this=col, expression=exp.Null())), exp.Not(this=exp.Exists(this=parent)))
+        return count_where(condition, lambda n: f"{_plural(n, 'value')} without a match in {p['to']}.{to_column}")
     if check.type == "unique":
-        duplicates = f"select {column} from {source} where {column} is not null group by {column} having count(*) > 1"
+        duplicates = (
+            exp.select(col).from_(source.copy()).where(exp.Not(this=exp.Is(this=col, expression=exp.Null())))
+            .group_by(col).having(exp.GT(this=count_star(), expression=exp.Literal.number(1)))
+        )
         return CheckQuery(
-            value_sql=f"select count(*) from ({duplicates}) as duplicates",
+            value_sql=sql(exp.select(count_star()).from_(duplicates.subquery("duplicates"))),
             fails=lambda n: int(n) > 0,
             message=lambda n: f"{label} has {_plural(int(n), 'duplicate')}",
-            failing_rows_sql=f"select * from {source} where {column} in ({duplicates})",
+            failing_rows_sql=sql(rows_where(exp.In(this=col, query=duplicates.subquery()))),
         )
     if check.type == "non_negative_sum":
         return CheckQuery(
-            value_sql=f"select coalesce(sum({column}), 0) from {source}",
+            value_sql=sql(exp.select(exp.Coalesce(this=exp.Sum(this=col), expressions=[exp.Literal.number(0)])).from_(source)),
             fails=lambda total: float(total) < 0,
             message=lambda total: f"sum({label}) is {float(total):g}, below 0",
-            failing_rows_sql=f"select * from {source} where {column} < 0",
+            failing_rows_sql=sql(rows_where(exp.LT(this=col, expression=exp.Literal.number(0)))),
             counts_rows=False,
         )
     if check.type == "row_count_between":
         low, high = int(p.get("min", 1)), p.get("max")
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         return CheckQuery(
-            value_sql=f"select count(*) from {source}",
+            value_sql=sql(exp.select(count_star()).from_(source)),
             fails=lambda n: int(n) < low or (high is not None and int(n) > int(high)),
             message=lambda n: f"{label} has {_plural(int(n), 'row')}, expected {bounds}",
-            failing_rows_sql=f"select count(*) as row_count from {source}",
+            failing_rows_sql=sql(exp.select(count_star().as_("row_count")).from_(source.copy())),
             counts_rows=False,
         )
     if check.type == "freshness":
         limit = float(p["max_delay_minutes"])
+        age = exp.Sub(this=exp.CurrentTimestamp(), expression=exp.Max(this=col))
+        minutes = exp.Div(this=exp.Extract(this=exp.var("epoch"), expression=exp.Paren(this=age)), expression=exp.Literal.number(60))
         return CheckQuery(
-            value_sql=f"select {ex.minutes_since_sql(f'max({column})')} from {source}",
+            value_sql=sql(exp.select(minutes).from_(source)),
             fails=lambda minutes: minutes is None or float(minutes) > limit,
             message=lambda minutes: (
                 f"{label} has no rows to judge freshness by"
                 if minutes is None
                 else f"{label} is {float(minutes):.0f} minutes old (at most {limit:g} allowed)"
             ),
-            failing_rows_sql=f"select max({column}) as latest from {source}",
+            failing_rows_sql=sql(exp.select(exp.Max(this=col).as_("latest")).from_(source.copy())),
             counts_rows=False,
         )
     raise ValueError(f"unknown check type {check.type!r}")

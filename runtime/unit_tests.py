@@ -47,7 +47,7 @@ def isolated_executor(profile: Profile) -> Iterator[Executor]:
             yield executor
         finally:
             try:
-                executor.execute(f"drop schema if exists {executor.quote(schema)} cascade")
+                executor.execute(executor.statements.drop_schema(schema))
             finally:
                 executor.close()
         return
@@ -100,7 +100,7 @@ def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> 
             _load_input(executor, relation, spec, case)
         executor.build(plan, node, root, full_refresh=True)
         relation = case.expect.relation or node.relation
-        actual = executor.read_node(node) if relation == node.relation else executor.read_arrow(f"select * from {executor.quote(relation)}")
+        actual = executor.read_node(node) if relation == node.relation else executor.read_arrow(executor.statements.sql(executor.statements.select_all(relation)))
     except FlowForgeError as exc:
         return result(False, exc.render())
     except Exception as exc:  # noqa: BLE001 - an engine error is the case's failure
@@ -131,7 +131,7 @@ def _load_input(executor: Executor, relation: str, spec: InputSpec, case: UnitTe
     if data.num_columns == 0:
         raise FlowForgeError(f"input {relation!r} has no columns: give at least one row")
     if "." in relation:
-        executor.execute(f"create schema if not exists {executor.quote(relation.rsplit('.', 1)[0])}")
+        executor.execute(executor.statements.create_schema(relation.rsplit(".", 1)[0]))
     executor.drop_relation(relation)
     executor.create_table_from_arrow(relation, data)
 

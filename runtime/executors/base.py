@@ -23,6 +23,7 @@ from flowforge_compiler.profiles import Profile
 from runtime import python_models
 from runtime.results import NodeResult
 from runtime.seeds import read_seed
+from runtime.statements import Statements, relation
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -43,6 +44,7 @@ class Executor(ABC):
     def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
         self.profile = profile
         self.lock_timeout = lock_timeout
+        self.statements = Statements(profile.dialect)
         self._meta_ready = False
         self._meta_lock = threading.Lock()
         self._building = threading.local()  # .node: the node whose audit row is not written yet
@@ -70,17 +72,11 @@ class Executor(ABC):
     def close(self) -> None:
         """Release connections."""
 
-    # -- dialect defaults (ANSI); engines override where they differ --------------------------
+    # -- names ---------------------------------------------------------------------------------
 
-    def quote(self, relation: str) -> str:
-        return ".".join('"' + part.replace('"', '""') + '"' for part in relation.split("."))
-
-    def rename_sql(self, old: str, new: str) -> str:
-        return f"alter table {self.quote(old)} rename to {self.quote(new.split('.')[-1])}"
-
-    def minutes_since_sql(self, expression: str) -> str:
-        """Minutes between a timestamp expression and now, as a number."""
-        return f"extract(epoch from (current_timestamp - {expression})) / 60"
+    def quote(self, name: str) -> str:
+        """A relation as the engine writes it: every part quoted (the one quoting rule)."""
+        return self.statements.sql(relation(name))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -123,13 +119,13 @@ class Executor(ABC):
         sql = "select table_name from information_schema.tables where table_schema = current_schema()"
         return {row[0] for row in self.fetch_rows(sql)}
 
-    def count_rows(self, relation: str) -> int:
-        return int(self.scalar(f"select count(*) from {self.quote(relation)}"))
+    def count_rows(self, name: str) -> int:
+        return int(self.scalar(self.statements.count_rows(name)))
 
-    def drop_relation(self, relation: str) -> None:
-        kind = self.relation_kind(relation)
+    def drop_relation(self, name: str) -> None:
+        kind = self.relation_kind(name)
         if kind is not None:
-            self.execute(f"drop {kind} {self.quote(relation)}")
+            self.execute(self.statements.drop(kind, name))
 
     def prepare(self, plan: Plan) -> None:
         """Run the plan's support statements (helper functions its SQL calls), once per executor."""
@@ -187,9 +183,9 @@ class Executor(ABC):
             return self._apply_incremental(node, lambda tmp: self._create_table_as(tmp, _sql(node, incremental=True)))
         return self.replace_table(node.relation, lambda tmp: self._create_table_as(tmp, _sql(node)))
 
-    def _create_table_as(self, relation: str, sql: str) -> int | None:
+    def _create_table_as(self, name: str, sql: str) -> int | None:
         """Create a table from a query; engines that report the rows written return the count."""
-        self.execute(f"create table {self.quote(relation)} as\n{sql}")
+        self.execute(self.statements.create_table_as(name, sql))
         return None
 
     def replace_table(self, relation: str, create: Callable[[str], int | None]) -> int:
@@ -197,7 +193,7 @@ class Executor(ABC):
         a failure anywhere leaves the previous relation and its rows as they were."""
         tmp = relation + TEMP_SUFFIX
         with self.transaction():
-            self.execute(f"drop table if exists {self.quote(tmp)}")  # left by a killed process
+            self.execute(self.statements.drop("table", tmp, if_exists=True))  # left by a killed process
             written = create(tmp)
             rows = written if written is not None else self.count_rows(tmp)
             self.swap_in(tmp, relation)
@@ -212,14 +208,14 @@ class Executor(ABC):
     def swap_in(self, tmp: str, relation: str) -> None:
         """Replace `relation` by the freshly built `tmp` (inside the caller's transaction)."""
         self.drop_relation(relation)
-        self.execute(self.rename_sql(tmp, relation))
+        self.execute(self.statements.rename(tmp, relation))
 
-    def replace_view(self, relation: str, sql: str) -> None:
+    def replace_view(self, name: str, sql: str) -> None:
         """Create or replace a view in one transaction (a table of that name is dropped)."""
         with self.transaction():
-            if self.relation_kind(relation) == "table":
-                self.execute(f"drop table {self.quote(relation)}")
-            self.execute(f"create or replace view {self.quote(relation)} as\n{sql}")
+            if self.relation_kind(name) == "table":
+                self.execute(self.statements.drop("table", name))
+            self.execute(self.statements.create_view_as(name, sql, replace=True))
 
     def _build_view(self, node: PlanNode) -> None:
         self.replace_view(node.relation, _sql(node))
@@ -230,7 +226,7 @@ class Executor(ABC):
         whose unique_key comes again."""
         tmp = node.relation + TEMP_SUFFIX
         with self.transaction():
-            self.execute(f"drop table if exists {self.quote(tmp)}")
+            self.execute(self.statements.drop("table", tmp, if_exists=True))
             create(tmp)
             new_columns = self.columns(tmp)
             old_columns = self.columns(node.relation)
@@ -243,23 +239,18 @@ class Executor(ABC):
                     "rebuild it with --full-refresh",
                 )
             rows = self.count_rows(tmp)
-            cols = ", ".join(self.quote(c) for c in new_columns)
-            target, source = self.quote(node.relation), self.quote(tmp)
             if node.config.incremental_strategy in ("merge", "delete+insert"):
-                match = " and ".join(
-                    f"{source}.{self.quote(k)} = {target}.{self.quote(k)}" for k in node.config.unique_key
-                )
-                self.execute(f"delete from {target} where exists (select 1 from {source} where {match})")
-            self.execute(f"insert into {target} ({cols}) select {cols} from {source}")
-            self.execute(f"drop table {source}")
+                self.execute(self.statements.delete_matching(node.relation, tmp, node.config.unique_key))
+            self.execute(self.statements.insert_all(node.relation, tmp, new_columns))
+            self.execute(self.statements.drop("table", tmp))
         return rows
 
     def _table_from_arrow(self, relation: str, data: pa.Table) -> int:
         self.create_table_from_arrow(relation, data)
         return data.num_rows
 
-    def columns(self, relation: str) -> list[str]:
-        return list(self.read_arrow(f"select * from {self.quote(relation)} limit 0").column_names)
+    def columns(self, name: str) -> list[str]:
+        return list(self.read_arrow(self.statements.no_rows(name)).column_names)
 
     # -- _ff_meta: one audit row per successful build, also the warehouse cache store ---------
 
@@ -267,9 +258,7 @@ class Executor(ABC):
         with self._meta_lock:
             if not self._meta_ready:
                 self.create_if_missing(
-                    f"create table if not exists {self.quote(META_TABLE)} (node_name varchar, relation varchar, "
-                    "fingerprint varchar, engine varchar, built_at timestamp)",
-                    lambda: self.relation_kind(META_TABLE) is not None,
+                    self.statements.create_meta(META_TABLE), lambda: self.relation_kind(META_TABLE) is not None
                 )
                 self._meta_ready = True
 
@@ -283,8 +272,7 @@ class Executor(ABC):
                 raise
 
     def _insert_meta(self, node: PlanNode) -> None:
-        values = ", ".join(_text(v) for v in (node.id, node.relation, node.fingerprint, self.engine))
-        self.execute(f"insert into {self.quote(META_TABLE)} values ({values}, current_timestamp)")
+        self.execute(self.statements.insert_meta(META_TABLE, [node.id, node.relation, node.fingerprint, self.engine]))
 
     def read_meta(self) -> dict[str, Any]:
         """The latest build of every node: {node: CacheEntry}, read in one query."""
@@ -292,11 +280,7 @@ class Executor(ABC):
 
         if self.relation_kind(META_TABLE) is None:
             return {}
-        latest = self.read_arrow(
-            f"select node_name, fingerprint, extract(epoch from built_at) as built_at from (select *, "
-            f"row_number() over (partition by node_name order by built_at desc) as n from {self.quote(META_TABLE)}) "
-            "as ranked where n = 1"
-        ).to_pylist()
+        latest = self.read_arrow(self.statements.latest_meta(META_TABLE)).to_pylist()
         return {r["node_name"]: CacheEntry(r["fingerprint"], float(r["built_at"])) for r in latest}
 
     # -- Python models -------------------------------------------------------------------------
@@ -372,14 +356,10 @@ class Executor(ABC):
         staging = node.relation + "__ff_seed"
 
         def create(tmp: str) -> int | None:
-            self.execute(f"drop table if exists {self.quote(staging)}")
+            self.execute(self.statements.drop("table", staging, if_exists=True))
             self.create_table_from_arrow(staging, data)
             try:
-                select = ", ".join(
-                    f"cast({self.quote(c)} as {types[c]}) as {self.quote(c)}" if c in types else self.quote(c)
-                    for c in data.column_names
-                )
-                return self._create_table_as(tmp, f"select {select} from {self.quote(staging)}")
+                return self._create_table_as(tmp, self.statements.typed_copy(staging, data.column_names, types))
             finally:
                 self._drop_quietly(staging)
 
@@ -391,10 +371,6 @@ def _sql(node: PlanNode, *, incremental: bool = False) -> str:
     if sql is None:
         raise ModelBuildError(node.id, node.path, "plan", "the plan holds no SQL for this node; recompile it")
     return sql
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _engine_message(exc: BaseException) -> str:

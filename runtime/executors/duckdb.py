@@ -93,7 +93,7 @@ class DuckDBExecutor(Executor):
         view = f"__ff_arrow_{threading.get_ident()}"
         self.cursor.register(view, data)
         try:
-            self.execute(f"create table {self.quote(relation)} as select * from {view}")
+            self.execute(self.statements.create_table_from(relation, view))
         finally:
             self.cursor.unregister(view)
 
@@ -108,7 +108,7 @@ class DuckDBExecutor(Executor):
         return "table" if kind == "TABLE_RELATION" else "view"
 
     def _create_table_as(self, relation: str, sql: str) -> int | None:
-        statement = f"create table {self.quote(relation)} as\n{sql}"
+        statement = self.statements.create_table_as(relation, sql)
         sql_log.debug("%s", statement)
         row = self.cursor.execute(statement).fetchone()  # DuckDB reports the rows it wrote
         return int(row[0]) if row else None

@@ -106,7 +106,7 @@ class PostgresExecutor(Executor):
         connection = fairy.driver_connection
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute(f"set search_path to {self.quote(self.schema)}")
+            cursor.execute(self.statements.sql(_search_path(self.schema)))
         with self._lock:
             self._connections.append(fairy)
         return connection
@@ -133,7 +133,7 @@ class PostgresExecutor(Executor):
     def _ensure_schema(self) -> None:
         try:
             if not self._schema_exists():
-                self.create_if_missing(f"create schema if not exists {self.quote(self.schema)}", self._schema_exists)
+                self.create_if_missing(self.statements.create_schema(self.schema), self._schema_exists)
         except PostgresConnectionError:
             raise
         except Exception as exc:  # noqa: BLE001 - most often missing privileges
@@ -177,16 +177,14 @@ class PostgresExecutor(Executor):
         import pyarrow.csv as pacsv
 
         data = _copyable(data)
-        columns = ", ".join(f"{self.quote(f.name)} {_pg_type(f.type)}" for f in data.schema)
-        self.execute(f"create table {self.quote(relation)} ({columns})")
+        self.execute(self.statements.create_table(relation, [(f.name, _pg_type(f.type)) for f in data.schema]))
         if data.num_rows == 0:
             return
         buffer = io.BytesIO()
         # Quoting every value tells an empty string ("") from NULL (nothing) in PostgreSQL's CSV.
         pacsv.write_csv(data, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-        names = ", ".join(self.quote(n) for n in data.column_names)
         with self.connection.cursor() as cursor:
-            with cursor.copy(f"copy {self.quote(relation)} ({names}) from stdin with (format csv)") as copy:
+            with cursor.copy(self.statements.sql(_copy_from_stdin(relation, data.column_names))) as copy:
                 view = buffer.getbuffer()
                 for start in range(0, len(view), 1 << 20):
                     copy.write(view[start:start + (1 << 20)])
@@ -202,7 +200,7 @@ class PostgresExecutor(Executor):
     def drop_relation(self, relation: str) -> None:
         kind = self.relation_kind(relation)
         if kind is not None:
-            self.execute(f"drop {kind} {self.quote(relation)} cascade")
+            self.execute(self.statements.drop(kind, relation, cascade=True))
 
     # -- replacing relations under dependent views -------------------------------------------------
 
@@ -215,7 +213,7 @@ class PostgresExecutor(Executor):
 
     def _recreate(self, views: list[tuple[str, str, str]]) -> None:
         for schema, name, definition in views:
-            self.execute(f"create or replace view {self.quote(schema)}.{self.quote(name)} as {definition}")
+            self.execute(self.statements.create_view_as(f"{schema}.{name}", definition, replace=True))
 
     def run_support(self, statements: list[str]) -> None:
         """Parallel tasks replacing one function race ("tuple concurrently updated"): one
@@ -228,14 +226,14 @@ class PostgresExecutor(Executor):
     def swap_in(self, tmp: str, relation: str) -> None:
         views = self._dependent_views(relation)
         self.drop_relation(relation)
-        self.execute(self.rename_sql(tmp, relation))
+        self.execute(self.statements.rename(tmp, relation))
         self._recreate(views)
 
     def replace_view(self, relation: str, sql: str) -> None:
         with self.transaction():
             views = self._dependent_views(relation)
             self.drop_relation(relation)
-            self.execute(f"create view {self.quote(relation)} as\n{sql}")
+            self.execute(self.statements.create_view_as(relation, sql))
             self._recreate(views)
 
 
@@ -257,6 +255,23 @@ def _sqlalchemy_url(dsn: Dsn, profile: str) -> Any:
         driver, username=dsn.username, password=dsn.password, host=dsn.host, port=dsn.port,
         database=dsn.database, query=dict(dsn.query),
     )
+
+
+def _search_path(schema: str) -> Any:
+    from sqlglot import exp
+
+    return exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=exp.column("search_path"), expression=exp.to_identifier(schema, quoted=True)))])
+
+
+def _copy_from_stdin(relation: str, columns: list[str]) -> Any:
+    """COPY relation (columns) FROM STDIN WITH (FORMAT csv)."""
+    from sqlglot import exp
+
+    from runtime.statements import relation as table
+
+    target = exp.Schema(this=table(relation), expressions=[exp.to_identifier(c, quoted=True) for c in columns])
+    parameter = exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("csv"))
+    return exp.Copy(this=target, kind=True, files=[exp.var("STDIN")], params=[parameter])
 
 
 def _pg_type(arrow_type: pa.DataType) -> str:

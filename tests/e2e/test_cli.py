@@ -144,9 +144,9 @@ def test_quiet_and_verbose_levels(example_copy, ffc) -> None:
     default = ffc("run", project)
     assert "flowforge.sql" not in default.stderr
     very = ffc("run", project, "-vv")
-    assert "DEBUG flowforge.sql: create table" in very.stderr
+    assert "DEBUG flowforge.sql: CREATE TABLE" in very.stderr
     sql_debug = ffc("run", project, env={"FLOWFORGE_SQL_DEBUG": "1"})
-    assert "DEBUG flowforge.sql: create table" in sql_debug.stderr
+    assert "DEBUG flowforge.sql: CREATE TABLE" in sql_debug.stderr
     assert "INFO" not in sql_debug.stderr
 
 

@@ -1,0 +1,145 @@
+"""Every statement FlowForge itself issues, built as a sqlglot expression and rendered in the
+engine's dialect.
+
+One quoting rule: each part of a relation (`schema.name`) and each column FlowForge names is a
+quoted identifier, so dots, quotes and upper case in names reach the engine intact, in its own
+quote characters. A model's SQL (already in the engine's dialect, checked at compile time to be
+one query) is the only text FlowForge does not build: it goes where the statement's query goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+_QUERY = "ff_model_query"  # the placeholder a model's own SQL replaces
+
+
+def relation(name: str) -> exp.Table:
+    """`schema.name` (or `name`) as a table of quoted identifiers."""
+    parts = name.split(".")
+    return exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None, catalog=parts[-3] if len(parts) > 2 else None, quoted=True)
+
+
+def column(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table, quoted=True)
+
+
+def literal(value: Any) -> exp.Expression:
+    """A Python value as a SQL literal, escaped for the dialect it is rendered in."""
+    return exp.convert(value)
+
+
+def count_star() -> exp.Expression:
+    return exp.Count(this=exp.Star())
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The statement builders of one dialect."""
+
+    dialect: str
+
+    def sql(self, expression: exp.Expression) -> str:
+        return expression.sql(dialect=self.dialect)
+
+    def with_query(self, expression: exp.Expression, query: str) -> str:
+        """Render `expression`, whose query is the placeholder, with the model's SQL in its place."""
+        text = self.sql(expression)
+        marker = self.sql(exp.Placeholder(this=_QUERY))
+        head, found, tail = text.rpartition(marker)
+        assert found, f"no query placeholder in {text!r}"
+        return f"{head}\n{query}{tail}"
+
+    # -- tables and views --------------------------------------------------------------------
+
+    def create_table_as(self, name: str, query: str) -> str:
+        return self.with_query(exp.Create(this=relation(name), kind="TABLE", expression=exp.Placeholder(this=_QUERY)), query)
+
+    def create_table_from(self, name: str, source: str) -> str:
+        """CREATE TABLE name AS SELECT * FROM source."""
+        return self.sql(exp.Create(this=relation(name), kind="TABLE", expression=self.select_all(source)))
+
+    def create_table(self, name: str, columns: Sequence[tuple[str, str]]) -> str:
+        """CREATE TABLE name (column type, ...); types in this dialect."""
+        definitions = [exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t, dialect=self.dialect)) for c, t in columns]
+        return self.sql(exp.Create(this=exp.Schema(this=relation(name), expressions=definitions), kind="TABLE"))
+
+    def create_view_as(self, name: str, query: str, *, replace: bool = False) -> str:
+        create = exp.Create(this=relation(name), kind="VIEW", replace=replace, expression=exp.Placeholder(this=_QUERY))
+        return self.with_query(create, query)
+
+    def drop(self, kind: str, name: str, *, if_exists: bool = False, cascade: bool = False) -> str:
+        return self.sql(exp.Drop(tables=[relation(name)], kind=kind.upper(), exists=if_exists, cascade=cascade))
+
+    def rename(self, old: str, new: str) -> str:
+        """ALTER TABLE old RENAME TO new: the new name without its schema (it stays in old's)."""
+        target = exp.table_(new.split(".")[-1], quoted=True)
+        return self.sql(exp.Alter(this=relation(old), kind="TABLE", actions=[exp.AlterRename(this=target)]))
+
+    def create_schema(self, name: str) -> str:
+        return self.sql(exp.Create(this=exp.to_identifier(name, quoted=True), kind="SCHEMA", exists=True))
+
+    def drop_schema(self, name: str) -> str:
+        return self.sql(exp.Drop(tables=[exp.table_(name, quoted=True)], kind="SCHEMA", exists=True, cascade=True))
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def select_all(self, name: str, *, limit: int | None = None) -> exp.Select:
+        query = exp.select("*").from_(relation(name))
+        return query.limit(limit) if limit is not None else query
+
+    def count_rows(self, name: str) -> str:
+        return self.sql(exp.select(count_star()).from_(relation(name)))
+
+    def no_rows(self, name: str) -> str:
+        """The relation's columns and no row."""
+        return self.sql(self.select_all(name, limit=0))
+
+    def typed_copy(self, source: str, columns: Sequence[str], types: dict[str, str]) -> str:
+        """SELECT each column of `source`, cast where `types` names a type (seeds/schema.yml)."""
+        selected = [
+            exp.cast(column(c), exp.DataType.build(types[c], dialect=self.dialect)).as_(c, quoted=True) if c in types else column(c)
+            for c in columns
+        ]
+        return self.sql(exp.select(*selected).from_(relation(source)))
+
+    # -- incremental models ------------------------------------------------------------------
+
+    def insert_all(self, target: str, source: str, columns: Sequence[str]) -> str:
+        names = [column(c) for c in columns]
+        return self.sql(exp.insert(exp.select(*names).from_(relation(source)), relation(target), columns=[exp.to_identifier(c, quoted=True) for c in columns]))
+
+    def delete_matching(self, target: str, source: str, keys: Sequence[str]) -> str:
+        """DELETE the rows of `target` whose keys come again in `source`."""
+        condition = exp.and_(*(exp.EQ(this=column(k, "ff_new"), expression=column(k, "ff_old")) for k in keys))
+        new_rows = exp.select(exp.Literal.number(1)).from_(relation(source).as_("ff_new", quoted=True)).where(condition)
+        return self.sql(exp.delete(relation(target).as_("ff_old", quoted=True), where=exp.Exists(this=new_rows)))
+
+    # -- _ff_meta ----------------------------------------------------------------------------
+
+    def create_meta(self, name: str) -> str:
+        columns = [("node_name", "VARCHAR"), ("relation", "VARCHAR"), ("fingerprint", "VARCHAR"), ("engine", "VARCHAR"), ("built_at", "TIMESTAMP")]
+        definitions = [exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(t)) for c, t in columns]
+        return self.sql(exp.Create(this=exp.Schema(this=relation(name), expressions=definitions), kind="TABLE", exists=True))
+
+    def insert_meta(self, name: str, values: Sequence[str]) -> str:
+        row = exp.Tuple(expressions=[*(literal(v) for v in values), exp.CurrentTimestamp()])
+        return self.sql(exp.insert(exp.Values(expressions=[row]), relation(name)))
+
+    def latest_meta(self, name: str) -> str:
+        """The newest row of every node: node_name, fingerprint, built_at in epoch seconds."""
+        ranked = exp.select(
+            "*",
+            exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[exp.column("node_name")],
+                order=exp.Order(expressions=[exp.Ordered(this=exp.column("built_at"), desc=True)]),
+            ).as_("ff_rank"),
+        ).from_(relation(name))
+        epoch = exp.Extract(this=exp.var("epoch"), expression=exp.column("built_at")).as_("built_at")
+        query = exp.select("node_name", "fingerprint", epoch).from_(ranked.subquery("ranked")).where("ff_rank = 1")
+        return self.sql(query)
