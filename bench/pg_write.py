@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from flowforge_compiler.profiles import PostgresProfile, PostgresSettings, Profile
+from flowforge_compiler.profiles import Profile
+from runtime.executors.postgres import PostgresProfile, PostgresSettings
 from runtime import open_executor
 
 

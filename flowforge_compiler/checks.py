@@ -10,13 +10,18 @@ import ast
 import re
 from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.plan import PlanCheck, PlanNode
 from flowforge_compiler.project_file import CheckSpec, RelationshipsCheck
 from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.sql_statements import boolean_filter
 from flowforge_compiler.transpile import expression_to_engine
+
+if TYPE_CHECKING:
+    from flowforge_compiler.sql_models import SqlCompile
 
 _COMMON = {"type", "table", "tags", "severity", "where", "name"}
 _CALL = re.compile(r"^\s*(?P<func>ref|source)\s*\((?P<args>.*)\)\s*$", re.DOTALL)
@@ -27,8 +32,8 @@ def bind_checks(
     nodes: Sequence[PlanNode],
     sources: Mapping[tuple[str, str], SourceTable],
     lines: Sequence[int | None] = (),
-    dialects: tuple[str, str] = ("duckdb", "duckdb"),
-    support: set[str] | None = None,
+    dialects: tuple[str, str] = (DEFAULT_DIALECT, DEFAULT_DIALECT),
+    portable: SqlCompile | None = None,
 ) -> list[PlanCheck]:
     """One PlanCheck per entry of `tests:`, in file order, with a unique id; `lines` are the
     entries' lines in project.yml, for errors; `where:` filters are written in the project's
@@ -49,7 +54,10 @@ def bind_checks(
         if spec.where is not None:
             what = f"tests[{position}].where"
             boolean_filter(spec.where, where, what=what, dialect=dialects[0])
-            filter_sql = expression_to_engine(spec.where, dialects[0], dialects[1], where, what, support)
+            filter_sql = expression_to_engine(
+                spec.where, dialects[0], dialects[1], where, what,
+                portable.support if portable else None, portable.rules if portable else (),
+            )
         base = spec.name or "_".join(str(p) for p in [spec.type, table, params.get("column")] if p)
         used[base] = used.get(base, 0) + 1
         check_id = base if used[base] == 1 else f"{base}_{used[base]}"

@@ -65,7 +65,7 @@ def compile_project(
 
     templates = {**project.macros, **{m.path: m.text for m in project.sql_models}}
     renderer = ModelRenderer(templates, list(project.macros), target=profile.target())
-    run = SqlCompile(project, renderer, index, project_vars, environ, profile.dialect, strict)
+    run = SqlCompile(project, renderer, index, project_vars, environ, profile.dialect, strict, rules=profile.spec.rewrites)
     drafts: dict[str, NodeDraft] = {}
     for sql_model in project.sql_models:
         drafts[sql_model.name] = sql_draft(sql_model, run, missing)
@@ -88,7 +88,7 @@ def compile_project(
     )
     nodes = _fingerprinted(drafts, order, env)
     checks = bind_checks(
-        project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect), run.support
+        project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect), run
     )
     return Plan(
         flowforge_version=__version__,
@@ -99,7 +99,12 @@ def compile_project(
             schedule=project.config.schedule,
             dialect=project.config.dialect,
         ),
-        profile=PlanProfile(name=profile.name, engine=profile.engine, dialect=profile.dialect),
+        profile=PlanProfile(
+            name=profile.name,
+            engine=profile.engine,
+            dialect=profile.dialect,
+            single_writer=profile.spec.capabilities.single_writer,
+        ),
         nodes=nodes,
         levels=levels(deps),
         checks=checks,

@@ -19,3 +19,12 @@ def project_file(root: Path, path: Path, display: str) -> str:
             hint="FlowForge reads only files inside the project; copy the file into it instead of linking",
         )
     return resolved.relative_to(base).as_posix()
+
+
+def project_relative(path: Path, root: Path) -> str:
+    """`path` relative to the project when it is inside it (so fingerprints do not depend on
+    where the project is checked out), else as given."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

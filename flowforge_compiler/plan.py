@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
+
 IR_VERSION = "1"
 
 NodeKind = Literal["sql", "python", "seed"]
@@ -27,7 +29,7 @@ class PlanProject(_IR):
     version: str
     vars: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = None
-    dialect: str = "duckdb"  # the dialect models are written in
+    dialect: str = DEFAULT_DIALECT  # the dialect models are written in
 
 
 class PlanProfile(_IR):
@@ -35,7 +37,8 @@ class PlanProfile(_IR):
 
     name: str
     engine: str
-    dialect: str = "duckdb"  # the engine's SQL dialect, which the plan's SQL is written in
+    dialect: str = DEFAULT_DIALECT  # the engine's SQL dialect, which the plan's SQL is written in
+    single_writer: bool = False  # one writing process at a time: orchestrators run one task at a time
 
 
 class PythonEntry(_IR):

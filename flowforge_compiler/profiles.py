@@ -12,99 +12,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Union
 
 import jinja2
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from flowforge_compiler.dsn import parse_dsn
+from flowforge_compiler.engine_sdk import DEFAULT_ENGINE, EngineSpec, engines
+from flowforge_compiler.engine_sdk import engine as engine_spec
 from flowforge_compiler.errors import Location, ProfileError, ProjectFileError
-from flowforge_compiler.project_file import Strict
 from flowforge_compiler.yaml_files import read_yaml, validate
-
-
-class DuckDBSettings(Strict):
-    path: str = ":memory:"
-    threads: int | None = None
-
-
-class PostgresSettings(Strict):
-    dsn: str
-    db_schema: str = "public"
-
-
-class BigQuerySettings(Strict):
-    project: str | None = None
-    dataset: str
-    location: str | None = None
-    use_bigframes: bool = False
-
-
-class DatabricksSparkSettings(Strict):
-    master: str = "local[*]"
-    app_name: str = "flowforge"
-    warehouse_dir: str | None = None
-    database: str | None = None
-    conf: dict[str, str] = Field(default_factory=dict)
-
-
-class SnowflakeSnowparkSettings(Strict):
-    account: str
-    user: str
-    password: str | None = None
-    role: str | None = None
-    warehouse: str | None = None
-    database: str
-    db_schema: str = "PUBLIC"
-
-
-class DuckDBProfile(Strict):
-    dialect: ClassVar[str] = 'duckdb'  # sqlglot's name for the engine's SQL
-    engine: Literal["duckdb"]
-    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
-
-
-class PostgresProfile(Strict):
-    dialect: ClassVar[str] = 'postgres'  # sqlglot's name for the engine's SQL
-    engine: Literal["postgres"]
-    postgres: PostgresSettings
-
-
-class BigQueryProfile(Strict):
-    dialect: ClassVar[str] = 'bigquery'  # sqlglot's name for the engine's SQL
-    engine: Literal["bigquery"]
-    bigquery: BigQuerySettings
-
-
-class DatabricksSparkProfile(Strict):
-    dialect: ClassVar[str] = 'databricks'  # sqlglot's name for the engine's SQL
-    engine: Literal["databricks_spark"]
-    databricks_spark: DatabricksSparkSettings = Field(default_factory=DatabricksSparkSettings)
-
-
-class SnowflakeSnowparkProfile(Strict):
-    dialect: ClassVar[str] = 'snowflake'  # sqlglot's name for the engine's SQL
-    engine: Literal["snowflake_snowpark"]
-    snowflake_snowpark: SnowflakeSnowparkSettings
-
-
-EngineProfile = Annotated[
-    DuckDBProfile | PostgresProfile | BigQueryProfile | DatabricksSparkProfile | SnowflakeSnowparkProfile,
-    Field(discriminator="engine"),
-]
-ENGINES = ("duckdb", "postgres", "bigquery", "databricks_spark", "snowflake_snowpark")
-
-# The spec's list of environment overrides: variable -> (engine block, key); FF_ENGINE is separate.
-ENV_OVERRIDES: dict[str, tuple[str, str]] = {
-    "FF_DUCKDB_PATH": ("duckdb", "path"),
-    "FF_PG_DSN": ("postgres", "dsn"),
-    "FF_PG_SCHEMA": ("postgres", "db_schema"),
-    "FF_BQ_DATASET": ("bigquery", "dataset"),
-    "FF_BQ_LOCATION": ("bigquery", "location"),
-    "FF_BQ_USE_BIGFRAMES": ("bigquery", "use_bigframes"),
-}
-_PATH_KEYS = {("duckdb", "path"), ("databricks_spark", "warehouse_dir")}
-
 
 
 @dataclass(frozen=True)
@@ -116,12 +32,16 @@ class Profile:
     """
 
     name: str
-    settings: DuckDBProfile | PostgresProfile | BigQueryProfile | DatabricksSparkProfile | SnowflakeSnowparkProfile
+    settings: BaseModel  # the engine's profile model: `engine` plus its settings block
     unresolved: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def engine(self) -> str:
-        return self.settings.engine
+        return str(self.settings.engine)  # type: ignore[attr-defined]
+
+    @property
+    def spec(self) -> EngineSpec:
+        return engine_spec(self.engine)
 
     @property
     def engine_settings(self) -> Any:
@@ -130,7 +50,7 @@ class Profile:
     @property
     def dialect(self) -> str:
         """The engine's SQL dialect (sqlglot's name for it)."""
-        return self.settings.dialect
+        return self.spec.dialect
 
     def with_engine_settings(self, **updates: Any) -> Profile:
         """The profile with some engine settings replaced (and no longer unresolved)."""
@@ -145,27 +65,13 @@ class Profile:
 
     def target(self) -> Target:
         """`target` in Jinja, as dbt users write it: name, type, schema, database, dialect."""
-        settings = self.engine_settings
-        schema, database = _TARGET_FIELDS[self.engine](settings, self.unresolved)
+        schema, database = self.spec.target(self.engine_settings, self.unresolved)
         return Target(name=self.name, type=self.engine, schema=schema, database=database, dialect=self.dialect)
 
     def location(self, project_dir: Path) -> dict[str, str]:
         """Where the data lives (never credentials): part of every fingerprint, so builds in one
         place never count as builds in another."""
-        settings = self.engine_settings
-        out: dict[str, str] = {}
-        for key in _LOCATION_KEYS.get(self.engine, ()):
-            value = getattr(settings, key)
-            if f"{self.engine}.{key}" in self.unresolved or value is None:
-                out[key] = "" if value is None else str(value)
-            elif key == "dsn":
-                dsn = parse_dsn(str(value), f"profiles.yml: profile {self.name!r}: {self.engine}.dsn")
-                out.update(host=dsn.host or "", port=str(dsn.port or ""), database=dsn.database or "")
-            elif (self.engine, key) in _PATH_KEYS and value != ":memory:":
-                out[key] = _project_relative(Path(value), project_dir)
-            else:
-                out[key] = str(value)
-        return out
+        return self.spec.location(self.engine_settings, project_dir, self.unresolved)
 
 
 @dataclass(frozen=True)
@@ -177,38 +83,6 @@ class Target:
     schema: str | None
     database: str | None
     dialect: str
-
-
-def _postgres_database(settings: Any, unresolved: Mapping[str, str]) -> str | None:
-    if "postgres.dsn" in unresolved:
-        return None
-    return parse_dsn(settings.dsn, "postgres.dsn").database
-
-
-_TARGET_FIELDS: dict[str, Any] = {  # engine -> (settings, unresolved) -> (schema, database)
-    "duckdb": lambda s, u: ("main", "memory" if s.path == ":memory:" else Path(s.path).stem),
-    "postgres": lambda s, u: (s.db_schema, _postgres_database(s, u)),
-    "bigquery": lambda s, u: (s.dataset, s.project),
-    "databricks_spark": lambda s, u: (s.database or "default", None),
-    "snowflake_snowpark": lambda s, u: (s.db_schema, s.database),
-}
-
-
-# The settings that say where an engine's data lives (a DSN contributes host, port and database).
-_LOCATION_KEYS: dict[str, tuple[str, ...]] = {
-    "duckdb": ("path",),
-    "postgres": ("dsn", "db_schema"),
-    "bigquery": ("project", "dataset", "location"),
-    "databricks_spark": ("master", "warehouse_dir", "database"),
-    "snowflake_snowpark": ("account", "database", "db_schema"),
-}
-
-
-def _project_relative(path: Path, project_dir: Path) -> str:
-    try:
-        return path.resolve().relative_to(project_dir.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _missing_variable(unresolved: Mapping[str, str], profile: str) -> ProfileError:
@@ -243,7 +117,7 @@ def resolve_profile(
     raw = _apply_overrides(_relative_paths(raw, project_dir, unresolved), environ, engine, unresolved)
     _require_engine_block(raw, name)
     try:
-        settings = validate(EngineProfile, raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
+        settings = validate(engine_profile_union(), raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
     except ProjectFileError:
         if unresolved:  # a template where a number or flag belongs: the variables are the problem
             raise _missing_variable(unresolved, name) from None
@@ -252,19 +126,18 @@ def resolve_profile(
     return Profile(name=name, settings=settings, unresolved={k: v for k, v in unresolved.items() if k.startswith(engine_name + ".")})
 
 
-_REQUIRED_SETTINGS = {
-    "postgres": "set FF_PG_DSN (and FF_PG_SCHEMA), or add `postgres: {dsn: ..., db_schema: ...}`",
-    "bigquery": "set FF_BQ_DATASET, or add `bigquery: {dataset: ...}`",
-    "snowflake_snowpark": "add `snowflake_snowpark: {account: ..., user: ..., database: ...}`",
-}
+def engine_profile_union() -> Any:
+    """The discriminated union of every registered engine's profile model (keyed by `engine`)."""
+    models = tuple(spec.profile for spec in engines().values())
+    return Annotated[Union[models], Field(discriminator="engine")]  # noqa: UP007 - built at run time
 
 
 def _require_engine_block(raw: dict[str, Any], name: str) -> None:
-    engine = raw["engine"]
-    if engine in _REQUIRED_SETTINGS and not raw.get(engine):
+    spec = engine_spec(raw["engine"])
+    if spec.block_hint and not raw.get(spec.name):
         raise ProfileError(
-            f"profile {name!r} uses the {engine} engine but has no {engine} settings",
-            hint=_REQUIRED_SETTINGS[engine],
+            f"profile {name!r} uses the {spec.name} engine but has no {spec.name} settings",
+            hint=spec.block_hint,
         )
 
 
@@ -331,10 +204,14 @@ def _env_var_reader(environ: Mapping[str, str], missing: list[str]) -> Any:
     return env_var
 
 
+def _path_keys() -> set[tuple[str, str]]:
+    return {(spec.name, key) for spec in engines().values() for key in spec.path_keys}
+
+
 def _relative_paths(raw: dict[str, Any], project_dir: Path, unresolved: Mapping[str, str]) -> dict[str, Any]:
     """Paths written in profiles.yml are relative to the project folder."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    for block, key in _PATH_KEYS:
+    for block, key in _path_keys():
         value = out.get(block, {}).get(key) if isinstance(out.get(block), dict) else None
         if f"{block}.{key}" in unresolved:
             continue
@@ -352,27 +229,27 @@ def _apply_overrides(
         out["engine"] = environ["FF_ENGINE"]
     if engine:
         out["engine"] = engine
-    out.setdefault("engine", "duckdb")
-    for variable, (block, key) in ENV_OVERRIDES.items():
-        if variable in environ and block == out["engine"]:
-            value: Any = environ[variable]
-            if (block, key) in _PATH_KEYS and value != ":memory:":
-                value = str(Path(value).resolve())
-            if key == "use_bigframes":
-                value = value.strip().lower() in {"1", "true", "yes", "on"}
-            section = out.setdefault(block, {})
-            if not isinstance(section, dict):
-                section = out[block] = {}
-            section[key] = value
-            unresolved.pop(f"{block}.{key}", None)
-    if out["engine"] not in ENGINES:
+    out.setdefault("engine", DEFAULT_ENGINE)
+    known = engines()
+    if out["engine"] not in known:
         raise ProfileError(
             f"unknown engine {out['engine']!r}",
             location=Location("profiles.yml") if raw else None,
-            hint=f"use one of: {', '.join(ENGINES)}",
+            hint=f"use one of: {', '.join(known)}",
         )
+    spec = known[out["engine"]]
+    for variable, key in spec.overrides.items():
+        if variable in environ:
+            value: Any = environ[variable]
+            if key in spec.path_keys and value != ":memory:":
+                value = str(Path(value).resolve())
+            section = out.setdefault(spec.name, {})
+            if not isinstance(section, dict):
+                section = out[spec.name] = {}
+            section[key] = value  # text: the settings model converts it (a flag from "1", say)
+            unresolved.pop(f"{spec.name}.{key}", None)
     # A profile switched to another engine keeps only that engine's block.
-    return {k: v for k, v in out.items() if k == "engine" or k == out["engine"] or k not in ENGINES}
+    return {k: v for k, v in out.items() if k == "engine" or k == spec.name or k not in known}
 
 
 def ff_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:

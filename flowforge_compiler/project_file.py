@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.schedule import schedule_problem
 
 Materialization = Literal["table", "view", "incremental", "ephemeral"]
@@ -131,7 +132,7 @@ class ProjectConfig(Strict):
     schedule: str | None = None
     tests: list[CheckSpec] = Field(default_factory=list)
     docs: DocsSettings = Field(default_factory=DocsSettings)
-    dialect: str = "duckdb"  # the SQL dialect models are written in; transpiled per engine
+    dialect: str = DEFAULT_DIALECT  # the SQL dialect models are written in; transpiled per engine
 
     @field_validator("dialect")
     @classmethod

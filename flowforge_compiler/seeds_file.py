@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import project_file
 from flowforge_compiler.project_file import Strict
@@ -37,7 +38,7 @@ class SeedSettings(Strict):
 
         for column, text in types.items():
             try:
-                exp.DataType.build(text, dialect="duckdb")
+                exp.DataType.build(text, dialect=DEFAULT_DIALECT)
             except (ParseError, TypeError, ValueError):
                 raise ValueError(f"column {column!r}: {text!r} is not a SQL data type") from None
         return types

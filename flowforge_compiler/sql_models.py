@@ -27,6 +27,7 @@ from flowforge_compiler.dsl import ModelRenderer, RenderContext
 from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
 from flowforge_compiler.project import Project, SqlModelFile
 from flowforge_compiler.sql_statements import is_blank, parse_spec_era_ddl, single_statement, strip_statement
+from flowforge_compiler.rewrites import Rewrite
 from flowforge_compiler.transpile import parse_model, to_engine, undeclared_tables
 
 log = logging.getLogger("flowforge")
@@ -43,6 +44,7 @@ class SqlCompile:
     environ: Mapping[str, str]
     engine_dialect: str
     strict: bool = False
+    rules: tuple[Rewrite, ...] = ()  # the engine's rewrites
     support: set[str] = field(default_factory=set)  # statements the engine runs before building
 
 
@@ -147,4 +149,4 @@ def portable(
             log.warning("%s: %s", where, message)
     if dialect == run.engine_dialect:
         return sql
-    return to_engine(parsed, run.engine_dialect, where, what, run.support)
+    return to_engine(parsed, run.engine_dialect, where, what, run.support, run.rules)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flowforge_compiler.dsl import quote_identifier
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT as SOURCE_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
 
 if TYPE_CHECKING:
     from sqlglot.tokens import Token
 
-SOURCE_DIALECT = "duckdb"  # the dialect models are written in
 # Statements that change something: a model (or a SQL seed) is a query, never one of these.
 _NOT_QUERIES = frozenset(
     "INSERT UPDATE DELETE DROP CREATE ALTER TRUNCATE MERGE COPY ATTACH DETACH PRAGMA SET RESET CALL GRANT "

@@ -10,7 +10,7 @@ applies FlowForge's own form, or says the construct cannot be carried over.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlglot
@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.rewrites import NotPortable, rewrite
+from flowforge_compiler.rewrites import NotPortable, Rewrite, rewrite
 
 log = logging.getLogger("flowforge")
 
@@ -77,12 +77,17 @@ def _key(parts: Iterable[str]) -> tuple[str, ...]:
 
 
 def to_engine(
-    parsed: ParsedModel, engine_dialect: str, location: Location, what: str = "the model", support: set[str] | None = None
+    parsed: ParsedModel,
+    engine_dialect: str,
+    location: Location,
+    what: str = "the model",
+    support: set[str] | None = None,
+    rules: Sequence[Rewrite] = (),
 ) -> str:
-    """The model's SQL in the engine's dialect, with FlowForge's rewrites applied; statements
-    the rewritten SQL needs on the engine first (helper functions) are added to `support`."""
+    """The model's SQL in the engine's dialect, with the engine's rewrites (`rules`) applied;
+    statements the rewritten SQL needs on the engine first (helper functions) go into `support`."""
     try:
-        tree = rewrite(parsed.tree.copy(), parsed.dialect, engine_dialect, support)
+        tree = rewrite(parsed.tree.copy(), parsed.dialect, rules, support)
         return tree.sql(dialect=engine_dialect, unsupported_level=ErrorLevel.RAISE)
     except NotPortable as exc:
         raise ProjectFileError(
@@ -99,7 +104,13 @@ def to_engine(
 
 
 def expression_to_engine(
-    text: str, dialect: str, engine_dialect: str, location: Location, what: str, support: set[str] | None = None
+    text: str,
+    dialect: str,
+    engine_dialect: str,
+    location: Location,
+    what: str,
+    support: set[str] | None = None,
+    rules: Sequence[Rewrite] = (),
 ) -> str:
     """A SQL expression (a check's `where:`) in the engine's dialect."""
     if dialect == engine_dialect:
@@ -108,7 +119,7 @@ def expression_to_engine(
         tree = sqlglot.parse_one(text, read=dialect)
     except ParseError as exc:
         raise ProjectFileError(f"{what} is not a valid SQL expression: {str(exc).splitlines()[0]}", location=location) from exc
-    return to_engine(ParsedModel(tree, dialect), engine_dialect, location, what, support)
+    return to_engine(ParsedModel(tree, dialect), engine_dialect, location, what, support, rules)
 
 
 def engine_type(text: str, dialect: str, engine_dialect: str) -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
@@ -14,9 +12,8 @@ import pyarrow as pa
 
 from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.plan import Plan, PlanNode
-from flowforge_compiler.profiles import DuckDBProfile, Profile
+from flowforge_compiler.profiles import Profile
 from flowforge_compiler.unit_test_file import InputSpec, UnitTestCase
-from runtime.executors import open_executor
 from runtime.executors.base import Executor
 from runtime.row_compare import Comparison, compare_rows
 
@@ -32,29 +29,16 @@ class CaseResult:
     seconds: float
 
 
-@contextmanager
-def isolated_executor(profile: Profile) -> Iterator[Executor]:
-    """An engine no real run uses: an in-memory DuckDB, or a throw-away PostgreSQL schema that is
-    dropped afterwards whatever happens."""
-    if profile.engine == "duckdb":
-        with open_executor(Profile("utest", DuckDBProfile(engine="duckdb"))) as executor:
-            yield executor
-        return
-    if profile.engine == "postgres":
-        schema = f"ff_utest_{uuid.uuid4().hex[:12]}"
-        executor = open_executor(profile.with_engine_settings(db_schema=schema))
-        try:
-            yield executor
-        finally:
-            try:
-                executor.execute(executor.statements.drop_schema(schema))
-            finally:
-                executor.close()
-        return
-    raise ProfileError(
-        f"unit tests on the {profile.engine} engine are not available in this version",
-        hint="run them on an isolated in-memory DuckDB (--engine duckdb) or PostgreSQL (--engine postgres)",
-    )
+def isolated_executor(profile: Profile) -> AbstractContextManager[Executor]:
+    """An engine no real run uses (each engine says how: an in-memory DuckDB, a throw-away
+    PostgreSQL schema dropped afterwards whatever happens)."""
+    if profile.spec.isolated is None:
+        raise ProfileError(
+            f"unit tests on the {profile.engine} engine are not available in this version",
+            hint="run them on an isolated in-memory DuckDB (--engine duckdb) or PostgreSQL (--engine postgres)",
+        )
+    profile.require_resolved()
+    return profile.spec.isolated(profile)
 
 
 def find_node(plan: Plan, name: str) -> PlanNode | None:

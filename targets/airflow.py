@@ -38,7 +38,7 @@ def write_airflow(project: Project, plan: Plan, out: Path, options: AirflowOptio
         validate_schedule(options.schedule, "--schedule")
     folder = OutputFolder(out)
     bundle = write_bundle(project, plan, folder, options.dag_id)
-    if plan.profile.engine == "duckdb":
+    if plan.profile.single_writer:
         (bundle / "pools.json").write_text(pools_json(plan, options), encoding="utf-8")
     return folder.write_generated(f"{options.dag_id}.py", render_dag(plan, options))
 
@@ -53,7 +53,7 @@ def pools_json(plan: Plan, options: AirflowOptions) -> str:
     pool = {
         pool_name(options): {
             "slots": 1,
-            "description": f"FlowForge {plan.project.name}: one writer at a time on the DuckDB file",
+            "description": f"FlowForge {plan.project.name}: one writing task at a time on {plan.profile.engine}",
             "include_deferred": False,
         }
     }
@@ -69,15 +69,15 @@ def render_dag(plan: Plan, options: AirflowOptions) -> str:
 
 
 def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> str:
-    duckdb = plan.profile.engine == "duckdb"
+    single_writer = plan.profile.single_writer
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
     doc = project_summary(plan, options.dag_id)
-    if duckdb:
+    if single_writer:
         doc += (
-            f"\n\nDuckDB allows one writing process per file: tasks share the one-slot pool "
+            f"\n\n{plan.profile.engine} allows one writing process at a time: tasks share the one-slot pool "
             f"`{pool_name(options)}`. Create it once: `airflow pools import {options.dag_id}/pools.json`."
         )
-    max_tasks = 1 if duckdb else max(1, options.jobs)
+    max_tasks = 1 if single_writer else max(1, options.jobs)
     command = f"ffc compile PROJECT --target airflow --out DAGS_FOLDER --dag-id {options.dag_id}"
     return f'''{header("Airflow DAG", plan.project.name, command)}"""A FlowForge project as a static Airflow DAG: data (TASKS, EDGES) and a loop. See DESCRIPTION."""
 
@@ -91,7 +91,7 @@ from airflow.sdk import DAG, Asset, TaskGroup
 
 DESCRIPTION = {doc!r}
 BUNDLE = str(Path(__file__).with_name({options.dag_id!r}))
-POOL = {pool_name(options) if duckdb else None!r}
+POOL = {pool_name(options) if single_writer else None!r}
 MODEL_RETRIES = {options.retries!r}
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)

@@ -45,13 +45,13 @@ def write_prefect(project: Project, plan: Plan, out: Path, options: PrefectOptio
 def render_flow(plan: Plan, options: PrefectOptions) -> str:
     """The flow module's text: deterministic, every project name repr()-escaped."""
     tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, options.selected())]
-    workers = 1 if plan.profile.engine == "duckdb" else max(1, options.jobs)
+    workers = 1 if plan.profile.single_writer else max(1, options.jobs)
     doc = project_summary(plan, options.module) + (
         "\n\nRun once: `python {m}.py`. Serve on the project's schedule: `python {m}.py --serve`, or "
         "deploy the `flow` object of this module."
     ).format(m=options.module)
-    if workers == 1 and plan.profile.engine == "duckdb":
-        doc += "\n\nDuckDB allows one writing process per file, so tasks run one at a time."
+    if plan.profile.single_writer:
+        doc += f"\n\n{plan.profile.engine} allows one writing process at a time, so tasks run one at a time."
     command = f"ffc compile PROJECT --target prefect --out DIR --flow-name {options.flow_name}"
     return f'''{header("Prefect flow", plan.project.name, command)}"""A FlowForge project as a static Prefect flow: data (TASKS) and a loop. See DESCRIPTION."""
 

@@ -1,19 +1,10 @@
-"""Executors by engine name, imported lazily so an engine's library is needed only when used."""
+"""Executors by engine, found in the engine registry and imported only when a connection opens."""
 
 from __future__ import annotations
-
-import importlib
 
 from flowforge_compiler.errors import EngineNotInstalledError, ProfileError
 from flowforge_compiler.profiles import Profile
 from runtime.executors.base import Executor
-
-# engine -> (module, class, extra, the library whose absence means the extra is missing)
-_EXECUTORS: dict[str, tuple[str, str, str, str]] = {
-    "duckdb": ("runtime.executors.duckdb", "DuckDBExecutor", "duckdb", "duckdb"),
-    "postgres": ("runtime.executors.postgres", "PostgresExecutor", "postgres", "sqlalchemy"),
-}
-
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 
@@ -26,19 +17,20 @@ def open_executor(profile: Profile, *, lock_timeout: float = DEFAULT_LOCK_TIMEOU
     another process to let go of its database.
     """
     profile.require_resolved()
-    entry = _EXECUTORS.get(profile.engine)
-    if entry is None:
+    spec = profile.spec
+    if spec.executor is None:
+        from flowforge_compiler.engine_sdk import engines
+
+        available = [name for name, other in engines().items() if other.executor is not None]
         raise ProfileError(
-            f"the {profile.engine} engine has no executor in this version of FlowForge",
-            hint=f"engines available: {', '.join(sorted(_EXECUTORS))}",
+            f"the {spec.name} engine has no executor in this version of FlowForge",
+            hint=f"engines available: {', '.join(available)}",
         )
-    module_name, class_name, extra, library = entry
     try:
-        module = importlib.import_module(module_name)
-        return getattr(module, class_name)(profile, lock_timeout=lock_timeout)
+        return spec.executor()(profile, lock_timeout=lock_timeout)
     except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] in {library, "psycopg"}:
-            raise EngineNotInstalledError(profile.engine, extra, library) from exc
+        if exc.name and any(exc.name.split(".")[0] == required.split(".")[0] for required in spec.requires):
+            raise EngineNotInstalledError(spec.name, spec.extra, exc.name) from exc
         raise
 
 

@@ -1,7 +1,8 @@
-"""DuckDB: one connection per process, one cursor per thread (safe on one file from many threads).
+"""The DuckDB engine: its profile, its place in the SDK, and its executor.
 
-DuckDB lets one process write a file at a time. Opening a file another process holds waits for
-it (`lock_timeout`), then names that process.
+One connection per process, one cursor per thread (safe on one file from many threads). DuckDB
+lets one process write a file at a time: opening a file another process holds waits for it
+(`lock_timeout`), then names that process; orchestrators run a DuckDB DAG one task at a time.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field
+
+from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import ProfileError
-from flowforge_compiler.profiles import DuckDBSettings, Profile
+from flowforge_compiler.paths import project_relative
+from flowforge_compiler.profiles import Profile
+from flowforge_compiler.project_file import Strict
 from runtime.executors.base import Executor, RelationKind, sql_log
 
 log = logging.getLogger("flowforge")
@@ -22,6 +30,16 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+
+class DuckDBSettings(Strict):
+    path: str = ":memory:"
+    threads: int | None = None
+
+
+class DuckDBProfile(Strict):
+    engine: Literal["duckdb"]
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
 
 
 class DuckDBExecutor(Executor):
@@ -119,3 +137,44 @@ class DuckDBExecutor(Executor):
                 cursor.close()
             self._cursors.clear()
         self._con.close()
+
+
+def _location(settings: DuckDBSettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:
+    if "duckdb.path" in unresolved or settings.path == ":memory:":
+        return {"path": settings.path}
+    return {"path": project_relative(Path(settings.path), root)}
+
+
+def _target(settings: DuckDBSettings, unresolved: Mapping[str, str]) -> tuple[str | None, str | None]:
+    return "main", "memory" if settings.path == ":memory:" else Path(settings.path).stem
+
+
+def _airflow_connection(settings: DuckDBSettings, connection: Any, conn_id: str) -> dict[str, Any]:
+    path = (connection.extra_dejson or {}).get("path") or connection.host
+    if not path:
+        raise ProfileError(f"Airflow connection {conn_id!r} has no DuckDB path (set its host or extra 'path')")
+    return {"path": path}
+
+
+@contextmanager
+def _isolated(profile: Profile) -> Iterator[DuckDBExecutor]:
+    """Unit tests run on an in-memory database that is thrown away."""
+    with DuckDBExecutor(Profile("utest", DuckDBProfile(engine="duckdb"))) as executor:
+        yield executor
+
+
+ENGINE = EngineSpec(
+    name="duckdb",
+    dialect="duckdb",
+    profile=DuckDBProfile,
+    extra="duckdb",
+    capabilities=Capabilities(single_writer=True, merge=True),
+    overrides={"FF_DUCKDB_PATH": "path"},
+    path_keys=("path",),
+    requires=("duckdb",),
+    executor=lambda: DuckDBExecutor,
+    location=_location,
+    target=_target,
+    airflow_connection=_airflow_connection,
+    isolated=_isolated,
+)

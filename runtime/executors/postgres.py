@@ -1,4 +1,6 @@
-"""PostgreSQL (SQLAlchemy 2 + psycopg 3): one connection per thread, COPY for Python results.
+"""The PostgreSQL engine (SQLAlchemy 2 + psycopg 3): profile, SDK entry and executor.
+
+One connection per thread, COPY for Python results.
 
 Postgres binds views to the tables they read, so replacing a table (or a view) also re-creates
 the views that depend on it, in the same transaction: a downstream view survives a rebuild, and
@@ -9,14 +11,33 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Any
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
 
 import pyarrow as pa
+from sqlglot import exp
 
 from flowforge_compiler.dsn import Dsn, parse_dsn, redact
+from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import FlowForgeError, ProfileError
-from flowforge_compiler.profiles import PostgresSettings, Profile
+from flowforge_compiler.profiles import Profile
+from flowforge_compiler.project_file import Strict
+from flowforge_compiler.rewrites import NotPortable, Rewrite
 from runtime.executors.base import Executor, RelationKind
+
+
+class PostgresSettings(Strict):
+    dsn: str
+    db_schema: str = "public"
+
+
+class PostgresProfile(Strict):
+    engine: Literal["postgres"]
+    postgres: PostgresSettings
 
 _ARROW_TO_PG = [
     (pa.types.is_boolean, "boolean"),
@@ -289,3 +310,189 @@ def _copyable(data: pa.Table) -> pa.Table:
             column = column.cast(pa.timestamp("us", kind.tz), safe=False)
         columns.append(column)
     return pa.table(columns, names=data.column_names)
+
+
+# -- portable SQL: DuckDB's semantics written for PostgreSQL ------------------------------------
+# These forms stay correct whatever the argument's type (which the compiler does not know):
+# overloaded helper functions choose by type, and `x + interval '0 seconds'` turns a date into a
+# timestamp but leaves timestamps as they are.
+
+_INTEGER_RANGES = {
+    exp.DataType.Type.SMALLINT: 32767,
+    exp.DataType.Type.INT: 2147483647,
+    exp.DataType.Type.BIGINT: 9223372036854775807,
+}
+_FLOATING = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL}
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_FLOAT = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)$"
+
+
+def _sql(text: str) -> exp.Expression:
+    return exp.maybe_parse(text, dialect="postgres")
+
+
+class TryCastToPostgres(Rewrite):
+    """DuckDB's `try_cast(x AS INT)` is NULL for text that is no number and for overflow, and
+    rounds `'2.5'` to 3; PostgreSQL has no try_cast (sqlglot writes a plain CAST, which fails
+    on dirty text)."""
+
+    source, target, node = "duckdb", "postgres", exp.TryCast
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        to = node.args["to"]
+        kind = to.this
+        text = f"TRIM(CAST({node.this.sql('postgres')} AS TEXT))"
+        if kind in _INTEGER_RANGES:
+            limit = _INTEGER_RANGES[kind]
+            number = f"ROUND(CAST({text} AS NUMERIC))"
+            return _sql(
+                f"CASE WHEN NOT {text} ~ '{_NUMBER}' THEN NULL "
+                f"WHEN {number} BETWEEN -{limit} AND {limit} THEN CAST({number} AS {to.sql('postgres')}) END"
+            )
+        if kind in _FLOATING:
+            return _sql(f"CASE WHEN {text} ~* '{_FLOAT}' THEN CAST({text} AS {to.sql('postgres')}) END")
+        raise NotPortable(
+            f"try_cast(... AS {to.sql('duckdb')})",
+            self.target,
+            "PostgreSQL has no try_cast; FlowForge emulates it for integer and floating types only: "
+            "use cast() where the text is clean, or config(transpile=false)",
+        )
+
+
+# DuckDB's round(double, n) is the exact binary value rounded half away from zero (checked on
+# 12,000 values); `floor(x * 10^n + 0.5)` misses about 1% of two-decimal values (2.675 -> 2.68).
+# The double overload works on the exact value (decoded from the IEEE bits, so in whole numbers);
+# the numeric one is PostgreSQL's own half-away round. Overloads choose by the argument's type,
+# which the compiler does not know.
+POSTGRES_ROUND = (
+    """CREATE OR REPLACE FUNCTION ff_round_v1(x double precision, n integer) RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+  bits bigint;
+  e integer;
+  m numeric;
+  shift integer;
+  whole numeric;
+  unit numeric;
+  q numeric;
+BEGIN
+  IF x = 0 OR x = 'Infinity'::float8 OR x = '-Infinity'::float8 OR x = 'NaN'::float8 OR n < 0 THEN
+    RETURN CASE WHEN n < 0 THEN NULL ELSE x END;
+  END IF;
+  bits := ('x' || encode(float8send(abs(x)), 'hex'))::bit(64)::bigint;
+  e := (bits >> 52) & 2047;
+  m := (bits & 4503599627370495)::numeric;
+  IF e > 0 THEN m := m + 4503599627370496; shift := 1075 - e; ELSE shift := 1074; END IF;
+  IF shift <= n THEN RETURN x; END IF;
+  whole := m * (5::numeric ^ shift);
+  unit := 10::numeric ^ (shift - n);
+  q := div(whole, unit);
+  IF 2 * (whole - q * unit) >= unit THEN q := q + 1; END IF;
+  RETURN sign(x) * (q / (10::numeric ^ n))::double precision;
+END
+$fn$""",
+    """CREATE OR REPLACE FUNCTION ff_round_v1(x numeric, n integer) RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT round(x, n) $fn$""",
+)
+
+
+class RoundToPostgres(Rewrite):
+    """DuckDB rounds halves away from zero for every type; PostgreSQL's `round(double)` rounds
+    them to even and `round(double, n)` does not exist."""
+
+    source, target, node = "duckdb", "postgres", exp.Round
+    support = POSTGRES_ROUND
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        decimals = node.args.get("decimals") or exp.Literal.number(0)
+        return exp.Anonymous(this="ff_round_v1", expressions=[node.this, exp.cast(decimals, "int")])
+
+
+class DateTruncToPostgres(Rewrite):
+    """DuckDB's `date_trunc` of a date is a timestamp; PostgreSQL's is a timestamp with time
+    zone. Adding a zero interval makes a date a timestamp and leaves timestamps alone."""
+
+    source, target, node = "duckdb", "postgres", exp.TimestampTrunc
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        unit = node.args["unit"].name.lower()
+        return _sql(f"DATE_TRUNC('{unit}', {node.this.sql('postgres')} + INTERVAL '0 seconds')")
+
+
+class StarModifiersToPostgres(Rewrite):
+    """`SELECT * EXCLUDE (...)` and `* REPLACE (...)` need the column list, which the compiler
+    does not know."""
+
+    source, target, node = "duckdb", "postgres", exp.Star
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        for key, construct in (("except_", "SELECT * EXCLUDE (...)"), ("replace", "SELECT * REPLACE (...)")):
+            if node.args.get(key):
+                raise NotPortable(construct, self.target, "list the columns you want instead")
+        return node
+
+
+class ColumnsToPostgres(Rewrite):
+    source, target, node = "duckdb", "postgres", exp.Columns
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        raise NotPortable("COLUMNS(...)", self.target, "list the columns you want instead")
+
+
+def _location(settings: PostgresSettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:
+    """Host, port, database and schema; never the user or the password."""
+    if "postgres.dsn" in unresolved:
+        return {"dsn": settings.dsn, "db_schema": settings.db_schema}
+    dsn = parse_dsn(settings.dsn, "profiles.yml: postgres.dsn")
+    return {"host": dsn.host or "", "port": str(dsn.port or ""), "database": dsn.database or "", "db_schema": settings.db_schema}
+
+
+def _target(settings: PostgresSettings, unresolved: Mapping[str, str]) -> tuple[str | None, str | None]:
+    database = None if "postgres.dsn" in unresolved else parse_dsn(settings.dsn, "profiles.yml: postgres.dsn").database
+    return settings.db_schema, database
+
+
+def _airflow_connection(settings: PostgresSettings, connection: Any, conn_id: str) -> dict[str, Any]:
+    """Airflow's postgres connection: host, port, login, password, and the database in `schema`."""
+    missing = [f for f in ("host", "login", "schema") if not getattr(connection, f)]
+    if missing:
+        raise ProfileError(
+            f"Airflow connection {conn_id!r} has no {', '.join(missing)} "
+            "(schema is the database name in Airflow's postgres connections)",
+        )
+    password = f":{quote(connection.password, safe='')}" if connection.password else ""
+    dsn = f"postgresql+psycopg://{quote(connection.login, safe='')}{password}@{connection.host}:{connection.port or 5432}/{connection.schema}"
+    extra = connection.extra_dejson or {}
+    return {"dsn": dsn, **({"db_schema": extra["db_schema"]} if "db_schema" in extra else {})}
+
+
+@contextmanager
+def _isolated(profile: Profile) -> Iterator[PostgresExecutor]:
+    """Unit tests run in a throw-away schema, dropped afterwards whatever happens."""
+    schema = f"ff_utest_{uuid.uuid4().hex[:12]}"
+    executor = PostgresExecutor(profile.with_engine_settings(db_schema=schema))
+    try:
+        yield executor
+    finally:
+        try:
+            executor.execute(executor.statements.drop_schema(schema))
+        finally:
+            executor.close()
+
+
+ENGINE = EngineSpec(
+    name="postgres",
+    dialect="postgres",
+    profile=PostgresProfile,
+    extra="postgres",
+    capabilities=Capabilities(merge=True),
+    overrides={"FF_PG_DSN": "dsn", "FF_PG_SCHEMA": "db_schema"},
+    block_hint="set FF_PG_DSN (and FF_PG_SCHEMA), or add `postgres: {dsn: ..., db_schema: ...}`",
+    requires=("sqlalchemy", "psycopg"),
+    executor=lambda: PostgresExecutor,
+    rewrites=(TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), ColumnsToPostgres()),
+    location=_location,
+    target=_target,
+    airflow_connection=_airflow_connection,
+    isolated=_isolated,
+)

@@ -43,7 +43,7 @@ def test_plan_holds_no_secret_and_no_timestamp() -> None:
     profile = resolve_profile(project.root, "prod", environ=environ)
     text = compile_project(project, profile, environ=environ).to_json()
     assert "hunter2" not in text and "postgresql://" not in text
-    assert json.loads(text)["profile"] == {"engine": "postgres", "name": "prod", "dialect": "postgres"}
+    assert json.loads(text)["profile"] == {"engine": "postgres", "name": "prod", "dialect": "postgres", "single_writer": False}
 
 
 def test_plan_round_trips_and_matches_its_json_schema() -> None:
