@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from flowforge_compiler import __version__
 from flowforge_compiler.cli.console import Console, configure_logging
-from flowforge_compiler.compile import compile_project
 from flowforge_compiler.errors import ProjectFileError
-from flowforge_compiler.plan import Plan
-from flowforge_compiler.profiles import Profile, resolve_profile
-from flowforge_compiler.project import Project, load_project
-from flowforge_compiler.yaml_files import parse_yaml
+
+if TYPE_CHECKING:  # the compiler is imported when a command runs, so `ffc --version` stays instant
+    from flowforge_compiler.plan import Plan
+    from flowforge_compiler.profiles import Profile
+    from flowforge_compiler.project import Project
 
 app = typer.Typer(
     name="ffc",
@@ -64,6 +64,8 @@ def session(quiet: bool, verbose: int) -> Console:
 def parse_vars(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
+    from flowforge_compiler.yaml_files import parse_yaml
+
     value, _ = parse_yaml(text, "--vars")
     if not isinstance(value, dict):
         raise ProjectFileError("--vars must be a mapping, e.g. '{min_amount: 5}'")
@@ -73,6 +75,10 @@ def parse_vars(text: str | None) -> dict[str, Any]:
 def compile_at(
     project_dir: Path, env: str | None, engine: str | None, vars_text: str | None, *, strict: bool = False
 ) -> Compiled:
+    from flowforge_compiler.compile import compile_project
+    from flowforge_compiler.profiles import resolve_profile
+    from flowforge_compiler.project import load_project
+
     project = load_project(project_dir)
     profile = resolve_profile(project.root, env, engine=engine)
     plan = compile_project(project, profile, vars=parse_vars(vars_text), strict=strict)

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console as RichConsole
-from rich.logging import RichHandler
 from rich.markup import escape
 
 from flowforge_compiler.errors import FlowForgeError
@@ -58,6 +57,8 @@ def configure_logging(verbosity: int) -> None:
     sql_debug = verbosity >= 2 or os.environ.get("FLOWFORGE_SQL_DEBUG", "").lower() in {"1", "true", "yes"}
     handler: logging.Handler
     if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
         handler = RichHandler(
             console=RichConsole(stderr=True, emoji=False), show_path=False, show_time=verbosity >= 2, markup=False
         )

@@ -25,11 +25,8 @@ from flowforge_compiler.cli.app import (
     session,
 )
 from flowforge_compiler.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
-from flowforge_compiler.errors import SelectionError
-from flowforge_compiler.graph import mermaid
-from flowforge_compiler.plan import plan_json_schema
-from flowforge_compiler.selection import find_node, select_nodes
 from flowforge_compiler.cli.console import aligned, render_rows
+from flowforge_compiler.errors import SelectionError
 
 
 class Target(str, Enum):
@@ -77,6 +74,7 @@ def compile(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Compile the project: plan.json (local), an Airflow DAG or a Prefect flow with its bundle."""
+    from flowforge_compiler.selection import select_nodes
     from targets.output import OutputFolder
 
     console = session(quiet, verbose)
@@ -127,6 +125,8 @@ def list_nodes(
     verbose: VerboseOpt = 0,
 ) -> None:
     """List nodes with kind, materialization and dependencies, in build order."""
+    from flowforge_compiler.selection import select_nodes
+
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, None, strict=strict)
     nodes = compiled.plan.node_map()
@@ -156,6 +156,7 @@ def show(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Show a node's rows, read through the engine's executor (as dbt's `show`)."""
+    from flowforge_compiler.selection import find_node
     from runtime import open_executor
 
     console = session(quiet, verbose)
@@ -179,6 +180,8 @@ def dag(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Print the dependency graph as Mermaid text."""
+    from flowforge_compiler.graph import mermaid
+
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, None)
     deps = {n.id: n.depends_on for n in compiled.plan.nodes}
@@ -188,4 +191,6 @@ def dag(
 @app.command("plan-schema")
 def plan_schema() -> None:
     """Print the JSON Schema of plan.json."""
+    from flowforge_compiler.plan import plan_json_schema
+
     sys.stdout.write(plan_json_schema())

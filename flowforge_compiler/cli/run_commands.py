@@ -28,11 +28,8 @@ from flowforge_compiler.cli.app import (
     compile_at,
     session,
 )
-from flowforge_compiler.cli.check_report import print_check_summary
 from flowforge_compiler.cli.console import Console
-from flowforge_compiler.cli.progress import RunProgress, failures_exit_code, print_summary
 from flowforge_compiler.errors import EXIT_TEST_FAILURE
-from flowforge_compiler.selection import select_nodes, unmatched_globs
 
 if TYPE_CHECKING:
     from runtime import Executor
@@ -79,6 +76,8 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         quiet: QuietOpt = False,
         verbose: VerboseOpt = 0,
     ) -> None:
+        from flowforge_compiler.selection import select_nodes, unmatched_globs
+
         console = session(quiet, verbose)
         compiled = compile_at(project, env, engine, vars, strict=strict)
         nodes = select_nodes(compiled.plan, select)
@@ -111,6 +110,8 @@ def seed(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Load the seeds (CSV, Parquet, SQL) into the profile's engine."""
+    from flowforge_compiler.selection import select_nodes
+
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, None)
     nodes = compiled.plan.node_map()
@@ -148,6 +149,8 @@ def execute(
     lock_timeout: float = 60.0,
 ) -> None:
     """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed)."""
+    from flowforge_compiler.cli.check_report import print_check_summary
+    from flowforge_compiler.cli.progress import RunProgress, failures_exit_code, print_summary
     from runtime import open_executor
     from targets.local import LevelScheduler
 

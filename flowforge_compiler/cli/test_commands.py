@@ -24,13 +24,10 @@ from flowforge_compiler.cli.app import (
     compile_at,
     session,
 )
-from flowforge_compiler.cli.check_report import print_check_summary
 from flowforge_compiler.errors import EXIT_TEST_FAILURE
-from flowforge_compiler.profiles import resolve_profile
-from flowforge_compiler.selection import select_checks
-from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
 
 if TYPE_CHECKING:
+    from flowforge_compiler.unit_test_file import UnitTestCase
     from runtime.unit_tests import CaseResult
 
 log = logging.getLogger("flowforge")
@@ -53,6 +50,8 @@ def test(
     """Run the data-quality checks of project.yml against the built tables."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from flowforge_compiler.cli.check_report import print_check_summary
+    from flowforge_compiler.selection import select_checks
     from runtime import open_executor, run_check
 
     console = session(quiet, verbose)
@@ -81,6 +80,8 @@ def utest(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Run model unit tests (tests/unit/*.yml): each model alone, on given inputs, isolated."""
+    from flowforge_compiler.unit_test_file import load_unit_tests
+
     console = session(quiet, verbose)
     compiled = compile_at(project, env, None, vars)
     paths = [p if p.is_absolute() else Path.cwd() / p for p in path] if path else None
@@ -117,6 +118,7 @@ def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None, env: s
 
     Engine precedence: --engine, the spec's `engine:`, the profile (--env).
     """
+    from flowforge_compiler.profiles import resolve_profile
     from runtime.unit_tests import isolated_executor, run_case
 
     chosen = engine or case.engine or compiled.profile.engine
