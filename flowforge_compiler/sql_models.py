@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.drafts import (
@@ -26,8 +26,18 @@ from flowforge_compiler.drafts import (
 from flowforge_compiler.dsl import ModelRenderer, RenderContext
 from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
 from flowforge_compiler.project import Project, SqlModelFile
-from flowforge_compiler.sql_statements import is_blank, parse_spec_era_ddl, single_statement, strip_statement
+from flowforge_compiler.sql_statements import (
+    SOURCE_DIALECT,
+    is_blank,
+    parse_spec_era_ddl,
+    single_statement,
+    statement_tokens,
+    strip_statement,
+)
 from flowforge_compiler.rewrites import Rewrite
+
+if TYPE_CHECKING:
+    from sqlglot.tokens import Token
 from flowforge_compiler.transpile import parse_model, to_engine, undeclared_tables
 
 log = logging.getLogger("flowforge")
@@ -63,8 +73,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             environ=run.environ,
             incremental=incremental,
         )
-        rendered = strip_statement(run.renderer.render(sql_model.path, ctx))
-        return single_statement(rendered, where), ctx
+        return strip_statement(run.renderer.render(sql_model.path, ctx)), ctx
 
     sql, full = render(incremental=False)
     settings = merged_config(model_config(run.project, sql_model.name), full.config)
@@ -83,8 +92,9 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
                 location=where,
                 hint="write only a SELECT and set the materialization with config()",
             )
+        single_statement(sql, where)  # the DDL itself is one statement
         sql, materialization = ddl.select, full.config.get("materialized") or ddl.kind
-    single_statement(sql, where, query=True)
+    sql, tokens = statement_tokens(sql, where, query=True)
     materialization = materialization or DEFAULT_MATERIALIZATION
     if is_blank(sql):
         raise TemplateError("the model renders to no SQL", location=where, hint="a model is one SELECT statement")
@@ -94,8 +104,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
     sources = list(full.source_tables)
     if materialization == "incremental":
         sql_incremental, incremental = render(incremental=True)
-        if ddl is None:
-            single_statement(sql_incremental, where, what="the model (with is_incremental())", query=True)
+        sql_incremental = single_statement(sql_incremental, where, what="the model (with is_incremental())", query=ddl is None)
         refs += incremental.refs
         sources += incremental.source_tables
         full.vars_read.update(incremental.vars_read)
@@ -111,7 +120,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
     transpile = settings.transpile is not False
     if transpile and not full.missing:
         declared = {relation, *(relation_for(r) for r in refs), *(t.relation for t in sources)}
-        sql = portable(sql, dialect, run, where, declared)
+        sql = portable(sql, dialect, run, where, declared, tokens=tokens)
         if sql_incremental is not None:
             sql_incremental = portable(sql_incremental, dialect, run, where, declared, what="the model (with is_incremental())")
     seeded_sources = {run.index.resolve(t.identifier) for t in full.source_tables}  # a source may name a seed
@@ -133,11 +142,18 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
 
 
 def portable(
-    sql: str, dialect: str, run: SqlCompile, where: Location, declared: set[str] | None = None, *, what: str = "the model"
+    sql: str,
+    dialect: str,
+    run: SqlCompile,
+    where: Location,
+    declared: set[str] | None = None,
+    *,
+    what: str = "the model",
+    tokens: list[Token] | None = None,
 ) -> str:
     """`sql` checked and written in the engine's dialect (as written when the dialects agree).
     With `declared`, tables it reads that nothing declares are reported (errors with --strict)."""
-    parsed = parse_model(sql, dialect, where)
+    parsed = parse_model(sql, dialect, where, tokens if dialect == SOURCE_DIALECT else None)
     if declared is not None:
         unknown = undeclared_tables(parsed, declared)
         if unknown:

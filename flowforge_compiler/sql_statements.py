@@ -108,6 +108,13 @@ def single_statement(
     """The one statement `sql` holds, without trailing `;` and comments; a second statement
     (written, or made by a var or a macro) is an error naming the file and its line. With
     `query`, the statement must also be a query (SELECT, WITH, FROM, VALUES, PIVOT, ...)."""
+    return statement_tokens(sql, location, what=what, dialect=dialect, query=query)[0]
+
+
+def statement_tokens(
+    sql: str, location: Location, *, what: str = "the model", dialect: str = SOURCE_DIALECT, query: bool = False
+) -> tuple[str, list[Token]]:
+    """`single_statement`, plus the statement's tokens, so the parser need not tokenize again."""
     tokens = _tokens(sql, what, location, dialect)
     statements: list[list[Token]] = [[]]
     for token in tokens:
@@ -124,7 +131,7 @@ def single_statement(
             hint="a model is exactly one SELECT; FlowForge never runs a second statement",
         )
     if not found:
-        return sql
+        return sql, []
     first = found[0][0].text.upper()
     if query and first in _NOT_QUERIES:
         raise ProjectFileError(
@@ -132,7 +139,7 @@ def single_statement(
             location=location,
             hint="a model is one SELECT (or WITH ... SELECT); FlowForge writes the DDL around it",
         )
-    return sql[: found[0][-1].end + 1]
+    return sql[: found[0][-1].end + 1], found[0]
 
 
 def boolean_filter(text: str, location: Location, *, what: str, dialect: str = SOURCE_DIALECT) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+from sqlglot.tokens import Token
 
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.rewrites import NotPortable, Rewrite, rewrite
@@ -38,11 +39,17 @@ class ParsedModel:
     dialect: str
 
 
-def parse_model(sql: str, dialect: str, location: Location) -> ParsedModel:
-    """One statement parsed in `dialect`; a syntax error names the line and column of the
-    rendered SQL."""
+def parse_model(sql: str, dialect: str, location: Location, tokens: list[Token] | None = None) -> ParsedModel:
+    """One statement parsed in `dialect` (from its `tokens` when the caller has them); a syntax
+    error names the line and column of the rendered SQL."""
     try:
-        tree = sqlglot.parse_one(sql, read=dialect, error_level=ErrorLevel.RAISE)
+        if tokens:
+            parsed = sqlglot.Dialect.get_or_raise(dialect).parser(error_level=ErrorLevel.RAISE).parse(tokens, sql)
+            tree = parsed[0]
+            if tree is None:
+                raise ParseError("No expression was parsed")
+        else:
+            tree = sqlglot.parse_one(sql, read=dialect, error_level=ErrorLevel.RAISE)
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = Location(location.path, first.get("line"), first.get("col"))
