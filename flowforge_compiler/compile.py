@@ -23,6 +23,7 @@ from flowforge_compiler.dsl import ModelRenderer
 from flowforge_compiler.errors import DependencyNotFoundError, Location, ProjectFileError
 from flowforge_compiler.fingerprints import EnvContext, file_digest, node_fingerprint
 from flowforge_compiler.graph import levels, topo_sort
+from flowforge_compiler.lineage import with_lineage
 from flowforge_compiler.plan import (
     Plan,
     PlanNode,
@@ -55,9 +56,11 @@ def compile_project(
     vars: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     strict: bool = False,
+    lineage: bool = False,
 ) -> Plan:
     """Compile a loaded project for one profile into a deterministic plan; with `strict`, a
-    model that reads a table nothing declares is an error (else a warning)."""
+    model that reads a table nothing declares is an error (else a warning); with `lineage`,
+    SQL models carry their column-level lineage (about 0.3 ms a model, so only when asked)."""
     environ = dict(os.environ) if environ is None else dict(environ)
     project_vars = {**project.config.vars, **(vars or {})}
     index = NameIndex(project.node_names())
@@ -87,6 +90,8 @@ def compile_project(
         profile.location(project.root),
     )
     nodes = _fingerprinted(drafts, order, env)
+    if lineage:
+        nodes = with_lineage(nodes, project.root, profile.dialect)
     checks = bind_checks(
         project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect), run
     )

@@ -65,6 +65,18 @@ class NodeConfig(_IR):
     transpile: bool = True  # false: engine-native SQL, kept as written
 
 
+class ColumnSource(_IR):
+    relation: str
+    column: str
+
+
+class PlanColumn(_IR):
+    """One output column of a SQL model and the upstream columns it derives from."""
+
+    name: str
+    sources: list[ColumnSource] = Field(default_factory=list)
+
+
 class PlanNode(_IR):
     id: str
     kind: NodeKind
@@ -82,6 +94,9 @@ class PlanNode(_IR):
     seed: SeedEntry | None = None
     vars_read: dict[str, Any] = Field(default_factory=dict)
     fingerprint: str
+    # Column-level lineage, when the compile was asked for it (`ffc lineage`, `--target local`);
+    # None: not worked out (not asked, a Python model, or a star over unknown columns).
+    columns: list[PlanColumn] | None = None
 
 
 class PlanCheck(_IR):

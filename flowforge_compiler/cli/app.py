@@ -73,7 +73,13 @@ def parse_vars(text: str | None) -> dict[str, Any]:
 
 
 def compile_at(
-    project_dir: Path, env: str | None, engine: str | None, vars_text: str | None, *, strict: bool = False
+    project_dir: Path,
+    env: str | None,
+    engine: str | None,
+    vars_text: str | None,
+    *,
+    strict: bool = False,
+    lineage: bool = False,
 ) -> Compiled:
     from flowforge_compiler.compile import compile_project
     from flowforge_compiler.profiles import resolve_profile
@@ -81,7 +87,7 @@ def compile_at(
 
     project = load_project(project_dir)
     profile = resolve_profile(project.root, env, engine=engine)
-    plan = compile_project(project, profile, vars=parse_vars(vars_text), strict=strict)
+    plan = compile_project(project, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage)
     return Compiled(project, profile, plan)
 
 

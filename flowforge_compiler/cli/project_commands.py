@@ -78,7 +78,7 @@ def compile(
     from targets.output import OutputFolder
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, vars, strict=strict)
+    compiled = compile_at(project, env, engine, vars, strict=strict, lineage=target is Target.local)
     nodes = select_nodes(compiled.plan, select)
     if target is Target.local:
         destination = OutputFolder(out or compiled.project.root / ".flowforge").path("plan.json")
@@ -169,6 +169,45 @@ def show(
                 hint=f"build it first: ffc run {project} --select {found.id}",
             )
         console.result(render_rows(executor.read_node(found, limit=limit), output.value))
+
+
+@app.command()
+def lineage(
+    project: ProjectArg,
+    column: Annotated[
+        str | None, typer.Argument(help="NODE.COLUMN (users.email or users.ff.email): where it comes from and what uses it.")
+    ] = None,
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Column-level lineage: every model column's sources, or one column's upstream and downstream."""
+    from flowforge_compiler.lineage import downstream, upstream
+    from flowforge_compiler.selection import find_node
+
+    console = session(quiet, verbose)
+    plan = compile_at(project, env, engine, None, lineage=True).plan
+    if column is None:
+        for node in (n for n in plan.nodes if n.kind != "seed"):
+            for col in node.columns or []:
+                sources = ", ".join(f"{s.relation}.{s.column}" for s in col.sources) or "-"
+                console.result(f"{node.relation}.{col.name} <- {sources}")
+        return
+    node_name, _, column_name = column.rpartition(".")
+    if not node_name:
+        raise SelectionError(f"{column!r} is not NODE.COLUMN", hint="e.g. ffc lineage PROJECT users.email")
+    node = find_node(plan, node_name)
+    if node.columns is None or column_name not in [c.name for c in node.columns]:
+        known = ", ".join(c.name for c in node.columns or []) or "unknown (a Python model, or a star over unknown columns)"
+        raise SelectionError(f"{node.id!r} has no column {column_name!r} in its lineage", hint=f"its columns: {known}")
+    key = (node.relation, column_name)
+    columns, opaque = downstream(plan.nodes, key)
+    console.result(f"{node.relation}.{column_name}")
+    console.result("  from: " + (", ".join(f"{r}.{c}" for r, c in upstream(plan.nodes, key)) or "-"))
+    console.result("  into: " + (", ".join(f"{r}.{c}" for r, c in columns) or "-"))
+    if opaque:
+        console.result("  read by Python models (columns not known): " + ", ".join(opaque))
 
 
 @app.command()
