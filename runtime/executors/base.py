@@ -190,9 +190,14 @@ class Executor(ABC):
 
     def replace_table(self, relation: str, create: Callable[[str], int | None]) -> int:
         """Build into a temporary relation and swap it in, all in one transaction (one commit):
-        a failure anywhere leaves the previous relation and its rows as they were."""
-        tmp = relation + TEMP_SUFFIX
+        a failure anywhere leaves the previous relation and its rows as they were. A relation
+        that does not exist yet is built under its own name: the transaction keeps that atomic
+        too, and a first run saves the temporary table, the drop and the rename."""
         with self.transaction():
+            if self.relation_kind(relation) is None:
+                written = create(relation)
+                return written if written is not None else self.count_rows(relation)
+            tmp = relation + TEMP_SUFFIX
             self.execute(self.statements.drop("table", tmp, if_exists=True))  # left by a killed process
             written = create(tmp)
             rows = written if written is not None else self.count_rows(tmp)
