@@ -7,6 +7,8 @@ no timestamps, no absolute paths, no credentials.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,7 +144,26 @@ class Plan(_IR):
         raise KeyError(f"no node {node_id!r} in plan (nodes: {', '.join(n.id for n in self.nodes)})")
 
     def node_map(self) -> dict[str, PlanNode]:
+        return dict(self._by_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, PlanNode]:
         return {n.id: n for n in self.nodes}
+
+    def built_parents(self, node_id: str, among: Collection[str] | None = None) -> list[str]:
+        """The parents that are built as relations (or tasks, with `among`): an ephemeral parent
+        is inlined, so its own parents stand for it; a parent outside `among` is dropped."""
+        out: list[str] = []
+        for parent in self._by_id[node_id].depends_on:
+            if self._by_id[parent].materialization == "ephemeral" and (among is None or parent not in among):
+                out += [p for p in self.built_parents(parent, among) if p not in out]
+            elif (among is None or parent in among) and parent not in out:
+                out.append(parent)
+        return out
+
+    def deps(self) -> dict[str, list[str]]:
+        """node -> its dependencies, for graph queries (`flowforge_compiler.graph`)."""
+        return {n.id: n.depends_on for n in self.nodes}
 
     def to_json(self) -> str:
         """The canonical text of the plan: identical bytes for identical inputs."""

@@ -148,7 +148,6 @@ class CachePolicy:
     _relations: set[str] | None = None
 
     def __post_init__(self) -> None:
-        self._nodes = self.plan.node_map()
         produced = {n.relation for n in self.plan.nodes}
         seeded = {s.identifier if s.schema_ is None else f"{s.schema_}.{s.identifier}" for s in self.plan.sources if s.node}
         self._external = {n.id for n in self.plan.nodes if set(n.source_relations) - produced - seeded}
@@ -168,7 +167,7 @@ class CachePolicy:
         entry = self.warehouse.get(node.id)
         if entry is None or entry.fingerprint != node.fingerprint:
             return None
-        for parent in self._table_parents(node):
+        for parent in self.plan.built_parents(node.id):
             with self._lock:
                 if parent in self._built_now:
                     return None
@@ -203,13 +202,3 @@ class CachePolicy:
 
     def _forced(self, node: PlanNode) -> bool:
         return any(fnmatch.fnmatchcase(node.id, g) or fnmatch.fnmatchcase(node.relation, g) for g in self.rebuild)
-
-    def _table_parents(self, node: PlanNode) -> list[str]:
-        """Parents that are built; through an ephemeral parent, its own parents."""
-        out: list[str] = []
-        for parent in node.depends_on:
-            if self._nodes[parent].materialization == "ephemeral":
-                out += self._table_parents(self._nodes[parent])
-            else:
-                out.append(parent)
-        return out

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowforge_compiler.plan import Plan
-from flowforge_compiler.project import Project
 from flowforge_compiler.schedule import validate_schedule
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
@@ -30,14 +29,14 @@ def default_dag_id(project_name: str) -> str:
     return id_from_name(project_name, "flowforge")
 
 
-def write_airflow(project: Project, plan: Plan, out: Path, options: AirflowOptions) -> Path:
+def write_airflow(plan: Plan, root: Path, out: Path, options: AirflowOptions) -> Path:
     """Write `<out>/<dag_id>.py` and the bundle `<out>/<dag_id>/`; returns the DAG file.
     Nothing is written outside `out`."""
     validate_id(options.dag_id, "--dag-id")
     if options.schedule is not None:
         validate_schedule(options.schedule, "--schedule")
     folder = OutputFolder(out)
-    bundle = write_bundle(project, plan, folder, options.dag_id)
+    bundle = write_bundle(plan, root, folder, options.dag_id)
     if plan.profile.single_writer:
         (bundle / "pools.json").write_text(pools_json(plan, options), encoding="utf-8")
     return folder.write_generated(f"{options.dag_id}.py", render_dag(plan, options))

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from flowforge_compiler.dsn import SECRET_KEY, parse_dsn
+from flowforge_compiler.paths import project_file
 from flowforge_compiler.plan import Plan
-from flowforge_compiler.project import Project
 from flowforge_compiler.yaml_files import read_yaml
 from targets.output import OutputFolder
 
@@ -29,18 +29,19 @@ _URL = re.compile(r"^\s*[A-Za-z][\w+.-]*://")
 _KEYWORD_PASSWORD = re.compile(r"(?P<key>\b(?:password|passwd|pwd)\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
-def write_bundle(project: Project, plan: Plan, out: OutputFolder | Path, name: str | None = None) -> Path:
-    """Write (or replace) the bundle folder `out/name`; refuses a folder that is not a bundle."""
+def write_bundle(plan: Plan, root: Path, out: OutputFolder | Path, name: str | None = None) -> Path:
+    """Write (or replace) the bundle folder `out/name` from the plan and the project folder
+    `root` (the plan lists every file the runtime reads); refuses a folder that is not a bundle."""
     if isinstance(out, Path):  # a bare folder path: the bundle is that folder
         out, name = OutputFolder(out.parent), out.name
     assert name is not None
     folder = out.fresh_bundle(name)
     plan.write(folder / "plan.json")
-    for relative in sorted(_files_needed(project, plan)):
+    for relative in sorted(files_needed(plan)):
         target = out.path(Path(name) / relative)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(project.file(relative), target)
-    profile = _profile_without_secrets(project.root / "profiles.yml", plan.profile.name)
+        shutil.copyfile(root / project_file(root, root / relative, relative), target)
+    profile = _profile_without_secrets(root / "profiles.yml", plan.profile.name)
     if profile is not None:
         text = yaml.safe_dump({plan.profile.name: profile}, sort_keys=True, allow_unicode=True)
         (folder / "profiles.yml").write_text(
@@ -50,7 +51,7 @@ def write_bundle(project: Project, plan: Plan, out: OutputFolder | Path, name: s
     return folder
 
 
-def _files_needed(project: Project, plan: Plan) -> set[str]:
+def files_needed(plan: Plan) -> set[str]:
     """Python model files and the project-local modules they import, seed files."""
     needed: set[str] = set()
     for node in plan.nodes:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowforge_compiler.plan import Plan
-from flowforge_compiler.project import Project
 from flowforge_compiler.schedule import cron_for_prefect
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
@@ -33,12 +32,12 @@ def default_flow_name(project_name: str) -> str:
     return id_from_name(project_name, "flowforge_flow")
 
 
-def write_prefect(project: Project, plan: Plan, out: Path, options: PrefectOptions) -> Path:
+def write_prefect(plan: Plan, root: Path, out: Path, options: PrefectOptions) -> Path:
     """Write `<out>/<module>.py` and the bundle `<out>/<module>/`; returns the module file.
     Nothing is written outside `out`."""
     validate_id(options.flow_name, "--flow-name")
     folder = OutputFolder(out)
-    write_bundle(project, plan, folder, options.module)
+    write_bundle(plan, root, folder, options.module)
     return folder.write_generated(f"{options.module}.py", render_flow(plan, options))
 
 

@@ -79,7 +79,7 @@ def task_graph(plan: Plan, tests: TestsPlacement = "after_each", node_ids: set[s
     tasks: list[TaskSpec] = []
     for node in nodes:  # plan order is topological, and each check task follows its last read
         uri = asset_uri(plan.project.name, node.relation)
-        upstream = tuple(producer(p) for p in _task_parents(plan, node, kept))
+        upstream = tuple(producer(p) for p in sorted(plan.built_parents(node.id, kept)))
         tasks.append(
             TaskSpec(("node", node.id), safe_name(node.relation, names), group_of(node),
                      None if node.id in checked else uri, _doc(node), upstream)
@@ -91,7 +91,7 @@ def task_graph(plan: Plan, tests: TestsPlacement = "after_each", node_ids: set[s
                          f"Checks of {node.id}", tuple(("node", n) for n in reads))
             )
     if tests == "after_all" and plan.checks and nodes:
-        parents = {p for n in nodes for p in _task_parents(plan, n, kept)}
+        parents = {p for n in nodes for p in plan.built_parents(n.id, kept)}
         leaves = tuple(("node", n.id) for n in nodes if n.id not in parents)
         tasks.append(TaskSpec(("checks", ALL_CHECKS), safe_name("run_all_checks", names), None, None, "Every check", leaves))
     return _in_dependency_order(tasks)
@@ -117,18 +117,6 @@ def _in_dependency_order(tasks: list[TaskSpec]) -> list[TaskSpec]:
             if waiting[child] == 0:
                 heapq.heappush(ready, position[child])
     return ordered
-
-
-def _task_parents(plan: Plan, node: PlanNode, kept: set[str]) -> list[str]:
-    """Parents as tasks: an ephemeral parent is no task, so its own parents stand in for it."""
-    nodes = plan.node_map()
-    out: list[str] = []
-    for parent in node.depends_on:
-        if parent in kept:
-            out.append(parent)
-        elif nodes[parent].materialization == "ephemeral":
-            out += _task_parents(plan, nodes[parent], kept)
-    return sorted(set(out))
 
 
 def _doc(node: PlanNode) -> str:
