@@ -21,6 +21,7 @@ from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError,
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.profiles import Profile
 from runtime import python_models
+from runtime.materializations import MATERIALIZATIONS, node_sql
 from runtime.results import NodeResult
 from runtime.seeds import read_seed
 from runtime.statements import Statements, relation
@@ -80,14 +81,14 @@ class Executor(ABC):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One transaction; the node being built gets its `_ff_meta` row in the same commit that
-        publishes its relation."""
+        """One transaction; the node being built is published (its `_ff_meta` row) in the same
+        commit that swaps its relation in."""
         self.execute("begin")
         try:
             yield
             node = getattr(self._building, "node", None)
             if node is not None:
-                self._insert_meta(node)
+                self.publish(node)
                 self._building.node = None
         except BaseException:
             self.execute("rollback")
@@ -127,8 +128,12 @@ class Executor(ABC):
         if kind is not None:
             self.execute(self.statements.drop(kind, name))
 
-    def prepare(self, plan: Plan) -> None:
-        """Run the plan's support statements (helper functions its SQL calls), once per executor."""
+    # -- the build lifecycle: prepare_run, build, publish ---------------------------------------
+
+    def prepare_run(self, plan: Plan) -> None:
+        """Phase 1, idempotent and safe under concurrent tasks, once per executor and plan: the
+        `_ff_meta` table and the support statements (helper functions) the plan's SQL calls."""
+        self._ensure_meta()
         needed = [sql for sql in plan.support_sql if sql not in self._supported]
         if not needed:
             return
@@ -145,16 +150,16 @@ class Executor(ABC):
             self.execute(sql)
 
     def build(self, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool = False) -> NodeResult:
-        """Build one node and say what happened; engine failures become ModelBuildError."""
+        """Phase 2: build one node with its materialization, which publishes it (phase 3) in
+        the transaction that swaps it in. Engine failures become ModelBuildError."""
         started = time.perf_counter()
-        self.prepare(plan)
+        self.prepare_run(plan)
         if node.materialization != "ephemeral":
-            self._ensure_meta()
             self._building.node = node
         try:
             rows = self._dispatch(plan, node, root, full_refresh)
-            if getattr(self._building, "node", None) is not None:  # no transaction wrote it
-                self._insert_meta(node)
+            if getattr(self._building, "node", None) is not None:  # no transaction published it
+                self.publish(node)
         except FlowForgeError:
             raise
         except Exception as exc:  # noqa: BLE001 - the engine's own error, reported with the model
@@ -171,19 +176,9 @@ class Executor(ABC):
         )
 
     def _dispatch(self, plan: Plan, node: PlanNode, root: Path, full_refresh: bool) -> int | None:
-        if node.kind == "seed":
-            return self._build_seed(node, root)
-        if node.kind == "python":
-            return self._build_python(plan, node, root, full_refresh)
-        if node.materialization == "ephemeral":
-            return None  # inlined into its readers as a CTE at compile time
-        if node.materialization == "view":
-            return self._build_view(node)
-        if node.materialization == "incremental" and not full_refresh and self.relation_kind(node.relation) == "table":
-            return self._apply_incremental(node, lambda tmp: self._create_table_as(tmp, _sql(node, incremental=True)))
-        return self.replace_table(node.relation, lambda tmp: self._create_table_as(tmp, _sql(node)))
+        return MATERIALIZATIONS[node.materialization].build(self, plan, node, root, full_refresh=full_refresh)
 
-    def _create_table_as(self, name: str, sql: str) -> int | None:
+    def create_table_as(self, name: str, sql: str) -> int | None:
         """Create a table from a query; engines that report the rows written return the count."""
         self.execute(self.statements.create_table_as(name, sql))
         return None
@@ -222,11 +217,7 @@ class Executor(ABC):
                 self.execute(self.statements.drop("table", name))
             self.execute(self.statements.create_view_as(name, sql, replace=True))
 
-    def _build_view(self, node: PlanNode) -> None:
-        self.replace_view(node.relation, _sql(node))
-        return None
-
-    def _apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
+    def apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
         """Apply new rows to an existing table, in one transaction: append, or replace the rows
         whose unique_key comes again."""
         tmp = node.relation + TEMP_SUFFIX
@@ -250,7 +241,7 @@ class Executor(ABC):
             self.execute(self.statements.drop("table", tmp))
         return rows
 
-    def _table_from_arrow(self, relation: str, data: pa.Table) -> int:
+    def table_from_arrow(self, relation: str, data: pa.Table) -> int:
         self.create_table_from_arrow(relation, data)
         return data.num_rows
 
@@ -276,7 +267,8 @@ class Executor(ABC):
             if not exists():
                 raise
 
-    def _insert_meta(self, node: PlanNode) -> None:
+    def publish(self, node: PlanNode) -> None:
+        """Phase 3: the node's `_ff_meta` row, which is what the cache trusts."""
         self.execute(self.statements.insert_meta(META_TABLE, [node.id, node.relation, node.fingerprint, self.engine]))
 
     def read_meta(self) -> dict[str, Any]:
@@ -314,7 +306,7 @@ class Executor(ABC):
 
         dialect = self.profile.dialect
         if node.materialization == "ephemeral":
-            source: exp.Expression = exp.maybe_parse(_sql(node), dialect=dialect).subquery(exp.to_identifier(node.relation, quoted=True))
+            source: exp.Expression = exp.maybe_parse(node_sql(node), dialect=dialect).subquery(exp.to_identifier(node.relation, quoted=True))
         else:
             source = exp.table_(*reversed([exp.to_identifier(p, quoted=True) for p in node.relation.split(".")]))
         query = exp.select("*").from_(source)
@@ -322,13 +314,13 @@ class Executor(ABC):
             query = query.limit(limit)
         return self.read_arrow(query.sql(dialect=dialect))
 
-    def _build_python(self, plan: Plan, node: PlanNode, root: Path, full_refresh: bool) -> int:
+    def python_rows(self, plan: Plan, node: PlanNode, root: Path, *, incremental: bool) -> pa.Table:
+        """Call a Python model on its inputs (as the engine's frames) and return its rows."""
         func = python_models.load_function(node, root)
         nodes = plan.node_map()
         arrow_inputs = {nodes[d].relation: self.read_node(nodes[d]) for d in node.depends_on}
         python_models.check_required_columns(node, {r: t.column_names for r, t in arrow_inputs.items()})
         frames = {r: self.arrow_to_frame(t) for r, t in arrow_inputs.items()}
-        incremental = node.materialization == "incremental" and not full_refresh and self.relation_kind(node.relation) == "table"
         try:
             with incremental_run(incremental):
                 result = python_models.call_model(func, frames)
@@ -336,17 +328,14 @@ class Executor(ABC):
             raise
         except Exception as exc:  # noqa: BLE001 - the user's function raised
             raise python_models.user_code_error(node, self.engine, exc, root) from exc
-        data = self.frame_to_arrow(result, node)
-        if incremental:
-            return self._apply_incremental(node, lambda tmp: self._table_from_arrow(tmp, data))
-        return self.replace_table(node.relation, lambda tmp: self._table_from_arrow(tmp, data))
+        return self.frame_to_arrow(result, node)
 
     # -- seeds ---------------------------------------------------------------------------------
 
-    def _build_seed(self, node: PlanNode, root: Path) -> int:
+    def load_seed(self, node: PlanNode, root: Path) -> int:
         assert node.seed is not None
         if node.seed.format == "sql":
-            return self.replace_table(node.relation, lambda tmp: self._create_table_as(tmp, _sql(node)))
+            return self.replace_table(node.relation, lambda tmp: self.create_table_as(tmp, node_sql(node)))
         data = read_seed(node, root)
         types = node.seed.column_types
         unknown = sorted(set(types) - set(data.column_names))
@@ -357,25 +346,18 @@ class Executor(ABC):
                 hint=f"columns: {', '.join(data.column_names)}",
             )
         if not types:
-            return self.replace_table(node.relation, lambda tmp: self._table_from_arrow(tmp, data))
+            return self.replace_table(node.relation, lambda tmp: self.table_from_arrow(tmp, data))
         staging = node.relation + "__ff_seed"
 
         def create(tmp: str) -> int | None:
             self.execute(self.statements.drop("table", staging, if_exists=True))
             self.create_table_from_arrow(staging, data)
             try:
-                return self._create_table_as(tmp, self.statements.typed_copy(staging, data.column_names, types))
+                return self.create_table_as(tmp, self.statements.typed_copy(staging, data.column_names, types))
             finally:
                 self._drop_quietly(staging)
 
         return self.replace_table(node.relation, create)
-
-
-def _sql(node: PlanNode, *, incremental: bool = False) -> str:
-    sql = node.sql_incremental if incremental else node.sql
-    if sql is None:
-        raise ModelBuildError(node.id, node.path, "plan", "the plan holds no SQL for this node; recompile it")
-    return sql
 
 
 def _engine_message(exc: BaseException) -> str:

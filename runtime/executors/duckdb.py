@@ -125,7 +125,7 @@ class DuckDBExecutor(Executor):
             return None
         return "table" if kind == "TABLE_RELATION" else "view"
 
-    def _create_table_as(self, relation: str, sql: str) -> int | None:
+    def create_table_as(self, relation: str, sql: str) -> int | None:
         statement = self.statements.create_table_as(relation, sql)
         sql_log.debug("%s", statement)
         row = self.cursor.execute(statement).fetchone()  # DuckDB reports the rows it wrote

@@ -103,3 +103,14 @@ def test_checks_are_bound_to_the_node_they_guard(built) -> None:
 
     assert relationships in checks_guarding(plan, "orders")
     assert relationships not in checks_guarding(plan, "users")
+
+
+def test_every_check_type_of_project_yml_has_one_registered_check_class() -> None:
+    from typing import get_args
+
+    from flowforge_compiler.project_file import CheckSpec
+    from runtime.check_types import CHECK_TYPES
+
+    union = get_args(CheckSpec)[0]
+    written = {get_args(model.model_fields["type"].annotation)[0] for model in get_args(union)}
+    assert written == set(CHECK_TYPES)

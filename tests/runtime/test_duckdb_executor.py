@@ -255,3 +255,12 @@ def test_a_locked_file_is_waited_for_then_named_with_the_holding_process(make_pr
 def test_a_lock_released_in_time_lets_the_run_go_on(make_project, ffc, tmp_path: Path) -> None:
     result, _ = _run_while_locked(make_project, ffc, tmp_path / "busy.duckdb", hold_seconds=2, lock_timeout="30")
     assert result.exit_code == 0, result.output
+
+
+def test_every_materialization_of_the_plan_has_one_registered_class() -> None:
+    from typing import get_args
+
+    from flowforge_compiler.plan import MaterializationKind
+    from runtime.materializations import MATERIALIZATIONS
+
+    assert set(get_args(MaterializationKind)) == set(MATERIALIZATIONS)

@@ -1,0 +1,184 @@
+"""The data-quality check types: one small class each, in one registry.
+
+A check type turns a check of the plan into one SQL query (built with sqlglot, rendered in the
+engine's dialect), a verdict on its value, a message, and the SQL that lists the failing rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlglot import exp
+
+from flowforge_compiler.plan import PlanCheck
+from runtime.statements import column, count_star, literal, relation
+
+
+@dataclass(frozen=True)
+class CheckQuery:
+    """How to evaluate one check: a scalar query, a verdict on its value, the failing rows."""
+
+    value_sql: str
+    fails: Callable[[Any], bool]
+    message: Callable[[Any], str]
+    failing_rows_sql: str
+    counts_rows: bool = True  # the value is the number of failing rows (else one failure)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _not_null(col: exp.Expression) -> exp.Expression:
+    return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """What every check type builds on: the checked rows (the table, or its `where:` subset),
+    the column, the label used in messages, and the dialect's renderer."""
+
+    check: PlanCheck
+    source: exp.Expression
+    render: Callable[[exp.Expression], str]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.check.params
+
+    @property
+    def column(self) -> exp.Column:
+        return column(self.params["column"])
+
+    @property
+    def label(self) -> str:
+        return f"{self.check.table}.{self.params['column']}" if "column" in self.params else self.check.table
+
+    def rows(self) -> exp.Select:
+        return exp.select("*").from_(self.source.copy())
+
+    def count_where(self, condition: exp.Expression, what: Callable[[int], str]) -> CheckQuery:
+        """A check that fails when some row meets `condition`."""
+        return CheckQuery(
+            value_sql=self.render(exp.select(count_star()).from_(self.source.copy()).where(condition)),
+            fails=lambda n: int(n) > 0,
+            message=lambda n: f"{self.label} has {what(int(n))}",
+            failing_rows_sql=self.render(self.rows().where(condition)),
+        )
+
+
+class CheckType:
+    name: ClassVar[str]
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        raise NotImplementedError
+
+
+class NotNull(CheckType):
+    name = "not_null"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        return c.count_where(exp.Is(this=c.column, expression=exp.Null()), lambda n: _plural(n, "null value"))
+
+
+class GreaterEqual(CheckType):
+    name = "greater_equal"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        threshold = c.params.get("threshold", 0)
+        shown = f"{threshold:g}" if isinstance(threshold, float) else str(threshold)
+        return c.count_where(exp.LT(this=c.column, expression=literal(threshold)), lambda n: f"{_plural(n, 'value')} below {shown}")
+
+
+class AcceptedValues(CheckType):
+    name = "accepted_values"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        values = c.params["values"]
+        outside = exp.Not(this=exp.In(this=c.column, expressions=[literal(v) for v in values]))
+        shown = ", ".join(map(str, values))
+        return c.count_where(exp.and_(_not_null(c.column), outside), lambda n: f"{_plural(n, 'value')} outside [{shown}]")
+
+
+class Relationships(CheckType):
+    name = "relationships"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        to, to_column = c.params["to"], c.params.get("to_column", "id")
+        parent = exp.select(exp.Literal.number(1)).from_(relation(to).as_("parent", quoted=True))
+        parent = parent.where(exp.EQ(this=column(to_column, "parent"), expression=c.column))
+        condition = exp.and_(_not_null(c.column), exp.Not(this=exp.Exists(this=parent)))
+        return c.count_where(condition, lambda n: f"{_plural(n, 'value')} without a match in {to}.{to_column}")
+
+
+class Unique(CheckType):
+    name = "unique"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        duplicates = (
+            exp.select(c.column).from_(c.source.copy()).where(_not_null(c.column))
+            .group_by(c.column).having(exp.GT(this=count_star(), expression=exp.Literal.number(1)))
+        )
+        return CheckQuery(
+            value_sql=c.render(exp.select(count_star()).from_(duplicates.subquery("duplicates"))),
+            fails=lambda n: int(n) > 0,
+            message=lambda n: f"{c.label} has {_plural(int(n), 'duplicate')}",
+            failing_rows_sql=c.render(c.rows().where(exp.In(this=c.column, query=duplicates.subquery()))),
+        )
+
+
+class NonNegativeSum(CheckType):
+    name = "non_negative_sum"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        total = exp.Coalesce(this=exp.Sum(this=c.column), expressions=[exp.Literal.number(0)])
+        return CheckQuery(
+            value_sql=c.render(exp.select(total).from_(c.source.copy())),
+            fails=lambda value: float(value) < 0,
+            message=lambda value: f"sum({c.label}) is {float(value):g}, below 0",
+            failing_rows_sql=c.render(c.rows().where(exp.LT(this=c.column, expression=exp.Literal.number(0)))),
+            counts_rows=False,
+        )
+
+
+class RowCountBetween(CheckType):
+    name = "row_count_between"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        low, high = int(c.params.get("min", 1)), c.params.get("max")
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        return CheckQuery(
+            value_sql=c.render(exp.select(count_star()).from_(c.source.copy())),
+            fails=lambda n: int(n) < low or (high is not None and int(n) > int(high)),
+            message=lambda n: f"{c.label} has {_plural(int(n), 'row')}, expected {bounds}",
+            failing_rows_sql=c.render(exp.select(count_star().as_("row_count")).from_(c.source.copy())),
+            counts_rows=False,
+        )
+
+
+class Freshness(CheckType):
+    name = "freshness"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        limit = float(c.params["max_delay_minutes"])
+        age = exp.Sub(this=exp.CurrentTimestamp(), expression=exp.Max(this=c.column))
+        minutes = exp.Div(this=exp.Extract(this=exp.var("epoch"), expression=exp.Paren(this=age)), expression=exp.Literal.number(60))
+        return CheckQuery(
+            value_sql=c.render(exp.select(minutes).from_(c.source.copy())),
+            fails=lambda value: value is None or float(value) > limit,
+            message=lambda value: (
+                f"{c.label} has no rows to judge freshness by"
+                if value is None
+                else f"{c.label} is {float(value):.0f} minutes old (at most {limit:g} allowed)"
+            ),
+            failing_rows_sql=c.render(exp.select(exp.Max(this=c.column).as_("latest")).from_(c.source.copy())),
+            counts_rows=False,
+        )
+
+
+CHECK_TYPES: dict[str, CheckType] = {
+    t.name: t
+    for t in (NotNull(), Unique(), GreaterEqual(), NonNegativeSum(), RowCountBetween(), Freshness(), AcceptedValues(), Relationships())
+}
