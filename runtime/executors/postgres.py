@@ -432,6 +432,15 @@ class StarModifiersToPostgres(Rewrite):
         return node
 
 
+class StructToPostgres(Rewrite):
+    """PostgreSQL has no struct literal with named fields (`{'a': 1}`); ROW() has no names."""
+
+    source, target, node = "duckdb", "postgres", exp.Struct
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        raise NotPortable("a struct literal {'name': value, ...}", self.target, "select the fields as columns instead")
+
+
 class ColumnsToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.Columns
 
@@ -490,7 +499,9 @@ ENGINE = EngineSpec(
     block_hint="set FF_PG_DSN (and FF_PG_SCHEMA), or add `postgres: {dsn: ..., db_schema: ...}`",
     requires=("sqlalchemy", "psycopg"),
     executor=lambda: PostgresExecutor,
-    rewrites=(TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), ColumnsToPostgres()),
+    rewrites=(
+        TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), StructToPostgres(), ColumnsToPostgres(),
+    ),
     location=_location,
     target=_target,
     airflow_connection=_airflow_connection,

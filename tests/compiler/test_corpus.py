@@ -34,14 +34,21 @@ def _project(folder: Path, constructs: list[str]) -> Path:
     return folder
 
 
-def _build_all(root: Path, environ: dict[str, str]) -> dict[str, list[dict]]:
-    """Every construct's rows, built through the runtime on the profile `environ` selects."""
+def _build_all(root: Path, environ: dict[str, str]) -> dict[str, list[dict] | Exception]:
+    """Every construct's rows (or the error that stopped it), built through the runtime on the
+    profile `environ` selects; one construct's failure does not hide the others'."""
     profile = resolve_profile(root, None, environ=environ)
     plan = compile_project(load_project(root), profile, environ={})
+    results: dict[str, list[dict] | Exception] = {}
     with open_executor(profile) as executor:
         for node in plan.nodes:
-            run_node(plan, node.id, executor=executor, root=root)
-        return {c: executor.read_arrow(f"select * from {executor.quote(c)}").to_pylist() for c in PORTABLE}
+            try:
+                run_node(plan, node.id, executor=executor, root=root)
+                if node.kind != "seed":
+                    results[node.relation] = executor.read_node(node).to_pylist()
+            except Exception as exc:  # noqa: BLE001 - reported by that construct's test
+                results[node.relation] = exc
+    return results
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +88,9 @@ def _expected(construct: str, rows: list[dict]) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _same_rows(construct: str, actual: list[dict]) -> None:
+def _same_rows(construct: str, actual: list[dict] | Exception) -> None:
+    if isinstance(actual, Exception):
+        raise AssertionError(f"{construct} did not build: {actual}")
     comparison = compare_rows(actual, _expected(construct, actual), any_order=True, approx=True)
     assert comparison.ok, f"{construct}: {comparison.reason}\n{comparison.diff()}"
 

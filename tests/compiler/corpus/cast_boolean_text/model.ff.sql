@@ -1,0 +1,1 @@
+select id, cast(flag as varchar) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, cast(ts as date) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select count(distinct flag) as v from {{ ref('numbers') }}

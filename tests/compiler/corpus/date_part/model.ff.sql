@@ -1,0 +1,1 @@
+select id, date_part('day', d) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select min(s) as lo, max(s) as hi from {{ ref('numbers') }}

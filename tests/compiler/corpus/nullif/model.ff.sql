@@ -1,0 +1,1 @@
+select id, nullif(n, 7) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select n from {{ ref('numbers') }} union select n * -1 from {{ ref('numbers') }}
