@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.plan import PlanCheck, PlanNode
+from flowforge_compiler.plan import PlanCheck, PlanNode, Relation
 from flowforge_compiler.project_file import CheckSpec, RelationshipsCheck
 from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.sql_statements import boolean_filter
@@ -43,11 +43,12 @@ def bind_checks(
     used: dict[str, int] = {}
     for position, spec in enumerate(specs):
         where = Location("project.yml", lines[position] if position < len(lines) else None)
-        table, node = _bind(spec.table, by_name, sources, f"tests[{position}].table", where)
+        (table, relation), node = _bind(spec.table, by_name, sources, f"tests[{position}].table", where)
         nodes_read = [node] if node else []
         params = {k: v for k, v in spec.model_dump().items() if k not in _COMMON}
+        to_relation = None
         if isinstance(spec, RelationshipsCheck):
-            params["to"], other = _bind(spec.to, by_name, sources, f"tests[{position}].to", where)
+            (params["to"], to_relation), other = _bind(spec.to, by_name, sources, f"tests[{position}].to", where)
             if other and other not in nodes_read:
                 nodes_read.append(other)
         filter_sql = None
@@ -66,6 +67,8 @@ def bind_checks(
                 id=check_id,
                 type=spec.type,
                 table=table,
+                relation=relation,
+                to_relation=to_relation,
                 node=node,
                 nodes=nodes_read,
                 params=params,
@@ -79,8 +82,8 @@ def bind_checks(
 
 def _bind(
     written: str, by_name: Mapping[str, PlanNode], sources: Mapping[tuple[str, str], SourceTable], key: str, where: Location
-) -> tuple[str, str | None]:
-    """(relation, node id or None for an external table) for what a check names."""
+) -> tuple[tuple[str, Relation], str | None]:
+    """((relation as shown, relation), node id or None for an external table) for what a check names."""
     call = _CALL.match(written)
     if call is not None:
         try:
@@ -91,23 +94,32 @@ def _bind(
             written = args[0]
         elif call.group("func") == "source" and len(args) == 2 and tuple(args) in sources:
             table = sources[tuple(args)]  # type: ignore[index]
-            node = by_name.get(table.identifier)
-            return (node.relation, node.id) if node else (table.relation, None)
+            return _of_source(table, by_name)
         else:
             raise ProjectFileError(f"{key}: {written!r} is not a ref('name') or a declared source('source', 'table')", location=where)
         if written not in by_name:
             raise ProjectFileError(f"{key}: {written!r} is not a model or seed of this project", location=where, hint=_suggest(written, by_name, sources))
     if written in by_name:
-        return by_name[written].relation, by_name[written].id
+        return _of_node(by_name[written])
     for table in sources.values():
         if written in (table.relation, table.identifier):
-            node = by_name.get(table.identifier)
-            return (node.relation, node.id) if node else (table.relation, None)
+            return _of_source(table, by_name)
     raise ProjectFileError(
         f"{key}: {written!r} is neither built by a node nor declared in sources.yml",
         location=where,
         hint=_suggest(written, by_name, sources),
     )
+
+
+def _of_node(node: PlanNode) -> tuple[tuple[str, Relation], str | None]:
+    return (node.relation, Relation(name=node.relation)), node.id
+
+
+def _of_source(table: SourceTable, by_name: Mapping[str, PlanNode]) -> tuple[tuple[str, Relation], str | None]:
+    node = by_name.get(table.identifier)
+    if node is not None:
+        return _of_node(node)
+    return (table.relation, Relation(schema=table.schema, name=table.identifier)), None
 
 
 def _suggest(written: str, by_name: Mapping[str, PlanNode], sources: Mapping[tuple[str, str], SourceTable]) -> str:

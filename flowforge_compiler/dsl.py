@@ -32,9 +32,9 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def quote_relation(relation: str) -> str:
-    """Quote each part of a possibly schema-qualified relation."""
-    return ".".join(quote_identifier(part) for part in relation.split("."))
+def quote_parts(parts: tuple[str, ...]) -> str:
+    """A relation's parts (schema, name), each quoted when it needs it."""
+    return ".".join(quote_identifier(part) for part in parts)
 
 
 @dataclass
@@ -62,7 +62,7 @@ class _This:
     """`{{ this }}`: the model's own relation, resolved per render."""
 
     def __str__(self) -> str:
-        return quote_relation(_CURRENT.get().relation)
+        return quote_identifier(_CURRENT.get().relation)
 
     def __html__(self) -> str:
         return str(self)
@@ -77,7 +77,7 @@ def _ref(name: str, *_version: Any) -> str:
     ctx.refs.append(node)
     from flowforge_compiler.authoring import relation_for
 
-    return quote_relation(relation_for(node))
+    return quote_identifier(relation_for(node))
 
 
 def _source(source_name: str, table_name: str) -> str:
@@ -87,7 +87,7 @@ def _source(source_name: str, table_name: str) -> str:
         ctx.missing.append(f"source('{source_name}', '{table_name}')")
         return quote_identifier(str(table_name))
     ctx.source_tables.append(table)
-    return quote_relation(table.relation)
+    return quote_parts(table.parts)
 
 
 def _var(name: str, default: Any = _MISSING) -> Any:

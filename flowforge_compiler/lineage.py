@@ -49,10 +49,11 @@ def column_lineage(sql: str, dialect: str, known: Schema) -> list[PlanColumn] | 
 
 
 def _nested(known: Schema) -> dict[str, object]:
-    """sqlglot's schema shape: {table: {column: type}} or {schema: {table: {...}}}."""
+    """sqlglot's schema shape: {table: {column: type}} (known relations are nodes' names, in the
+    profile's schema, so a name with dots stays one name)."""
     out: dict[str, object] = {}
     for relation, columns in known.items():
-        parts = relation.split(".")
+        parts = [relation]
         level = out
         for part in parts[:-1]:
             level = level.setdefault(part, {})  # type: ignore[assignment]

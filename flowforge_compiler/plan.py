@@ -16,14 +16,29 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 
-IR_VERSION = "1"
+IR_VERSION = "2"  # 2: checks carry structured relations
 
 NodeKind = Literal["sql", "python", "seed"]
 MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed"]
 
 
 class _IR(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Relation(_IR):
+    """A relation as (catalog, schema, name): never a dotted string to split, so a name may hold
+    dots. A node's relation is its name in the profile's schema; a source's may name a schema."""
+
+    catalog: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    name: str
+
+    def parts(self) -> tuple[str, ...]:
+        return tuple(p for p in (self.catalog, self.schema_, self.name) if p is not None)
+
+    def __str__(self) -> str:
+        return ".".join(self.parts())
 
 
 class PlanProject(_IR):
@@ -106,7 +121,9 @@ class PlanCheck(_IR):
 
     id: str
     type: str
-    table: str
+    table: str  # as shown to people: the relation's name, schema-qualified for a source
+    relation: Relation
+    to_relation: Relation | None = None  # `relationships`: the relation `to` names
     node: str | None
     nodes: list[str] = Field(default_factory=list)  # every node the check reads
     params: dict[str, Any] = Field(default_factory=dict)

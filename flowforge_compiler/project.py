@@ -169,12 +169,6 @@ def _check_unique_names(project: Project) -> None:
     by_relation: dict[str, str] = {}
     nodes = [*project.sql_models, *project.python_models, *project.seeds]
     for node in nodes:
-        if "." in relation_for(node.name):
-            raise ProjectFileError(
-                f"the node name {node.name!r} holds a '.', which would make its relation name another schema",
-                location=Location(node.path),
-                hint="use letters, digits and '_' in model and seed names",
-            )
         if node.name in by_name:
             raise ProjectFileError(
                 f"two nodes are named {node.name!r}: {by_name[node.name]} and {node.path}",

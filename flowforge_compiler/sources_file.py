@@ -24,7 +24,12 @@ class SourceTable:
 
     @property
     def relation(self) -> str:
+        """As shown to people (and as unit-test inputs name it)."""
         return f"{self.schema}.{self.identifier}" if self.schema else self.identifier
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return (self.schema, self.identifier) if self.schema else (self.identifier,)
 
 
 class FlatTable(Strict):

@@ -119,7 +119,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
     dialect = settings.dialect or run.project.config.dialect
     transpile = settings.transpile is not False
     if transpile and not full.missing:
-        declared = {relation, *(relation_for(r) for r in refs), *(t.relation for t in sources)}
+        declared = {(relation,), *((relation_for(r),) for r in refs), *(t.parts for t in sources)}
         sql = portable(sql, dialect, run, where, declared, tokens=tokens)
         if sql_incremental is not None:
             sql_incremental = portable(sql_incremental, dialect, run, where, declared, what="the model (with is_incremental())")
@@ -146,7 +146,7 @@ def portable(
     dialect: str,
     run: SqlCompile,
     where: Location,
-    declared: set[str] | None = None,
+    declared: set[tuple[str, ...]] | None = None,
     *,
     what: str = "the model",
     tokens: list[Token] | None = None,

@@ -62,9 +62,10 @@ def parse_model(sql: str, dialect: str, location: Location, tokens: list[Token] 
     return ParsedModel(tree, dialect)
 
 
-def undeclared_tables(parsed: ParsedModel, declared: Iterable[str]) -> list[str]:
-    """Tables the query reads that no `ref()`/`source()`/CTE declares, by name."""
-    known = {_key(relation.split(".")) for relation in declared}
+def undeclared_tables(parsed: ParsedModel, declared: Iterable[tuple[str, ...]]) -> list[str]:
+    """Tables the query reads that no `ref()`/`source()`/CTE declares (`declared`: the parts of
+    each relation, so a name may hold dots), by name."""
+    known = {_key(parts) for parts in declared}
     ctes = {cte.alias_or_name.lower() for cte in parsed.tree.find_all(exp.CTE)}
     found: list[str] = []
     for table in parsed.tree.find_all(exp.Table):

@@ -179,10 +179,8 @@ class CachePolicy:
         return "cached"
 
     def _exists(self, relation: str, executor: Executor) -> bool:
-        """Relation existence from one catalog snapshot taken at the first question (a skipped
-        node's relation predates this run); schema-qualified names are asked one by one."""
-        if "." in relation:
-            return executor.relation_kind(relation) is not None
+        """Relation existence from one catalog snapshot of the profile's schema (where every node
+        builds), taken at the first question: a skipped node's relation predates this run."""
         with self._lock:
             if self._relations is None:
                 self._relations = executor.existing_relations()

@@ -107,7 +107,7 @@ class Relationships(CheckType):
 
     def query(self, c: CheckInput) -> CheckQuery:
         to, to_column = c.params["to"], c.params.get("to_column", "id")
-        parent = exp.select(exp.Literal.number(1)).from_(relation(to).as_("parent", quoted=True))
+        parent = exp.select(exp.Literal.number(1)).from_(relation(c.check.to_relation or to).as_("parent", quoted=True))
         parent = parent.where(exp.EQ(this=column(to_column, "parent"), expression=c.column))
         condition = exp.and_(_not_null(c.column), exp.Not(this=exp.Exists(this=parent)))
         return c.count_where(condition, lambda n: f"{_plural(n, 'value')} without a match in {to}.{to_column}")

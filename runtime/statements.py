@@ -1,9 +1,10 @@
 """Every statement FlowForge itself issues, built as a sqlglot expression and rendered in the
 engine's dialect.
 
-One quoting rule: each part of a relation (`schema.name`) and each column FlowForge names is a
-quoted identifier, so dots, quotes and upper case in names reach the engine intact, in its own
-quote characters. A model's SQL (already in the engine's dialect, checked at compile time to be
+One quoting rule: each part of a relation and each column FlowForge names is a quoted
+identifier, so dots, quotes and upper case in names reach the engine intact, in its own quote
+characters. A relation given as text is one name (a node's, in the profile's schema), never a
+dotted string to split; a schema-qualified one comes as a `Relation`. A model's SQL (already in the engine's dialect, checked at compile time to be
 one query) is the only text FlowForge does not build: it goes where the statement's query goes.
 """
 
@@ -15,13 +16,19 @@ from typing import Any
 
 from sqlglot import exp
 
+from flowforge_compiler.plan import Relation
+
 _QUERY = "ff_model_query"  # the placeholder a model's own SQL replaces
 
 
-def relation(name: str) -> exp.Table:
-    """`schema.name` (or `name`) as a table of quoted identifiers."""
-    parts = name.split(".")
-    return exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None, catalog=parts[-3] if len(parts) > 2 else None, quoted=True)
+Name = str | Relation  # one name, or (catalog, schema, name)
+
+
+def relation(name: Name) -> exp.Table:
+    """A relation as a table of quoted identifiers."""
+    if isinstance(name, str):
+        return exp.table_(name, quoted=True)
+    return exp.table_(name.name, db=name.schema_, catalog=name.catalog, quoted=True)
 
 
 def column(name: str, table: str | None = None) -> exp.Column:
@@ -56,28 +63,28 @@ class Statements:
 
     # -- tables and views --------------------------------------------------------------------
 
-    def create_table_as(self, name: str, query: str) -> str:
+    def create_table_as(self, name: Name, query: str) -> str:
         return self.with_query(exp.Create(this=relation(name), kind="TABLE", expression=exp.Placeholder(this=_QUERY)), query)
 
-    def create_table_from(self, name: str, source: str) -> str:
+    def create_table_from(self, name: Name, source: str) -> str:
         """CREATE TABLE name AS SELECT * FROM source."""
         return self.sql(exp.Create(this=relation(name), kind="TABLE", expression=self.select_all(source)))
 
-    def create_table(self, name: str, columns: Sequence[tuple[str, str]]) -> str:
+    def create_table(self, name: Name, columns: Sequence[tuple[str, str]]) -> str:
         """CREATE TABLE name (column type, ...); types in this dialect."""
         definitions = [exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t, dialect=self.dialect)) for c, t in columns]
         return self.sql(exp.Create(this=exp.Schema(this=relation(name), expressions=definitions), kind="TABLE"))
 
-    def create_view_as(self, name: str, query: str, *, replace: bool = False) -> str:
+    def create_view_as(self, name: Name, query: str, *, replace: bool = False) -> str:
         create = exp.Create(this=relation(name), kind="VIEW", replace=replace, expression=exp.Placeholder(this=_QUERY))
         return self.with_query(create, query)
 
-    def drop(self, kind: str, name: str, *, if_exists: bool = False, cascade: bool = False) -> str:
+    def drop(self, kind: Name, name: Name, *, if_exists: bool = False, cascade: bool = False) -> str:
         return self.sql(exp.Drop(tables=[relation(name)], kind=kind.upper(), exists=if_exists, cascade=cascade))
 
-    def rename(self, old: str, new: str) -> str:
-        """ALTER TABLE old RENAME TO new: the new name without its schema (it stays in old's)."""
-        target = exp.table_(new.split(".")[-1], quoted=True)
+    def rename(self, old: Name, new: str) -> str:
+        """ALTER TABLE old RENAME TO new (a name: the table stays in its schema)."""
+        target = exp.table_(new, quoted=True)
         return self.sql(exp.Alter(this=relation(old), kind="TABLE", actions=[exp.AlterRename(this=target)]))
 
     def create_schema(self, name: str) -> str:
@@ -88,18 +95,18 @@ class Statements:
 
     # -- queries -----------------------------------------------------------------------------
 
-    def select_all(self, name: str, *, limit: int | None = None) -> exp.Select:
+    def select_all(self, name: Name, *, limit: int | None = None) -> exp.Select:
         query = exp.select("*").from_(relation(name))
         return query.limit(limit) if limit is not None else query
 
-    def count_rows(self, name: str) -> str:
+    def count_rows(self, name: Name) -> str:
         return self.sql(exp.select(count_star()).from_(relation(name)))
 
-    def no_rows(self, name: str) -> str:
+    def no_rows(self, name: Name) -> str:
         """The relation's columns and no row."""
         return self.sql(self.select_all(name, limit=0))
 
-    def typed_copy(self, source: str, columns: Sequence[str], types: dict[str, str]) -> str:
+    def typed_copy(self, source: Name, columns: Sequence[str], types: dict[str, str]) -> str:
         """SELECT each column of `source`, cast where `types` names a type (seeds/schema.yml)."""
         selected = [
             exp.cast(column(c), exp.DataType.build(types[c], dialect=self.dialect)).as_(c, quoted=True) if c in types else column(c)
@@ -109,11 +116,11 @@ class Statements:
 
     # -- incremental models ------------------------------------------------------------------
 
-    def insert_all(self, target: str, source: str, columns: Sequence[str]) -> str:
+    def insert_all(self, target: Name, source: Name, columns: Sequence[str]) -> str:
         names = [column(c) for c in columns]
         return self.sql(exp.insert(exp.select(*names).from_(relation(source)), relation(target), columns=[exp.to_identifier(c, quoted=True) for c in columns]))
 
-    def delete_matching(self, target: str, source: str, keys: Sequence[str]) -> str:
+    def delete_matching(self, target: Name, source: Name, keys: Sequence[str]) -> str:
         """DELETE the rows of `target` whose keys come again in `source`."""
         condition = exp.and_(*(exp.EQ(this=column(k, "ff_new"), expression=column(k, "ff_old")) for k in keys))
         new_rows = exp.select(exp.Literal.number(1)).from_(relation(source).as_("ff_new", quoted=True)).where(condition)

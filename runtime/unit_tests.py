@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from flowforge_compiler.errors import FlowForgeError, ProfileError
-from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.unit_test_file import InputSpec, UnitTestCase
 from runtime.executors.base import Executor
@@ -81,7 +81,7 @@ def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> 
         return result(False, f"the model reads {', '.join(missing)}, which the case does not provide: add inputs {{{add}}}")
     try:
         for relation, spec in case.inputs.items():
-            _load_input(executor, relation, spec, case)
+            _load_input(executor, plan, relation, spec, case)
         executor.build(plan, node, root, full_refresh=True)
         relation = case.expect.relation or node.relation
         actual = executor.read_node(node) if relation == node.relation else executor.read_arrow(executor.statements.sql(executor.statements.select_all(relation)))
@@ -110,14 +110,23 @@ def _read_csv(case: UnitTestCase, written: str) -> pa.Table:
     return pacsv.read_csv(case.csv_path(written), convert_options=options)
 
 
-def _load_input(executor: Executor, relation: str, spec: InputSpec, case: UnitTestCase) -> None:
+def _input_relation(plan: Plan, written: str) -> str | Relation:
+    """What an input key names: a schema-qualified source (`main.raw_users`) or a relation's name."""
+    for source in plan.sources:
+        if source.schema_ is not None and written == f"{source.schema_}.{source.identifier}":
+            return Relation(schema=source.schema_, name=source.identifier)
+    return written
+
+
+def _load_input(executor: Executor, plan: Plan, written: str, spec: InputSpec, case: UnitTestCase) -> None:
     data = _read_csv(case, spec.csv) if spec.csv else pa.Table.from_pylist(spec.rows or [])
     if data.num_columns == 0:
-        raise FlowForgeError(f"input {relation!r} has no columns: give at least one row")
-    if "." in relation:
-        executor.execute(executor.statements.create_schema(relation.rsplit(".", 1)[0]))
-    executor.drop_relation(relation)
-    executor.create_table_from_arrow(relation, data)
+        raise FlowForgeError(f"input {written!r} has no columns: give at least one row")
+    target = _input_relation(plan, written)
+    if isinstance(target, Relation) and target.schema_:
+        executor.execute(executor.statements.create_schema(target.schema_))
+    executor.drop_relation(target)
+    executor.create_table_from_arrow(target, data)
 
 
 def _expected_rows(case: UnitTestCase) -> list[dict]:

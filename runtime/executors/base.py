@@ -24,7 +24,7 @@ from runtime import python_models
 from runtime.materializations import MATERIALIZATIONS, node_sql
 from runtime.results import NodeResult
 from runtime.seeds import read_seed
-from runtime.statements import Statements, relation
+from runtime.statements import Name, Statements, relation
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -62,11 +62,11 @@ class Executor(ABC):
         """Run a query and return its result as Arrow."""
 
     @abstractmethod
-    def create_table_from_arrow(self, relation: str, data: pa.Table) -> None:
+    def create_table_from_arrow(self, relation: Name, data: pa.Table) -> None:
         """Create `relation` holding exactly `data` (the relation does not exist yet)."""
 
     @abstractmethod
-    def relation_kind(self, relation: str) -> RelationKind | None:
+    def relation_kind(self, relation: Name) -> RelationKind | None:
         """Whether `relation` exists, and as what."""
 
     @abstractmethod
@@ -75,7 +75,7 @@ class Executor(ABC):
 
     # -- names ---------------------------------------------------------------------------------
 
-    def quote(self, name: str) -> str:
+    def quote(self, name: Name) -> str:
         """A relation as the engine writes it: every part quoted (the one quoting rule)."""
         return self.statements.sql(relation(name))
 
@@ -120,10 +120,10 @@ class Executor(ABC):
         sql = "select table_name from information_schema.tables where table_schema = current_schema()"
         return {row[0] for row in self.fetch_rows(sql)}
 
-    def count_rows(self, name: str) -> int:
+    def count_rows(self, name: Name) -> int:
         return int(self.scalar(self.statements.count_rows(name)))
 
-    def drop_relation(self, name: str) -> None:
+    def drop_relation(self, name: Name) -> None:
         kind = self.relation_kind(name)
         if kind is not None:
             self.execute(self.statements.drop(kind, name))
@@ -245,7 +245,7 @@ class Executor(ABC):
         self.create_table_from_arrow(relation, data)
         return data.num_rows
 
-    def columns(self, name: str) -> list[str]:
+    def columns(self, name: Name) -> list[str]:
         return list(self.read_arrow(self.statements.no_rows(name)).column_names)
 
     # -- _ff_meta: one audit row per successful build, also the warehouse cache store ---------
@@ -308,7 +308,7 @@ class Executor(ABC):
         if node.materialization == "ephemeral":
             source: exp.Expression = exp.maybe_parse(node_sql(node), dialect=dialect).subquery(exp.to_identifier(node.relation, quoted=True))
         else:
-            source = exp.table_(*reversed([exp.to_identifier(p, quoted=True) for p in node.relation.split(".")]))
+            source = relation(node.relation)
         query = exp.select("*").from_(source)
         if limit is not None:
             query = query.limit(limit)

@@ -24,6 +24,7 @@ from flowforge_compiler.paths import project_relative
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from runtime.executors.base import Executor, RelationKind, sql_log
+from runtime.statements import Name
 
 log = logging.getLogger("flowforge")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
@@ -107,7 +108,7 @@ class DuckDBExecutor(Executor):
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
         return self.cursor.execute(sql).fetchall()
 
-    def create_table_from_arrow(self, relation: str, data: pa.Table) -> None:
+    def create_table_from_arrow(self, relation: Name, data: pa.Table) -> None:
         view = f"__ff_arrow_{threading.get_ident()}"
         self.cursor.register(view, data)
         try:
@@ -115,7 +116,7 @@ class DuckDBExecutor(Executor):
         finally:
             self.cursor.unregister(view)
 
-    def relation_kind(self, relation: str) -> RelationKind | None:
+    def relation_kind(self, relation: Name) -> RelationKind | None:
         # Binding the name is ~10x faster than asking information_schema on a large catalog.
         import duckdb
 

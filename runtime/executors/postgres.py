@@ -24,10 +24,12 @@ from sqlglot import exp
 from flowforge_compiler.dsn import Dsn, parse_dsn, redact
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import FlowForgeError, ProfileError
+from flowforge_compiler.plan import Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import NotPortable, Rewrite
 from runtime.executors.base import Executor, RelationKind
+from runtime.statements import Name
 
 
 class PostgresSettings(Strict):
@@ -193,7 +195,7 @@ class PostgresExecutor(Executor):
             cursor.execute(sql)
             return cursor.fetchall()
 
-    def create_table_from_arrow(self, relation: str, data: pa.Table) -> None:
+    def create_table_from_arrow(self, relation: Name, data: pa.Table) -> None:
         """Create the table from the Arrow schema, then COPY the rows in as CSV."""
         import pyarrow.csv as pacsv
 
@@ -210,7 +212,7 @@ class PostgresExecutor(Executor):
                 for start in range(0, len(view), 1 << 20):
                     copy.write(view[start:start + (1 << 20)])
 
-    def relation_kind(self, relation: str) -> RelationKind | None:
+    def relation_kind(self, relation: Name) -> RelationKind | None:
         with self.connection.cursor() as cursor:
             cursor.execute("select c.relkind from pg_class c where c.oid = to_regclass(%s)", [self.quote(relation)])
             row = cursor.fetchone()
@@ -218,7 +220,7 @@ class PostgresExecutor(Executor):
             return None
         return "view" if row[0] in ("v", "m") else "table"
 
-    def drop_relation(self, relation: str) -> None:
+    def drop_relation(self, relation: Name) -> None:
         kind = self.relation_kind(relation)
         if kind is not None:
             self.execute(self.statements.drop(kind, relation, cascade=True))
@@ -234,7 +236,7 @@ class PostgresExecutor(Executor):
 
     def _recreate(self, views: list[tuple[str, str, str]]) -> None:
         for schema, name, definition in views:
-            self.execute(self.statements.create_view_as(f"{schema}.{name}", definition, replace=True))
+            self.execute(self.statements.create_view_as(Relation(schema=schema, name=name), definition, replace=True))
 
     def run_support(self, statements: list[str]) -> None:
         """Parallel tasks replacing one function race ("tuple concurrently updated"): one

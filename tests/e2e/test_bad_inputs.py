@@ -62,7 +62,6 @@ CASES = [
     Bad("a SQL seed that is not a query", {"seeds/more.sql": "insert into users values (3, 'c')"}, says=("seeds/more.sql", "INSERT statement"), setup="seeded"),
     Bad("unterminated string", {"models/u.ff.sql": "select 'abc as x"}, says=("models/u.ff.sql", "unterminated")),
     Bad("self ref", {"models/u.ff.sql": "select * from {{ ref('u') }}"}, says=("models/u.ff.sql", "refers to itself", "{{ this }}")),
-    Bad("a dotted model name", {"models/a.b.ff.sql": "select 1"}, says=("models/a.b.ff.sql", "holds a '.'")),
     Bad("missing ref", {"models/u.ff.sql": "select * from {{ ref('userz') }}"}, says=("'userz'", "did you mean")),
     Bad("undefined var", {"models/u.ff.sql": "select {{ var('nope') }}"}, says=("models/u.ff.sql:1", "var('nope') is not defined")),
     Bad("Jinja syntax", {"models/u.ff.sql": "select {{ ref('users' }}"}, says=("models/u.ff.sql:1", "Jinja syntax error")),

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from flowforge_compiler.compile import compile_project
+from flowforge_compiler.project import load_project
+from runtime import open_executor, run_check, run_node
+from flowforge_compiler.plan import Relation
 from runtime.statements import Statements
 from tests.conftest import REPO
+from tests.runtime.engines import ENGINES, engine_profile
 from tests.runtime.helpers import build_all, rows
 
 # The start of a SQL statement (not of an English sentence such as "create it, e.g. ...").
@@ -46,8 +51,9 @@ def test_no_sql_is_assembled_from_fstrings_in_the_runtime() -> None:
 def test_one_quoting_rule_in_every_dialect(dialect: str, quote: str) -> None:
     s = Statements(dialect)
     assert s.drop("table", "Odd Name", if_exists=True).endswith(f"{quote}Odd Name{quote}")
-    assert s.rename("analytics.t__ff_tmp", "analytics.t").endswith(f"RENAME TO {quote}t{quote}")
-    assert f"{quote}analytics{quote}.{quote}t__ff_tmp{quote}" in s.rename("analytics.t__ff_tmp", "analytics.t")
+    assert s.drop("table", "v1.2").endswith(f"{quote}v1.2{quote}")  # a name is never split at its dots
+    tmp = Relation(schema="analytics", name="t__ff_tmp")
+    assert s.rename(tmp, "t") == f"ALTER TABLE {quote}analytics{quote}.{quote}t__ff_tmp{quote} RENAME TO {quote}t{quote}"
 
 
 def test_values_are_literals_escaped_for_the_dialect() -> None:
@@ -68,3 +74,27 @@ def test_names_with_quotes_and_upper_case_build(make_project, tmp_path: Path) ->
     build_all(project, db)  # the incremental path: delete matching keys, insert
     assert rows(db, 'select "ID", "Name" from "Customers"') == [(1, "a")]
     assert rows(db, "select * from \"it's\"") == [(1,)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_names_with_dots_build_and_are_never_split(engine: str, make_project, tmp_path: Path, request) -> None:
+    project = make_project(
+        {
+            "seeds/raw.users.csv": "id,email\n1,a@x.io\n2,\n",
+            "project.yml": "name: t\nversion: '1'\ntests:\n"
+            "  - {type: not_null, table: \"ref('v1.2 users')\", column: id}\n"
+            "  - {type: relationships, table: \"ref('v1.2 users')\", column: id, to: raw.users}\n",
+            "models/v1.2 users.ff.sql": "{{ config(materialized='incremental', unique_key='id') }}select * from {{ ref('raw.users') }}",
+            "models/summary.v2.ff.sql": "{{ config(materialized='view') }}select count(*) as n from {{ ref('v1.2 users') }}",
+        }
+    )
+    profile = engine_profile(request, engine, project, tmp_path)
+    plan = compile_project(load_project(project), profile, environ={})
+    assert [n.relation for n in plan.nodes] == ["raw.users", "v1.2 users", "summary.v2"]
+    with open_executor(profile) as executor:
+        for _ in range(2):  # the second time replaces the seed under the view and applies the increment
+            for node in plan.nodes:
+                run_node(plan, node.id, executor=executor, root=project)
+        assert [run_check(c, executor).status for c in plan.checks] == ["pass", "pass"]
+        assert executor.read_node(plan.node("summary.v2.ff")).to_pylist() == [{"n": 2}]
+        assert executor.relation_kind("v1.2 users") == "table" and executor.relation_kind("summary.v2") == "view"
