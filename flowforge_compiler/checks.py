@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.plan import PlanCheck, PlanNode, Relation
+from flowforge_compiler.plan import CHECK_MODELS, PlanCheck, PlanNode, Relation
 from flowforge_compiler.project_file import CheckSpec, RelationshipsCheck
 from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.sql_statements import boolean_filter
@@ -46,9 +46,8 @@ def bind_checks(
         (table, relation), node = _bind(spec.table, by_name, sources, f"tests[{position}].table", where)
         nodes_read = [node] if node else []
         params = {k: v for k, v in spec.model_dump().items() if k not in _COMMON}
-        to_relation = None
         if isinstance(spec, RelationshipsCheck):
-            (params["to"], to_relation), other = _bind(spec.to, by_name, sources, f"tests[{position}].to", where)
+            (params["to"], params["to_relation"]), other = _bind(spec.to, by_name, sources, f"tests[{position}].to", where)
             if other and other not in nodes_read:
                 nodes_read.append(other)
         filter_sql = None
@@ -63,18 +62,17 @@ def bind_checks(
         used[base] = used.get(base, 0) + 1
         check_id = base if used[base] == 1 else f"{base}_{used[base]}"
         checks.append(
-            PlanCheck(
+            CHECK_MODELS[spec.type](
                 id=check_id,
                 type=spec.type,
                 table=table,
                 relation=relation,
-                to_relation=to_relation,
                 node=node,
                 nodes=nodes_read,
-                params=params,
                 severity=spec.severity,
                 where=filter_sql,
                 tags=sorted(set(spec.tags)),
+                **params,
             )
         )
     return checks

@@ -10,7 +10,7 @@ import json
 from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -117,19 +117,81 @@ class PlanNode(_IR):
 
 
 class PlanCheck(_IR):
-    """A data-quality check and the node whose table it guards."""
+    """A data-quality check and the node whose table it guards; each type below adds its own
+    typed parameters, so the plan says exactly what a check needs."""
 
     id: str
     type: str
     table: str  # as shown to people: the relation's name, schema-qualified for a source
     relation: Relation
-    to_relation: Relation | None = None  # `relationships`: the relation `to` names
     node: str | None
     nodes: list[str] = Field(default_factory=list)  # every node the check reads
-    params: dict[str, Any] = Field(default_factory=dict)
     severity: Literal["error", "warn"] = "error"
-    where: str | None = None
+    where: str | None = None  # in the engine's dialect
     tags: list[str] = Field(default_factory=list)
+
+
+class NotNullPlanCheck(PlanCheck):
+    type: Literal["not_null"]
+    column: str
+
+
+class UniquePlanCheck(PlanCheck):
+    type: Literal["unique"]
+    column: str
+
+
+class GreaterEqualPlanCheck(PlanCheck):
+    type: Literal["greater_equal"]
+    column: str
+    threshold: bool | int | float | str = 0
+
+
+class NonNegativeSumPlanCheck(PlanCheck):
+    type: Literal["non_negative_sum"]
+    column: str
+
+
+class RowCountBetweenPlanCheck(PlanCheck):
+    type: Literal["row_count_between"]
+    min: int = 1
+    max: int | None = None
+
+
+class FreshnessPlanCheck(PlanCheck):
+    type: Literal["freshness"]
+    column: str
+    max_delay_minutes: float
+
+
+class AcceptedValuesPlanCheck(PlanCheck):
+    type: Literal["accepted_values"]
+    column: str
+    values: list[Any]
+
+
+class RelationshipsPlanCheck(PlanCheck):
+    type: Literal["relationships"]
+    column: str
+    to: str  # as shown to people
+    to_relation: Relation
+    to_column: str = "id"
+
+
+TypedCheck = Annotated[
+    NotNullPlanCheck
+    | UniquePlanCheck
+    | GreaterEqualPlanCheck
+    | NonNegativeSumPlanCheck
+    | RowCountBetweenPlanCheck
+    | FreshnessPlanCheck
+    | AcceptedValuesPlanCheck
+    | RelationshipsPlanCheck,
+    Field(discriminator="type"),
+]
+CHECK_MODELS: dict[str, type[PlanCheck]] = {
+    get_args(m.model_fields["type"].annotation)[0]: m for m in get_args(get_args(TypedCheck)[0])
+}
 
 
 class PlanSource(_IR):
@@ -147,7 +209,7 @@ class Plan(_IR):
     profile: PlanProfile
     nodes: list[PlanNode]
     levels: list[list[str]]
-    checks: list[PlanCheck] = Field(default_factory=list)
+    checks: list[TypedCheck] = Field(default_factory=list)
     sources: list[PlanSource] = Field(default_factory=list)
     # Statements the runtime runs (idempotently) before building: helper functions that the
     # portable SQL of this plan calls on its engine (e.g. PostgreSQL's ff_round_v1).

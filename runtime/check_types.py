@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 
-from flowforge_compiler.plan import PlanCheck
+from flowforge_compiler.plan import PlanCheck, RelationshipsPlanCheck
 from runtime.statements import column, count_star, literal, relation
 
 
@@ -45,16 +45,13 @@ class CheckInput:
     render: Callable[[exp.Expression], str]
 
     @property
-    def params(self) -> dict[str, Any]:
-        return self.check.params
-
-    @property
     def column(self) -> exp.Column:
-        return column(self.params["column"])
+        return column(self.check.column)  # type: ignore[attr-defined]
 
     @property
     def label(self) -> str:
-        return f"{self.check.table}.{self.params['column']}" if "column" in self.params else self.check.table
+        name = getattr(self.check, "column", None)
+        return f"{self.check.table}.{name}" if name else self.check.table
 
     def rows(self) -> exp.Select:
         return exp.select("*").from_(self.source.copy())
@@ -87,7 +84,7 @@ class GreaterEqual(CheckType):
     name = "greater_equal"
 
     def query(self, c: CheckInput) -> CheckQuery:
-        threshold = c.params.get("threshold", 0)
+        threshold = c.check.threshold  # type: ignore[attr-defined]
         shown = f"{threshold:g}" if isinstance(threshold, float) else str(threshold)
         return c.count_where(exp.LT(this=c.column, expression=literal(threshold)), lambda n: f"{_plural(n, 'value')} below {shown}")
 
@@ -96,7 +93,7 @@ class AcceptedValues(CheckType):
     name = "accepted_values"
 
     def query(self, c: CheckInput) -> CheckQuery:
-        values = c.params["values"]
+        values = c.check.values  # type: ignore[attr-defined]
         outside = exp.Not(this=exp.In(this=c.column, expressions=[literal(v) for v in values]))
         shown = ", ".join(map(str, values))
         return c.count_where(exp.and_(_not_null(c.column), outside), lambda n: f"{_plural(n, 'value')} outside [{shown}]")
@@ -106,8 +103,9 @@ class Relationships(CheckType):
     name = "relationships"
 
     def query(self, c: CheckInput) -> CheckQuery:
-        to, to_column = c.params["to"], c.params.get("to_column", "id")
-        parent = exp.select(exp.Literal.number(1)).from_(relation(c.check.to_relation or to).as_("parent", quoted=True))
+        check: RelationshipsPlanCheck = c.check  # type: ignore[assignment]
+        to, to_column = check.to, check.to_column
+        parent = exp.select(exp.Literal.number(1)).from_(relation(check.to_relation).as_("parent", quoted=True))
         parent = parent.where(exp.EQ(this=column(to_column, "parent"), expression=c.column))
         condition = exp.and_(_not_null(c.column), exp.Not(this=exp.Exists(this=parent)))
         return c.count_where(condition, lambda n: f"{_plural(n, 'value')} without a match in {to}.{to_column}")
@@ -147,7 +145,7 @@ class RowCountBetween(CheckType):
     name = "row_count_between"
 
     def query(self, c: CheckInput) -> CheckQuery:
-        low, high = int(c.params.get("min", 1)), c.params.get("max")
+        low, high = c.check.min, c.check.max  # type: ignore[attr-defined]
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         return CheckQuery(
             value_sql=c.render(exp.select(count_star()).from_(c.source.copy())),
@@ -162,7 +160,7 @@ class Freshness(CheckType):
     name = "freshness"
 
     def query(self, c: CheckInput) -> CheckQuery:
-        limit = float(c.params["max_delay_minutes"])
+        limit = float(c.check.max_delay_minutes)  # type: ignore[attr-defined]
         age = exp.Sub(this=exp.CurrentTimestamp(), expression=exp.Max(this=c.column))
         minutes = exp.Div(this=exp.Extract(this=exp.var("epoch"), expression=exp.Paren(this=age)), expression=exp.Literal.number(60))
         return CheckQuery(

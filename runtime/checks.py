@@ -60,7 +60,7 @@ def run_check(check: PlanCheck, executor: Executor) -> CheckResult:
     """Evaluate one check; an engine error (a missing table, say) is a result, not an exception."""
     started = time.perf_counter()
     query = build_query(check, executor)
-    column = check.params.get("column")
+    column = getattr(check, "column", None)
     try:
         value = executor.scalar(query.value_sql)
         failed = query.fails(value)

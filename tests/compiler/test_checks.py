@@ -30,7 +30,8 @@ def test_table_and_to_accept_node_names_relations_and_ref(make_project, tmp_path
     plan = compile_dir(root)
     not_null, relationships = plan.checks
     assert not_null.table == "customers" and not_null.node == "customers.ff"
-    assert relationships.params["to"] == "customers" and relationships.nodes == ["orders.ff", "customers.ff"]
+    assert relationships.to == "customers" and relationships.nodes == ["orders.ff", "customers.ff"]
+    assert relationships.to_relation.name == "customers" and not_null.column == "id"
     db = tmp_path / "w.duckdb"
     build_all(root, db)
     with open_executor(duckdb_profile(root, db)) as executor:
@@ -54,8 +55,8 @@ def test_threshold_keeps_its_type_so_boolean_columns_compare(make_project, tmp_p
     }
     root = make_project(project)
     plan = compile_dir(root)
-    assert plan.checks[0].params["threshold"] == 0 and type(plan.checks[0].params["threshold"]) is int
-    assert plan.checks[1].params["threshold"] is False
+    assert plan.checks[0].threshold == 0 and type(plan.checks[0].threshold) is int
+    assert plan.checks[1].threshold is False
     db = tmp_path / "w.duckdb"
     build_all(root, db)
     with open_executor(duckdb_profile(root, db)) as executor:
