@@ -38,13 +38,13 @@ from flowforge_compiler.project import Project
 from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
 from flowforge_compiler.sources_file import normalised_sources
-from flowforge_compiler.sql_models import SqlCompile, portable, sql_draft
+from flowforge_compiler.sql_cache import SqlCache
+from flowforge_compiler.sql_models import SqlCompile, analysed, sql_draft
 from flowforge_compiler.transpile import engine_type
 from flowforge_compiler.sql_statements import (
     inject_ctes,
     is_blank,
     normalize_for_fingerprint,
-    single_statement,
     strip_statement,
 )
 
@@ -57,6 +57,7 @@ def compile_project(
     environ: Mapping[str, str] | None = None,
     strict: bool = False,
     lineage: bool = False,
+    cache: SqlCache | None = None,
 ) -> Plan:
     """Compile a loaded project for one profile into a deterministic plan; with `strict`, a
     model that reads a table nothing declares is an error (else a warning); with `lineage`,
@@ -68,7 +69,9 @@ def compile_project(
 
     templates = {**project.macros, **{m.path: m.text for m in project.sql_models}}
     renderer = ModelRenderer(templates, list(project.macros), target=profile.target())
-    run = SqlCompile(project, renderer, index, project_vars, environ, profile.dialect, strict, rules=profile.spec.rewrites)
+    run = SqlCompile(
+        project, renderer, index, project_vars, environ, profile.dialect, strict, rules=profile.spec.rewrites, cache=cache
+    )
     drafts: dict[str, NodeDraft] = {}
     for sql_model in project.sql_models:
         drafts[sql_model.name] = sql_draft(sql_model, run, missing)
@@ -228,10 +231,10 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ProjectFileError("the SQL seed is not UTF-8 text", location=Location(seed.path)) from exc
-        sql = single_statement(strip_statement(text), Location(seed.path), what="the SQL seed", query=True)
+        sql = strip_statement(text)
         if is_blank(sql):
             raise ProjectFileError("the SQL seed is empty", location=Location(seed.path), hint="a SQL seed is one SELECT")
-        sql = portable(sql, run.project.config.dialect, run, Location(seed.path), what="the SQL seed")
+        sql = analysed(sql, run.project.config.dialect, run, Location(seed.path), what="the SQL seed")
     return NodeDraft(
         id=seed.name,
         kind="seed",

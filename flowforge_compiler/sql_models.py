@@ -35,6 +35,7 @@ from flowforge_compiler.sql_statements import (
     strip_statement,
 )
 from flowforge_compiler.rewrites import Rewrite
+from flowforge_compiler.sql_cache import SqlCache
 
 if TYPE_CHECKING:
     from sqlglot.tokens import Token
@@ -56,6 +57,7 @@ class SqlCompile:
     strict: bool = False
     rules: tuple[Rewrite, ...] = ()  # the engine's rewrites
     support: set[str] = field(default_factory=set)  # statements the engine runs before building
+    cache: SqlCache | None = None  # results of the SQL stage from earlier compiles
 
 
 def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> NodeDraft:
@@ -94,7 +96,6 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             )
         single_statement(sql, where)  # the DDL itself is one statement
         sql, materialization = ddl.select, full.config.get("materialized") or ddl.kind
-    sql, tokens = statement_tokens(sql, where, query=True)
     materialization = materialization or DEFAULT_MATERIALIZATION
     if is_blank(sql):
         raise TemplateError("the model renders to no SQL", location=where, hint="a model is one SELECT statement")
@@ -104,7 +105,6 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
     sources = list(full.source_tables)
     if materialization == "incremental":
         sql_incremental, incremental = render(incremental=True)
-        sql_incremental = single_statement(sql_incremental, where, what="the model (with is_incremental())", query=ddl is None)
         refs += incremental.refs
         sources += incremental.source_tables
         full.vars_read.update(incremental.vars_read)
@@ -118,11 +118,14 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         )
     dialect = settings.dialect or run.project.config.dialect
     transpile = settings.transpile is not False
-    if transpile and not full.missing:
+    if full.missing:  # the compile stops on the missing names; a second statement is refused first
+        sql = single_statement(sql, where, query=True)
+    else:
         declared = {(relation,), *((relation_for(r),) for r in refs), *(t.parts for t in sources)}
-        sql = portable(sql, dialect, run, where, declared, tokens=tokens)
+        sql = analysed(sql, dialect, run, where, declared, transpile=transpile)
         if sql_incremental is not None:
-            sql_incremental = portable(sql_incremental, dialect, run, where, declared, what="the model (with is_incremental())")
+            what = "the model (with is_incremental())"
+            sql_incremental = analysed(sql_incremental, dialect, run, where, declared, what=what, query=ddl is None, transpile=transpile)
     seeded_sources = {run.index.resolve(t.identifier) for t in full.source_tables}  # a source may name a seed
     depends_on = (set(refs) | seeded_sources) - {None, sql_model.name}
     return NodeDraft(
@@ -141,7 +144,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
     )
 
 
-def portable(
+def analysed(
     sql: str,
     dialect: str,
     run: SqlCompile,
@@ -149,20 +152,31 @@ def portable(
     declared: set[tuple[str, ...]] | None = None,
     *,
     what: str = "the model",
-    tokens: list[Token] | None = None,
+    query: bool = True,
+    transpile: bool = True,
 ) -> str:
-    """`sql` checked and written in the engine's dialect (as written when the dialects agree).
-    With `declared`, tables it reads that nothing declares are reported (errors with --strict)."""
-    parsed = parse_model(sql, dialect, where, tokens if dialect == SOURCE_DIALECT else None)
-    if declared is not None:
-        unknown = undeclared_tables(parsed, declared)
-        if unknown:
-            message = (
-                f"{what} reads {', '.join(map(repr, unknown))}, which is neither a ref(), a source() nor a CTE"
-            )
-            if run.strict:
-                raise ProjectFileError(message, location=where, hint="declare it in sources.yml and read it with source()")
-            log.warning("%s: %s", where, message)
-    if dialect == run.engine_dialect:
-        return sql
-    return to_engine(parsed, run.engine_dialect, where, what, run.support, run.rules)
+    """`sql` checked to be one query and written in the engine's dialect (as written when the
+    dialects agree, or with transpile off); tables it reads that nothing in `declared` declares
+    are reported (errors with --strict). The result is cached by all of these inputs."""
+    key = SqlCache.key(sql, dialect, run.engine_dialect, sorted(declared) if declared is not None else None, what, query, transpile)
+    done = run.cache.get(key) if run.cache is not None else None
+    if done is None:
+        kept, tokens = statement_tokens(sql, where, what=what, query=query)
+        support: set[str] = set()
+        unknown: list[str] = []
+        engine_sql = kept
+        if transpile:
+            parsed = parse_model(kept, dialect, where, tokens if dialect == SOURCE_DIALECT else None)
+            unknown = undeclared_tables(parsed, declared) if declared is not None else []
+            if dialect != run.engine_dialect:
+                engine_sql = to_engine(parsed, run.engine_dialect, where, what, support, run.rules)
+        done = {"sql": engine_sql, "undeclared": unknown, "support": sorted(support)}
+        if run.cache is not None:
+            run.cache.put(key, done)
+    if done["undeclared"]:
+        message = f"{what} reads {', '.join(map(repr, done['undeclared']))}, which is neither a ref(), a source() nor a CTE"
+        if run.strict:
+            raise ProjectFileError(message, location=where, hint="declare it in sources.yml and read it with source()")
+        log.warning("%s: %s", where, message)
+    run.support.update(done["support"])
+    return str(done["sql"])

@@ -84,10 +84,13 @@ def compile_at(
     from flowforge_compiler.compile import compile_project
     from flowforge_compiler.profiles import resolve_profile
     from flowforge_compiler.project import load_project
+    from flowforge_compiler.sql_cache import SqlCache
 
     project = load_project(project_dir)
     profile = resolve_profile(project.root, env, engine=engine)
-    plan = compile_project(project, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage)
+    cache = SqlCache.for_project(project.root)
+    plan = compile_project(project, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage, cache=cache)
+    cache.save()
     return Compiled(project, profile, plan)
 
 
