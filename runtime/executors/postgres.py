@@ -366,36 +366,15 @@ class TryCastToPostgres(Rewrite):
 # The double overload works on the exact value (decoded from the IEEE bits, so in whole numbers);
 # the numeric one is PostgreSQL's own half-away round. Overloads choose by the argument's type,
 # which the compiler does not know.
-POSTGRES_ROUND = (
-    """CREATE OR REPLACE FUNCTION ff_round_v1(x double precision, n integer) RETURNS double precision
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
-DECLARE
-  bits bigint;
-  e integer;
-  m numeric;
-  shift integer;
-  whole numeric;
-  unit numeric;
-  q numeric;
-BEGIN
-  IF x = 0 OR x = 'Infinity'::float8 OR x = '-Infinity'::float8 OR x = 'NaN'::float8 OR n < 0 THEN
-    RETURN CASE WHEN n < 0 THEN NULL ELSE x END;
-  END IF;
-  bits := ('x' || encode(float8send(abs(x)), 'hex'))::bit(64)::bigint;
-  e := (bits >> 52) & 2047;
-  m := (bits & 4503599627370495)::numeric;
-  IF e > 0 THEN m := m + 4503599627370496; shift := 1075 - e; ELSE shift := 1074; END IF;
-  IF shift <= n THEN RETURN x; END IF;
-  whole := m * (5::numeric ^ shift);
-  unit := 10::numeric ^ (shift - n);
-  q := div(whole, unit);
-  IF 2 * (whole - q * unit) >= unit THEN q := q + 1; END IF;
-  RETURN sign(x) * (q / (10::numeric ^ n))::double precision;
-END
-$fn$""",
-    """CREATE OR REPLACE FUNCTION ff_round_v1(x numeric, n integer) RETURNS numeric
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT round(x, n) $fn$""",
-)
+def _sql_file(name: str) -> tuple[str, ...]:
+    """The statements of a .sql file beside this module (a line holding only ';' separates them),
+    without its `-- ` header lines."""
+    text = Path(__file__).with_name(name).read_text(encoding="utf-8")
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("-- "))
+    return tuple(part.strip() for part in body.split("\n;\n") if part.strip())
+
+
+POSTGRES_ROUND = _sql_file("postgres_round.sql")
 
 
 class RoundToPostgres(Rewrite):
