@@ -361,11 +361,6 @@ class TryCastToPostgres(Rewrite):
         )
 
 
-# DuckDB's round(double, n) is the exact binary value rounded half away from zero (checked on
-# 12,000 values); `floor(x * 10^n + 0.5)` misses about 1% of two-decimal values (2.675 -> 2.68).
-# The double overload works on the exact value (decoded from the IEEE bits, so in whole numbers);
-# the numeric one is PostgreSQL's own half-away round. Overloads choose by the argument's type,
-# which the compiler does not know.
 def _sql_file(name: str) -> tuple[str, ...]:
     """The statements of a .sql file beside this module (a line holding only ';' separates them),
     without its `-- ` header lines."""
@@ -374,6 +369,11 @@ def _sql_file(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in body.split("\n;\n") if part.strip())
 
 
+# DuckDB's round(double, n) is the exact binary value rounded half away from zero (checked on
+# 12,000 values); `floor(x * 10^n + 0.5)` misses about 1% of two-decimal values (2.675 -> 2.68).
+# The double overload works on the exact value (decoded from the IEEE bits, so in whole numbers);
+# the numeric one is PostgreSQL's own half-away round. Overloads choose by the argument's type,
+# which the compiler does not know.
 POSTGRES_ROUND = _sql_file("postgres_round.sql")
 
 
