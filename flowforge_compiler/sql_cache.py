@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 from flowforge_compiler import __version__
 
 _FORMAT = 1
+log = logging.getLogger("flowforge")
 
 
 class SqlCache:
@@ -72,9 +74,13 @@ class SqlCache:
             if not self._dirty and len(self._used) == len(self._entries):
                 return
             kept = {k: self._entries[k] for k in sorted(self._used)}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"format": _FORMAT, "version": __version__, "entries": kept}, handle, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump({"format": _FORMAT, "version": __version__, "entries": kept}, handle, separators=(",", ":"))
+                os.replace(tmp, self.path)
+            except OSError as exc:  # a read-only checkout compiles as well, only not faster next time
+                log.info("the SQL-stage cache %s cannot be written (%s)", self.path, exc.strerror)
+                return
             self._dirty = False

@@ -61,3 +61,11 @@ def test_an_unreadable_or_foreign_cache_file_counts_as_empty(make_project) -> No
     assert compile_with(root).node("a.ff").sql == "select 1 as v"
     path.write_text(json.dumps({"format": 1, "version": "0.0.0-other", "entries": {"x": {"sql": "drop table a"}}}))
     assert SqlCache(path).get("x") is None
+
+
+def test_a_cache_that_cannot_be_written_does_not_stop_a_command(make_project, ffc) -> None:
+    root = make_project({"models/a.ff.sql": "select 1 as v"})
+    (root / ".flowforge").mkdir()
+    (root / ".flowforge" / "cache").write_text("a file where the cache folder would go")  # as a read-only checkout fails
+    result = ffc("ls", root)
+    assert result.exit_code == 0 and "a.ff" in result.stdout
