@@ -64,17 +64,25 @@ def _resolve(plan: Plan, deps: dict[str, list[str]], selector: str) -> set[str]:
     return out
 
 
-def _node_named(plan: Plan, name: str, selector: str) -> str | None:
+def _lookup(plan: Plan, name: str) -> tuple[str | None, list[str]]:
+    """A node id for what users write (its id or its relation), else close names."""
     ids = [n.id for n in plan.nodes]
-    if name in ids:
-        return name
-    by_relation = {relation_for(i): i for i in ids}
-    if name in by_relation:
-        return by_relation[name]
-    close = get_close_matches(name, sorted(set(ids) | set(by_relation)), n=3)
-    tip = f"did you mean {', '.join(map(repr, close))}?" if close else "`ffc ls PROJECT` lists the nodes"
-    log.warning("--select %s: no node named %r; %s", selector, name, tip)
-    return None
+    by_relation = {n.relation: n.id for n in plan.nodes}
+    found = name if name in ids else by_relation.get(name)
+    if found is not None:
+        return found, []
+    return None, get_close_matches(name, sorted(set(ids) | set(by_relation)), n=3)
+
+
+def _tip(close: list[str]) -> str:
+    return f"did you mean {', '.join(map(repr, close))}?" if close else "`ffc ls PROJECT` lists the nodes"
+
+
+def _node_named(plan: Plan, name: str, selector: str) -> str | None:
+    found, close = _lookup(plan, name)
+    if found is None:
+        log.warning("--select %s: no node named %r; %s", selector, name, _tip(close))
+    return found
 
 
 def unmatched_globs(plan: Plan, globs: Sequence[str]) -> list[str]:
@@ -105,13 +113,7 @@ def select_checks(plan: Plan, selectors: Sequence[str] | None) -> list[PlanCheck
 
 def find_node(plan: Plan, name: str) -> PlanNode:
     """One node by id or relation; an unknown name is an error with suggestions."""
-    ids = [n.id for n in plan.nodes]
-    by_relation = {n.relation: n.id for n in plan.nodes}
-    node_id = name if name in ids else by_relation.get(name)
-    if node_id is None:
-        close = get_close_matches(name, sorted(set(ids) | set(by_relation)), n=3)
-        raise SelectionError(
-            f"no node named {name!r}",
-            hint=f"did you mean {', '.join(map(repr, close))}?" if close else "`ffc ls PROJECT` lists the nodes",
-        )
-    return plan.node(node_id)
+    found, close = _lookup(plan, name)
+    if found is None:
+        raise SelectionError(f"no node named {name!r}", hint=_tip(close))
+    return plan.node(found)
