@@ -69,3 +69,11 @@ def test_a_cache_that_cannot_be_written_does_not_stop_a_command(make_project, ff
     (root / ".flowforge" / "cache").write_text("a file where the cache folder would go")  # as a read-only checkout fails
     result = ffc("ls", root)
     assert result.exit_code == 0 and "a.ff" in result.stdout
+
+
+def test_the_key_covers_the_versions_that_write_the_sql(monkeypatch) -> None:
+    import sqlglot
+
+    before = SqlCache.key("select 1", "duckdb")
+    monkeypatch.setattr(sqlglot, "__version__", "0.0.1")
+    assert SqlCache.key("select 1", "duckdb") != before
