@@ -9,6 +9,7 @@ if its SQL no longer fits the new table the whole swap is rolled back.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import threading
 import uuid
@@ -422,6 +423,109 @@ class StructToPostgres(Rewrite):
         raise NotPortable("a struct literal {'name': value, ...}", self.target, "select the fields as columns instead")
 
 
+class ArgMaxToPostgres(Rewrite):
+    """`arg_max(arg, val)`: the arg of the row with the largest non-NULL val."""
+
+    source, target, node = "duckdb", "postgres", exp.ArgMax
+    descending = True
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        order = "DESC" if self.descending else "ASC"
+        arg, value = node.this.sql("postgres"), node.expression.sql("postgres")
+        return _sql(f"(ARRAY_AGG({arg} ORDER BY {value} {order}) FILTER (WHERE {value} IS NOT NULL))[1]")
+
+
+class ArgMinToPostgres(ArgMaxToPostgres):
+    source, target, node = "duckdb", "postgres", exp.ArgMin
+    descending = False
+
+
+class EpochScaleToPostgres(Rewrite):
+    """DuckDB's `epoch_ms(x)` turns a number into a timestamp *or* a timestamp into
+    milliseconds, by the argument's type, which the compiler does not know."""
+
+    source, target, node = "duckdb", "postgres", exp.UnixToTime
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        if node.args.get("scale") is not None:
+            raise NotPortable(
+                "epoch_ms/epoch_us/epoch_ns(...)", self.target, "write epoch(ts) * 1000 for milliseconds, or to_timestamp(n / 1000)"
+            )
+        return node
+
+
+class SelectToPostgres(Rewrite):
+    """`GROUP BY ALL` groups by every selected expression without an aggregate; `ORDER BY ALL`
+    orders by every selected column: written out for PostgreSQL."""
+
+    source, target, node = "duckdb", "postgres", exp.Select
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        group = node.args.get("group")
+        if group is not None and group.args.get("all"):
+            keys = [p.unalias().copy() for p in node.expressions if not p.find(exp.AggFunc)]
+            node.set("group", exp.Group(expressions=keys))
+        order = node.args.get("order")
+        if order is not None and len(order.expressions) == 1 and isinstance(order.expressions[0].this, exp.Var) and order.expressions[0].this.name.upper() == "ALL":
+            every = order.expressions[0]
+            positions = [
+                exp.Ordered(this=exp.Literal.number(i + 1), desc=every.args.get("desc"), nulls_first=every.args.get("nulls_first"))
+                for i in range(len(node.expressions))
+            ]
+            node.set("order", exp.Order(expressions=positions))
+        return node
+
+
+class SubqueryAliasToPostgres(Rewrite):
+    """PostgreSQL (before 16) wants a name for every sub-query in FROM; DuckDB does not."""
+
+    source, target, node = "duckdb", "postgres", exp.Subquery
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        if not node.alias and isinstance(node.parent, exp.From | exp.Join):
+            digest = hashlib.sha1(node.sql().encode()).hexdigest()[:8]  # stable: plans are byte-identical
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(f"ff_subquery_{digest}")))
+        return node
+
+
+class ListLengthToPostgres(Rewrite):
+    """`len([...])` of a list literal is PostgreSQL's cardinality(); of text, its length()."""
+
+    source, target, node = "duckdb", "postgres", exp.Length
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node.this, exp.Array):
+            return exp.Anonymous(this="CARDINALITY", expressions=[node.this])
+        return node
+
+
+class MakeDateToPostgres(Rewrite):
+    source, target, node = "duckdb", "postgres", exp.DateFromParts
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        parts = [node.args[k] for k in ("year", "month", "day")]
+        return exp.Anonymous(this="MAKE_DATE", expressions=parts)
+
+
+class EndsWithToPostgres(Rewrite):
+    """PostgreSQL has starts_with() but no ends_with()."""
+
+    source, target, node = "duckdb", "postgres", exp.EndsWith
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        text, suffix = node.this.sql("postgres"), node.expression.sql("postgres")
+        return _sql(f"(RIGHT({text}, LENGTH({suffix})) = {suffix})")
+
+
+class StrptimeToPostgres(Rewrite):
+    """DuckDB's strptime() gives a timestamp; PostgreSQL's to_timestamp() one with a time zone."""
+
+    source, target, node = "duckdb", "postgres", exp.StrToTime
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        return exp.cast(node, exp.DataType.build("timestamp"))
+
+
 class ColumnsToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.Columns
 
@@ -481,7 +585,9 @@ ENGINE = EngineSpec(
     requires=("sqlalchemy", "psycopg"),
     executor=lambda: PostgresExecutor,
     rewrites=(
-        TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), StructToPostgres(), ColumnsToPostgres(),
+        TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), StructToPostgres(),
+        ColumnsToPostgres(), ArgMaxToPostgres(), ArgMinToPostgres(), EpochScaleToPostgres(), SelectToPostgres(),
+        SubqueryAliasToPostgres(), ListLengthToPostgres(), MakeDateToPostgres(), EndsWithToPostgres(), StrptimeToPostgres(),
     ),
     location=_location,
     target=_target,

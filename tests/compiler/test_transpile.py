@@ -98,3 +98,18 @@ def test_target_names_the_profile_in_jinja(make_project) -> None:
     assert "'default' as n, 'postgres' as t, 'marts' as s, 'warehouse' as d, 'postgres' as x" in compile_for(root, PG).node("m.ff").sql.replace("AS", "as")
     duck = compile_for(root, {"FF_DUCKDB_PATH": str(root / "w.duckdb")}).node("m.ff").sql
     assert "'duckdb' as t, 'main' as s, 'w' as d, 'duckdb' as x" in duck
+
+
+def test_plans_for_postgres_are_byte_identical_across_processes(make_project, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = make_project({"models/m.ff.sql": "select * from (select 1 as v) join (select 2 as w) on true group by all order by all"})
+    texts = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "FF_ENGINE": "postgres", "FF_PG_DSN": "postgresql://h/db"}
+        subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", "compile", str(root), "--out", str(tmp_path / seed), "-q"], env=env, check=True)
+        texts.add((tmp_path / seed / "plan.json").read_text())
+    assert len(texts) == 1
+    assert "ff_subquery_" in texts.pop()

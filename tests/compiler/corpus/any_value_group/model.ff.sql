@@ -1,0 +1,1 @@
+select flag, max(id) as top from {{ ref('numbers') }} group by flag

@@ -1,0 +1,1 @@
+select arg_max(id, x) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, coalesce(null, flag, n > 0) as v from {{ ref('numbers') }}

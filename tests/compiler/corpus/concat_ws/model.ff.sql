@@ -1,0 +1,1 @@
+select id, concat_ws('-', s, cast(n as varchar)) as v from {{ ref('numbers') }}

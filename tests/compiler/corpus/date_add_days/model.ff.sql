@@ -1,0 +1,1 @@
+select id, d + 30 as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select epoch_ms(ts) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select flag, count(*) as k from {{ ref('numbers') }} group by all

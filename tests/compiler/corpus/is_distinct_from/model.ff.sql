@@ -1,0 +1,1 @@
+select id, n is distinct from 7 as v from {{ ref('numbers') }}

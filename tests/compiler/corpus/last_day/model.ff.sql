@@ -1,0 +1,1 @@
+select id, last_day(d) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, n from {{ ref('numbers') }} order by all

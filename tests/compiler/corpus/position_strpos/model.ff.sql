@@ -1,0 +1,1 @@
+select id, strpos(coalesce(s, ''), '2') as v from {{ ref('numbers') }}

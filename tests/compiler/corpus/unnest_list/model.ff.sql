@@ -1,0 +1,1 @@
+select unnest([1, 2, 3]) as v
