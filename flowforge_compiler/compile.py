@@ -23,7 +23,6 @@ from flowforge_compiler.dsl import ModelRenderer
 from flowforge_compiler.errors import DependencyNotFoundError, Location, ProjectFileError
 from flowforge_compiler.fingerprints import EnvContext, file_digest, node_fingerprint
 from flowforge_compiler.graph import levels, topo_sort
-from flowforge_compiler.lineage import with_lineage
 from flowforge_compiler.plan import (
     Plan,
     PlanNode,
@@ -94,6 +93,8 @@ def compile_project(
     )
     nodes = _fingerprinted(drafts, order, env)
     if lineage:
+        from flowforge_compiler.lineage import with_lineage  # sqlglot's optimizer: only when asked
+
         nodes = with_lineage(nodes, project.root, profile.dialect)
     checks = bind_checks(
         project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect), run

@@ -13,13 +13,13 @@ import hashlib
 import io
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-import pyarrow as pa
 from sqlglot import exp
 
 from flowforge_compiler.dsn import Dsn, parse_dsn, redact
@@ -32,6 +32,9 @@ from flowforge_compiler.rewrites import NotPortable, Rewrite
 from runtime.executors.base import Executor, RelationKind
 from runtime.statements import Name
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 class PostgresSettings(Strict):
     dsn: str
@@ -42,35 +45,48 @@ class PostgresProfile(Strict):
     engine: Literal["postgres"]
     postgres: PostgresSettings
 
-_ARROW_TO_PG = [
-    (pa.types.is_boolean, "boolean"),
-    (pa.types.is_int8, "smallint"),
-    (pa.types.is_int16, "smallint"),
-    (pa.types.is_int32, "integer"),
-    (pa.types.is_integer, "bigint"),
-    (pa.types.is_floating, "double precision"),
-    (pa.types.is_decimal, "numeric"),
-    (pa.types.is_date, "date"),
-    (pa.types.is_time, "time"),
-    (lambda t: pa.types.is_timestamp(t) and t.tz is not None, "timestamptz"),
-    (pa.types.is_timestamp, "timestamp"),
-    (pa.types.is_binary, "bytea"),
-    (pa.types.is_large_binary, "bytea"),
-]
 
-_PG_TO_ARROW: dict[int, pa.DataType] = {  # type OIDs of the built-in types
-    16: pa.bool_(),
-    20: pa.int64(),
-    21: pa.int16(),
-    23: pa.int32(),
-    700: pa.float32(),
-    701: pa.float64(),
-    25: pa.string(),
-    1043: pa.string(),
-    1082: pa.date32(),
-    1114: pa.timestamp("us"),
-    1184: pa.timestamp("us", "UTC"),
-}
+@lru_cache(maxsize=1)
+def _arrow_to_pg() -> list[tuple[Callable[[pa.DataType], bool], str]]:
+    """Checked in order, first match wins (built on first use: pyarrow loads late)."""
+    import pyarrow as pa
+
+    return [
+        (pa.types.is_boolean, "boolean"),
+        (pa.types.is_int8, "smallint"),
+        (pa.types.is_int16, "smallint"),
+        (pa.types.is_int32, "integer"),
+        (pa.types.is_integer, "bigint"),
+        (pa.types.is_floating, "double precision"),
+        (pa.types.is_decimal, "numeric"),
+        (pa.types.is_date, "date"),
+        (pa.types.is_time, "time"),
+        (lambda t: pa.types.is_timestamp(t) and t.tz is not None, "timestamptz"),
+        (pa.types.is_timestamp, "timestamp"),
+        (pa.types.is_binary, "bytea"),
+        (pa.types.is_large_binary, "bytea"),
+    ]
+
+
+@lru_cache(maxsize=1)
+def _pg_to_arrow() -> dict[int, pa.DataType]:
+    """Arrow types by the type OIDs of PostgreSQL's built-in types."""
+    import pyarrow as pa
+
+    return {
+        16: pa.bool_(),
+        20: pa.int64(),
+        21: pa.int16(),
+        23: pa.int32(),
+        700: pa.float32(),
+        701: pa.float64(),
+        25: pa.string(),
+        1043: pa.string(),
+        1082: pa.date32(),
+        1114: pa.timestamp("us"),
+        1184: pa.timestamp("us", "UTC"),
+    }
+
 
 _DEPENDENT_VIEWS = """
 with recursive views(oid, depth) as (
@@ -187,8 +203,11 @@ class PostgresExecutor(Executor):
             rows = cursor.fetchall()
         columns = list(zip(*rows, strict=False)) if rows else [() for _ in description]
         # Column types come from PostgreSQL, not from the Python values (an int4 stays int32).
+        import pyarrow as pa
+
+        types = _pg_to_arrow()
         return pa.table(
-            {d.name: pa.array(list(values), type=_PG_TO_ARROW.get(d.type_code)) for d, values in zip(description, columns, strict=True)}
+            {d.name: pa.array(list(values), type=types.get(d.type_code)) for d, values in zip(description, columns, strict=True)}
         )
 
     def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -299,11 +318,13 @@ def _copy_from_stdin(relation: str, columns: list[str]) -> Any:
 
 
 def _pg_type(arrow_type: pa.DataType) -> str:
-    return next((pg for test, pg in _ARROW_TO_PG if test(arrow_type)), "text")
+    return next((pg for test, pg in _arrow_to_pg() if test(arrow_type)), "text")
 
 
 def _copyable(data: pa.Table) -> pa.Table:
     """Timestamps at microseconds (PostgreSQL's precision); dictionary columns decoded."""
+    import pyarrow as pa
+
     columns = []
     for column in data.columns:
         kind = column.type
