@@ -217,10 +217,15 @@ class Plan(_IR):
 
     def node(self, node_id: str) -> PlanNode:
         """The node with this id; KeyError names the known ids when it is absent."""
-        for node in self.nodes:
-            if node.id == node_id:
-                return node
+        if node_id in self._by_id:
+            return self._by_id[node_id]
         raise KeyError(f"no node {node_id!r} in plan (nodes: {', '.join(n.id for n in self.nodes)})")
+
+    def find(self, name: str) -> PlanNode | None:
+        """A node by what users write for it: its id, else its relation."""
+        if name in self._by_id:
+            return self._by_id[name]
+        return next((n for n in self.nodes if n.relation == name), None)
 
     def node_map(self) -> dict[str, PlanNode]:
         return dict(self._by_id)

@@ -38,11 +38,6 @@ class Project:
     macros: dict[str, str]  # relative path -> text
     test_lines: tuple[int | None, ...] = ()  # the line of each `tests:` entry in project.yml
 
-    def file(self, relative: str) -> Path:
-        """A project file by its relative path, refused when it resolves outside the project."""
-        project_file(self.root, self.root / relative, relative)
-        return self.root / relative
-
     def node_names(self) -> list[str]:
         return [
             *(m.name for m in self.sql_models),

@@ -66,12 +66,10 @@ def _resolve(plan: Plan, deps: dict[str, list[str]], selector: str) -> set[str]:
 
 def _lookup(plan: Plan, name: str) -> tuple[str | None, list[str]]:
     """A node id for what users write (its id or its relation), else close names."""
-    ids = [n.id for n in plan.nodes]
-    by_relation = {n.relation: n.id for n in plan.nodes}
-    found = name if name in ids else by_relation.get(name)
+    found = plan.find(name)
     if found is not None:
-        return found, []
-    return None, get_close_matches(name, sorted(set(ids) | set(by_relation)), n=3)
+        return found.id, []
+    return None, get_close_matches(name, sorted({key for n in plan.nodes for key in (n.id, n.relation)}), n=3)
 
 
 def _tip(close: list[str]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.paths import project_file
+from flowforge_compiler.paths import project_file, project_relative
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.yaml_files import read_yaml, validate
 
@@ -74,7 +74,7 @@ class UnitTestCase:
         tried = [self.folder / written, self.root / written]
         path = next((p for p in tried if p.is_file()), None)
         if path is None:
-            places = " and ".join(_display(p, self.root) for p in tried)
+            places = " and ".join(project_relative(p, self.root) for p in tried)
             raise ProjectFileError(f"csv file {written!r} not found (looked at {places})", location=Location(self.path))
         project_file(self.root, path, f"{self.path}: csv {written}")
         return path
@@ -115,7 +115,7 @@ def load_unit_tests(project_root: Path, paths: list[Path] | None = None) -> list
         paths = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]) if folder.is_dir() else []
     cases: list[UnitTestCase] = []
     for path in paths:
-        display = _display(path, project_root)
+        display = project_relative(path, project_root)
         if not path.is_file():
             raise ProjectFileError(f"unit test file not found: {display}")
         display = project_file(project_root, path, display)
@@ -144,10 +144,3 @@ def load_unit_tests(project_root: Path, paths: list[Path] | None = None) -> list
         if duplicates:
             raise ProjectFileError(f"case names repeat: {', '.join(duplicates)}", location=Location(display))
     return cases
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()

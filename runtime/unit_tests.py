@@ -41,13 +41,6 @@ def isolated_executor(profile: Profile) -> AbstractContextManager[Executor]:
     return profile.spec.isolated(profile)
 
 
-def find_node(plan: Plan, name: str) -> PlanNode | None:
-    nodes = plan.node_map()
-    if name in nodes:
-        return nodes[name]
-    return next((n for n in plan.nodes if n.relation == name), None)
-
-
 def relations_read(plan: Plan, node: PlanNode) -> list[str]:
     """The physical relations a model reads; through ephemeral parents, what those read."""
     nodes = plan.node_map()
@@ -69,7 +62,7 @@ def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> 
         diff = comparison.diff() if comparison else ""
         return CaseResult(case.model, case.name, case.path, ok, reason, diff, time.perf_counter() - started)
 
-    node = find_node(plan, case.model)
+    node = plan.find(case.model)
     if node is None or node.kind == "seed":
         close = get_close_matches(case.model, [n.id for n in plan.nodes if n.kind != "seed"], n=3)
         tip = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
