@@ -29,12 +29,9 @@ _URL = re.compile(r"^\s*[A-Za-z][\w+.-]*://")
 _KEYWORD_PASSWORD = re.compile(r"(?P<key>\b(?:password|passwd|pwd)\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
-def write_bundle(plan: Plan, root: Path, out: OutputFolder | Path, name: str | None = None) -> Path:
+def write_bundle(plan: Plan, root: Path, out: OutputFolder, name: str) -> Path:
     """Write (or replace) the bundle folder `out/name` from the plan and the project folder
     `root` (the plan lists every file the runtime reads); refuses a folder that is not a bundle."""
-    if isinstance(out, Path):  # a bare folder path: the bundle is that folder
-        out, name = OutputFolder(out.parent), out.name
-    assert name is not None
     folder = out.fresh_bundle(name)
     plan.write(folder / "plan.json")
     for relative in sorted(files_needed(plan)):

@@ -12,6 +12,7 @@ from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.compile import compile_project
 from flowforge_compiler.project import load_project
 from targets.bundle import write_bundle
+from targets.output import OutputFolder
 from tests.conftest import EXAMPLES
 
 PROFILES = """
@@ -31,7 +32,7 @@ other:
 def test_bundle_holds_plan_models_seeds_and_only_the_profile(tmp_path: Path) -> None:
     project = load_project(EXAMPLES / "simple_duckdb")
     plan = compile_project(project, resolve_profile(project.root, "dev"))
-    bundle = write_bundle(plan, project.root, tmp_path / "b")
+    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
     files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
     assert files == [
         ".flowforge-bundle",
@@ -49,7 +50,7 @@ def test_literal_secrets_never_reach_the_bundle(make_project, tmp_path: Path, ca
     root = make_project({"profiles.yml": PROFILES, "models/a.ff.sql": "select 1"})
     project = load_project(root)
     plan = compile_project(project, resolve_profile(root, "prod", environ={}))
-    bundle = write_bundle(plan, project.root, tmp_path / "b")
+    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
     text = "".join(p.read_text() for p in bundle.rglob("*") if p.is_file())
     assert "hunter2" not in text
     profile = yaml.safe_load((bundle / "profiles.yml").read_text())["prod"]["postgres"]
@@ -68,10 +69,10 @@ def test_refuses_to_replace_a_folder_that_is_not_a_bundle(make_project, tmp_path
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
     with pytest.raises(ProjectFileError, match="not a FlowForge bundle"):
-        write_bundle(plan, project.root, precious)
+        write_bundle(plan, project.root, OutputFolder(tmp_path), "precious")
     assert (precious / "notes.txt").exists()
-    write_bundle(plan, project.root, tmp_path / "b")
-    write_bundle(plan, project.root, tmp_path / "b")  # replacing its own bundle is fine
+    write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
+    write_bundle(plan, project.root, OutputFolder(tmp_path), "b")  # replacing its own bundle is fine
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def test_no_password_form_reaches_the_bundle(make_project, tmp_path: Path, caplo
     root = make_project({"profiles.yml": profiles, "models/a.ff.sql": "select 1"})
     project = load_project(root)
     plan = compile_project(project, resolve_profile(root, "prod", environ={}), environ={})
-    bundle = write_bundle(plan, project.root, tmp_path / "b")
+    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
     text = "".join(p.read_text() for p in bundle.rglob("*") if p.is_file())
     assert secret not in text and "er2" not in text
     assert variables[0] in caplog.text  # the compile says which variable to set on the workers
