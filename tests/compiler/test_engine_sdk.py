@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT, DEFAULT_ENGINE, EngineSpec, engines
@@ -45,3 +47,16 @@ def test_no_engine_is_named_outside_its_own_module() -> None:
                         found.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value!r}")
     assert found == []
     assert DEFAULT_ENGINE in names and DEFAULT_DIALECT
+
+
+def test_registering_the_engines_loads_no_engine_library_and_no_node_building() -> None:
+    """Every command registers every engine; what a build needs loads only when one runs."""
+    probe = (
+        "import sys\n"
+        "from flowforge_compiler.engine_sdk import engines\n"
+        "engines()\n"
+        "heavy = ['pyarrow', 'numpy', 'duckdb', 'psycopg', 'runtime.checks', 'runtime.node', 'sqlglot.optimizer.qualify']\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    assert done.stdout.split() == []

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from flowforge_compiler.compile import compile_project
 from flowforge_compiler.lineage import downstream, upstream
 from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.project import load_project
+from tests.conftest import REPO
 
 PROJECT = {
     "seeds/raw_users.csv": "id,email,country\n1,a@x.io,DE\n",
@@ -58,6 +62,22 @@ def test_lineage_is_only_worked_out_when_asked(make_project) -> None:
     root = make_project(PROJECT)
     plan = compile_project(load_project(root), resolve_profile(root, None, environ={}), environ={})
     assert all(n.columns is None for n in plan.nodes)
+
+
+def test_a_compile_without_lineage_does_not_load_sqlglots_optimizer(make_project) -> None:
+    root = make_project(PROJECT)
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from flowforge_compiler.compile import compile_project\n"
+        "from flowforge_compiler.profiles import resolve_profile\n"
+        "from flowforge_compiler.project import load_project\n"
+        "root = Path(sys.argv[1])\n"
+        "compile_project(load_project(root), resolve_profile(root, None, environ={}), environ={})\n"
+        "print('sqlglot.optimizer.qualify' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, check=True, cwd=REPO)
+    assert done.stdout.strip() == "False"
 
 
 def test_ffc_lineage_prints_sources_and_impact(make_project, ffc) -> None:
