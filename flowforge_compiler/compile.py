@@ -10,6 +10,7 @@ from typing import Any
 from flowforge_compiler import __version__
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.checks import bind_checks
+from flowforge_compiler.code_identity import code_identity, engine_modules
 from flowforge_compiler.drafts import (
     DEFAULT_MATERIALIZATION,
     Missing,
@@ -69,7 +70,16 @@ def compile_project(
     templates = {**project.macros, **{m.path: m.text for m in project.sql_models}}
     renderer = ModelRenderer(templates, list(project.macros), target=profile.target())
     run = SqlCompile(
-        project, renderer, index, project_vars, environ, profile.dialect, strict, rules=profile.spec.rewrites, cache=cache
+        project,
+        renderer,
+        index,
+        project_vars,
+        environ,
+        profile.dialect,
+        strict,
+        rules=profile.spec.rewrites,
+        cache=cache,
+        code=code_identity(engine_modules(profile.spec)),
     )
     drafts: dict[str, NodeDraft] = {}
     for sql_model in project.sql_models:
@@ -312,6 +322,7 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
                 python=d.python,
                 seed=d.seed,
                 vars_read=d.vars_read,
+                env_read=d.env_read,
                 fingerprint=fingerprints[node_id],
             )
         )

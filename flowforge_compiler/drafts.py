@@ -35,6 +35,7 @@ class NodeDraft:
     python: PythonEntry | None = None
     seed: SeedEntry | None = None
     vars_read: dict[str, Any] = field(default_factory=dict)
+    env_read: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
 
 

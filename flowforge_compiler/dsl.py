@@ -52,6 +52,7 @@ class RenderContext:
     missing: list[str] = field(default_factory=list)
     source_tables: list[SourceTable] = field(default_factory=list)
     vars_read: dict[str, Any] = field(default_factory=dict)
+    env_read: set[str] = field(default_factory=set)  # env_var() names looked up, set or not
     config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,6 +119,7 @@ def _config(**kwargs: Any) -> str:
 
 def _env_var(name: str, default: Any = None) -> str:
     ctx = _CURRENT.get()
+    ctx.env_read.add(name)
     if name in ctx.environ:
         return ctx.environ[name]
     if default is not None:

@@ -5,17 +5,83 @@ bundle (the helper files ship beside plan.json) and the runtime importer (each p
 own copy of `helpers`). A name is project-local when `<folder>/<name>.py` or `<folder>/<name>/`
 exists in a search folder: the model's own folder first, then the project root, as Python
 would see a script's folder first.
+
+The answers depend on the file system, so a compile may ask for them to be recorded
+(`recording_imports`): every path probed with what it was, every helper file read with a digest
+of its text. The plan cache serves a plan again only when all of them answer the same.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # FlowForge's own packages are never a project's helpers.
 _NOT_LOCAL = frozenset({"flowforge", "flowforge_compiler", "runtime", "targets"})
+
+
+@dataclass
+class ImportProbes:
+    """What resolving imports asked the file system during one compile."""
+
+    paths: dict[str, str] = field(default_factory=dict)  # path -> probe_answer(path)
+    files: dict[str, str] = field(default_factory=dict)  # helper file read -> helper_digest(file)
+
+    def unchanged(self) -> bool:
+        """Would resolving the same imports now find the same files with the same text?"""
+        return _same(self.paths, probe_answer) and _same(self.files, helper_digest)
+
+
+_RECORDING: ContextVar[ImportProbes | None] = ContextVar("flowforge_import_probes", default=None)
+
+
+@contextmanager
+def recording_imports() -> Iterator[ImportProbes]:
+    probes = ImportProbes()
+    token = _RECORDING.set(probes)
+    try:
+        yield probes
+    finally:
+        _RECORDING.reset(token)
+
+
+def probe_answer(path: str | Path) -> str:
+    """'dir', 'file' or '' as Python's import sees it (links followed), and a link's target."""
+    p = Path(path)
+    kind = "dir" if p.is_dir() else "file" if p.is_file() else ""
+    return f"{kind}->{p.resolve()}" if p.is_symlink() else kind
+
+
+def helper_digest(path: str | Path) -> str:
+    """A digest of the file's bytes; '' when it cannot be read."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _same(recorded: Mapping[str, str], answer: Callable[[str], str]) -> bool:
+    return all(answer(path) == value for path, value in recorded.items())
+
+
+def _probe(path: Path) -> str:
+    answer = probe_answer(path)
+    probes = _RECORDING.get()
+    if probes is not None:
+        probes.paths[str(path)] = answer
+    return answer.split("->", 1)[0]
+
+
+def _read_helper(path: Path) -> str:
+    probes = _RECORDING.get()
+    if probes is not None:
+        probes.files[str(path)] = helper_digest(path)
+    return path.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -45,11 +111,11 @@ def _walk(folder: Path, parts: list[str]) -> list[LocalModule]:
     for depth, part in enumerate(parts):
         name = ".".join(parts[: depth + 1])
         module_file, package_dir = base / f"{part}.py", base / part
-        if package_dir.is_dir():
+        if _probe(package_dir) == "dir":
             init = package_dir / "__init__.py"
-            out.append(LocalModule(name, init if init.is_file() else None, folder, True))
+            out.append(LocalModule(name, init if _probe(init) == "file" else None, folder, True))
             base = package_dir
-        elif module_file.is_file():
+        elif _probe(module_file) == "file":
             out.append(LocalModule(name, module_file, folder, False))
             return out  # `a.b` where a is a module: a is what loads
         else:
@@ -102,7 +168,7 @@ def local_imports(source: str | ast.AST, folders: Sequence[Path]) -> list[LocalM
         seen[current.name] = current
         if current.path is not None:
             try:
-                tree = ast.parse(current.path.read_text(encoding="utf-8"))
+                tree = ast.parse(_read_helper(current.path))
             except (OSError, SyntaxError, UnicodeDecodeError):
                 continue  # the import at run time reports it, with the file and line
             pending.extend(imported_modules(tree, current, [current.folder, *folders]))

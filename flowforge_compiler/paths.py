@@ -28,3 +28,18 @@ def project_relative(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def project_root(folder: Path) -> Path:
+    """The resolved project folder; one that is missing or holds no project.yml is an error."""
+    if not folder.exists():
+        raise ProjectFileError(f"the project folder {folder} does not exist", hint="pass the folder that holds project.yml")
+    if not folder.is_dir():
+        raise ProjectFileError(f"{folder} is a file, not a project folder", hint="pass the folder that holds project.yml")
+    root = folder.resolve()
+    if not (root / "project.yml").is_file():
+        raise ProjectFileError(
+            f"not a FlowForge project: {root.name}/ has no project.yml",
+            hint="pass the folder that holds project.yml, models/ and seeds/",
+        )
+    return root

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.paths import project_file
+from flowforge_compiler.paths import project_file, project_root
 from flowforge_compiler.project_file import ProjectConfig
 from flowforge_compiler.python_models import PythonModelDecl, discover_python_models
 from flowforge_compiler.seeds_file import SeedFile, discover_seeds
@@ -54,16 +54,7 @@ _NOT_READ = {
 
 def load_project(root: Path) -> Project:
     """Read every project file; structural problems are errors naming the file."""
-    if not root.exists():
-        raise ProjectFileError(f"the project folder {root} does not exist", hint="pass the folder that holds project.yml")
-    if not root.is_dir():
-        raise ProjectFileError(f"{root} is a file, not a project folder", hint="pass the folder that holds project.yml")
-    root = root.resolve()
-    if not (root / "project.yml").is_file():
-        raise ProjectFileError(
-            f"not a FlowForge project: {root.name}/ has no project.yml",
-            hint="pass the folder that holds project.yml, models/ and seeds/",
-        )
+    root = project_root(root)
     data, node = read_yaml(root / "project.yml", "project.yml")
     config = validate(ProjectConfig, {} if data is None else data, "project.yml", node)
     for name, why in _NOT_READ.items():
@@ -149,7 +140,7 @@ def _read_macros(root: Path) -> dict[str, str]:
     macros: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(root).as_posix()
-        if not path.is_file() or path.name.startswith("."):
+        if not path.is_file() or path.name.startswith(".") or "__pycache__" in path.parts:
             continue
         if path.suffix != ".sql":
             log.warning("%s: not read; macro files end in .sql", relative)

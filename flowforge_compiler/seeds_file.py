@@ -74,7 +74,7 @@ def discover_seeds(project_dir: Path) -> list[SeedFile]:
     project_file(project_dir, folder, "seeds/")
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(project_dir).as_posix()
-        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts):
+        if not path.is_file() or any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(folder).parts):
             continue
         fmt = SEED_FORMATS.get(path.suffix.lower())
         if fmt is None:

@@ -1,7 +1,7 @@
 """A cache of the SQL stage: what tokenizing, parsing and transpiling a rendered model gave.
 
 That stage is a pure function of its inputs (the rendered SQL, its dialect and the engine's,
-the relations it declares, and the versions of FlowForge and sqlglot), so an entry keyed by a hash of all of them
+the relations it declares, and the code: `code_identity`), so an entry keyed by a hash of all of them
 can never be stale; only successes are kept (a model that fails is checked again next time).
 The file is `<project>/.flowforge/cache/sql-stage.json`, written atomically; an unreadable one
 counts as empty.
@@ -37,11 +37,9 @@ class SqlCache:
         return cls(root / ".flowforge" / "cache" / "sql-stage.json")
 
     @staticmethod
-    def key(*parts: Any) -> str:
-        """A hash of the inputs, FlowForge's version and sqlglot's (which writes the SQL)."""
-        import sqlglot
-
-        text = json.dumps([__version__, sqlglot.__version__, *parts], sort_keys=True, separators=(",", ":"), default=sorted)
+    def key(code: str, *parts: Any) -> str:
+        """A hash of the inputs and of the code that works on them (`code_identity`)."""
+        text = json.dumps([code, *parts], sort_keys=True, separators=(",", ":"), default=sorted)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def _load(self) -> dict[str, Any]:

@@ -58,6 +58,7 @@ class SqlCompile:
     rules: tuple[Rewrite, ...] = ()  # the engine's rewrites
     support: set[str] = field(default_factory=set)  # statements the engine runs before building
     cache: SqlCache | None = None  # results of the SQL stage from earlier compiles
+    code: str = ""  # code_identity() of the compiler and the engine: part of every cache key
 
 
 def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> NodeDraft:
@@ -108,6 +109,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         refs += incremental.refs
         sources += incremental.source_tables
         full.vars_read.update(incremental.vars_read)
+        full.env_read |= incremental.env_read
         full.missing.extend(incremental.missing)
     collect_missing(sql_model.name, full.missing, run.index, missing)
     if sql_model.name in refs:
@@ -141,6 +143,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         sql=sql,
         sql_incremental=sql_incremental,
         vars_read=dict(sorted(full.vars_read.items())),
+        env_read=sorted(full.env_read),
     )
 
 
@@ -158,7 +161,7 @@ def analysed(
     """`sql` checked to be one query and written in the engine's dialect (as written when the
     dialects agree, or with transpile off); tables it reads that nothing in `declared` declares
     are reported (errors with --strict). The result is cached by all of these inputs."""
-    key = SqlCache.key(sql, dialect, run.engine_dialect, sorted(declared) if declared is not None else None, what, query, transpile)
+    key = SqlCache.key(run.code, sql, dialect, run.engine_dialect, sorted(declared) if declared is not None else None, what, query, transpile)
     done = run.cache.get(key) if run.cache is not None else None
     if done is None:
         kept, tokens = statement_tokens(sql, where, what=what, query=query)

@@ -15,7 +15,6 @@ from flowforge_compiler.errors import ProjectFileError
 if TYPE_CHECKING:  # the compiler is imported when a command runs, so `ffc --version` stays instant
     from flowforge_compiler.plan import Plan
     from flowforge_compiler.profiles import Profile
-    from flowforge_compiler.project import Project
 
 app = typer.Typer(
     name="ffc",
@@ -48,7 +47,7 @@ _GLOBAL_VERBOSITY = {"quiet": False, "verbose": 0}
 
 @dataclass
 class Compiled:
-    project: Project
+    root: Path  # the project folder, resolved
     profile: Profile
     plan: Plan
 
@@ -81,17 +80,14 @@ def compile_at(
     strict: bool = False,
     lineage: bool = False,
 ) -> Compiled:
-    from flowforge_compiler.compile import compile_project
+    from flowforge_compiler.paths import project_root
+    from flowforge_compiler.plan_cache import compile_cached
     from flowforge_compiler.profiles import resolve_profile
-    from flowforge_compiler.project import load_project
-    from flowforge_compiler.sql_cache import SqlCache
 
-    project = load_project(project_dir)
-    profile = resolve_profile(project.root, env, engine=engine)
-    cache = SqlCache.for_project(project.root)
-    plan = compile_project(project, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage, cache=cache)
-    cache.save()
-    return Compiled(project, profile, plan)
+    root = project_root(project_dir)
+    profile = resolve_profile(root, env, engine=engine)
+    plan = compile_cached(root, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage)
+    return Compiled(root, profile, plan)
 
 
 def _version_callback(value: bool) -> None:

@@ -129,7 +129,7 @@ class CacheSettings:
         from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
 
         file = (
-            FileStore.for_profile(compiled.project.root, compiled.profile.name, compiled.profile.engine)
+            FileStore.for_profile(compiled.root, compiled.profile.name, compiled.profile.engine)
             if self.store == "file"
             else None
         )
@@ -166,7 +166,7 @@ def execute(
             scheduler = LevelScheduler(
                 compiled.plan,
                 executor,
-                compiled.project.root,
+                compiled.root,
                 jobs=jobs,
                 keep_going=keep_going,
                 full_refresh=full_refresh,

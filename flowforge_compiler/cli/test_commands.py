@@ -85,7 +85,7 @@ def utest(
     console = session(quiet, verbose)
     compiled = compile_at(project, env, None, vars)
     paths = [p if p.is_absolute() else Path.cwd() / p for p in path] if path else None
-    cases = load_unit_tests(compiled.project.root, paths)
+    cases = load_unit_tests(compiled.root, paths)
     if model:
         cases = [c for c in cases if relation_for(c.model) == relation_for(model)]
     if case:
@@ -122,6 +122,6 @@ def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None, env: s
     from runtime.unit_tests import isolated_executor, run_case
 
     chosen = engine or case.engine or compiled.profile.engine
-    profile = compiled.profile if chosen == compiled.profile.engine else resolve_profile(compiled.project.root, env, engine=chosen)
+    profile = compiled.profile if chosen == compiled.profile.engine else resolve_profile(compiled.root, env, engine=chosen)
     with isolated_executor(profile) as executor:
-        return run_case(compiled.plan, case, executor, compiled.project.root)
+        return run_case(compiled.plan, case, executor, compiled.root)

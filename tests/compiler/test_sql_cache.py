@@ -71,9 +71,14 @@ def test_a_cache_that_cannot_be_written_does_not_stop_a_command(make_project, ff
     assert result.exit_code == 0 and "a.ff" in result.stdout
 
 
-def test_the_key_covers_the_versions_that_write_the_sql(monkeypatch) -> None:
-    import sqlglot
+def test_entries_written_by_other_code_are_not_used(make_project, monkeypatch) -> None:
+    import flowforge_compiler.compile
 
-    before = SqlCache.key("select 1", "duckdb")
-    monkeypatch.setattr(sqlglot, "__version__", "0.0.1")
-    assert SqlCache.key("select 1", "duckdb") != before
+    root = make_project({"models/a.ff.sql": "select 1 as v"})
+    compile_with(root)
+    path = root / ".flowforge/cache/sql-stage.json"
+    [old] = json.loads(path.read_text())["entries"]
+    monkeypatch.setattr(flowforge_compiler.compile, "code_identity", lambda modules=(): "another sqlglot or FlowForge")
+    compile_with(root)
+    [new] = json.loads(path.read_text())["entries"]
+    assert new != old
