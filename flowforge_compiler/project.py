@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.paths import project_file, project_root
+from flowforge_compiler.paths import ProjectFiles, project_root
 from flowforge_compiler.project_file import ProjectConfig
 from flowforge_compiler.python_models import PythonModelDecl, discover_python_models
 from flowforge_compiler.seeds_file import SeedFile, discover_seeds
@@ -82,13 +82,14 @@ def _model_files(root: Path) -> list[tuple[Path, str]]:
     folder = root / "models"
     if not folder.is_dir():
         return []
-    project_file(root, folder, "models/")
+    files = ProjectFiles(root)
+    files.relative(folder, "models/")
     out = []
-    for path in sorted(folder.rglob("*")):
+    for path in files.walk(folder):
         relative = path.relative_to(root)
         if not path.is_file() or any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
             continue
-        out.append((path, project_file(root, path, relative.as_posix())))
+        out.append((path, files.relative(path, relative.as_posix())))
     return out
 
 
@@ -136,16 +137,17 @@ def _read_macros(root: Path) -> dict[str, str]:
     folder = root / "macros"
     if not folder.is_dir():
         return {}
-    project_file(root, folder, "macros/")
+    files = ProjectFiles(root)
+    files.relative(folder, "macros/")
     macros: dict[str, str] = {}
-    for path in sorted(folder.rglob("*")):
+    for path in files.walk(folder):
         relative = path.relative_to(root).as_posix()
         if not path.is_file() or path.name.startswith(".") or "__pycache__" in path.parts:
             continue
         if path.suffix != ".sql":
             log.warning("%s: not read; macro files end in .sql", relative)
             continue
-        macros[relative] = _read_text(path, project_file(root, path, relative))
+        macros[relative] = _read_text(path, files.relative(path, relative))
     return macros
 
 

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.paths import project_file
+from flowforge_compiler.paths import ProjectFiles
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.yaml_files import load_model
 
@@ -71,8 +71,9 @@ def discover_seeds(project_dir: Path) -> list[SeedFile]:
         else SeedsSchemaFile()
     )
     seeds: dict[str, SeedFile] = {}
-    project_file(project_dir, folder, "seeds/")
-    for path in sorted(folder.rglob("*")):
+    files = ProjectFiles(project_dir)
+    files.relative(folder, "seeds/")
+    for path in files.walk(folder):
         rel = path.relative_to(project_dir).as_posix()
         if not path.is_file() or any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(folder).parts):
             continue
@@ -81,7 +82,7 @@ def discover_seeds(project_dir: Path) -> list[SeedFile]:
             if path != schema_path:
                 log.warning("%s: not read; seeds are .csv, .parquet or .sql files (types go in seeds/schema.yml)", rel)
             continue
-        project_file(project_dir, path, rel)
+        files.relative(path, rel)
         name = path.stem
         if name in seeds:
             raise ProjectFileError(

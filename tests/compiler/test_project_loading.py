@@ -193,3 +193,18 @@ def test_files_flowforge_does_not_read_are_named_in_a_warning(make_project, capl
     assert "models/helper.py" not in text  # a Python model imports it
     assert "seeds/data.json: not read" in text and "seeds/sub/schema.yml: not read" in text
     assert "macros/readme.txt: not read" in text
+
+
+@pytest.mark.parametrize("folder", ["models", "macros", "seeds"])
+def test_a_linked_sub_folder_is_never_read_and_says_so(make_project, tmp_path, folder, caplog) -> None:
+    file = {"models": "x.ff.sql", "macros": "x.sql", "seeds": "x.csv"}[folder]
+    text = {"models": "select 1 as v", "macros": "{% macro x() %}1{% endmacro %}", "seeds": "id\n1\n"}[folder]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / file).write_text(text)
+    root = make_project({"models/a.ff.sql": "select 1 as a"})
+    (root / folder).mkdir(exist_ok=True)
+    (root / folder / "linked").symlink_to(outside)
+    project = load_project(root)
+    assert f"{folder}/linked: a linked folder is not read" in caplog.text
+    assert [m.name for m in project.sql_models] == ["a.ff"] and not project.macros and not project.seeds
