@@ -33,7 +33,7 @@ from flowforge_compiler.plan import (
     PythonEntry,
     SeedEntry,
 )
-from flowforge_compiler.profiles import Profile, ff_environment
+from flowforge_compiler.profiles import Profile, fingerprinted_environment
 from flowforge_compiler.project import Project
 from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
@@ -97,7 +97,7 @@ def compile_project(
     env = EnvContext(
         profile.engine,
         profile.name,
-        ff_environment(environ),
+        fingerprinted_environment(environ),
         normalised_sources(project.sources),
         profile.location(project.root),
     )

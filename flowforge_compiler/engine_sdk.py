@@ -59,6 +59,9 @@ class EngineSpec:
     target: Callable[[Any, Mapping[str, str]], tuple[str | None, str | None]] = lambda settings, unresolved: (None, None)
     airflow_connection: Callable[[Any, Any, str], dict[str, Any]] | None = None  # -> settings updates
     isolated: Callable[[Any], AbstractContextManager[Any]] | None = None  # Profile -> a throw-away executor
+    # Why these settings cannot serve orchestrator tasks, each of which runs in its own process
+    # (None: they can); an Airflow or Prefect compile stops with it.
+    orchestrator_problem: Callable[[Any], str | None] = lambda settings: None
 
     def settings_model(self) -> type[BaseModel]:
         return self.profile.model_fields[self.name].annotation  # type: ignore[return-value]

@@ -28,12 +28,14 @@ class Profile:
     """A resolved profile: its name plus validated engine settings (may hold secrets).
 
     `unresolved` maps a setting (`postgres.dsn`) to the environment variable its env_var()
-    needs and that was not set; the setting still holds the template.
+    needs and that was not set; the setting still holds the template. `overridden` maps a
+    setting to the `FF_*` variable that set it.
     """
 
     name: str
     settings: BaseModel  # the engine's profile model: `engine` plus its settings block
     unresolved: Mapping[str, str] = field(default_factory=dict)
+    overridden: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def engine(self) -> str:
@@ -56,7 +58,8 @@ class Profile:
         """The profile with some engine settings replaced (and no longer unresolved)."""
         block = self.engine_settings.model_copy(update=updates)
         unresolved = {k: v for k, v in self.unresolved.items() if k.split(".", 1)[1] not in updates}
-        return Profile(self.name, self.settings.model_copy(update={self.engine: block}), unresolved)
+        overridden = {k: v for k, v in self.overridden.items() if k.split(".", 1)[1] not in updates}
+        return Profile(self.name, self.settings.model_copy(update={self.engine: block}), unresolved, overridden)
 
     def require_resolved(self) -> None:
         """Raise, naming every variable, when settings still wait for unset variables."""
@@ -105,16 +108,22 @@ def resolve_profile(
     engine: str | None = None,
     environ: Mapping[str, str] | None = None,
     profiles_path: Path | None = None,
+    overrides: bool = True,
 ) -> Profile:
     """Resolve the active profile: `--env NAME`, else `default`, else an in-memory DuckDB.
 
-    Variables that env_var() needs but that are not set leave their settings unresolved.
+    Variables that env_var() needs but that are not set leave their settings unresolved. With
+    `overrides` off, `FF_*` variables change nothing (a bundle's profile was fixed when it was
+    compiled; only its env_var() templates are read where it runs).
     """
     environ = os.environ if environ is None else environ
     name = env_name or "default"
     unresolved: dict[str, str] = {}
+    overridden: dict[str, str] = {}
     raw, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name, environ, unresolved)
-    raw = _apply_overrides(_relative_paths(raw, project_dir, unresolved), environ, engine, unresolved)
+    raw = _apply_overrides(
+        _relative_paths(raw, project_dir, unresolved), environ if overrides else {}, engine, unresolved, overridden
+    )
     _require_engine_block(raw, name)
     try:
         settings = validate(engine_profile_union(), raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
@@ -122,8 +131,13 @@ def resolve_profile(
         if unresolved:  # a template where a number or flag belongs: the variables are the problem
             raise _missing_variable(unresolved, name) from None
         raise
-    engine_name = settings.engine
-    return Profile(name=name, settings=settings, unresolved={k: v for k, v in unresolved.items() if k.startswith(engine_name + ".")})
+    mine = settings.engine + "."
+    return Profile(
+        name=name,
+        settings=settings,
+        unresolved={k: v for k, v in unresolved.items() if k.startswith(mine)},
+        overridden={k: v for k, v in overridden.items() if k.startswith(mine)},
+    )
 
 
 def engine_profile_union() -> Any:
@@ -221,7 +235,7 @@ def _relative_paths(raw: dict[str, Any], project_dir: Path, unresolved: Mapping[
 
 
 def _apply_overrides(
-    raw: dict[str, Any], environ: Mapping[str, str], engine: str | None, unresolved: dict[str, str]
+    raw: dict[str, Any], environ: Mapping[str, str], engine: str | None, unresolved: dict[str, str], overridden: dict[str, str]
 ) -> dict[str, Any]:
     """FF_* environment variables override profiles.yml; the CLI's --engine overrides both."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
@@ -248,11 +262,21 @@ def _apply_overrides(
                 section = out[spec.name] = {}
             section[key] = value  # text: the settings model converts it (a flag from "1", say)
             unresolved.pop(f"{spec.name}.{key}", None)
+            overridden[f"{spec.name}.{key}"] = variable
     # A profile switched to another engine keeps only that engine's block.
     return {k: v for k, v in out.items() if k == "engine" or k == spec.name or k not in known}
 
 
 def ff_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """All FF_* variables: part of a node's environment context for fingerprints."""
+    """All FF_* variables."""
     environ = os.environ if environ is None else environ
     return {k: v for k, v in sorted(environ.items()) if k.startswith("FF_")}
+
+
+def fingerprinted_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The FF_* variables of a node's environment context: all but FF_ENGINE and the engines'
+    settings overrides (FF_PG_DSN, ...), whose effect the fingerprint holds as the engine and
+    where the data lives; so a credential in one never enters it, and rotating it rebuilds
+    nothing."""
+    settings = {"FF_ENGINE", *(variable for spec in engines().values() for variable in spec.overrides)}
+    return {k: v for k, v in ff_environment(environ).items() if k not in settings}

@@ -40,9 +40,11 @@ def load_bundle_plan(bundle: Path) -> Plan:
 
 
 def bundle_profile(bundle: Path, plan: Plan, airflow_conn: str | None = None) -> Profile:
-    """The profile the plan was compiled for, resolved here from the worker's environment (and,
-    with `airflow_conn`, from that Airflow connection)."""
-    profile = resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml")
+    """The profile the plan was compiled for: its settings as the compile fixed them, its
+    env_var() secrets from the worker's environment (and, with `airflow_conn`, the settings that
+    Airflow connection holds). `FF_*` variables of the worker change nothing, so one set for
+    another DAG cannot redirect this one."""
+    profile = resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml", overrides=False)
     if airflow_conn:
         from runtime.airflow_connection import apply_airflow_connection
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.schedule import validate_schedule
+from flowforge_compiler.profiles import Profile
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
@@ -29,17 +30,22 @@ def default_dag_id(project_name: str) -> str:
     return id_from_name(project_name, "flowforge")
 
 
-def write_airflow(plan: Plan, root: Path, out: Path, options: AirflowOptions) -> Path:
+def write_airflow(plan: Plan, root: Path, out: Path, profile: Profile, options: AirflowOptions) -> Path:
     """Write `<out>/<dag_id>.py` and the bundle `<out>/<dag_id>/`; returns the DAG file.
     Nothing is written outside `out`."""
     validate_id(options.dag_id, "--dag-id")
     if options.schedule is not None:
         validate_schedule(options.schedule, "--schedule")
     folder = OutputFolder(out)
-    bundle = write_bundle(plan, root, folder, options.dag_id)
+    module = render_dag(plan, options)  # before anything is written: its errors are about the flags
+    bundle = write_bundle(plan, root, folder, options.dag_id, profile)
     if plan.profile.single_writer:
         (bundle / "pools.json").write_text(pools_json(plan, options), encoding="utf-8")
-    return folder.write_generated(f"{options.dag_id}.py", render_dag(plan, options))
+    # The DAG processor must not parse the bundle's Python models; `name/` means the folder in
+    # both .airflowignore syntaxes (glob, Airflow 3's default, and regexp), as ids hold no
+    # pattern characters.
+    folder.ensure_line(".airflowignore", f"{options.dag_id}/", "# FlowForge bundle folders (a line per DAG; other lines are kept)")
+    return folder.write_generated(f"{options.dag_id}.py", module)
 
 
 def pool_name(options: AirflowOptions) -> str:

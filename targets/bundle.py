@@ -1,23 +1,31 @@
 """The bundle an orchestrator target ships beside its generated code.
 
 `<out>/<name>/`: plan.json, the files the runtime reads (Python models and the helpers beside
-them, seed files), and a profiles.yml holding only the compiled profile, with no secrets:
-values stay `{{ env_var(...) }}` templates, resolved in the worker.
+them, seed files), and a profiles.yml holding only the compiled profile. Its settings are fixed
+as the compile resolved them (`FF_*` overrides and env_var() included, relative paths made
+absolute from the project folder), so a worker's own `FF_*` variables cannot redirect the DAG;
+only secrets stay `{{ env_var(...) }}` templates, resolved in the worker. A path setting that
+would put data inside the bundle folder, which every compile replaces, is refused, as are
+settings the engine says cannot serve tasks in separate processes (an in-memory DuckDB).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from flowforge_compiler.dsn import SECRET_KEY, parse_dsn
+from flowforge_compiler.errors import Location, ProfileError
 from flowforge_compiler.paths import project_file
 from flowforge_compiler.plan import Plan
+from flowforge_compiler.profiles import Profile
 from flowforge_compiler.yaml_files import read_yaml
 from targets.output import OutputFolder
 
@@ -29,22 +37,18 @@ _URL = re.compile(r"^\s*[A-Za-z][\w+.-]*://")
 _KEYWORD_PASSWORD = re.compile(r"(?P<key>\b(?:password|passwd|pwd)\s*=\s*)(?P<value>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
-def write_bundle(plan: Plan, root: Path, out: OutputFolder, name: str) -> Path:
+def write_bundle(plan: Plan, root: Path, out: OutputFolder, name: str, profile: Profile) -> Path:
     """Write (or replace) the bundle folder `out/name` from the plan and the project folder
-    `root` (the plan lists every file the runtime reads); refuses a folder that is not a bundle."""
+    `root` (the plan lists every file the runtime reads), with `profile` as the compile resolved
+    it; refuses a folder that is not a bundle."""
+    text = bundle_profile_text(profile, root, out.path(name))
     folder = out.fresh_bundle(name)
     plan.write(folder / "plan.json")
     for relative in sorted(files_needed(plan)):
         target = out.path(Path(name) / relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / project_file(root, root / relative, relative), target)
-    profile = _profile_without_secrets(root / "profiles.yml", plan.profile.name)
-    if profile is not None:
-        text = yaml.safe_dump({plan.profile.name: profile}, sort_keys=True, allow_unicode=True)
-        (folder / "profiles.yml").write_text(
-            "# Written by ffc: the compiled profile only. Secrets come from the worker's environment.\n" + text,
-            encoding="utf-8",
-        )
+    (folder / "profiles.yml").write_text(text, encoding="utf-8")
     return folder
 
 
@@ -60,14 +64,84 @@ def files_needed(plan: Plan) -> set[str]:
     return needed
 
 
-def _profile_without_secrets(path: Path, name: str) -> dict[str, Any] | None:
+def bundle_profile_text(profile: Profile, root: Path, bundle: Path) -> str:
+    """The bundle's profiles.yml: the one compiled profile, non-secret settings fixed."""
+    spec = profile.spec
+    problem = spec.orchestrator_problem(profile.engine_settings)
+    if problem is not None:
+        raise ProfileError(
+            f"profile {profile.name!r} cannot run as Airflow or Prefect tasks: {problem}",
+            location=Location("profiles.yml") if (root / "profiles.yml").exists() else None,
+            hint=f"give the {profile.engine} settings a lasting place (a file path), in profiles.yml or its FF_* variable",
+        )
+    raw = _raw_engine_block(root / "profiles.yml", profile)
+    from_variable = {setting.split(".", 1)[1]: variable for setting, variable in profile.overridden.items()}
+    settings: dict[str, Any] = {}
+    for key, value in profile.engine_settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        where = f"{profile.name}.{profile.engine}.{key}"
+        if key in spec.path_keys and isinstance(value, str):
+            _outside_bundle(Path(value), bundle, where)
+        if f"{profile.engine}.{key}" in profile.unresolved:  # still its template: resolved in the worker
+            settings[key] = _scrub(value, where, key)
+        elif _is_secret(key, value):
+            settings[key] = _secret_setting(key, value, raw, from_variable, where)
+        elif isinstance(value, dict | list):
+            settings[key] = _scrub(value, where, key)
+        else:
+            settings[key] = _literal(value)
+    text = yaml.safe_dump({profile.name: {"engine": profile.engine, profile.engine: settings}}, sort_keys=True, allow_unicode=True)
+    return "# Written by ffc: the compiled profile, settings fixed; secrets come from the worker's environment.\n" + text
+
+
+def _raw_engine_block(path: Path, profile: Profile) -> dict[str, Any]:
+    """The profile's engine settings as profiles.yml writes them (templates unrendered)."""
     if not path.exists():
-        return None
+        return {}
     data, _ = read_yaml(path, "profiles.yml")
-    block = (data or {}).get(name) if isinstance(data, dict) else None
-    if not isinstance(block, dict):
-        return None
-    return _scrub(block, name)
+    block = (data or {}).get(profile.name) if isinstance(data, dict) else None
+    settings = block.get(profile.engine) if isinstance(block, dict) else None
+    return settings if isinstance(settings, dict) else {}
+
+
+def _outside_bundle(path: Path, bundle: Path, where: str) -> None:
+    if path.resolve().is_relative_to(bundle.resolve()):
+        raise ProfileError(
+            f"profiles.yml {where} is {path}, inside the bundle folder {bundle}, which every compile replaces",
+            location=Location("profiles.yml"),
+            hint="keep data outside --out: a path relative to the project, or an absolute one elsewhere",
+        )
+
+
+def _is_secret(key: str, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    if SECRET_KEY.search(key):
+        return True
+    if _URL.match(value) and "{{" not in value:
+        dsn = parse_dsn(value, f"profiles.yml: {key}")
+        return dsn.password is not None or bool(dsn.secret_keys)
+    return bool(_KEYWORD_PASSWORD.search(value))
+
+
+def _secret_setting(key: str, value: str, raw: Mapping[str, Any], from_variable: Mapping[str, str], where: str) -> str:
+    """A secret's source, never its value: the profile's own template, the FF_* variable the
+    compile read it from, or (a literal in profiles.yml) a variable named after the setting."""
+    if key in from_variable:
+        return f"{{{{ env_var('{from_variable[key]}') }}}}"
+    written = raw.get(key)
+    if isinstance(written, str) and _TEMPLATE.search(written):
+        return str(_scrub(written, where, key))
+    return str(_scrub(value, where, key))
+
+
+def _literal(value: Any) -> Any:
+    """A fixed value, written so the worker reads it as it is: text holding `{{` would be
+    rendered there as a template, so it is written as a Jinja string literal."""
+    if isinstance(value, str) and "{{" in value:
+        return "{{ " + json.dumps(value) + " }}"
+    return value
 
 
 def _scrub(value: Any, where: str, key: str = "") -> Any:

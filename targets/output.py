@@ -69,6 +69,17 @@ class OutputFolder:
         target.write_text(text, encoding="utf-8")
         return target
 
+    def ensure_line(self, relative: str, line: str, comment: str) -> Path:
+        """A text file that holds `line`: created with `comment` first when missing; otherwise the
+        line is appended when absent, every line already there kept."""
+        target = self.path(relative)
+        if target.is_symlink():
+            raise ProjectFileError(f"{target} is a symlink; refusing to write through it", hint="remove the symlink")
+        existing = target.read_text(encoding="utf-8") if target.exists() else f"{comment}\n"
+        if line not in existing.splitlines():
+            target.write_text(existing + ("" if existing.endswith("\n") else "\n") + line + "\n", encoding="utf-8")
+        return target
+
     def fresh_bundle(self, name: str) -> Path:
         """An empty bundle folder `name/`; an old one is removed only when it has the marker."""
         folder = self.path(name)

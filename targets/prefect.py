@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.schedule import cron_for_prefect
+from flowforge_compiler.profiles import Profile
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
@@ -32,13 +33,14 @@ def default_flow_name(project_name: str) -> str:
     return id_from_name(project_name, "flowforge_flow")
 
 
-def write_prefect(plan: Plan, root: Path, out: Path, options: PrefectOptions) -> Path:
+def write_prefect(plan: Plan, root: Path, out: Path, profile: Profile, options: PrefectOptions) -> Path:
     """Write `<out>/<module>.py` and the bundle `<out>/<module>/`; returns the module file.
     Nothing is written outside `out`."""
     validate_id(options.flow_name, "--flow-name")
     folder = OutputFolder(out)
-    write_bundle(plan, root, folder, options.module)
-    return folder.write_generated(f"{options.module}.py", render_flow(plan, options))
+    module = render_flow(plan, options)  # before anything is written: its errors are about the flags
+    write_bundle(plan, root, folder, options.module, profile)
+    return folder.write_generated(f"{options.module}.py", module)
 
 
 def render_flow(plan: Plan, options: PrefectOptions) -> str:

@@ -103,14 +103,14 @@ def compile(
 
         name = flow_name if flow_name is not None else default_flow_name(compiled.plan.project.name)
         flow_options = PrefectOptions(flow_name=name, **common)
-        module = write_prefect(compiled.plan, compiled.root, out, flow_options)
+        module = write_prefect(compiled.plan, compiled.root, out, compiled.profile, flow_options)
         console.print(f"Wrote the Prefect flow {flow_options.flow_name!r} ({len(nodes)} nodes) -> {module}")
         return
     from targets.airflow import AirflowOptions, default_dag_id, write_airflow
 
     dag_id = dag_id if dag_id is not None else default_dag_id(compiled.plan.project.name)
     options = AirflowOptions(dag_id=dag_id, schedule=schedule, airflow_conn=airflow_conn, **common)
-    dag_file = write_airflow(compiled.plan, compiled.root, out, options)
+    dag_file = write_airflow(compiled.plan, compiled.root, out, compiled.profile, options)
     console.print(f"Wrote the Airflow DAG {options.dag_id!r} ({len(nodes)} nodes) -> {dag_file}")
 
 

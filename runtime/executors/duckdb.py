@@ -157,6 +157,15 @@ def _airflow_connection(settings: DuckDBSettings, connection: Any, conn_id: str)
     return {"path": path}
 
 
+def _orchestrator_problem(settings: DuckDBSettings) -> str | None:
+    if settings.path == ":memory:":
+        return (
+            "an in-memory DuckDB lives as long as one process, and every Airflow or Prefect task runs in its own, "
+            "so each would start from an empty database"
+        )
+    return None
+
+
 @contextmanager
 def _isolated(profile: Profile) -> Iterator[DuckDBExecutor]:
     """Unit tests run on an in-memory database that is thrown away."""
@@ -178,4 +187,5 @@ ENGINE = EngineSpec(
     target=_target,
     airflow_connection=_airflow_connection,
     isolated=_isolated,
+    orchestrator_problem=_orchestrator_problem,
 )

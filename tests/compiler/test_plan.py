@@ -82,5 +82,21 @@ def test_vars_read_and_ff_environment_change_fingerprints() -> None:
     assert {n for n in base if base[n] != other_var[n]} == {"big_orders.ff", "customer_totals"}
     unused_var = {n.id: n.fingerprint for n in compile_dir(MIXED / "project", vars={"unused": 2}).nodes}
     assert unused_var == base
-    ff_env = {n.id: n.fingerprint for n in compile_dir(MIXED / "project", environ={"FF_PG_SCHEMA": "x"}).nodes}
+    ff_env = {n.id: n.fingerprint for n in compile_dir(MIXED / "project", environ={"FF_REGION": "x"}).nodes}
     assert all(ff_env[n] != base[n] for n in base)
+    # another engine's settings variable says nothing about this build
+    assert {n.id: n.fingerprint for n in compile_dir(MIXED / "project", environ={"FF_PG_SCHEMA": "x"}).nodes} == base
+
+
+def test_rotating_a_password_rebuilds_nothing_and_another_schema_rebuilds_everything() -> None:
+    def fingerprints(dsn: str, schema: str) -> dict[str, str]:
+        environ = {"FF_ENGINE": "postgres", "FF_PG_DSN": dsn, "FF_PG_SCHEMA": schema}
+        return {n.id: n.fingerprint for n in compile_dir(MIXED / "project", environ=environ).nodes}
+
+    base = fingerprints("postgresql://app:old-secret@db:5432/w", "analytics")
+    assert fingerprints("postgresql://app:new-secret@db:5432/w", "analytics") == base
+    assert fingerprints("postgresql://other_user:x@db:5432/w", "analytics") == base  # who connects is no place
+    moved = fingerprints("postgresql://app:old-secret@db:5432/w", "staging")
+    assert all(moved[n] != base[n] for n in base)
+    other_host = fingerprints("postgresql://app:old-secret@db2:5432/w", "analytics")
+    assert all(other_host[n] != base[n] for n in base)

@@ -73,9 +73,10 @@ def test_generated_dag_imports_and_matches_the_plan(dags_folder: Path) -> None:
     assert dag.get_task("users").pool == "flowforge_ff_shape"
 
 
-def test_every_schedule_ffc_accepts_is_one_airflow_accepts(dags_folder: Path, make_project) -> None:
+def test_every_schedule_ffc_accepts_is_one_airflow_accepts(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
     from flowforge_compiler.schedule import PRESETS
 
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     project = make_project({"models/a.ff.sql": "select 1"})
     for index, schedule in enumerate([*PRESETS, "*/15 6-18 * * MON-FRI", "0 0 1 JAN,JUL *"]):
         compile_airflow(project, dags_folder, "--dag-id", f"ff_schedule_{index}", "--schedule", schedule)
@@ -91,9 +92,10 @@ def test_golden_dag_for_the_example(tmp_path: Path) -> None:
 
 
 def test_dag_test_builds_the_same_tables_as_ffc_run(dags_folder: Path, tmp_path: Path, monkeypatch, ffc, example_copy) -> None:
-    compile_airflow(EXAMPLES / "simple_duckdb", dags_folder, "--dag-id", "ff_run", env="dev")
     airflow_db = tmp_path / "airflow_built.duckdb"
-    monkeypatch.setenv("FF_DUCKDB_PATH", str(airflow_db))
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(airflow_db))  # read by the compile: fixed in the bundle
+    compile_airflow(EXAMPLES / "simple_duckdb", dags_folder, "--dag-id", "ff_run", env="dev")
+    monkeypatch.delenv("FF_DUCKDB_PATH")
     dag = load_dag(dags_folder, "ff_run")
     run = dag.test()
     assert str(run.state) == "success", task_states(run)
@@ -111,8 +113,8 @@ def test_failing_model_fails_its_task_and_descendants_do_not_run(dags_folder: Pa
             "models/other.ff.sql": "select * from {{ ref('good') }}",
         }
     )
-    compile_airflow(project, dags_folder, "--dag-id", "ff_fail", "--retries", "0")
     monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "fail.duckdb"))
+    compile_airflow(project, dags_folder, "--dag-id", "ff_fail", "--retries", "0")
     run = load_dag(dags_folder, "ff_fail").test()
     states = task_states(run)
     assert str(run.state) == "failed"
@@ -131,8 +133,8 @@ def test_failing_check_fails_its_task_and_blocks_downstream(dags_folder: Path, m
             "models/fine.ff.sql": "select 2 as id",
         }
     )
-    compile_airflow(project, dags_folder, "--dag-id", "ff_check")
     monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "check.duckdb"))
+    compile_airflow(project, dags_folder, "--dag-id", "ff_check")
     run = load_dag(dags_folder, "ff_check").test()
     states = task_states(run)
     assert states["dup"] == "success"
@@ -151,7 +153,8 @@ def test_check_placement_options(dags_folder: Path, tests: str) -> None:
         assert dag.get_task("run_all_checks").upstream_task_ids == {"mart_orders_enriched", "mart_users"}
 
 
-def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Path) -> None:
+def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     marker = tmp_path / "pwned"
     evil = f"x'); open({str(marker)!r}, 'w'); ('"
     project = make_project(
@@ -209,7 +212,7 @@ def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_d
     db = tmp_path / "rerun.duckdb"
     monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
 
-    def run_and_count_builds() -> dict[str, int]:
+    def run_and_count_builds() -> dict[str, int]:  # FF_DUCKDB_PATH is read by each compile
         compile_airflow(project, dags_folder, "--dag-id", "ff_rerun", env="dev")
         run = load_dag(dags_folder, "ff_rerun").test()
         assert str(run.state) == "success", task_states(run)
@@ -252,3 +255,48 @@ def test_airflow_connection_supplies_the_credentials_in_the_worker(
     profile = resolve_profile(dags_folder / "ff_conn", "viaconn")
     with pytest.raises(ProfileError, match="Airflow connection 'no_such_conn' cannot be read"):
         apply_airflow_connection(profile, "no_such_conn")
+
+
+def test_the_dag_processor_skips_bundle_folders(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    project = make_project(
+        {
+            "models/a.ff.sql": "select 1 as v",
+            # words the DAG processor looks for, and an import only the worker can satisfy
+            "models/py.ff.py": '"""Not an Airflow DAG."""\nimport ff_worker_only_module\nfrom flowforge import model\n\n\n'
+            '@model(name="py")\ndef build():\n    return ff_worker_only_module.frame()\n',
+        }
+    )
+    dags = tmp_path / "dags"
+    (dags / ".airflowignore").parent.mkdir()
+    (dags / ".airflowignore").write_text("# mine\nscratch/\n")
+    compile_airflow(project, dags, "--dag-id", "shop")
+    compile_airflow(project, dags, "--dag-id", "shop")
+    assert (dags / ".airflowignore").read_text() == "# mine\nscratch/\nshop/\n"  # kept, one line added once
+    bag = DagBag(dag_folder=str(dags))
+    assert bag.import_errors == {} and bag.dag_ids == ["shop"]
+    (dags / ".airflowignore").unlink()
+    bag = DagBag(dag_folder=str(dags))
+    assert any("py.ff.py" in path for path in bag.import_errors)  # what the ignore file prevents
+
+
+def test_airflow_conn_works_with_a_profile_variable_that_has_no_default(
+    dags_folder: Path, make_project, tmp_path: Path, monkeypatch
+) -> None:
+    from runtime.bundle import bundle_profile, load_bundle_plan
+
+    project = make_project(
+        {
+            "models/a.ff.sql": "select 1 as v",
+            "profiles.yml": "prod:\n  engine: postgres\n  postgres:\n    dsn: \"{{ env_var('FF_TEST_NEVER_SET_DSN') }}\"\n    db_schema: marts\n",
+        }
+    )
+    compile_airflow(project, tmp_path / "dags", "--dag-id", "conn", "--airflow-conn", "ff_conn_nodefault", env="prod")
+    bundle = tmp_path / "dags" / "conn"
+    monkeypatch.setenv("AIRFLOW_CONN_FF_CONN_NODEFAULT", "postgresql://app:pw@warehouse.internal:5433/analytics")
+    profile = bundle_profile(bundle, load_bundle_plan(bundle), "ff_conn_nodefault")
+    profile.require_resolved()
+    assert profile.engine_settings.dsn.endswith("@warehouse.internal:5433/analytics")
+    assert profile.engine_settings.db_schema == "marts"

@@ -31,8 +31,9 @@ other:
 
 def test_bundle_holds_plan_models_seeds_and_only_the_profile(tmp_path: Path) -> None:
     project = load_project(EXAMPLES / "simple_duckdb")
-    plan = compile_project(project, resolve_profile(project.root, "dev"))
-    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
+    profile = resolve_profile(project.root, "dev")
+    plan = compile_project(project, profile)
+    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b", profile)
     files = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
     assert files == [
         ".flowforge-bundle",
@@ -49,30 +50,32 @@ def test_bundle_holds_plan_models_seeds_and_only_the_profile(tmp_path: Path) -> 
 def test_literal_secrets_never_reach_the_bundle(make_project, tmp_path: Path, caplog) -> None:
     root = make_project({"profiles.yml": PROFILES, "models/a.ff.sql": "select 1"})
     project = load_project(root)
-    plan = compile_project(project, resolve_profile(root, "prod", environ={}))
-    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
+    profile = resolve_profile(root, "prod", environ={})
+    plan = compile_project(project, profile)
+    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b", profile)
     text = "".join(p.read_text() for p in bundle.rglob("*") if p.is_file())
     assert "hunter2" not in text
     profile = yaml.safe_load((bundle / "profiles.yml").read_text())["prod"]["postgres"]
     assert profile["dsn"] == "postgresql+psycopg://app:{{ env_var('FF_PROD_POSTGRES_DSN_PASSWORD') }}@db.internal:5432/ff"
-    assert profile["db_schema"] == "{{ env_var('PROD_SCHEMA', 'analytics') }}"
+    assert profile["db_schema"] == "analytics"  # not a secret: fixed as the compile resolved it
     assert "FF_PROD_POSTGRES_DSN_PASSWORD" in caplog.text
     worker = resolve_profile(bundle, "prod", environ={"FF_PROD_POSTGRES_DSN_PASSWORD": "from-env"})
     assert worker.engine_settings.dsn == "postgresql+psycopg://app:from-env@db.internal:5432/ff"
 
 
 def test_refuses_to_replace_a_folder_that_is_not_a_bundle(make_project, tmp_path: Path) -> None:
-    root = make_project({"models/a.ff.sql": "select 1"})
+    root = make_project({"models/a.ff.sql": "select 1", "profiles.yml": PROFILES})
     project = load_project(root)
-    plan = compile_project(project, resolve_profile(root, None, environ={}))
+    profile = resolve_profile(root, "other", environ={})
+    plan = compile_project(project, profile)
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
     with pytest.raises(ProjectFileError, match="not a FlowForge bundle"):
-        write_bundle(plan, project.root, OutputFolder(tmp_path), "precious")
+        write_bundle(plan, project.root, OutputFolder(tmp_path), "precious", profile)
     assert (precious / "notes.txt").exists()
-    write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
-    write_bundle(plan, project.root, OutputFolder(tmp_path), "b")  # replacing its own bundle is fine
+    write_bundle(plan, project.root, OutputFolder(tmp_path), "b", profile)
+    write_bundle(plan, project.root, OutputFolder(tmp_path), "b", profile)  # replacing its own bundle is fine
 
 
 @pytest.mark.parametrize(
@@ -88,8 +91,9 @@ def test_no_password_form_reaches_the_bundle(make_project, tmp_path: Path, caplo
     profiles = f"prod:\n  engine: postgres\n  postgres:\n    dsn: \"{dsn}\"\n"
     root = make_project({"profiles.yml": profiles, "models/a.ff.sql": "select 1"})
     project = load_project(root)
-    plan = compile_project(project, resolve_profile(root, "prod", environ={}), environ={})
-    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b")
+    profile = resolve_profile(root, "prod", environ={})
+    plan = compile_project(project, profile, environ={})
+    bundle = write_bundle(plan, project.root, OutputFolder(tmp_path), "b", profile)
     text = "".join(p.read_text() for p in bundle.rglob("*") if p.is_file())
     assert secret not in text and "er2" not in text
     assert variables[0] in caplog.text  # the compile says which variable to set on the workers

@@ -37,6 +37,12 @@ def _comments(path: Path) -> list[str]:
     return [t.string for t in tokens if t.type == tokenize.COMMENT]
 
 
+@pytest.fixture(autouse=True)
+def _warehouse_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Orchestrator targets refuse an in-memory DuckDB; these projects have no profile."""
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+
+
 def _project(make_project, name: str, node: str, text: str) -> Path:
     q = json.dumps  # a YAML double-quoted string for any text
     return make_project(

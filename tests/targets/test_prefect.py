@@ -86,9 +86,10 @@ def test_golden_flow_for_the_example() -> None:
 
 
 def test_flow_builds_the_same_tables_as_ffc_run(prefect_api: str, tmp_path: Path, monkeypatch, ffc, example_copy) -> None:
-    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", env="dev")
     flow_db = tmp_path / "prefect_built.duckdb"
-    monkeypatch.setenv("FF_DUCKDB_PATH", str(flow_db))
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(flow_db))  # read by the compile: fixed in the bundle
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", env="dev")
+    monkeypatch.delenv("FF_DUCKDB_PATH")
     module = load_flow_module(out / "simple_duckdb.py")
     state = module.flow(return_state=True)
     assert state.is_completed(), state.message
@@ -110,8 +111,8 @@ def test_failed_model_fails_the_run_and_skips_only_its_descendants(prefect_api: 
             "models/after_dup.ff.sql": "select * from {{ ref('dup') }}",
         }
     )
-    out = compile_prefect(project, tmp_path / "flows", "--retries", "0")
     monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "fail.duckdb"))
+    out = compile_prefect(project, tmp_path / "flows", "--retries", "0")
     state = load_flow_module(out / "failing.py").flow(return_state=True)
     assert state.is_failed()
     states = task_states(state)
@@ -123,25 +124,29 @@ def test_failed_model_fails_the_run_and_skips_only_its_descendants(prefect_api: 
     assert tables == {"good", "other", "dup", "_ff_meta"}
 
 
-def test_running_the_module_runs_the_flow_once(prefect_api: str, tmp_path: Path) -> None:
-    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "as_script", env="dev")
+def test_running_the_module_runs_the_flow_once(prefect_api: str, tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "script.duckdb"
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "FF_DUCKDB_PATH": str(db)}
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "as_script", env="dev")
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "FF_DUCKDB_PATH": str(tmp_path / "ignored.duckdb")}
     proc = subprocess.run([sys.executable, str(out / "as_script.py")], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from mart_orders_enriched").fetchone() == (2,)
+    assert not (tmp_path / "ignored.duckdb").exists()  # the worker's FF_* variables redirect nothing
 
 
-def test_running_the_module_exits_non_zero_when_the_flow_run_fails(prefect_api: str, make_project, tmp_path: Path) -> None:
+def test_running_the_module_exits_non_zero_when_the_flow_run_fails(prefect_api: str, make_project, tmp_path: Path, monkeypatch) -> None:
     project = make_project({"models/good.ff.sql": "select 1 as id", "models/bad.ff.sql": "select nope from {{ ref('good') }}"})
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "f.duckdb"))
     out = compile_prefect(project, tmp_path / "flows", "--retries", "0", "--flow-name", "fails")
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "FF_DUCKDB_PATH": str(tmp_path / "f.duckdb")}
+    env = {**os.environ, "PREFECT_API_URL": prefect_api}
     proc = subprocess.run([sys.executable, str(out / "fails.py")], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr[-3000:]
 
 
-def test_hostile_names_stay_inert(make_project, tmp_path: Path) -> None:
+def test_hostile_names_stay_inert(make_project, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
     marker = tmp_path / "pwned"
     evil = f"x'); open({str(marker)!r}, 'w'); ('"
     project = make_project(
@@ -183,9 +188,9 @@ def test_flow_runs_on_postgres_with_checks(prefect_api: str, example_copy, tmp_p
 
 
 def test_rerun_of_an_unchanged_flow_skips_every_node(prefect_api: str, tmp_path: Path, monkeypatch) -> None:
-    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "rerun", env="dev")
     db = tmp_path / "rerun.duckdb"
     monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "rerun", env="dev")
     module = load_flow_module(out / "rerun.py")
     assert module.flow(return_state=True).is_completed()
     second = module.flow(return_state=True)
