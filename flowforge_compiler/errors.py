@@ -30,11 +30,19 @@ class FlowForgeError(Exception):
     """Base of all errors FlowForge reports to the user; never shown with a traceback."""
 
     exit_code: int = EXIT_PROJECT_ERROR
+    # True when trying again later may succeed (the cause is outside the project: a server that
+    # is down, a file another process holds), False when it may not; None leaves it to the
+    # error's cause (a build error wrapping the driver's). Orchestrators retry transient ones.
+    transient: bool | None = None
 
-    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None):
+    def __init__(
+        self, message: str, *, location: Location | None = None, hint: str | None = None, transient: bool | None = None
+    ):
         self.message = message
         self.location = location
         self.hint = hint
+        if transient is not None:
+            self.transient = transient
         super().__init__(self.render())
 
     def render(self) -> str:

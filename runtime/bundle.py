@@ -1,7 +1,7 @@
 """Running nodes from a bundle (plan.json + model files + profiles.yml) inside an orchestrator task.
 
-This is what generated Airflow DAGs and Prefect flows call. The profile resolves in the worker,
-from the bundle's profiles.yml and the worker's environment; an engine connection is opened
+This is what generated Airflow DAGs and Prefect flows call. The profile is the one the compile
+fixed in the bundle (only its secrets come from the worker); an engine connection is opened
 late and closed early, and a DuckDB file held by another process is waited for, since tasks may
 run in separate processes.
 """

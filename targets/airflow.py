@@ -97,7 +97,8 @@ from airflow.sdk import DAG, Asset, TaskGroup
 DESCRIPTION = {doc!r}
 BUNDLE = str(Path(__file__).with_name({options.dag_id!r}))
 POOL = {pool_name(options) if single_writer else None!r}
-MODEL_RETRIES = {options.retries!r}
+MODEL_RETRIES = {options.retries!r}  # only transient failures are retried, 30 s, 60 s, ... apart (at most 10 min)
+TASK_TIMEOUT_SECONDS = {options.task_timeout!r}  # None: no limit
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
@@ -113,7 +114,21 @@ EDGES = {py_rows(edges)}
 def run_node(node_id: str) -> dict:
     from runtime.bundle import run_bundle_node
 
-    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+    try:
+        return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+    except Exception as error:
+        fail_unless_transient(error)
+        raise
+
+
+def fail_unless_transient(error: Exception) -> None:
+    """A failure that repeats on every try (SQL, compile, missing relation) fails the task now."""
+    from runtime.failures import is_transient
+
+    if not is_transient(error):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{{error}}\\n(not retried: it fails the same way every time)") from error
 
 
 def run_checks(node_id: str) -> list:
@@ -133,7 +148,13 @@ with DAG(
     max_active_tasks={max_tasks!r},
     tags={sorted({"flowforge", plan.project.name})!r},
     doc_md=DESCRIPTION,
-    default_args={{"owner": "flowforge", "retry_delay": timedelta(minutes=1)}},
+    default_args={{
+        "owner": "flowforge",
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(seconds=TASK_TIMEOUT_SECONDS) if TASK_TIMEOUT_SECONDS else None,
+    }},
 ) as dag:
     groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[3] for row in TASKS if row[3]}})}}
     tasks = {{}}

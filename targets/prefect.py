@@ -63,6 +63,7 @@ from pathlib import Path
 
 from prefect import flow as prefect_flow
 from prefect import task
+from prefect.tasks import exponential_backoff
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -70,7 +71,8 @@ DESCRIPTION = {doc!r}
 BUNDLE = str(Path(__file__).with_name({options.module!r}))
 FLOW_NAME = {options.flow_name!r}
 SCHEDULE = {cron_for_prefect(plan.project.schedule)!r}  # a cron expression (project.yml presets translated)
-MODEL_RETRIES = {options.retries!r}
+MODEL_RETRIES = {options.retries!r}  # only transient failures are retried, 30 s, 60 s, ... apart
+TASK_TIMEOUT_SECONDS = {options.task_timeout!r}  # None: no limit
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 MAX_WORKERS = {workers!r}
@@ -80,14 +82,28 @@ MAX_WORKERS = {workers!r}
 TASKS = {py_rows(tasks)}
 
 
-@task(retries=MODEL_RETRIES, retry_delay_seconds=60, cache_policy=NO_CACHE, persist_result=False)
+def retry_when_transient(task, task_run, state) -> bool:
+    """A failure that repeats on every try (SQL, compile, missing relation) is not retried."""
+    from runtime.failures import is_transient
+
+    return isinstance(state.data, BaseException) and is_transient(state.data)
+
+
+@task(
+    retries=MODEL_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=30),
+    retry_condition_fn=retry_when_transient,
+    timeout_seconds=TASK_TIMEOUT_SECONDS,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def run_node(node_id: str) -> dict:
     from runtime.bundle import run_bundle_node
 
     return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE)
 
 
-@task(retries=0, cache_policy=NO_CACHE, persist_result=False)
+@task(retries=0, timeout_seconds=TASK_TIMEOUT_SECONDS, cache_policy=NO_CACHE, persist_result=False)
 def run_checks(node_id: str) -> list:
     from runtime.bundle import run_bundle_all_checks, run_bundle_checks
 

@@ -27,7 +27,8 @@ class OrchestratorOptions:
     """What every orchestrator target takes from `ffc compile`."""
 
     tests: TestsPlacement = "after_each"
-    retries: int = 2  # model tasks; check tasks never retry
+    retries: int = 2  # model tasks, and only for transient failures; check tasks never retry
+    task_timeout: int | None = None  # seconds a task may run; None: no limit
     jobs: int = 1  # parallel tasks on server engines (DuckDB: one writer at a time)
     cache: str = "rw"
     cache_store: str = "warehouse"

@@ -63,7 +63,12 @@ def compile(
         str | None, typer.Option("--schedule", help="Airflow: cron or preset (default: project.yml schedule).")
     ] = None,
     tests: Annotated[TestsOpt, typer.Option("--tests", help="Where checks run as tasks.")] = TestsOpt.after_each,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of model tasks (checks never retry).")] = 2,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, help="Retries of model tasks after transient failures (checks never retry).")
+    ] = 2,
+    task_timeout: Annotated[
+        int | None, typer.Option("--task-timeout", min=1, help="Seconds a task may run (Airflow execution_timeout, Prefect timeout_seconds).")
+    ] = None,
     jobs: JobsOpt = 1,
     cache: CacheModeOpt = CacheOpt.rw,
     cache_store: Annotated[
@@ -93,6 +98,7 @@ def compile(
     common = {
         "tests": tests.value,
         "retries": retries,
+        "task_timeout": task_timeout,
         "jobs": jobs,
         "cache": cache.value,
         "cache_store": cache_store.value,

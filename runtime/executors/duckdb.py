@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -83,6 +84,7 @@ class DuckDBExecutor(Executor):
                         f"{where} is locked by another process: {holder.group('program')} (PID {holder.group('pid')}); "
                         f"waited {self.lock_timeout:g}s",
                         hint="DuckDB allows one writing process per file: wait for it to finish, or raise --lock-timeout",
+                        transient=True,
                     ) from exc
                 log.info("waiting for %s, held by PID %s", settings.path, holder.group("pid"))
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
@@ -157,6 +159,13 @@ def _airflow_connection(settings: DuckDBSettings, connection: Any, conn_id: str)
     return {"path": path}
 
 
+def _transient(error: BaseException) -> bool:
+    """A write-write conflict between two transactions; everything else (binder and parser
+    errors, constraint violations, a missing file) fails the same way each time."""
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(error, duckdb.TransactionException)
+
+
 def _orchestrator_problem(settings: DuckDBSettings) -> str | None:
     if settings.path == ":memory:":
         return (
@@ -188,4 +197,5 @@ ENGINE = EngineSpec(
     airflow_connection=_airflow_connection,
     isolated=_isolated,
     orchestrator_problem=_orchestrator_problem,
+    transient=_transient,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -154,16 +155,19 @@ class PostgresExecutor(Executor):
     def _connection_error(self, exc: Exception) -> PostgresConnectionError:
         text = str(getattr(exc, "orig", None) or exc)
         where = f"profile {self.profile.name!r}, {self.dsn.describe()}"
+        transient = False
         if "password authentication failed" in text or "authentication" in text.lower():
             reason, hint = "authentication failed", "check the user and the password the profile reads (FF_PG_DSN or its env_var())"
         elif "Connection refused" in text or "could not connect" in text or "timeout" in text.lower():
             reason, hint = "connection refused", "is the server running and reachable on that host and port?"
+            transient = True  # a server restarting comes back
         elif "does not exist" in text:
             reason, hint = "the database does not exist", "create it, or fix the database name in the DSN"
         else:
-            reason, hint = "cannot connect", None
+            reason, hint, transient = "cannot connect", None, True
         detail = redact(text, self.dsn.secrets)
-        return PostgresConnectionError(f"PostgreSQL {reason} ({where}): {detail.strip().splitlines()[0]}", hint=hint)
+        message = f"PostgreSQL {reason} ({where}): {detail.strip().splitlines()[0]}"
+        return PostgresConnectionError(message, hint=hint, transient=transient)
 
     def _schema_exists(self) -> bool:
         with self.connection.cursor() as cursor:
@@ -581,6 +585,22 @@ def _airflow_connection(settings: PostgresSettings, connection: Any, conn_id: st
     return {"dsn": dsn, **({"db_schema": extra["db_schema"]} if "db_schema" in extra else {})}
 
 
+# SQLSTATE classes and codes a retry can outlive: connection exceptions (08), insufficient
+# resources (53), operator intervention such as a shutdown (57P01-57P03), serialization failures
+# and deadlocks (40001, 40P01), a lock not available (55P03).
+_TRANSIENT_STATES = ("08", "53", "57P01", "57P02", "57P03", "40001", "40P01", "55P03")
+
+
+def _transient(error: BaseException) -> bool:
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(error, psycopg.Error):
+        return False
+    state = error.sqlstate
+    if state is None:  # no answer from the server: the connection broke
+        return isinstance(error, psycopg.OperationalError)
+    return state.startswith(_TRANSIENT_STATES)
+
+
 @contextmanager
 def _isolated(profile: Profile) -> Iterator[PostgresExecutor]:
     """Unit tests run in a throw-away schema, dropped afterwards whatever happens."""
@@ -614,4 +634,5 @@ ENGINE = EngineSpec(
     target=_target,
     airflow_connection=_airflow_connection,
     isolated=_isolated,
+    transient=_transient,
 )

@@ -114,11 +114,12 @@ def test_failing_model_fails_its_task_and_descendants_do_not_run(dags_folder: Pa
         }
     )
     monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "fail.duckdb"))
-    compile_airflow(project, dags_folder, "--dag-id", "ff_fail", "--retries", "0")
+    compile_airflow(project, dags_folder, "--dag-id", "ff_fail")  # --retries 2, the default
     run = load_dag(dags_folder, "ff_fail").test()
     states = task_states(run)
     assert str(run.state) == "failed"
-    assert states["bad"] == "failed"
+    assert states["bad"] == "failed"  # a binder error is not retried: not up_for_retry
+    assert {ti.task_id: ti.try_number for ti in run.get_task_instances()}["bad"] == 1
     assert states["after_bad"] == "upstream_failed"
     assert states["good"] == "success" and states["other"] == "success"
 
@@ -172,7 +173,10 @@ def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Pat
     assert not marker.exists()
     imported = imported_modules(dags_folder / "ff_evil.py")
     # the hostile text stays inside string literals: the module imports only what every DAG imports
-    assert imported == {"__future__", "datetime", "pathlib", "airflow.providers.standard.operators.python", "airflow.sdk", "runtime.bundle"}
+    assert imported == {
+        "__future__", "datetime", "pathlib", "airflow.providers.standard.operators.python", "airflow.sdk",
+        "airflow.sdk.exceptions", "runtime.bundle", "runtime.failures",
+    }
 
 
 PG_PROFILE = """
@@ -300,3 +304,14 @@ def test_airflow_conn_works_with_a_profile_variable_that_has_no_default(
     profile.require_resolved()
     assert profile.engine_settings.dsn.endswith("@warehouse.internal:5433/analytics")
     assert profile.engine_settings.db_schema == "marts"
+
+
+def test_task_timeout_and_backoff_reach_every_task(dags_folder: Path, tmp_path: Path, monkeypatch) -> None:
+    from datetime import timedelta
+
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    compile_airflow(EXAMPLES / "simple_duckdb", dags_folder, "--dag-id", "ff_timeout", "--task-timeout", "90")
+    dag = load_dag(dags_folder, "ff_timeout")
+    for task in dag.tasks:
+        assert task.execution_timeout == timedelta(seconds=90)
+        assert task.retry_exponential_backoff == 2.0 and task.max_retry_delay == timedelta(minutes=10)

@@ -51,6 +51,23 @@ def load_flow_module(path: Path):
     return module
 
 
+def run_counts(flow_state) -> dict[str, int]:
+    """Task name -> how many times it ran (1: never retried)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> dict[str, int]:
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
+            )
+            return {r.name.rsplit("-", 1)[0]: r.run_count for r in runs}
+
+    return asyncio.run(read())
+
+
 def task_states(flow_state) -> dict[str, str]:
     """Task name -> final state type, read back from the API (the server's view).
 
@@ -112,11 +129,12 @@ def test_failed_model_fails_the_run_and_skips_only_its_descendants(prefect_api: 
         }
     )
     monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "fail.duckdb"))
-    out = compile_prefect(project, tmp_path / "flows", "--retries", "0")
+    out = compile_prefect(project, tmp_path / "flows")  # --retries 2, the default
     state = load_flow_module(out / "failing.py").flow(return_state=True)
     assert state.is_failed()
     states = task_states(state)
     assert states["bad"] == "FAILED" and states["test_dup"] == "FAILED"
+    assert run_counts(state)["bad"] == 1  # a binder error is not retried
     assert states["after_bad"] != "COMPLETED" and states["after_dup"] != "COMPLETED"
     assert states["good"] == states["other"] == states["dup"] == "COMPLETED"
     with duckdb.connect(str(tmp_path / "fail.duckdb"), read_only=True) as con:
@@ -160,7 +178,10 @@ def test_hostile_names_stay_inert(make_project, tmp_path: Path, monkeypatch) -> 
     out = compile_prefect(project, tmp_path / "flows", "--flow-name", "evil_flow")
     module_path = out / "evil_flow.py"
     imported = imported_modules(module_path)
-    assert imported == {"__future__", "sys", "pathlib", "prefect", "prefect.cache_policies", "prefect.task_runners", "runtime.bundle"}
+    assert imported == {
+        "__future__", "sys", "pathlib", "prefect", "prefect.cache_policies", "prefect.task_runners", "prefect.tasks",
+        "runtime.bundle", "runtime.failures",
+    }
     module = load_flow_module(module_path)
     assert [row[1] for row in module.TASKS] == ["ok.ff", evil]
     assert module.FLOW_NAME == "evil_flow" and not marker.exists()
@@ -199,3 +220,12 @@ def test_rerun_of_an_unchanged_flow_skips_every_node(prefect_api: str, tmp_path:
     assert statuses == ["skipped"] * 7
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from _ff_meta").fetchone() == (7,)
+
+
+def test_task_timeout_and_transient_only_retries(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "timed", "--task-timeout", "90")
+    module = load_flow_module(out / "timed.py")
+    assert module.run_node.timeout_seconds == 90 and module.run_checks.timeout_seconds == 90
+    assert module.run_node.retries == 2 and module.run_node.retry_delay_seconds == [30, 60]
+    assert module.run_node.retry_condition_fn is module.retry_when_transient
