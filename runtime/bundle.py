@@ -21,6 +21,7 @@ from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
 from runtime.checks import CheckResult
 from runtime.executors import Executor, open_executor
 from runtime.node import run_checks, run_node
+from runtime.results import NodeResult
 
 log = logging.getLogger("flowforge")
 
@@ -52,6 +53,32 @@ def bundle_profile(bundle: Path, plan: Plan, airflow_conn: str | None = None) ->
     return profile
 
 
+def plan_bundle(
+    bundle: str | Path,
+    node_ids: list[str] | None = None,
+    *,
+    cache: str = "rw",
+    cache_store: str = "warehouse",
+    full_refresh: bool = False,
+    airflow_conn: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The run's decisions, node id -> {"build": bool, "reason": str}, from one look at the
+    warehouse (the orchestrators' first task): node tasks told "skip" then open no connection."""
+    root = Path(bundle)
+    plan = load_bundle_plan(root)
+    wanted = [n.id for n in plan.nodes] if node_ids is None else node_ids
+    profile = bundle_profile(root, plan, airflow_conn)
+    with _open_with_lock_wait(profile) as executor:
+        file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
+        policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
+        decisions = policy.plan_run(wanted, executor, full_refresh=full_refresh)
+    building = sum(d.build for d in decisions.values())
+    log.info("plan: %d to build, %d to skip", building, len(decisions) - building)
+    for node_id, decision in decisions.items():
+        log.info("%s %s: %s", "build" if decision.build else "skip", node_id, decision.reason)
+    return {node_id: asdict(decision) for node_id, decision in decisions.items()}
+
+
 def run_bundle_node(
     bundle: str | Path,
     node_id: str,
@@ -60,15 +87,21 @@ def run_bundle_node(
     cache_store: str = "warehouse",
     full_refresh: bool = False,
     airflow_conn: str | None = None,
+    decision: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build one node unless the cache says it is unchanged; raises (so the task fails) when it
     fails. Returns a small summary for the orchestrator's logs and XComs.
 
-    The default store is the warehouse's `_ff_meta`, since workers share no disk; `file` keeps
-    the cache in the bundle folder, for workers that do share one.
+    With the plan task's `decision` saying skip, nothing is opened: the warehouse was asked
+    already. The default store is the warehouse's `_ff_meta`, since workers share no disk;
+    `file` keeps the cache in the bundle folder, for workers that do share one.
     """
     root = Path(bundle)
     plan = load_bundle_plan(root)
+    if decision is not None and not decision["build"]:
+        node = plan.node(node_id)
+        log.info("skipped %s: %s (decided by the plan task)", node_id, decision["reason"])
+        return asdict(NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization, message=decision["reason"]))
     profile = bundle_profile(root, plan, airflow_conn)
     with _open_with_lock_wait(profile) as executor:
         file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None

@@ -119,6 +119,12 @@ class FileStore:
             self._dirty = False
 
 
+@dataclass(frozen=True)
+class Decision:
+    build: bool
+    reason: str
+
+
 class WarehouseStore:
     """The latest `_ff_meta` row of every node: what the warehouse holds, read once, lazily."""
 
@@ -154,29 +160,56 @@ class CachePolicy:
 
     def skip_reason(self, node: PlanNode, executor: Executor, *, full_refresh: bool = False) -> str | None:
         """'cached' when the node can be skipped; None when it must be built."""
-        if not self.mode.reads or node.materialization == "ephemeral" or self._forced(node):
-            return None
+        decision = self.decide(node, executor, full_refresh=full_refresh)
+        return None if decision.build else decision.reason
+
+    def decide(self, node: PlanNode, executor: Executor, *, full_refresh: bool = False) -> Decision:
+        """Build or skip, and why (what `ffc plan` shows)."""
+        if not self.mode.reads:
+            return Decision(True, f"cache mode {self.mode.value}")
+        if node.materialization == "ephemeral":
+            return Decision(True, "ephemeral: inlined into its children")
+        if self._forced(node):
+            return Decision(True, "--rebuild names it")
         if full_refresh and node.materialization == "incremental":
-            return None
+            return Decision(True, "--full-refresh")
         if node.id in self._external:
-            return None
+            return Decision(True, "reads an external source, whose changes FlowForge cannot see")
         if self.file is not None:
             hint = self.file.get(node.id)
-            if hint is None or hint.fingerprint != node.fingerprint:
-                return None  # the file never saw this build: no need to ask the warehouse
+            if hint is None:  # the file never saw a build: no need to ask the warehouse
+                return Decision(True, "never built here (by the cache file)")
+            if hint.fingerprint != node.fingerprint:
+                return Decision(True, "changed since its last build")
         entry = self.warehouse.get(node.id)
-        if entry is None or entry.fingerprint != node.fingerprint:
-            return None
+        if entry is None:
+            return Decision(True, "never built here")
+        if entry.fingerprint != node.fingerprint:
+            return Decision(True, "changed since its last build")
         for parent in self.plan.built_parents(node.id):
             with self._lock:
                 if parent in self._built_now:
-                    return None
+                    return Decision(True, f"its parent {parent!r} builds in this run")
             parent_entry = self.warehouse.get(parent)
             if parent_entry is not None and parent_entry.built_at > entry.built_at:
-                return None
+                return Decision(True, f"its parent {parent!r} was built after it")
         if not self._exists(node.relation, executor):
-            return None
-        return "cached"
+            return Decision(True, f"its relation {node.relation!r} is missing")
+        return Decision(False, "cached")
+
+    def plan_run(self, node_ids: Sequence[str], executor: Executor, *, full_refresh: bool = False) -> dict[str, Decision]:
+        """Every decision of a run up front (in the plan's order), asking the warehouse once: a
+        node decided "build" counts as built for its children, as it will be by the time they run."""
+        wanted = set(node_ids)
+        decisions: dict[str, Decision] = {}
+        for node in self.plan.nodes:
+            if node.id not in wanted:
+                continue
+            decisions[node.id] = decision = self.decide(node, executor, full_refresh=full_refresh)
+            if decision.build and node.materialization != "ephemeral":
+                with self._lock:
+                    self._built_now.add(node.id)
+        return decisions
 
     def _exists(self, relation: str, executor: Executor) -> bool:
         """Relation existence from one catalog snapshot of the profile's schema (where every node

@@ -16,7 +16,7 @@ from flowforge_compiler.profiles import Profile
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
-from targets.task_graph import OrchestratorOptions, task_graph
+from targets.task_graph import PLAN_TASK, OrchestratorOptions, task_graph
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,10 +70,13 @@ def render_dag(plan: Plan, options: AirflowOptions) -> str:
     tasks = task_graph(plan, options.tests, options.selected())
     rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.doc) for t in tasks]
     edges = sorted((parent, t.key) for t in tasks for parent in t.upstream)
-    return _module(plan, options, rows, edges)
+    plan_task = next(t.name for t in tasks if t.key == PLAN_TASK)
+    return _module(plan, options, rows, edges, plan_task)
 
 
-def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> str:
+def _module(
+    plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]], plan_task: str
+) -> str:
     single_writer = plan.profile.single_writer
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
     doc = project_summary(plan, options.dag_id)
@@ -102,16 +105,35 @@ TASK_TIMEOUT_SECONDS = {options.task_timeout!r}  # None: no limit
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
+PLAN_TASK_ID = {plan_task!r}  # its XCom: node id -> {{"build": bool, "reason": str}}
 
-# (kind, node id, task id, task group, asset URI published on success, docs). Kind "node" builds
-# the node (retried); "checks" runs the checks guarding it, "*" meaning every check (never retried).
+# (kind, node id, task id, task group, asset URI published on success, docs). Kind "plan" asks
+# the warehouse once what must build; "node" builds the node, or is skipped when the plan says it
+# is cached (both retried when the failure is transient); "checks" runs the checks guarding it,
+# "*" meaning every check (never retried).
 TASKS = {py_rows(tasks)}
 
 # (upstream, downstream), each as (kind, node id)
 EDGES = {py_rows(edges)}
 
 
-def run_node(node_id: str) -> dict:
+def plan_nodes(node_id: str) -> dict:
+    from runtime.bundle import plan_bundle
+
+    nodes = [row[1] for row in TASKS if row[0] == "node"]
+    try:
+        return plan_bundle(BUNDLE, nodes, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+    except Exception as error:
+        fail_unless_transient(error)
+        raise
+
+
+def run_node(node_id: str, ti=None) -> dict:
+    decision = (ti.xcom_pull(task_ids=PLAN_TASK_ID) or {{}}).get(node_id) if ti is not None else None
+    if decision is not None and not decision["build"]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"{{node_id}}: {{decision['reason']}} (no connection opened)")
     from runtime.bundle import run_bundle_node
 
     try:
@@ -157,14 +179,16 @@ with DAG(
     }},
 ) as dag:
     groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[3] for row in TASKS if row[3]}})}}
+    callables = {{"plan": plan_nodes, "node": run_node, "checks": run_checks}}
     tasks = {{}}
     for kind, node_id, task_id, group, asset, doc in TASKS:
-        builds = kind == "node"
         tasks[(kind, node_id)] = PythonOperator(
             task_id=task_id,
-            python_callable=run_node if builds else run_checks,
+            python_callable=callables[kind],
             op_args=[node_id],
-            retries=MODEL_RETRIES if builds else 0,
+            retries=0 if kind == "checks" else MODEL_RETRIES,
+            # a node the plan skips (cached) lets its children and checks run
+            trigger_rule="all_success" if kind == "plan" else "none_failed",
             pool=POOL or "default_pool",
             outlets=[Asset(asset)] if asset else [],
             doc_md=doc,

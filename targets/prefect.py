@@ -78,7 +78,9 @@ CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a di
 MAX_WORKERS = {workers!r}
 
 # (kind, node id, task name, upstream tasks as (kind, node id)), in dependency order. Kind
-# "node" builds the node (retried); "checks" runs the checks guarding it, "*" meaning every check.
+# "plan" asks the warehouse once what must build; "node" builds the node, or returns at once when
+# the plan says it is cached (both retried when the failure is transient); "checks" runs the
+# checks guarding it, "*" meaning every check.
 TASKS = {py_rows(tasks)}
 
 
@@ -97,10 +99,24 @@ def retry_when_transient(task, task_run, state) -> bool:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def run_node(node_id: str) -> dict:
+def run_node(node_id: str, decision: dict | None = None) -> dict:
     from runtime.bundle import run_bundle_node
 
-    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE)
+    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, decision=decision)
+
+
+@task(
+    retries=MODEL_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=30),
+    retry_condition_fn=retry_when_transient,
+    timeout_seconds=TASK_TIMEOUT_SECONDS,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def plan_nodes(node_id: str) -> dict:
+    from runtime.bundle import plan_bundle
+
+    return plan_bundle(BUNDLE, [row[1] for row in TASKS if row[0] == "node"], cache=CACHE, cache_store=CACHE_STORE)
 
 
 @task(retries=0, timeout_seconds=TASK_TIMEOUT_SECONDS, cache_policy=NO_CACHE, persist_result=False)
@@ -113,10 +129,17 @@ def run_checks(node_id: str) -> list:
 @prefect_flow(name=FLOW_NAME, description=DESCRIPTION, task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
 def flowforge_flow() -> list:
     futures = {{}}
+    decisions = {{}}
     for kind, node_id, name, upstream in TASKS:
-        runner = run_node if kind == "node" else run_checks
-        waits = [futures[key] for key in upstream]
-        futures[(kind, node_id)] = runner.with_options(name=name).submit(node_id, wait_for=waits)
+        waits = [futures[key] for key in upstream if key[0] != "plan"]
+        if kind == "plan":
+            futures[(kind, node_id)] = plan = plan_nodes.with_options(name=name).submit(node_id)
+            decisions = plan.result()  # a failed plan fails the flow before anything builds
+        elif kind == "node":
+            task_run = run_node.with_options(name=name)
+            futures[(kind, node_id)] = task_run.submit(node_id, decisions.get(node_id), wait_for=waits)
+        else:
+            futures[(kind, node_id)] = run_checks.with_options(name=name).submit(node_id, wait_for=waits)
     return list(futures.values())  # returned futures make the flow's state reflect every task
 
 

@@ -1,8 +1,9 @@
 """The orchestrator-neutral task graph both emitters render: which tasks, in what order, after what.
 
-One task per node that builds something (ephemeral models are inlined and get none), and check
-tasks placed as `--tests` says: after each guarded node (waiting for every node its checks read,
-and holding back that node's descendants), once after everything, or not at all.
+A first `plan` task asks the warehouse once which nodes must build; then one task per node that
+builds something (ephemeral models are inlined and get none), and check tasks placed as
+`--tests` says: after each guarded node (waiting for every node its checks read, and holding
+back that node's descendants), once after everything, or not at all.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from runtime.checks import checks_guarding
 from targets.codegen import safe_name
 
 TestsPlacement = Literal["after_each", "after_all", "none"]
-TaskKey = tuple[str, str]  # ("node", node id) | ("checks", guarded node id or "*")
+TaskKey = tuple[str, str]  # ("plan", "*") | ("node", node id) | ("checks", guarded node id or "*")
+PLAN_TASK: TaskKey = ("plan", "*")
 ALL_CHECKS = "*"
 
 
@@ -77,10 +79,10 @@ def task_graph(plan: Plan, tests: TestsPlacement = "after_each", node_ids: set[s
     def producer(node_id: str) -> TaskKey:
         return ("checks", node_id) if node_id in checked else ("node", node_id)
 
-    tasks: list[TaskSpec] = []
+    tasks = [TaskSpec(PLAN_TASK, safe_name("flowforge_plan", names), None, None, "Which nodes build, which are cached", ())]
     for node in nodes:  # plan order is topological, and each check task follows its last read
         uri = asset_uri(plan.project.name, node.relation)
-        upstream = tuple(producer(p) for p in sorted(plan.built_parents(node.id, kept)))
+        upstream = tuple(producer(p) for p in sorted(plan.built_parents(node.id, kept))) or (PLAN_TASK,)
         tasks.append(
             TaskSpec(("node", node.id), safe_name(node.relation, names), group_of(node),
                      None if node.id in checked else uri, _doc(node), upstream)

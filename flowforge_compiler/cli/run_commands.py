@@ -99,6 +99,38 @@ app.command("build")(
 )
 
 
+@app.command("plan")
+def plan_command(
+    project: ProjectArg = Path("."),
+    env: EnvOpt = None,
+    engine: EngineOpt = None,
+    select: SelectOpt = None,
+    full_refresh: FullRefreshOpt = False,
+    cache: CacheModeOpt = CacheOpt.rw,
+    rebuild: RebuildOpt = None,
+    cache_store: CacheStoreOpt = StoreOpt.file,
+    vars: VarsOpt = None,
+    lock_timeout: LockTimeoutOpt = 60.0,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """What `ffc run` would build and skip, and why, asking the warehouse once; builds nothing."""
+    from flowforge_compiler.cli.console import aligned
+    from flowforge_compiler.selection import select_nodes
+    from runtime import open_executor
+
+    console = session(quiet, verbose)
+    compiled = compile_at(project, env, engine, vars)
+    nodes = select_nodes(compiled.plan, select)
+    caching = CacheSettings(cache.value, tuple(rebuild or ()), cache_store.value)
+    with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor:
+        decisions = caching.policy(compiled, executor).plan_run(nodes, executor, full_refresh=full_refresh)
+    rows = [("node", "action", "why")] + [(n, "build" if d.build else "skip", d.reason) for n, d in decisions.items()]
+    console.result(aligned(rows))
+    building = sum(d.build for d in decisions.values())
+    console.print(f"\n{building} to build, {len(decisions) - building} to skip")
+
+
 @app.command()
 def seed(
     project: ProjectArg = Path("."),

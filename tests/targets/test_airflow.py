@@ -52,7 +52,7 @@ def test_generated_dag_imports_and_matches_the_plan(dags_folder: Path) -> None:
     nodes = {n.id: n for n in plan.nodes}
     models = {n.relation for n in plan.nodes if n.kind != "seed"} | {f"seeds.{n.relation}" for n in plan.nodes if n.kind == "seed"}
     checks = {f"test_{nodes[c.node].relation}" for c in plan.checks if c.node}
-    assert set(dag.task_ids) == models | checks
+    assert set(dag.task_ids) == models | checks | {"flowforge_plan"}
     task_of = {n.id: (f"seeds.{n.relation}" if n.kind == "seed" else n.relation) for n in plan.nodes}
     guarded = {c.node for c in plan.checks if c.node}
 
@@ -61,7 +61,8 @@ def test_generated_dag_imports_and_matches_the_plan(dags_folder: Path) -> None:
 
     for node in plan.nodes:
         upstream = dag.get_task(task_of[node.id]).upstream_task_ids
-        assert upstream == {producer(p) for p in node.depends_on}
+        assert upstream == ({producer(p) for p in node.depends_on} or {"flowforge_plan"})
+        assert dag.get_task(task_of[node.id]).trigger_rule == "none_failed"  # a cached parent is no failure
     relationships = next(c for c in plan.checks if c.type == "relationships")
     assert dag.get_task("test_orders").upstream_task_ids == {task_of[n] for n in relationships.nodes}
     assert (dag.schedule if hasattr(dag, "schedule") else dag.timetable) is not None
@@ -169,7 +170,7 @@ def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Pat
     )
     compile_airflow(project, dags_folder, "--dag-id", "ff_evil")
     dag = load_dag(dags_folder, "ff_evil")
-    assert len(dag.task_ids) == 3
+    assert len(dag.task_ids) == 4  # the plan task and three nodes
     assert not marker.exists()
     imported = imported_modules(dags_folder / "ff_evil.py")
     # the hostile text stays inside string literals: the module imports only what every DAG imports
@@ -216,16 +217,23 @@ def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_d
     db = tmp_path / "rerun.duckdb"
     monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
 
+    runs = []
+
     def run_and_count_builds() -> dict[str, int]:  # FF_DUCKDB_PATH is read by each compile
         compile_airflow(project, dags_folder, "--dag-id", "ff_rerun", env="dev")
         run = load_dag(dags_folder, "ff_rerun").test()
         assert str(run.state) == "success", task_states(run)
+        runs.append(task_states(run))
         with duckdb.connect(str(db), read_only=True) as con:
             return dict(con.execute("select node_name, count(*) from _ff_meta group by 1").fetchall())
 
     first = run_and_count_builds()
     assert set(first.values()) == {1} and len(first) == 7
     assert run_and_count_builds() == first  # nothing rebuilt
+    # the plan task asked the warehouse once; node tasks finished as skipped, checks still ran
+    node_tasks = {"users", "orders", "users_enriched", "mart_orders_enriched", "mart_users", "seeds.seed_users", "seeds.seed_orders"}
+    assert {runs[1][t] for t in node_tasks} == {"skipped"} and runs[1]["flowforge_plan"] == "success"
+    assert {s for t, s in runs[1].items() if t.startswith("test_")} == {"success"}
     model = project / "models" / "users.ff.sql"
     model.write_text(model.read_text().replace("lower(trim(email))", "lower(email)"))
     third = run_and_count_builds()
