@@ -62,6 +62,9 @@ class EngineSpec:
     # Why these settings cannot serve orchestrator tasks, each of which runs in its own process
     # (None: they can); an Airflow or Prefect compile stops with it.
     orchestrator_problem: Callable[[Any], str | None] = lambda settings: None
+    # The URI prefix of the profile's relations as Assets (`<prefix>/<relation>`), in the forms
+    # Airflow's providers and OpenLineage use; None when the settings do not say (unresolved).
+    asset_namespace: Callable[[Any, Path, Mapping[str, str]], str | None] = lambda settings, root, unresolved: None
     # Whether one of the engine's own errors may pass if tried again (a lost connection, a
     # serialization conflict); orchestrators retry those and fail the rest at once.
     transient: Callable[[BaseException], bool] = lambda error: False

@@ -67,8 +67,8 @@ def pools_json(plan: Plan, options: AirflowOptions) -> str:
 
 def render_dag(plan: Plan, options: AirflowOptions) -> str:
     """The DAG module's text: deterministic, readable, every project name repr()-escaped."""
-    tasks = task_graph(plan, options.tests, options.selected())
-    rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.doc) for t in tasks]
+    tasks = task_graph(plan, options.tests, options.selected(), options.asset_namespace)
+    rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.inlets, t.doc) for t in tasks]
     edges = sorted((parent, t.key) for t in tasks for parent in t.upstream)
     plan_task = next(t.name for t in tasks if t.key == PLAN_TASK)
     return _module(plan, options, rows, edges, plan_task)
@@ -107,7 +107,8 @@ CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a di
 AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
 PLAN_TASK_ID = {plan_task!r}  # its XCom: node id -> {{"build": bool, "reason": str}}
 
-# (kind, node id, task id, task group, asset URI published on success, docs). Kind "plan" asks
+# (kind, node id, task id, task group, asset URI published when it builds, URIs it reads, docs).
+# An Asset is the warehouse object itself (engine, place, schema, relation). Kind "plan" asks
 # the warehouse once what must build; "node" builds the node, or is skipped when the plan says it
 # is cached (both retried when the failure is transient); "checks" runs the checks guarding it,
 # "*" meaning every check (never retried).
@@ -181,7 +182,7 @@ with DAG(
     groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[3] for row in TASKS if row[3]}})}}
     callables = {{"plan": plan_nodes, "node": run_node, "checks": run_checks}}
     tasks = {{}}
-    for kind, node_id, task_id, group, asset, doc in TASKS:
+    for kind, node_id, task_id, group, asset, inlets, doc in TASKS:
         tasks[(kind, node_id)] = PythonOperator(
             task_id=task_id,
             python_callable=callables[kind],
@@ -190,7 +191,8 @@ with DAG(
             # a node the plan skips (cached) lets its children and checks run
             trigger_rule="all_success" if kind == "plan" else "none_failed",
             pool=POOL or "default_pool",
-            outlets=[Asset(asset)] if asset else [],
+            outlets=[Asset(asset)] if asset else [],  # a skipped (cached) task publishes no event
+            inlets=[Asset(uri) for uri in inlets],
             doc_md=doc,
             task_group=groups.get(group),
         )

@@ -45,7 +45,7 @@ def write_prefect(plan: Plan, root: Path, out: Path, profile: Profile, options: 
 
 def render_flow(plan: Plan, options: PrefectOptions) -> str:
     """The flow module's text: deterministic, every project name repr()-escaped."""
-    tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, options.selected())]
+    tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, options.selected(), options.asset_namespace)]
     workers = 1 if plan.profile.single_writer else max(1, options.jobs)
     doc = project_summary(plan, options.module) + (
         "\n\nRun once: `python {m}.py`. Serve on the project's schedule: `python {m}.py --serve`, or "

@@ -35,6 +35,9 @@ class OrchestratorOptions:
     cache: str = "rw"
     cache_store: str = "warehouse"
     node_ids: tuple[str, ...] | None = None  # a --select subset; None is every node
+    # Where the profile's relations live, as an Asset URI prefix (`EngineSpec.asset_namespace`);
+    # None: `flowforge://<project>`.
+    asset_namespace: str | None = None
 
     def selected(self) -> set[str] | None:
         return set(self.node_ids) if self.node_ids is not None else None
@@ -48,19 +51,23 @@ class TaskSpec:
     asset: str | None  # URI published when the task succeeds
     doc: str
     upstream: tuple[TaskKey, ...]
+    inlets: tuple[str, ...] = ()  # URIs of the relations it reads that the project builds
 
     @property
     def node_id(self) -> str:
         return self.key[1]
 
 
-def asset_uri(project: str, relation: str) -> str:
-    """`flowforge://<project>/<relation>`: what other pipelines can schedule on."""
-    return f"flowforge://{quote(project, safe='')}/{quote(relation, safe='')}"
+def asset_uri(namespace: str, relation: str) -> str:
+    """`<namespace>/<relation>`: what other pipelines can schedule on."""
+    return f"{namespace}/{quote(relation, safe='')}"
 
 
-def task_graph(plan: Plan, tests: TestsPlacement = "after_each", node_ids: set[str] | None = None) -> list[TaskSpec]:
+def task_graph(
+    plan: Plan, tests: TestsPlacement = "after_each", node_ids: set[str] | None = None, asset_namespace: str | None = None
+) -> list[TaskSpec]:
     """Tasks in an order where every task comes after its upstream tasks."""
+    namespace = asset_namespace or f"flowforge://{quote(plan.project.name, safe='')}"
     selected = node_ids if node_ids is not None else {n.id for n in plan.nodes}
     nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
     kept = {n.id for n in nodes}
@@ -81,11 +88,12 @@ def task_graph(plan: Plan, tests: TestsPlacement = "after_each", node_ids: set[s
 
     tasks = [TaskSpec(PLAN_TASK, safe_name("flowforge_plan", names), None, None, "Which nodes build, which are cached", ())]
     for node in nodes:  # plan order is topological, and each check task follows its last read
-        uri = asset_uri(plan.project.name, node.relation)
+        uri = asset_uri(namespace, node.relation)
         upstream = tuple(producer(p) for p in sorted(plan.built_parents(node.id, kept))) or (PLAN_TASK,)
+        inlets = tuple(asset_uri(namespace, plan.node(p).relation) for p in sorted(plan.built_parents(node.id)))
         tasks.append(
             TaskSpec(("node", node.id), safe_name(node.relation, names), group_of(node),
-                     None if node.id in checked else uri, _doc(node), upstream)
+                     None if node.id in checked else uri, _doc(node), upstream, inlets)
         )
         if node.id in checked:
             reads = sorted({n for c in checks_guarding(plan, node.id) for n in c.nodes if n in kept} | {node.id})

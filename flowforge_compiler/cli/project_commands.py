@@ -103,6 +103,9 @@ def compile(
         "cache": cache.value,
         "cache_store": cache_store.value,
         "node_ids": tuple(nodes) if select else None,
+        "asset_namespace": compiled.profile.spec.asset_namespace(
+            compiled.profile.engine_settings, compiled.root, compiled.profile.unresolved
+        ),
     }
     if target is Target.prefect:
         from targets.prefect import PrefectOptions, default_flow_name, write_prefect

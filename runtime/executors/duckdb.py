@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from pydantic import Field
 
@@ -166,6 +167,14 @@ def _transient(error: BaseException) -> bool:
     return duckdb is not None and isinstance(error, duckdb.TransactionException)
 
 
+def _asset_namespace(settings: DuckDBSettings, root: Path, unresolved: Mapping[str, str]) -> str | None:
+    """`duckdb:<absolute file path>/main`: a relation is the file, its schema and its name (the
+    form Airflow normalizes `duckdb:///path` to, since the scheme has no host part)."""
+    if "duckdb.path" in unresolved or settings.path == ":memory:":
+        return None
+    return "duckdb:" + quote(str(Path(settings.path).resolve()), safe="/") + "/main"
+
+
 def _orchestrator_problem(settings: DuckDBSettings) -> str | None:
     if settings.path == ":memory:":
         return (
@@ -198,4 +207,5 @@ ENGINE = EngineSpec(
     isolated=_isolated,
     orchestrator_problem=_orchestrator_problem,
     transient=_transient,
+    asset_namespace=_asset_namespace,
 )

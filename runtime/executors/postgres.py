@@ -585,6 +585,16 @@ def _airflow_connection(settings: PostgresSettings, connection: Any, conn_id: st
     return {"dsn": dsn, **({"db_schema": extra["db_schema"]} if "db_schema" in extra else {})}
 
 
+def _asset_namespace(settings: PostgresSettings, root: Path, unresolved: Mapping[str, str]) -> str | None:
+    """`postgres://host:port/database/schema`, as the postgres provider normalizes Asset URIs and
+    OpenLineage names datasets (never the user or the password)."""
+    if "postgres.dsn" in unresolved:
+        return None
+    dsn = parse_dsn(settings.dsn, "profiles.yml: postgres.dsn")
+    parts = [quote(p, safe="") for p in (dsn.database or "postgres", settings.db_schema)]
+    return f"postgres://{dsn.host or 'localhost'}:{dsn.port or 5432}/{'/'.join(parts)}"
+
+
 # SQLSTATE classes and codes a retry can outlive: connection exceptions (08), insufficient
 # resources (53), operator intervention such as a shutdown (57P01-57P03), serialization failures
 # and deadlocks (40001, 40P01), a lock not available (55P03).
@@ -635,4 +645,5 @@ ENGINE = EngineSpec(
     airflow_connection=_airflow_connection,
     isolated=_isolated,
     transient=_transient,
+    asset_namespace=_asset_namespace,
 )

@@ -69,7 +69,9 @@ def test_generated_dag_imports_and_matches_the_plan(dags_folder: Path) -> None:
     assert not dag.catchup and dag.max_active_tasks == 1
     assert "flowforge" in dag.tags
     outlets = {o.uri for t in dag.tasks for o in t.outlets}
-    assert "flowforge://simple_duckdb/mart_users" in outlets and "flowforge://simple_duckdb/users" in outlets
+    warehouse = f"duckdb:{EXAMPLES.resolve()}/simple_duckdb/.local/demo.duckdb/main"  # the object itself
+    assert f"{warehouse}/mart_users" in outlets and f"{warehouse}/users" in outlets
+    assert {i.uri for i in dag.get_task("mart_users").inlets} == {f"{warehouse}/users_enriched"}
     assert dag.get_task("users").retries == 2 and dag.get_task("test_users").retries == 0
     assert dag.get_task("users").pool == "flowforge_ff_shape"
 
@@ -323,3 +325,39 @@ def test_task_timeout_and_backoff_reach_every_task(dags_folder: Path, tmp_path: 
     for task in dag.tasks:
         assert task.execution_timeout == timedelta(seconds=90)
         assert task.retry_exponential_backoff == 2.0 and task.max_retry_delay == timedelta(minutes=10)
+
+
+def test_assets_name_the_warehouse_object_so_other_schemas_never_collide(dags_folder: Path, make_project, tmp_path: Path) -> None:
+    project = make_project(
+        {
+            "models/orders.ff.sql": "select 1 as id",
+            "profiles.yml": "".join(
+                f"{name}:\n  engine: postgres\n  postgres: {{dsn: 'postgresql://app@db.internal:5433/shop', db_schema: {name}}}\n"
+                for name in ("staging", "prod")
+            ),
+        }
+    )
+    uris = {}
+    for env in ("staging", "prod"):
+        compile_airflow(project, dags_folder, "--dag-id", f"ff_assets_{env}", env=env)
+        uris[env] = {o.uri for t in load_dag(dags_folder, f"ff_assets_{env}").tasks for o in t.outlets}
+    assert uris == {env: {f"postgres://db.internal:5433/shop/{env}/orders"} for env in ("staging", "prod")}
+
+
+def test_a_cached_run_fires_no_asset_event(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "events.duckdb"))
+    project = make_project({"models/a.ff.sql": "select 1 as v", "models/b.ff.sql": "select v from {{ ref('a') }}"})
+    compile_airflow(project, dags_folder, "--dag-id", "ff_events")
+    uri = f"duckdb:{(tmp_path / 'events.duckdb').resolve()}/main/b"
+
+    def events() -> int:
+        with create_session() as session:
+            return session.query(AssetEvent).filter(AssetEvent.source_dag_id == "ff_events").count()
+
+    assert str(load_dag(dags_folder, "ff_events").test().state) == "success"
+    assert events() == 2 and uri in {o.uri for t in load_dag(dags_folder, "ff_events").tasks for o in t.outlets}
+    assert str(load_dag(dags_folder, "ff_events").test().state) == "success"
+    assert events() == 2  # both nodes cached: skipped, nothing published
