@@ -26,6 +26,8 @@ from flowforge_compiler.fingerprints import EnvContext, file_digest, node_finger
 from flowforge_compiler.graph import levels, topo_sort
 from flowforge_compiler.plan import (
     Plan,
+    PlanAirflow,
+    PlanPrefect,
     PlanNode,
     PlanProfile,
     PlanProject,
@@ -117,6 +119,8 @@ def compile_project(
             vars=project_vars,
             schedule=project.config.schedule,
             dialect=project.config.dialect,
+            airflow=PlanAirflow.model_validate(project.config.airflow.model_dump()),
+            prefect=PlanPrefect.model_validate(project.config.prefect.model_dump()),
         ),
         profile=PlanProfile(
             name=profile.name,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 
-IR_VERSION = "3"  # 2: checks carry structured relations; 3: nodes list the env_var() names they read
+IR_VERSION = "3"  # 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings
 
 NodeKind = Literal["sql", "python", "seed"]
 MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed"]
@@ -41,12 +41,24 @@ class Relation(_IR):
         return ".".join(self.parts())
 
 
+class PlanAirflow(_IR):
+    owner: str = "flowforge"
+    tags: list[str] = Field(default_factory=list)
+    depends_on_past: bool = False
+
+
+class PlanPrefect(_IR):
+    tags: list[str] = Field(default_factory=list)
+
+
 class PlanProject(_IR):
     name: str
     version: str
     vars: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = None
     dialect: str = DEFAULT_DIALECT  # the dialect models are written in
+    airflow: PlanAirflow = Field(default_factory=PlanAirflow)  # project.yml `airflow:`
+    prefect: PlanPrefect = Field(default_factory=PlanPrefect)  # project.yml `prefect:`
 
 
 class PlanProfile(_IR):

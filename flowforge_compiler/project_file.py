@@ -122,6 +122,21 @@ class DocsSettings(Strict):
     dag_dir: str = "docs"
 
 
+class AirflowSettings(Strict):
+    """project.yml `airflow:`: what the generated DAG carries besides the plan."""
+
+    owner: str = "flowforge"
+    tags: list[str] = Field(default_factory=list)  # added to ["flowforge", <project name>]
+    depends_on_past: bool = False
+    # No e-mail keys: Airflow 3 deprecates e-mail on tasks in favour of notifiers.
+
+
+class PrefectSettings(Strict):
+    """project.yml `prefect:`: what the generated flow carries besides the plan."""
+
+    tags: list[str] = Field(default_factory=list)  # added to ["flowforge", <project name>]
+
+
 class ProjectConfig(Strict):
     """The validated content of project.yml."""
 
@@ -133,6 +148,8 @@ class ProjectConfig(Strict):
     tests: list[CheckSpec] = Field(default_factory=list)
     docs: DocsSettings = Field(default_factory=DocsSettings)
     dialect: str = DEFAULT_DIALECT  # the SQL dialect models are written in; transpiled per engine
+    airflow: AirflowSettings = Field(default_factory=AirflowSettings)
+    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
 
     @field_validator("dialect")
     @classmethod

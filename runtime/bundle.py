@@ -9,6 +9,7 @@ run in separate processes.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -28,6 +29,17 @@ log = logging.getLogger("flowforge")
 _PLANS: dict[tuple[Path, int], Plan] = {}
 _PLANS_LOCK = threading.Lock()
 LOCK_WAIT_SECONDS = 120.0
+SQL_IN_LOGS = 1000  # characters of a model's SQL logged at INFO; FLOWFORGE_SQL_DEBUG=1 logs every statement whole
+
+
+def task_logging() -> None:
+    """In a task, FlowForge logs at INFO (the orchestrator's log shows the node, its file, its
+    SQL, rows and timing); FLOWFORGE_SQL_DEBUG=1 adds every statement run, as on the command line."""
+    logger = logging.getLogger("flowforge")
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    if os.environ.get("FLOWFORGE_SQL_DEBUG", "").lower() in {"1", "true", "yes"}:
+        logging.getLogger("flowforge.sql").setLevel(logging.DEBUG)
 
 
 def load_bundle_plan(bundle: Path) -> Plan:
@@ -64,6 +76,7 @@ def plan_bundle(
 ) -> dict[str, dict[str, Any]]:
     """The run's decisions, node id -> {"build": bool, "reason": str}, from one look at the
     warehouse (the orchestrators' first task): node tasks told "skip" then open no connection."""
+    task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
     wanted = [n.id for n in plan.nodes] if node_ids is None else node_ids
@@ -96,12 +109,18 @@ def run_bundle_node(
     already. The default store is the warehouse's `_ff_meta`, since workers share no disk;
     `file` keeps the cache in the bundle folder, for workers that do share one.
     """
+    task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
     if decision is not None and not decision["build"]:
         node = plan.node(node_id)
         log.info("skipped %s: %s (decided by the plan task)", node_id, decision["reason"])
         return asdict(NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization, message=decision["reason"]))
+    node = plan.node(node_id)
+    log.info("node %s (%s, %s) from %s", node_id, node.kind, node.materialization, node.path)
+    if node.sql:
+        shown = node.sql if len(node.sql) <= SQL_IN_LOGS else node.sql[:SQL_IN_LOGS] + f"... ({len(node.sql)} characters)"
+        log.info("SQL:\n%s", shown)
     profile = bundle_profile(root, plan, airflow_conn)
     with _open_with_lock_wait(profile) as executor:
         file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
@@ -111,12 +130,13 @@ def run_bundle_node(
     if result.status == "skipped":
         log.info("skipped %s: %s", node_id, result.message)
     else:
-        log.info("built %s: %s rows in %.2fs", node_id, result.rows, result.seconds)
+        log.info("built %s as %s %s: %s rows in %.2fs", node_id, node.materialization, node.relation, result.rows, result.seconds)
     return asdict(result)
 
 
 def run_bundle_checks(bundle: str | Path, node_id: str, *, airflow_conn: str | None = None) -> list[dict[str, Any]]:
     """Run the checks guarding `node_id`; raises TestFailureError when an error check fails."""
+    task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
     with _open_with_lock_wait(bundle_profile(root, plan, airflow_conn)) as executor:
@@ -126,6 +146,7 @@ def run_bundle_checks(bundle: str | Path, node_id: str, *, airflow_conn: str | N
 
 def run_bundle_all_checks(bundle: str | Path, *, airflow_conn: str | None = None) -> list[dict[str, Any]]:
     """Every check of the plan (the `--tests after_all` task)."""
+    task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
     from runtime.checks import run_check

@@ -65,6 +65,12 @@ def pools_json(plan: Plan, options: AirflowOptions) -> str:
     return json.dumps(pool, indent=2, sort_keys=True) + "\n"
 
 
+def _project_default_args(plan: Plan) -> dict[str, object]:
+    """project.yml `airflow:` as default_args."""
+    settings = plan.project.airflow
+    return {"owner": settings.owner, "depends_on_past": settings.depends_on_past}
+
+
 def render_dag(plan: Plan, options: AirflowOptions) -> str:
     """The DAG module's text: deterministic, readable, every project name repr()-escaped."""
     tasks = task_graph(plan, options.tests, options.selected(), options.asset_namespace)
@@ -106,6 +112,7 @@ CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
 PLAN_TASK_ID = {plan_task!r}  # its XCom: node id -> {{"build": bool, "reason": str}}
+PROJECT_DEFAULT_ARGS = {_project_default_args(plan)!r}  # project.yml `airflow:`
 
 # (kind, node id, task id, task group, asset URI published when it builds, URIs it reads, docs).
 # An Asset is the warehouse object itself (engine, place, schema, relation). Kind "plan" asks
@@ -169,10 +176,10 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     max_active_tasks={max_tasks!r},
-    tags={sorted({"flowforge", plan.project.name})!r},
+    tags={sorted({"flowforge", plan.project.name, *plan.project.airflow.tags})!r},
     doc_md=DESCRIPTION,
     default_args={{
-        "owner": "flowforge",
+        **PROJECT_DEFAULT_ARGS,
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),

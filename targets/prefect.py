@@ -59,6 +59,7 @@ def render_flow(plan: Plan, options: PrefectOptions) -> str:
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow as prefect_flow
@@ -76,12 +77,36 @@ TASK_TIMEOUT_SECONDS = {options.task_timeout!r}  # None: no limit
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 MAX_WORKERS = {workers!r}
+TAGS = {sorted({"flowforge", plan.project.name, *plan.project.prefect.tags})!r}  # on every task and the served deployment
 
 # (kind, node id, task name, upstream tasks as (kind, node id)), in dependency order. Kind
 # "plan" asks the warehouse once what must build; "node" builds the node, or returns at once when
 # the plan says it is cached (both retried when the failure is transient); "checks" runs the
 # checks guarding it, "*" meaning every check.
 TASKS = {py_rows(tasks)}
+
+
+@contextmanager
+def run_logs():
+    """FlowForge's log records from this task's thread go to its Prefect run logger (the UI's log)."""
+    import logging
+    import threading
+
+    from prefect.logging import get_run_logger
+
+    run_logger, thread = get_run_logger(), threading.get_ident()
+
+    class Forward(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread:
+                run_logger.log(record.levelno, record.getMessage())
+
+    handler = Forward(logging.INFO)
+    logging.getLogger("flowforge").addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger("flowforge").removeHandler(handler)
 
 
 def retry_when_transient(task, task_run, state) -> bool:
@@ -98,11 +123,13 @@ def retry_when_transient(task, task_run, state) -> bool:
     timeout_seconds=TASK_TIMEOUT_SECONDS,
     cache_policy=NO_CACHE,
     persist_result=False,
+    tags=TAGS,
 )
 def run_node(node_id: str, decision: dict | None = None) -> dict:
     from runtime.bundle import run_bundle_node
 
-    return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, decision=decision)
+    with run_logs():
+        return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, decision=decision)
 
 
 @task(
@@ -112,18 +139,21 @@ def run_node(node_id: str, decision: dict | None = None) -> dict:
     timeout_seconds=TASK_TIMEOUT_SECONDS,
     cache_policy=NO_CACHE,
     persist_result=False,
+    tags=TAGS,
 )
 def plan_nodes(node_id: str) -> dict:
     from runtime.bundle import plan_bundle
 
-    return plan_bundle(BUNDLE, [row[1] for row in TASKS if row[0] == "node"], cache=CACHE, cache_store=CACHE_STORE)
+    with run_logs():
+        return plan_bundle(BUNDLE, [row[1] for row in TASKS if row[0] == "node"], cache=CACHE, cache_store=CACHE_STORE)
 
 
-@task(retries=0, timeout_seconds=TASK_TIMEOUT_SECONDS, cache_policy=NO_CACHE, persist_result=False)
+@task(retries=0, timeout_seconds=TASK_TIMEOUT_SECONDS, cache_policy=NO_CACHE, persist_result=False, tags=TAGS)
 def run_checks(node_id: str) -> list:
     from runtime.bundle import run_bundle_all_checks, run_bundle_checks
 
-    return run_bundle_all_checks(BUNDLE) if node_id == "*" else run_bundle_checks(BUNDLE, node_id)
+    with run_logs():
+        return run_bundle_all_checks(BUNDLE) if node_id == "*" else run_bundle_checks(BUNDLE, node_id)
 
 
 @prefect_flow(name=FLOW_NAME, description=DESCRIPTION, task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
@@ -149,9 +179,9 @@ flow = flowforge_flow
 def serve() -> None:
     """Run the flow on the project's schedule (a cron expression or preset like @daily)."""
     if SCHEDULE:
-        flow.serve(name=FLOW_NAME, cron=SCHEDULE)
+        flow.serve(name=FLOW_NAME, cron=SCHEDULE, tags=TAGS)
     else:
-        flow.serve(name=FLOW_NAME)
+        flow.serve(name=FLOW_NAME, tags=TAGS)
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ back that node's descendants), once after everything, or not at all.
 from __future__ import annotations
 
 import heapq
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
@@ -131,7 +132,12 @@ def _in_dependency_order(tasks: list[TaskSpec]) -> list[TaskSpec]:
 
 
 def _doc(node: PlanNode) -> str:
+    """The task's doc_md: what the node is, its description and its SQL (in a fence longer than
+    any run of backticks in it, so the SQL cannot end it)."""
     lines = [f"**{node.id}** ({node.kind}, {node.materialization}) from `{node.path}`"]
     if node.description:
         lines.append(node.description)
+    if node.sql:
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", node.sql)), default=0))
+        lines.append(f"{fence}sql\n{node.sql}\n{fence}")
     return "\n\n".join(lines)

@@ -208,3 +208,12 @@ def test_a_linked_sub_folder_is_never_read_and_says_so(make_project, tmp_path, f
     project = load_project(root)
     assert f"{folder}/linked: a linked folder is not read" in caplog.text
     assert [m.name for m in project.sql_models] == ["a.ff"] and not project.macros and not project.seeds
+
+
+def test_orchestrator_sections_of_project_yml_are_strict(make_project) -> None:
+    root = make_project({"project.yml": "name: t\nversion: '1'\nairflow:\n  owner: me\n  ownr: typo\n"})
+    with pytest.raises(ProjectFileError) as info:
+        load_project(root)
+    text = info.value.render()
+    assert "project.yml:5" in text and "ownr" in text
+    assert load_project(make_project({"project.yml": "name: t\nversion: '1'\nprefect: {tags: [nightly]}\n"})).config.prefect.tags == ["nightly"]

@@ -68,3 +68,16 @@ def test_ffc_plan_says_what_would_build_and_why(make_project, ffc, tmp_path: Pat
     }
     rebuild = ffc("plan", project, "--rebuild", "a.ff", "--cache-store", "warehouse").stdout
     assert "--rebuild names it" in rebuild
+
+
+def test_a_task_logs_the_node_its_file_its_sql_and_its_rows(bundle, caplog, monkeypatch) -> None:
+    import logging
+
+    _, folder = bundle
+    monkeypatch.setenv("FLOWFORGE_SQL_DEBUG", "1")
+    with caplog.at_level(logging.NOTSET):
+        run_bundle_node(folder, "a.ff")
+    text = caplog.text
+    assert "node a.ff (sql, table) from models/a.ff.sql" in text
+    assert "select 1 as v" in text and "built a.ff as table a: 1 rows" in text
+    assert any(r.name == "flowforge.sql" and "CREATE TABLE" in r.getMessage() for r in caplog.records)  # every statement

@@ -361,3 +361,20 @@ def test_a_cached_run_fires_no_asset_event(dags_folder: Path, make_project, tmp_
     assert events() == 2 and uri in {o.uri for t in load_dag(dags_folder, "ff_events").tasks for o in t.outlets}
     assert str(load_dag(dags_folder, "ff_events").test().state) == "success"
     assert events() == 2  # both nodes cached: skipped, nothing published
+
+
+def test_project_airflow_settings_and_model_docs_reach_the_dag(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    project = make_project(
+        {
+            "project.yml": "name: shop\nversion: '1'\nairflow:\n  owner: data-team\n  tags: [finance]\n  depends_on_past: true\n",
+            "models/a.ff.sql": "{{ config(description='Orders, one row each') }}\nselect '```' as fence, 1 as v",
+        }
+    )
+    compile_airflow(project, dags_folder, "--dag-id", "ff_settings")
+    dag = load_dag(dags_folder, "ff_settings")
+    task = dag.get_task("a")
+    assert "finance" in dag.tags and task.owner == "data-team"
+    assert task.depends_on_past
+    assert "Orders, one row each" in task.doc_md
+    assert "````sql\nselect '```' as fence, 1 as v\n````" in task.doc_md  # the SQL cannot close its fence

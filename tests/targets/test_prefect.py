@@ -179,8 +179,8 @@ def test_hostile_names_stay_inert(make_project, tmp_path: Path, monkeypatch) -> 
     module_path = out / "evil_flow.py"
     imported = imported_modules(module_path)
     assert imported == {
-        "__future__", "sys", "pathlib", "prefect", "prefect.cache_policies", "prefect.task_runners", "prefect.tasks",
-        "runtime.bundle", "runtime.failures",
+        "__future__", "sys", "contextlib", "pathlib", "prefect", "prefect.cache_policies", "prefect.task_runners", "prefect.tasks",
+        "prefect.logging", "logging", "threading", "runtime.bundle", "runtime.failures",
     }
     module = load_flow_module(module_path)
     assert [row[1] for row in module.TASKS if row[0] == "node"] == ["ok.ff", evil]
@@ -229,3 +229,34 @@ def test_task_timeout_and_transient_only_retries(tmp_path: Path, monkeypatch) ->
     assert module.run_node.timeout_seconds == 90 and module.run_checks.timeout_seconds == 90
     assert module.run_node.retries == 2 and module.run_node.retry_delay_seconds == [30, 60]
     assert module.run_node.retry_condition_fn is module.retry_when_transient
+
+
+def test_project_tags_and_logs_reach_prefect(prefect_api: str, make_project, tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    project = make_project({"project.yml": "name: shop\nversion: '1'\nprefect: {tags: [nightly]}\n", "models/a.ff.sql": "select 1 as v"})
+    module = load_flow_module(compile_prefect(project, tmp_path / "flows", "--flow-name", "logged") / "logged.py")
+    assert "nightly" in module.TAGS and "nightly" in module.run_node.tags
+    import logging
+
+    task_runs = logging.getLogger("prefect.task_runs")
+    monkeypatch.setattr(task_runs, "level", logging.INFO)  # the harness logs at WARNING
+    state = module.flow(return_state=True)
+    assert state.is_completed()
+
+    async def messages() -> list[str]:
+        async with get_client() as client:
+            logs = await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+            return [log.message for log in logs]
+
+    import time
+
+    deadline, found = time.monotonic() + 30, []
+    while time.monotonic() < deadline and not any("built a.ff" in m for m in found):
+        time.sleep(0.5)
+        found = asyncio.run(messages())
+    assert any("built a.ff as table a: 1 rows" in m for m in found), found
