@@ -16,7 +16,7 @@ from flowforge_compiler.profiles import Profile
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
-from targets.task_graph import PLAN_TASK, OrchestratorOptions, task_graph
+from targets.task_graph import OrchestratorOptions, task_graph
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,13 +76,10 @@ def render_dag(plan: Plan, options: AirflowOptions) -> str:
     tasks = task_graph(plan, options.tests, options.selected(), options.asset_namespace)
     rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.inlets, t.doc) for t in tasks]
     edges = sorted((parent, t.key) for t in tasks for parent in t.upstream)
-    plan_task = next(t.name for t in tasks if t.key == PLAN_TASK)
-    return _module(plan, options, rows, edges, plan_task)
+    return _module(plan, options, rows, edges)
 
 
-def _module(
-    plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]], plan_task: str
-) -> str:
+def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> str:
     single_writer = plan.profile.single_writer
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
     doc = project_summary(plan, options.dag_id)
@@ -100,7 +97,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from airflow.providers.standard.operators.python import PythonOperator
+from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
 from airflow.sdk import DAG, Asset, TaskGroup
 
 DESCRIPTION = {doc!r}
@@ -111,37 +108,33 @@ TASK_TIMEOUT_SECONDS = {options.task_timeout!r}  # None: no limit
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
-PLAN_TASK_ID = {plan_task!r}  # its XCom: node id -> {{"build": bool, "reason": str}}
 PROJECT_DEFAULT_ARGS = {_project_default_args(plan)!r}  # project.yml `airflow:`
 
 # (kind, node id, task id, task group, asset URI published when it builds, URIs it reads, docs).
 # An Asset is the warehouse object itself (engine, place, schema, relation). Kind "plan" asks
-# the warehouse once what must build; "node" builds the node, or is skipped when the plan says it
-# is cached (both retried when the failure is transient); "checks" runs the checks guarding it,
-# "*" meaning every check (never retried).
+# the warehouse once what must build and branches to those node tasks: the scheduler marks the
+# others (cached) skipped without starting them; "node" builds the node (both retried when the
+# failure is transient); "checks" runs the checks guarding it, "*" meaning every check (never
+# retried).
 TASKS = {py_rows(tasks)}
 
 # (upstream, downstream), each as (kind, node id)
 EDGES = {py_rows(edges)}
 
 
-def plan_nodes(node_id: str) -> dict:
+def plan_nodes(node_id: str) -> list:
+    """The task ids of the nodes that must build (the branch to follow); the plan is logged."""
     from runtime.bundle import plan_bundle
 
-    nodes = [row[1] for row in TASKS if row[0] == "node"]
     try:
-        return plan_bundle(BUNDLE, nodes, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+        decisions = plan_bundle(BUNDLE, list(NODE_TASK_IDS), cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
     except Exception as error:
         fail_unless_transient(error)
         raise
+    return [NODE_TASK_IDS[node] for node, decision in decisions.items() if decision["build"]]
 
 
-def run_node(node_id: str, ti=None) -> dict:
-    decision = (ti.xcom_pull(task_ids=PLAN_TASK_ID) or {{}}).get(node_id) if ti is not None else None
-    if decision is not None and not decision["build"]:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        raise AirflowSkipException(f"{{node_id}}: {{decision['reason']}} (no connection opened)")
+def run_node(node_id: str) -> dict:
     from runtime.bundle import run_bundle_node
 
     try:
@@ -190,7 +183,8 @@ with DAG(
     callables = {{"plan": plan_nodes, "node": run_node, "checks": run_checks}}
     tasks = {{}}
     for kind, node_id, task_id, group, asset, inlets, doc in TASKS:
-        tasks[(kind, node_id)] = PythonOperator(
+        operator = BranchPythonOperator if kind == "plan" else PythonOperator
+        tasks[(kind, node_id)] = operator(
             task_id=task_id,
             python_callable=callables[kind],
             op_args=[node_id],
@@ -205,4 +199,8 @@ with DAG(
         )
     for upstream, downstream in EDGES:
         tasks[upstream] >> tasks[downstream]
+    NODE_TASK_IDS = {{key[1]: task.task_id for key, task in tasks.items() if key[0] == "node"}}
+    for key, task in tasks.items():  # the plan branches to every node task it decides to build
+        if key[0] == "node":
+            tasks[("plan", "*")] >> task
 '''

@@ -61,7 +61,7 @@ def test_generated_dag_imports_and_matches_the_plan(dags_folder: Path) -> None:
 
     for node in plan.nodes:
         upstream = dag.get_task(task_of[node.id]).upstream_task_ids
-        assert upstream == ({producer(p) for p in node.depends_on} or {"flowforge_plan"})
+        assert upstream == {producer(p) for p in node.depends_on} | {"flowforge_plan"}  # the plan branches to it
         assert dag.get_task(task_of[node.id]).trigger_rule == "none_failed"  # a cached parent is no failure
     relationships = next(c for c in plan.checks if c.type == "relationships")
     assert dag.get_task("test_orders").upstream_task_ids == {task_of[n] for n in relationships.nodes}
