@@ -1,0 +1,158 @@
+"""A generated DAG on a real Airflow scheduler: a full build, then a run where every node is cached.
+
+Starts Airflow 3 for real (metadata in a PostgreSQL database of its own, `airflow db migrate`,
+then `api-server`, `scheduler` and `dag-processor` with the LocalExecutor), compiles a synthetic
+project of 200 SQL models onto PostgreSQL (a schema of its own) into the DAGs folder, triggers
+the DAG twice and reads each run's start and end from Airflow; `ffc run` on the same project is
+measured for comparison. Everything started is stopped, and the database and schema dropped.
+Goal: the all-cached run under 10% of the full build.
+
+    FF_TEST_PG_DSN=postgresql+psycopg://USER:PASSWORD@HOST:5432/DB python bench/airflow_run.py [--models 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import generate  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _psql(dsn: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+        con.execute(statement)
+
+
+def _airflow(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    done = subprocess.run([str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode:
+        raise SystemExit(f"airflow {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _wait_for_run(env: dict[str, str], dag_id: str, run_id: str, timeout: float = 1800) -> tuple[str, float]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = json.loads(_airflow(env, "dags", "list-runs", dag_id, "-o", "json") or "[]")
+        run = next((r for r in runs if r["run_id"] == run_id), None)
+        if run and run["state"] in ("success", "failed"):
+            start, end = (datetime.fromisoformat(run[k]) for k in ("start_date", "end_date"))
+            return run["state"], (end - start).total_seconds()
+        time.sleep(2)
+    raise SystemExit(f"run {run_id} did not finish in {timeout:.0f}s")
+
+
+def _trigger(env: dict[str, str], dag_id: str) -> tuple[str, float]:
+    run_id = f"bench_{uuid.uuid4().hex[:8]}"
+    _airflow(env, "dags", "trigger", dag_id, "--run-id", run_id)
+    return _wait_for_run(env, dag_id, run_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=200)
+    parser.add_argument("--dsn", default=os.environ.get("FF_TEST_PG_DSN"))
+    args = parser.parse_args()
+    if not args.dsn:
+        raise SystemExit("set FF_TEST_PG_DSN or pass --dsn")
+    tag = uuid.uuid4().hex[:8]
+    meta_db, schema = f"ff_airflow_meta_{tag}", f"ff_bench_{tag}"
+    base, _, _ = args.dsn.rpartition("/")
+    meta_dsn = f"{base}/{meta_db}".replace("postgresql+psycopg://", "postgresql+psycopg://")
+    _psql(args.dsn, f'create database "{meta_db}"')
+    processes: list[subprocess.Popen[bytes]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="ff_airflow_run_"))
+    try:
+        home, dags = tmp / "airflow", tmp / "airflow" / "dags"
+        dags.mkdir(parents=True)
+        port = _free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "FF_"))},
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta_dsn,
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        }
+        project = generate(tmp / "project", args.models, python_share=0.0)
+        (project / "profiles.yml").write_text(
+            "default:\n  engine: postgres\n  postgres:\n    dsn: \"{{ env_var('BENCH_PG_DSN') }}\"\n"
+            f"    db_schema: {schema}\n"
+        )
+        env["BENCH_PG_DSN"] = args.dsn
+        started = time.perf_counter()
+        _airflow(env, "db", "migrate", timeout=600)
+        migrated = time.perf_counter() - started
+        for service in ("api-server", "scheduler", "dag-processor"):
+            log = (home / f"{service}.log").open("wb")
+            processes.append(subprocess.Popen([str(BIN / "airflow"), service], env=env, stdout=log, stderr=log, start_new_session=True))
+        ffc = [sys.executable, "-m", "flowforge_compiler.cli"]
+        subprocess.run([*ffc, "compile", str(project), "--target", "airflow", "--out", str(dags), "--dag-id", "bench", "-q"], env=env, check=True)
+        deadline = time.monotonic() + 300
+        while "bench" not in _airflow(env, "dags", "list", "-o", "plain"):
+            if time.monotonic() > deadline:
+                raise SystemExit("the DAG processor never listed the DAG (see the logs in " + str(home) + ")")
+            time.sleep(3)
+        _airflow(env, "dags", "unpause", "bench")
+        full_state, full = _trigger(env, "bench")
+        cached_state, cached = _trigger(env, "bench")
+        _psql(args.dsn, f'drop schema if exists "{schema}" cascade')
+        local_env = {**env, "FF_ENGINE": "postgres", "FF_PG_DSN": args.dsn, "FF_PG_SCHEMA": schema}
+        t = time.perf_counter()
+        subprocess.run([*ffc, "run", str(project), "-q", "--cache-store", "warehouse"], env=local_env, check=True)
+        local_full = time.perf_counter() - t
+        t = time.perf_counter()
+        subprocess.run([*ffc, "run", str(project), "-q", "--cache-store", "warehouse"], env=local_env, check=True)
+        local_cached = time.perf_counter() - t
+        print(f"{args.models} SQL models + 1 seed on PostgreSQL, Airflow {_airflow(env, 'version').strip()} "
+              f"(LocalExecutor, parallelism 8; db migrate took {migrated:.0f} s):")
+        print(f"  DAG run, full build:        {full:7.1f} s  ({full_state})")
+        print(f"  DAG run, every node cached: {cached:7.1f} s  ({cached_state}; {100 * cached / full:.0f}% of the full build; goal: under 10%)")
+        print(f"  ffc run, full build:        {local_full:7.1f} s")
+        print(f"  ffc run, every node cached: {local_cached:7.1f} s")
+    finally:
+        for process in processes:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        _psql(args.dsn, f'drop schema if exists "{schema}" cascade')
+        _psql(args.dsn, f'drop database if exists "{meta_db}" with (force)')
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
