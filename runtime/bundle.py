@@ -81,7 +81,7 @@ def plan_bundle(
     plan = load_bundle_plan(root)
     wanted = [n.id for n in plan.nodes] if node_ids is None else node_ids
     profile = bundle_profile(root, plan, airflow_conn)
-    with _open_with_lock_wait(profile) as executor:
+    with open_bundle_executor(profile) as executor:
         file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
         policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
         decisions = policy.plan_run(wanted, executor, full_refresh=full_refresh)
@@ -122,7 +122,7 @@ def run_bundle_node(
         shown = node.sql if len(node.sql) <= SQL_IN_LOGS else node.sql[:SQL_IN_LOGS] + f"... ({len(node.sql)} characters)"
         log.info("SQL:\n%s", shown)
     profile = bundle_profile(root, plan, airflow_conn)
-    with _open_with_lock_wait(profile) as executor:
+    with open_bundle_executor(profile) as executor:
         file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
         policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
         result = run_node(plan, node_id, executor=executor, root=root, full_refresh=full_refresh, cache=policy)
@@ -139,7 +139,7 @@ def run_bundle_checks(bundle: str | Path, node_id: str, *, airflow_conn: str | N
     task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
-    with _open_with_lock_wait(bundle_profile(root, plan, airflow_conn)) as executor:
+    with open_bundle_executor(bundle_profile(root, plan, airflow_conn)) as executor:
         results = run_checks(plan, node_id, executor=executor, root=root)
     return _report(results)
 
@@ -151,7 +151,7 @@ def run_bundle_all_checks(bundle: str | Path, *, airflow_conn: str | None = None
     plan = load_bundle_plan(root)
     from runtime.checks import run_check
 
-    with _open_with_lock_wait(bundle_profile(root, plan, airflow_conn)) as executor:
+    with open_bundle_executor(bundle_profile(root, plan, airflow_conn)) as executor:
         results = [run_check(check, executor) for check in plan.checks]
     return _report(results)
 
@@ -170,6 +170,6 @@ def _report(results: list[CheckResult]) -> list[dict[str, Any]]:
     return [{"check": r.check_id, "status": r.status, "message": r.message} for r in results]
 
 
-def _open_with_lock_wait(profile: Profile) -> Executor:
+def open_bundle_executor(profile: Profile) -> Executor:
     """Tasks run in separate processes: wait longer than a laptop run for a single-writer file."""
     return open_executor(profile, lock_timeout=LOCK_WAIT_SECONDS)

@@ -16,7 +16,7 @@ from flowforge_compiler.profiles import Profile
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
-from targets.task_graph import OrchestratorOptions, task_graph
+from targets.task_graph import OrchestratorOptions, group_graph, task_graph
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,13 +73,23 @@ def _project_default_args(plan: Plan) -> dict[str, object]:
 
 def render_dag(plan: Plan, options: AirflowOptions) -> str:
     """The DAG module's text: deterministic, readable, every project name repr()-escaped."""
-    tasks = task_graph(plan, options.tests, options.selected(), options.asset_namespace)
+    if options.granularity == "node":
+        tasks = task_graph(plan, options.tests, options.selected(), options.asset_namespace)
+    else:
+        tasks = group_graph(plan, options.granularity, options.selected())
     rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.inlets, t.doc) for t in tasks]
     edges = sorted((parent, t.key) for t in tasks for parent in t.upstream)
-    return _module(plan, options, rows, edges)
+    groups = {t.node_id: list(t.nodes) for t in tasks if t.nodes}
+    return _module(plan, options, rows, edges, groups)
 
 
-def _module(plan: Plan, options: AirflowOptions, tasks: list[tuple[object, ...]], edges: list[tuple[object, ...]]) -> str:
+def _module(
+    plan: Plan,
+    options: AirflowOptions,
+    tasks: list[tuple[object, ...]],
+    edges: list[tuple[object, ...]],
+    groups: dict[str, list[str]],
+) -> str:
     single_writer = plan.profile.single_writer
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
     doc = project_summary(plan, options.dag_id)
@@ -120,6 +130,9 @@ TASKS = {py_rows(tasks)}
 
 # (upstream, downstream), each as (kind, node id)
 EDGES = {py_rows(edges)}
+
+# --granularity {options.granularity}: a group task's nodes (empty with one task per node)
+GROUP_NODES = {groups!r}
 
 
 def plan_nodes(node_id: str) -> list:
@@ -162,6 +175,17 @@ def run_checks(node_id: str) -> list:
     return run_bundle_checks(BUNDLE, node_id, airflow_conn=AIRFLOW_CONN)
 
 
+def run_group(group: str) -> dict:
+    """`--granularity group|dag`: the local scheduler on the group's nodes, checks included."""
+    from targets.local import run_bundle_nodes
+
+    try:
+        return run_bundle_nodes(BUNDLE, GROUP_NODES[group], cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+    except Exception as error:
+        fail_unless_transient(error)
+        raise
+
+
 with DAG(
     dag_id={options.dag_id!r},
     schedule={schedule!r},
@@ -180,7 +204,7 @@ with DAG(
     }},
 ) as dag:
     groups = {{name: TaskGroup(group_id=name) for name in sorted({{row[3] for row in TASKS if row[3]}})}}
-    callables = {{"plan": plan_nodes, "node": run_node, "checks": run_checks}}
+    callables = {{"plan": plan_nodes, "node": run_node, "checks": run_checks, "group": run_group}}
     tasks = {{}}
     for kind, node_id, task_id, group, asset, inlets, doc in TASKS:
         operator = BranchPythonOperator if kind == "plan" else PythonOperator
@@ -190,7 +214,7 @@ with DAG(
             op_args=[node_id],
             retries=0 if kind == "checks" else MODEL_RETRIES,
             # a node the plan skips (cached) lets its children and checks run
-            trigger_rule="all_success" if kind == "plan" else "none_failed",
+            trigger_rule="none_failed" if kind in ("node", "checks") else "all_success",
             pool=POOL or "default_pool",
             outlets=[Asset(asset)] if asset else [],  # a skipped (cached) task publishes no event
             inlets=[Asset(uri) for uri in inlets],

@@ -12,6 +12,7 @@ reported as skipped), while independent branches go on.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.plan import PlanCheck
 from runtime import CheckResult, Executor, NodeResult, run_check, run_node
 from runtime.cache import CachePolicy
+
+log = logging.getLogger("flowforge")
 
 
 class RunReporter(Protocol):
@@ -251,3 +254,39 @@ class LevelScheduler:
         result = NodeResult(node_id, "skipped", message=reason, relation=self._nodes[node_id].relation)
         self.reporter.node_finished(self._nodes[node_id], result, None)
         return result
+
+
+def run_bundle_nodes(
+    bundle: str | Path,
+    node_ids: Sequence[str],
+    *,
+    cache: str = "rw",
+    cache_store: str = "warehouse",
+    full_refresh: bool = False,
+    airflow_conn: str | None = None,
+    jobs: int = 1,
+) -> dict[str, object]:
+    """Several nodes of a bundle in one orchestrator task (`--granularity group|dag`): the local
+    scheduler on one connection, each node's checks right after it (as `ffc build`). Raises the
+    first failure, so the task fails; failed error checks raise TestFailureError."""
+    from flowforge_compiler.errors import TestFailureError
+    from runtime.bundle import bundle_profile, load_bundle_plan, open_bundle_executor, task_logging
+    from runtime.cache import CacheMode, FileStore, WarehouseStore
+
+    task_logging()
+    root = Path(bundle)
+    plan = load_bundle_plan(root)
+    profile = bundle_profile(root, plan, airflow_conn)
+    with open_bundle_executor(profile) as executor:
+        file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
+        policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
+        scheduler = LevelScheduler(plan, executor, root, jobs=jobs, full_refresh=full_refresh, run_checks=True, cache=policy)
+        summary = scheduler.run(list(node_ids))
+    for result in summary.results:
+        log.info("%s %s: %s", result.status, result.node_id, result.message or f"{result.rows} rows in {result.seconds:.2f}s")
+    if summary.errors:
+        raise next(iter(summary.errors.values()))
+    if summary.failed_checks:
+        raise TestFailureError("data-quality checks failed: " + "; ".join(f"{c.check_id}: {c.message}" for c in summary.failed_checks))
+    built = sum(1 for r in summary.results if r.status != "skipped")
+    return {"built": built, "cached": summary.cached, "nodes": len(summary.results)}

@@ -20,6 +20,7 @@ from runtime.checks import checks_guarding
 from targets.codegen import safe_name
 
 TestsPlacement = Literal["after_each", "after_all", "none"]
+Granularity = Literal["node", "group", "dag"]
 TaskKey = tuple[str, str]  # ("plan", "*") | ("node", node id) | ("checks", guarded node id or "*")
 PLAN_TASK: TaskKey = ("plan", "*")
 ALL_CHECKS = "*"
@@ -32,6 +33,7 @@ class OrchestratorOptions:
     tests: TestsPlacement = "after_each"
     retries: int = 2  # model tasks, and only for transient failures; check tasks never retry
     task_timeout: int | None = None  # seconds a task may run; None: no limit
+    granularity: Granularity = "node"  # a task per node, per model folder, or one for the DAG
     jobs: int = 1  # parallel tasks on server engines (DuckDB: one writer at a time)
     cache: str = "rw"
     cache_store: str = "warehouse"
@@ -53,6 +55,7 @@ class TaskSpec:
     doc: str
     upstream: tuple[TaskKey, ...]
     inlets: tuple[str, ...] = ()  # URIs of the relations it reads that the project builds
+    nodes: tuple[str, ...] = ()  # a group task's nodes, in plan order
 
     @property
     def node_id(self) -> str:
@@ -107,6 +110,69 @@ def task_graph(
         leaves = tuple(("node", n.id) for n in nodes if n.id not in parents)
         tasks.append(TaskSpec(("checks", ALL_CHECKS), safe_name("run_all_checks", names), None, None, "Every check", leaves))
     return _in_dependency_order(tasks)
+
+
+def group_graph(plan: Plan, granularity: Granularity, node_ids: set[str] | None = None) -> list[TaskSpec]:
+    """Tasks of several nodes each (`group`: one per model folder, seeds together; `dag`: one),
+    each running the local scheduler with its nodes' checks. A group waits for every group that
+    holds a parent of its nodes or a node their checks read; groups that would wait for each
+    other are merged into one task."""
+    selected = node_ids if node_ids is not None else {n.id for n in plan.nodes}
+    nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
+    folder_of = {n.id: _folder(n) if granularity == "group" else "all" for n in nodes}
+    needs: dict[str, set[str]] = {folder: set() for folder in folder_of.values()}
+    for node in nodes:
+        reads = set(plan.built_parents(node.id, set(folder_of)))
+        reads |= {r for c in checks_guarding(plan, node.id) for r in c.nodes if r in folder_of}
+        needs[folder_of[node.id]] |= {folder_of[r] for r in reads} - {folder_of[node.id]}
+    merged = _merge_cycles(needs)
+    names: set[str] = set()
+    tasks: dict[str, TaskSpec] = {}
+    for component in dict.fromkeys(merged.values()):
+        members = [n.id for n in nodes if merged[folder_of[n.id]] == component]
+        label = "flowforge_build" if granularity == "dag" else "__".join(sorted({folder_of[n] for n in members}))
+        upstream = sorted({merged[f] for folder in component.split("\0") for f in needs[folder]} - {component})
+        tasks[component] = TaskSpec(
+            ("group", component), safe_name(label, names), None, None, f"Builds and checks {len(members)} nodes",
+            tuple(("group", u) for u in upstream), nodes=tuple(members),
+        )
+    return _in_dependency_order(list(tasks.values()))
+
+
+def _folder(node: PlanNode) -> str:
+    return "seeds" if node.kind == "seed" else "/".join(PurePosixPath(node.path).parts[:-1])
+
+
+def _merge_cycles(needs: dict[str, set[str]]) -> dict[str, str]:
+    """Each folder -> its strongly connected component (Tarjan), named by its sorted folders."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    component: dict[str, str] = {}
+
+    def visit(folder: str) -> None:
+        index[folder] = low[folder] = len(index)
+        stack.append(folder)
+        for other in sorted(needs[folder]):
+            if other not in index:
+                visit(other)
+                low[folder] = min(low[folder], low[other])
+            elif other in stack:
+                low[folder] = min(low[folder], index[other])
+        if low[folder] == index[folder]:
+            members = []
+            while True:
+                member = stack.pop()
+                members.append(member)
+                if member == folder:
+                    break
+            name = "\0".join(sorted(members))
+            component.update({m: name for m in members})
+
+    for folder in sorted(needs):
+        if folder not in index:
+            visit(folder)
+    return component
 
 
 def _in_dependency_order(tasks: list[TaskSpec]) -> list[TaskSpec]:

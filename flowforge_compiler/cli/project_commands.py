@@ -35,6 +35,12 @@ class Target(str, Enum):
     prefect = "prefect"
 
 
+class GranularityOpt(str, Enum):
+    node = "node"
+    group = "group"
+    dag = "dag"
+
+
 class TestsOpt(str, Enum):
     after_each = "after_each"
     after_all = "after_all"
@@ -66,6 +72,13 @@ def compile(
     retries: Annotated[
         int, typer.Option("--retries", min=0, help="Retries of model tasks after transient failures (checks never retry).")
     ] = 2,
+    granularity: Annotated[
+        GranularityOpt,
+        typer.Option(
+            "--granularity",
+            help="Airflow: a task per node (node), per model folder running the local scheduler (group), or one task (dag).",
+        ),
+    ] = GranularityOpt.node,
     task_timeout: Annotated[
         int | None, typer.Option("--task-timeout", min=1, help="Seconds a task may run (Airflow execution_timeout, Prefect timeout_seconds).")
     ] = None,
@@ -99,6 +112,7 @@ def compile(
         "tests": tests.value,
         "retries": retries,
         "task_timeout": task_timeout,
+        "granularity": granularity.value,
         "jobs": jobs,
         "cache": cache.value,
         "cache_store": cache_store.value,
@@ -108,6 +122,10 @@ def compile(
         ),
     }
     if target is Target.prefect:
+        if granularity is not GranularityOpt.node:
+            raise SelectionError(
+                "--granularity is for Airflow: Prefect tasks are threads of one flow run, so a task per node costs little"
+            )
         from targets.prefect import PrefectOptions, default_flow_name, write_prefect
 
         name = flow_name if flow_name is not None else default_flow_name(compiled.plan.project.name)

@@ -178,7 +178,7 @@ def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Pat
     # the hostile text stays inside string literals: the module imports only what every DAG imports
     assert imported == {
         "__future__", "datetime", "pathlib", "airflow.providers.standard.operators.python", "airflow.sdk",
-        "airflow.sdk.exceptions", "runtime.bundle", "runtime.failures",
+        "airflow.sdk.exceptions", "runtime.bundle", "runtime.failures", "targets.local",
     }
 
 
@@ -378,3 +378,56 @@ def test_project_airflow_settings_and_model_docs_reach_the_dag(dags_folder: Path
     assert task.depends_on_past
     assert "Orders, one row each" in task.doc_md
     assert "````sql\nselect '```' as fence, 1 as v\n````" in task.doc_md  # the SQL cannot close its fence
+
+
+@pytest.mark.parametrize("granularity", ["group", "dag"])
+def test_group_and_dag_granularity_build_the_same_tables(
+    dags_folder: Path, tmp_path: Path, monkeypatch, ffc, example_copy, granularity: str
+) -> None:
+    db = tmp_path / f"{granularity}.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    compile_airflow(EXAMPLES / "simple_duckdb", dags_folder, "--dag-id", f"ff_{granularity}", "--granularity", granularity, env="dev")
+    dag = load_dag(dags_folder, f"ff_{granularity}")
+    if granularity == "group":
+        assert set(dag.task_ids) == {"seeds", "models"} and dag.get_task("models").upstream_task_ids == {"seeds"}
+    else:
+        assert dag.task_ids == ["flowforge_build"]
+    run = dag.test()
+    assert str(run.state) == "success", task_states(run)
+    assert_same_as_ffc_run(db, ffc, example_copy)
+    assert str(load_dag(dags_folder, f"ff_{granularity}").test().state) == "success"  # all cached
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from _ff_meta").fetchone() == (7,)  # nothing built twice
+
+
+def test_a_failing_check_fails_its_group_task(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "g.duckdb"))
+    project = make_project(
+        {
+            "project.yml": "name: grouped\nversion: '1'\ntests:\n  - {type: unique, table: dup, column: id}\n",
+            "models/dup.ff.sql": "select 1 as id union all select 1",
+            "models/marts/after.ff.sql": "select * from {{ ref('dup') }}",
+        }
+    )
+    compile_airflow(project, dags_folder, "--dag-id", "ff_group_fail", "--granularity", "group")
+    dag = load_dag(dags_folder, "ff_group_fail")
+    states = task_states(dag.test())
+    marts = next(t for t in dag.task_ids if t.startswith("models_marts"))
+    assert states["models"] == "failed" and states[marts] == "upstream_failed"
+
+
+def test_groups_that_read_each_other_become_one_task(make_project, tmp_path: Path) -> None:
+    from targets.task_graph import group_graph
+    from tests.compiler.helpers import compile_dir
+
+    project = make_project(
+        {
+            "models/a/one.ff.sql": "select 1 as v",
+            "models/b/two.ff.sql": "select v from {{ ref('one') }}",
+            "models/a/three.ff.sql": "select v from {{ ref('two') }}",
+            "models/c/four.ff.sql": "select v from {{ ref('three') }}",
+        }
+    )
+    tasks = group_graph(compile_dir(project), "group")
+    assert [set(t.nodes) for t in tasks] == [{"one.ff", "two.ff", "three.ff"}, {"four.ff"}]
+    assert tasks[1].upstream == (tasks[0].key,)
