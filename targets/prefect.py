@@ -116,7 +116,8 @@ def retry_when_transient(task, task_run, state) -> bool:
     return isinstance(state.data, BaseException) and is_transient(state.data)
 
 
-@task(
+# Model and plan tasks: retried only after transient failures, with exponential backoff.
+RETRIED = dict(
     retries=MODEL_RETRIES,
     retry_delay_seconds=exponential_backoff(backoff_factor=30),
     retry_condition_fn=retry_when_transient,
@@ -125,6 +126,9 @@ def retry_when_transient(task, task_run, state) -> bool:
     persist_result=False,
     tags=TAGS,
 )
+
+
+@task(**RETRIED)
 def run_node(node_id: str, decision: dict | None = None) -> dict:
     from runtime.bundle import run_bundle_node
 
@@ -132,15 +136,7 @@ def run_node(node_id: str, decision: dict | None = None) -> dict:
         return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, decision=decision)
 
 
-@task(
-    retries=MODEL_RETRIES,
-    retry_delay_seconds=exponential_backoff(backoff_factor=30),
-    retry_condition_fn=retry_when_transient,
-    timeout_seconds=TASK_TIMEOUT_SECONDS,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    tags=TAGS,
-)
+@task(**RETRIED)
 def plan_nodes(node_id: str) -> dict:
     from runtime.bundle import plan_bundle
 

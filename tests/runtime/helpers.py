@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -29,3 +33,19 @@ def build_all(root: Path, db: Path, *, full_refresh: bool = False) -> tuple[Plan
 def rows(db: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+@contextmanager
+def lock_held(db: Path, seconds: float) -> Iterator[int]:
+    """Another process holds `db` open (DuckDB's file lock) for up to `seconds`; yields its PID."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep({seconds})"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

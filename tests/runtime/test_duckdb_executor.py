@@ -228,21 +228,11 @@ def test_python_model_imports_a_helper_module_beside_it(make_project, tmp_path: 
 
 def _run_while_locked(make_project, ffc, db: Path, *, hold_seconds: float, lock_timeout: str):
     """`ffc run` while another process holds `db` for `hold_seconds`; (result, holder's PID)."""
-    import subprocess
-    import sys
+    from tests.runtime.helpers import lock_held
 
     project = make_project({"models/a.ff.sql": "select 1 as x"})
-    holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep({hold_seconds})"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        return ffc("run", project, "--lock-timeout", lock_timeout, env={"FF_DUCKDB_PATH": str(db)}), holder.pid
-    finally:
-        holder.kill()
-        holder.wait()
+    with lock_held(db, hold_seconds) as pid:
+        return ffc("run", project, "--lock-timeout", lock_timeout, env={"FF_DUCKDB_PATH": str(db)}), pid
 
 
 def test_a_locked_file_is_waited_for_then_named_with_the_holding_process(make_project, ffc, tmp_path: Path) -> None:

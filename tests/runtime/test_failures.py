@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -15,6 +13,7 @@ from flowforge_compiler.profiles import resolve_profile
 from runtime import open_executor, run_node
 from runtime.failures import is_transient
 from tests.compiler.helpers import compile_dir
+from tests.runtime.helpers import lock_held
 
 
 def build_error(root: Path, environ: dict[str, str], node: str) -> BaseException:
@@ -36,19 +35,9 @@ def test_sql_errors_on_duckdb_fail_at_once(make_project, tmp_path: Path) -> None
 
 def test_a_duckdb_file_another_process_holds_is_worth_retrying(tmp_path: Path) -> None:
     db = tmp_path / "held.duckdb"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        profile = resolve_profile(tmp_path, None, environ={"FF_DUCKDB_PATH": str(db)})
-        with pytest.raises(FlowForgeError, match="locked by another process") as info:
-            open_executor(profile, lock_timeout=0.2).__enter__()
-    finally:
-        holder.kill()
-        holder.wait()
+    profile = resolve_profile(tmp_path, None, environ={"FF_DUCKDB_PATH": str(db)})
+    with lock_held(db, 30), pytest.raises(FlowForgeError, match="locked by another process") as info:
+        open_executor(profile, lock_timeout=0.2).__enter__()
     assert is_transient(info.value)
 
 
