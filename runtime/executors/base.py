@@ -277,8 +277,9 @@ class Executor(ABC):
 
         if self.relation_kind(META_TABLE) is None:
             return {}
-        latest = self.read_arrow(self.statements.latest_meta(META_TABLE)).to_pylist()
-        return {r["node_name"]: CacheEntry(r["fingerprint"], float(r["built_at"])) for r in latest}
+        # plain rows: a task that only asks (a cached node, the plan task) needs no pyarrow
+        latest = self.fetch_rows(self.statements.latest_meta(META_TABLE))
+        return {node: CacheEntry(fingerprint, float(built_at)) for node, fingerprint, built_at in latest}
 
     # -- Python models -------------------------------------------------------------------------
 

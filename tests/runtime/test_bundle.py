@@ -81,3 +81,17 @@ def test_a_task_logs_the_node_its_file_its_sql_and_its_rows(bundle, caplog, monk
     assert "node a.ff (sql, table) from models/a.ff.sql" in text
     assert "select 1 as v" in text and "built a.ff as table a: 1 rows" in text
     assert any(r.name == "flowforge.sql" and "CREATE TABLE" in r.getMessage() for r in caplog.records)  # every statement
+
+
+def test_a_sql_node_task_loads_no_dataframe_library(bundle) -> None:
+    import subprocess
+    import sys
+
+    _, folder = bundle
+    script = (
+        "import sys\nfrom runtime.bundle import run_bundle_node\n"
+        f"for node in ('a.ff', 'b.ff', 'b.ff'):\n    run_bundle_node({str(folder)!r}, node)\n"  # built, built, then cached
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stderr
