@@ -73,13 +73,21 @@ def plan_bundle(
     cache_store: str = "warehouse",
     full_refresh: bool = False,
     airflow_conn: str | None = None,
+    select: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The run's decisions, node id -> {"build": bool, "reason": str}, from one look at the
-    warehouse (the orchestrators' first task): node tasks told "skip" then open no connection."""
+    warehouse (the orchestrators' first task): node tasks told "skip" then open no connection.
+    `select` (a trigger-time parameter, `--select` syntax) leaves the other nodes out."""
     task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
     wanted = [n.id for n in plan.nodes] if node_ids is None else node_ids
+    if select:
+        from flowforge_compiler.selection import select_nodes  # a query on the plan, no compiling
+
+        chosen = set(select_nodes(plan, select))
+        log.info("selected at trigger time: %s", ", ".join(n for n in wanted if n in chosen) or "nothing")
+        wanted = [n for n in wanted if n in chosen]
     profile = bundle_profile(root, plan, airflow_conn)
     with open_bundle_executor(profile) as executor:
         file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None

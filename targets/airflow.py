@@ -16,7 +16,7 @@ from flowforge_compiler.profiles import Profile
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
-from targets.task_graph import OrchestratorOptions, group_graph, task_graph
+from targets.task_graph import PLAN_TASK, OrchestratorOptions, group_graph, task_graph
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +80,8 @@ def render_dag(plan: Plan, options: AirflowOptions) -> str:
     rows = [(t.key[0], t.node_id, t.name, t.group, t.asset, t.inlets, t.doc) for t in tasks]
     edges = sorted((parent, t.key) for t in tasks for parent in t.upstream)
     groups = {t.node_id: list(t.nodes) for t in tasks if t.nodes}
-    return _module(plan, options, rows, edges, groups)
+    plan_task = next((t.name for t in tasks if t.key == PLAN_TASK), None)
+    return _module(plan, options, rows, edges, groups, plan_task)
 
 
 def _module(
@@ -89,6 +90,7 @@ def _module(
     tasks: list[tuple[object, ...]],
     edges: list[tuple[object, ...]],
     groups: dict[str, list[str]],
+    plan_task: str | None,
 ) -> str:
     single_writer = plan.profile.single_writer
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
@@ -108,7 +110,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from airflow.providers.standard.operators.python import BranchPythonOperator, PythonOperator
-from airflow.sdk import DAG, Asset, TaskGroup
+from airflow.sdk import DAG, Asset, Param, TaskGroup
 
 DESCRIPTION = {doc!r}
 BUNDLE = str(Path(__file__).with_name({options.dag_id!r}))
@@ -119,6 +121,7 @@ CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
 PROJECT_DEFAULT_ARGS = {_project_default_args(plan)!r}  # project.yml `airflow:`
+PLAN_TASK_ID = {plan_task!r}  # its XCom "chosen": the task ids of the nodes that build in this run
 
 # (kind, node id, task id, task group, asset URI published when it builds, URIs it reads, docs).
 # An Asset is the warehouse object itself (engine, place, schema, relation). Kind "plan" asks
@@ -135,23 +138,40 @@ EDGES = {py_rows(edges)}
 GROUP_NODES = {groups!r}
 
 
-def plan_nodes(node_id: str) -> list:
+def plan_nodes(node_id: str, params=None, ti=None) -> list:
     """The task ids of the nodes that must build (the branch to follow); the plan is logged."""
     from runtime.bundle import plan_bundle
 
+    params = params or {{}}
     try:
-        decisions = plan_bundle(BUNDLE, list(NODE_TASK_IDS), cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+        decisions = plan_bundle(
+            BUNDLE, list(NODE_TASK_IDS), cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN,
+            full_refresh=bool(params.get("full_refresh")), select=list(params.get("select") or []),
+        )
     except Exception as error:
         fail_unless_transient(error)
         raise
-    return [NODE_TASK_IDS[node] for node, decision in decisions.items() if decision["build"]]
+    chosen = [NODE_TASK_IDS[node] for node, decision in decisions.items() if decision["build"]]
+    if ti is not None:  # pushed here: a branch that skips tasks returns no XCom of its own
+        ti.xcom_push(key="chosen", value=chosen)
+    return chosen
 
 
-def run_node(node_id: str) -> dict:
+def run_node(node_id: str, params=None, ti=None) -> dict:
+    # Branching skips a task the plan did not choose unless a chosen one is upstream of it (a
+    # join); such a task asks the plan itself, before importing anything.
+    chosen = ti.xcom_pull(task_ids=PLAN_TASK_ID, key="chosen") if ti is not None else None
+    if chosen is not None and ti.task_id not in chosen:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"{{node_id}}: not chosen by {{PLAN_TASK_ID}} (cached or not selected)")
     from runtime.bundle import run_bundle_node
 
+    full_refresh = bool((params or {{}}).get("full_refresh"))
     try:
-        return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+        return run_bundle_node(
+            BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN, full_refresh=full_refresh
+        )
     except Exception as error:
         fail_unless_transient(error)
         raise
@@ -175,12 +195,16 @@ def run_checks(node_id: str) -> list:
     return run_bundle_checks(BUNDLE, node_id, airflow_conn=AIRFLOW_CONN)
 
 
-def run_group(group: str) -> dict:
+def run_group(group: str, params=None) -> dict:
     """`--granularity group|dag`: the local scheduler on the group's nodes, checks included."""
     from targets.local import run_bundle_nodes
 
+    params = params or {{}}
     try:
-        return run_bundle_nodes(BUNDLE, GROUP_NODES[group], cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN)
+        return run_bundle_nodes(
+            BUNDLE, GROUP_NODES[group], cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN,
+            full_refresh=bool(params.get("full_refresh")), select=list(params.get("select") or []),
+        )
     except Exception as error:
         fail_unless_transient(error)
         raise
@@ -195,6 +219,12 @@ with DAG(
     max_active_tasks={max_tasks!r},
     tags={sorted({"flowforge", plan.project.name, *plan.project.airflow.tags})!r},
     doc_md=DESCRIPTION,
+    # Trigger-time controls (the Trigger DAG form, or `airflow dags trigger --conf`). Vars are
+    # compiled into the SQL, so changing them means compiling again with --vars.
+    params={{
+        "full_refresh": Param(False, type="boolean", description="Rebuild incremental models whole."),
+        "select": Param([], type="array", description="Build only these nodes (--select syntax: name, +name, name+, tag:x)."),
+    }},
     default_args={{
         **PROJECT_DEFAULT_ARGS,
         "retry_delay": timedelta(seconds=30),

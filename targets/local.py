@@ -265,6 +265,7 @@ def run_bundle_nodes(
     full_refresh: bool = False,
     airflow_conn: str | None = None,
     jobs: int = 1,
+    select: Sequence[str] = (),
 ) -> dict[str, object]:
     """Several nodes of a bundle in one orchestrator task (`--granularity group|dag`): the local
     scheduler on one connection, each node's checks right after it (as `ffc build`). Raises the
@@ -276,6 +277,11 @@ def run_bundle_nodes(
     task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
+    if select:
+        from flowforge_compiler.selection import select_nodes  # a query on the plan, no compiling
+
+        chosen = set(select_nodes(plan, select))
+        node_ids = [n for n in node_ids if n in chosen]
     profile = bundle_profile(root, plan, airflow_conn)
     with open_bundle_executor(profile) as executor:
         file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None

@@ -129,19 +129,20 @@ RETRIED = dict(
 
 
 @task(**RETRIED)
-def run_node(node_id: str, decision: dict | None = None) -> dict:
+def run_node(node_id: str, decision: dict | None = None, full_refresh: bool = False) -> dict:
     from runtime.bundle import run_bundle_node
 
     with run_logs():
-        return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, decision=decision)
+        return run_bundle_node(BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, decision=decision, full_refresh=full_refresh)
 
 
 @task(**RETRIED)
-def plan_nodes(node_id: str) -> dict:
+def plan_nodes(node_id: str, full_refresh: bool = False, select: list | None = None) -> dict:
     from runtime.bundle import plan_bundle
 
+    nodes = [row[1] for row in TASKS if row[0] == "node"]
     with run_logs():
-        return plan_bundle(BUNDLE, [row[1] for row in TASKS if row[0] == "node"], cache=CACHE, cache_store=CACHE_STORE)
+        return plan_bundle(BUNDLE, nodes, cache=CACHE, cache_store=CACHE_STORE, full_refresh=full_refresh, select=select)
 
 
 @task(retries=0, timeout_seconds=TASK_TIMEOUT_SECONDS, cache_policy=NO_CACHE, persist_result=False, tags=TAGS)
@@ -153,17 +154,20 @@ def run_checks(node_id: str) -> list:
 
 
 @prefect_flow(name=FLOW_NAME, description=DESCRIPTION, task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
-def flowforge_flow() -> list:
+def flowforge_flow(full_refresh: bool = False, select: list[str] | None = None) -> list:
+    """`full_refresh` rebuilds incremental models whole; `select` (--select syntax) builds only
+    those nodes. Vars are compiled into the SQL: changing them means compiling again."""
     futures = {{}}
     decisions = {{}}
     for kind, node_id, name, upstream in TASKS:
         waits = [futures[key] for key in upstream if key[0] != "plan"]
         if kind == "plan":
-            futures[(kind, node_id)] = plan = plan_nodes.with_options(name=name).submit(node_id)
+            futures[(kind, node_id)] = plan = plan_nodes.with_options(name=name).submit(node_id, full_refresh, select)
             decisions = plan.result()  # a failed plan fails the flow before anything builds
         elif kind == "node":
+            left_out = {{"build": False, "reason": "not selected"}}
             task_run = run_node.with_options(name=name)
-            futures[(kind, node_id)] = task_run.submit(node_id, decisions.get(node_id), wait_for=waits)
+            futures[(kind, node_id)] = task_run.submit(node_id, decisions.get(node_id, left_out), full_refresh, wait_for=waits)
         else:
             futures[(kind, node_id)] = run_checks.with_options(name=name).submit(node_id, wait_for=waits)
     return list(futures.values())  # returned futures make the flow's state reflect every task
@@ -178,6 +182,14 @@ def serve() -> None:
         flow.serve(name=FLOW_NAME, cron=SCHEDULE, tags=TAGS)
     else:
         flow.serve(name=FLOW_NAME, tags=TAGS)
+
+
+def deploy(work_pool_name: str, **options):
+    """A deployment on a work pool, on the project's schedule (as `serve()` uses it). Its code is
+    this module's folder (the module and its bundle), so a process worker that sees the same
+    path runs it; `options` go to Prefect's `deploy` (an image, job variables, ...)."""
+    source = flow.from_source(source=str(Path(__file__).resolve().parent), entrypoint=f"{{Path(__file__).name}}:flow")
+    return source.deploy(name=FLOW_NAME, work_pool_name=work_pool_name, cron=SCHEDULE, tags=TAGS, **options)
 
 
 def main() -> int:

@@ -431,3 +431,27 @@ def test_groups_that_read_each_other_become_one_task(make_project, tmp_path: Pat
     tasks = group_graph(compile_dir(project), "group")
     assert [set(t.nodes) for t in tasks] == [{"one.ff", "two.ff", "three.ff"}, {"four.ff"}]
     assert tasks[1].upstream == (tasks[0].key,)
+
+
+def test_trigger_time_select_and_full_refresh(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "params.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    project = make_project(
+        {
+            "models/a.ff.sql": "select 1 as v",
+            "models/b.ff.sql": "select v from {{ ref('a') }}",
+            "models/inc.ff.sql": "{{ config(materialized='incremental') }}\nselect 1 as v",
+        }
+    )
+    compile_airflow(project, dags_folder, "--dag-id", "ff_params")
+
+    def run(conf: dict) -> dict[str, str]:
+        dag_run = load_dag(dags_folder, "ff_params").test(run_conf=conf)
+        assert str(dag_run.state) == "success", task_states(dag_run)
+        return task_states(dag_run)
+
+    assert run({"select": ["a"]}) == {"flowforge_plan": "success", "a": "success", "b": "skipped", "inc": "skipped"}
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert {r[0] for r in con.execute("select node_name from _ff_meta").fetchall()} == {"a.ff"}
+    assert run({})["inc"] == "success" and run({})["inc"] == "skipped"  # built, then cached
+    assert run({"full_refresh": True})["inc"] == "success"  # an incremental model rebuilt whole

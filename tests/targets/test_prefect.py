@@ -260,3 +260,76 @@ def test_project_tags_and_logs_reach_prefect(prefect_api: str, make_project, tmp
         time.sleep(0.5)
         found = asyncio.run(messages())
     assert any("built a.ff as table a: 1 rows" in m for m in found), found
+
+
+def test_flow_parameters_select_and_full_refresh(prefect_api: str, make_project, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "params.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    project = make_project(
+        {
+            "models/a.ff.sql": "select 1 as v",
+            "models/b.ff.sql": "select v from {{ ref('a') }}",
+            "models/inc.ff.sql": "{{ config(materialized='incremental') }}\nselect 1 as v",
+        }
+    )
+    module = load_flow_module(compile_prefect(project, tmp_path / "flows", "--flow-name", "params") / "params.py")
+
+    def statuses(**parameters) -> dict[str, str]:
+        state = module.flow(return_state=True, **parameters)
+        assert state.is_completed()
+        return {f.result()["node_id"]: f.result()["status"] for f in state.result() if "status" in (f.result() or {})}
+
+    assert statuses(select=["a"]) == {"a.ff": "built", "b.ff": "skipped", "inc.ff": "skipped"}
+    assert statuses()["inc.ff"] == "built" and statuses()["inc.ff"] == "skipped"
+    assert statuses(full_refresh=True)["inc.ff"] == "built"
+
+
+def test_deploy_uses_the_project_schedule_and_a_real_worker_runs_it(prefect_api: str, tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    db = tmp_path / "deployed.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    out = compile_prefect(EXAMPLES / "simple_duckdb", tmp_path / "flows", "--flow-name", "deployed", env="dev")
+    module = load_flow_module(out / "deployed.py")
+
+    async def create_pool() -> None:
+        async with get_client() as client:
+            await client.create_work_pool(WorkPoolCreate(name="ff-test-pool", type="process"), overwrite=True)
+
+    asyncio.run(create_pool())
+    deployment_id = module.deploy("ff-test-pool")
+
+    async def deployment_and_run():
+        async with get_client() as client:
+            deployment = await client.read_deployment(deployment_id)
+            flow_run = await client.create_flow_run_from_deployment(deployment_id)
+            return deployment, flow_run
+
+    deployment, flow_run = asyncio.run(deployment_and_run())
+    assert [s.schedule.cron for s in deployment.schedules] == ["0 0 * * *"]  # project.yml's @daily
+    assert "flowforge" in deployment.tags
+    env = {**os.environ, "PREFECT_API_URL": prefect_api}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "ff-test-pool", "--run-once"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        output, _ = worker.communicate(timeout=300)
+    finally:
+        worker.kill()
+
+    async def final_state():
+        async with get_client() as client:
+            return (await client.read_flow_run(flow_run.id)).state
+
+    deadline, state = time.monotonic() + 60, asyncio.run(final_state())
+    while not state.is_final() and time.monotonic() < deadline:
+        time.sleep(1)
+        state = asyncio.run(final_state())
+    assert state.is_completed(), output[-3000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from mart_orders_enriched").fetchone() == (2,)
