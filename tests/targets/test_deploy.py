@@ -116,3 +116,9 @@ def test_a_credential_from_ff_variables_is_read_from_the_same_variable_in_the_wo
     text = (tmp_path / "dags" / "shop" / "profiles.yml").read_text()
     assert "s3cret" not in text
     assert yaml.safe_load(text)["default"]["postgres"]["dsn"] == "{{ env_var('FF_PG_DSN') }}"
+
+
+def test_granularity_is_an_airflow_option(make_project, tmp_path: Path, ffc) -> None:
+    project = project_with_profile(make_project)
+    result = ffc("compile", project, "--target", "prefect", "--out", tmp_path / "flows", "--env", "dev", "--granularity", "group")
+    assert result.exit_code == 1 and "--granularity is for Airflow" in result.output
