@@ -17,6 +17,13 @@ def imported_modules(path: Path) -> set[str]:
     }
 
 
+# A project for trigger-time controls: a chain to select part of, an incremental model to refresh.
+SELECTABLE = {
+    "models/a.ff.sql": "select 1 as v",
+    "models/b.ff.sql": "select v from {{ ref('a') }}",
+    "models/inc.ff.sql": "{{ config(materialized='incremental') }}\nselect 1 as v",
+}
+
 EXAMPLE_TABLES = ["users", "orders", "users_enriched", "mart_orders_enriched", "mart_users"]
 
 

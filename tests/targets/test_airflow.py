@@ -12,7 +12,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import assert_same_as_ffc_run, compile_target, imported_modules
+from tests.targets.generated_code import SELECTABLE, assert_same_as_ffc_run, compile_target, imported_modules
 from tests.targets.airflow_env import configure
 
 pytestmark = pytest.mark.airflow
@@ -436,13 +436,7 @@ def test_groups_that_read_each_other_become_one_task(make_project, tmp_path: Pat
 def test_trigger_time_select_and_full_refresh(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "params.duckdb"
     monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
-    project = make_project(
-        {
-            "models/a.ff.sql": "select 1 as v",
-            "models/b.ff.sql": "select v from {{ ref('a') }}",
-            "models/inc.ff.sql": "{{ config(materialized='incremental') }}\nselect 1 as v",
-        }
-    )
+    project = make_project(SELECTABLE)
     compile_airflow(project, dags_folder, "--dag-id", "ff_params")
 
     def run(conf: dict) -> dict[str, str]:

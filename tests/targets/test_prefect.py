@@ -14,7 +14,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import assert_same_as_ffc_run, compile_target, imported_modules
+from tests.targets.generated_code import SELECTABLE, assert_same_as_ffc_run, compile_target, imported_modules
 
 pytestmark = pytest.mark.prefect
 GOLDEN = Path(__file__).parent / "golden"
@@ -265,13 +265,7 @@ def test_project_tags_and_logs_reach_prefect(prefect_api: str, make_project, tmp
 def test_flow_parameters_select_and_full_refresh(prefect_api: str, make_project, tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "params.duckdb"
     monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
-    project = make_project(
-        {
-            "models/a.ff.sql": "select 1 as v",
-            "models/b.ff.sql": "select v from {{ ref('a') }}",
-            "models/inc.ff.sql": "{{ config(materialized='incremental') }}\nselect 1 as v",
-        }
-    )
+    project = make_project(SELECTABLE)
     module = load_flow_module(compile_prefect(project, tmp_path / "flows", "--flow-name", "params") / "params.py")
 
     def statuses(**parameters) -> dict[str, str]:
