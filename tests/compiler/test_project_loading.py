@@ -217,3 +217,13 @@ def test_orchestrator_sections_of_project_yml_are_strict(make_project) -> None:
     text = info.value.render()
     assert "project.yml:5" in text and "ownr" in text
     assert load_project(make_project({"project.yml": "name: t\nversion: '1'\nprefect: {tags: [nightly]}\n"})).config.prefect.tags == ["nightly"]
+
+
+def test_every_example_loads_where_it_is() -> None:
+    """As a newcomer runs them: in place, not copied (a copy would follow links the checks refuse)."""
+    from tests.conftest import EXAMPLES
+
+    examples = sorted(p.parent for p in EXAMPLES.glob("*/project.yml"))
+    assert examples
+    for example in examples:
+        assert load_project(example).sql_models, example.name

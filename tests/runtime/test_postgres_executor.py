@@ -242,18 +242,13 @@ def test_engine_error_is_not_a_connection_error(make_project, pg) -> None:
     assert isinstance(info.value, ModelBuildError) and "no_such_col" in info.value.engine_message
 
 
-def test_postgres_example_builds_and_unit_tests(ffc, pg_dsn: str, pg_schema: str, tmp_path: Path) -> None:
-    import shutil
-
-    from tests.conftest import EXAMPLES
-
-    project = tmp_path / "postgres"
-    shutil.copytree(EXAMPLES / "postgres", project)  # links are copied as the files they point to
+def test_the_examples_postgres_profile_builds_and_unit_tests(ffc, pg_dsn: str, pg_schema: str, example_copy) -> None:
+    project = example_copy("simple_duckdb")
     env = {"FF_PG_DSN": pg_dsn, "FF_PG_SCHEMA": pg_schema}
-    built = ffc("build", project, env=env)
+    built = ffc("build", project, "--env", "postgres", env=env)
     assert built.exit_code == 0, built.output
     assert "7 built, 0 failed, 0 skipped" in built.stdout and "✓ passed: 7" in built.stdout
-    assert ffc("utest", project, env=env).exit_code == 0
+    assert ffc("utest", project, "--env", "postgres", env=env).exit_code == 0
 
 
 def test_seeds_and_python_call_conventions_on_postgres(make_project, pg) -> None:
