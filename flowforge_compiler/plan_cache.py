@@ -4,7 +4,8 @@ A plan is a function of the project's files, the profile's settings, the environ
 its models read, the vars and flags of the command and the code that compiles. The entry's key
 hashes all that can be known before compiling: the text of project.yml and sources.yml, every
 file under models/, macros/ and seeds/ (names and bytes), the profile's non-secret facts (name,
-engine, dialect, `target.*`, where its data lives), every `FF_*` variable, the vars, `--strict`,
+engine, dialect, `target.*`, where its data lives), the `FF_*` variables fingerprints hold (all
+but the engines' settings overrides, whose effect those facts already hold), the vars, `--strict`,
 lineage, the project's folder and `code_identity`. What only the compile finds out is stored in
 the entry and asked again before it is served: each `env_var()` name a model looked up (a digest
 of its value then, salted by the key), each path that resolving Python imports probed and each
@@ -33,7 +34,7 @@ from typing import Any
 from flowforge_compiler.code_identity import code_identity, engine_modules
 from flowforge_compiler.local_modules import ImportProbes, recording_imports
 from flowforge_compiler.plan import Plan
-from flowforge_compiler.profiles import Profile, ff_environment
+from flowforge_compiler.profiles import Profile, fingerprinted_environment
 
 _FORMAT = 1
 _KEPT = 4
@@ -93,7 +94,9 @@ def plan_key(
             "location": profile.location(root),
             "single_writer": profile.spec.capabilities.single_writer,
         },
-        "ff_environment": ff_environment(environ),
+        # the FF_* variables the plan holds; the engines' settings overrides act through the
+        # profile facts above, so a credential in FF_PG_DSN never enters the key
+        "ff_environment": fingerprinted_environment(environ),
         "vars": vars,
         "strict": strict,
         "lineage": lineage,

@@ -257,3 +257,15 @@ def test_a_run_after_an_edit_that_keeps_size_and_mtime_builds_the_new_rows(make_
     assert result.exit_code == 0, result.output
     with duckdb.connect(str(root / "w.duckdb"), read_only=True) as con:
         assert con.execute("select v from a").fetchall() == [(7,)]
+
+
+def test_a_new_password_is_served_the_same_plan_and_a_new_schema_is_not(make_project, no_compile) -> None:
+    root = make_project({"models/a.ff.sql": "select 1 as v"})
+    pg = {"FF_ENGINE": "postgres", "FF_PG_SCHEMA": "analytics"}
+    before = compile_at(root, {**pg, "FF_PG_DSN": "postgresql://app:s3cret-old@db:5432/w"})
+    other_schema = compile_at(root, {**pg, "FF_PG_DSN": "postgresql://app:s3cret-old@db:5432/w", "FF_PG_SCHEMA": "staging"})
+    assert other_schema.node("a.ff").fingerprint != before.node("a.ff").fingerprint
+    no_compile()
+    rotated = compile_at(root, {**pg, "FF_PG_DSN": "postgresql://app:s3cret-new@db:5432/w"})
+    assert rotated.to_json() == before.to_json()
+    assert not any(b"s3cret" in p.read_bytes() for p in entries(root))
