@@ -1,4 +1,10 @@
-"""The Spark / Databricks engine: its profile and SDK entry (Spark SQL). The executor is not in this version."""
+"""The Spark / Databricks engine: its profile and SDK entry (Spark SQL). The executor is not in this version.
+
+Profile keys as the spec names them (`master`, `app_name`, `extra_conf`) plus where tables live:
+`warehouse_dir` (relative to the project; default `.local/spark-warehouse` in it), `database`
+and `table_format` (`parquet`, or `delta` when delta-spark and its jars are installed). `FF_DBR_*`
+variables override them.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +18,16 @@ from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.paths import project_relative
 from flowforge_compiler.project_file import Strict
 
+DEFAULT_WAREHOUSE = ".local/spark-warehouse"  # relative to the project
+
 
 class DatabricksSparkSettings(Strict):
     master: str = "local[*]"
     app_name: str = "flowforge"
-    warehouse_dir: str | None = None
-    database: str | None = None
-    conf: dict[str, str] = Field(default_factory=dict)
+    extra_conf: dict[str, str] = Field(default_factory=dict)  # spark.* settings for the session
+    warehouse_dir: str | None = None  # None: DEFAULT_WAREHOUSE in the project
+    database: str = "default"
+    table_format: Literal["parquet", "delta"] = "parquet"
 
 
 class DatabricksSparkProfile(Strict):
@@ -27,10 +36,10 @@ class DatabricksSparkProfile(Strict):
 
 
 def _location(settings: DatabricksSparkSettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:
-    warehouse = settings.warehouse_dir
-    if warehouse and "databricks_spark.warehouse_dir" not in unresolved:
+    warehouse = settings.warehouse_dir or str(root / DEFAULT_WAREHOUSE)
+    if "databricks_spark.warehouse_dir" not in unresolved:
         warehouse = project_relative(Path(warehouse), root)
-    return {"master": settings.master, "warehouse_dir": warehouse or "", "database": settings.database or ""}
+    return {"master": settings.master, "warehouse_dir": warehouse, "database": settings.database, "table_format": settings.table_format}
 
 
 ENGINE = EngineSpec(
@@ -39,8 +48,15 @@ ENGINE = EngineSpec(
     profile=DatabricksSparkProfile,
     extra="spark",
     capabilities=Capabilities(transactions=False, create_or_replace=False, frame="spark"),
+    overrides={
+        "FF_DBR_MASTER": "master",
+        "FF_DBR_APPNAME": "app_name",
+        "FF_DBR_WAREHOUSE_DIR": "warehouse_dir",
+        "FF_DBR_DATABASE": "database",
+        "FF_DBR_TABLE_FORMAT": "table_format",
+    },
     path_keys=("warehouse_dir",),
     requires=("pyspark",),
     location=_location,
-    target=lambda settings, unresolved: (settings.database or "default", None),
+    target=lambda settings, unresolved: (settings.database, None),
 )
