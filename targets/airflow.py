@@ -187,12 +187,19 @@ def fail_unless_transient(error: Exception) -> None:
         raise AirflowFailException(f"{{error}}\\n(not retried: it fails the same way every time)") from error
 
 
-def run_checks(node_id: str) -> list:
+def run_checks(node_id: str, ti=None) -> list:
     from runtime.bundle import run_bundle_all_checks, run_bundle_checks
 
     if node_id == "*":
         return run_bundle_all_checks(BUNDLE, airflow_conn=AIRFLOW_CONN)
-    return run_bundle_checks(BUNDLE, node_id, airflow_conn=AIRFLOW_CONN)
+    results = run_bundle_checks(BUNDLE, node_id, airflow_conn=AIRFLOW_CONN)
+    chosen = ti.xcom_pull(task_ids=PLAN_TASK_ID, key="chosen") if ti is not None and PLAN_TASK_ID else None
+    if chosen is not None and NODE_TASK_IDS.get(node_id) not in chosen:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        # the checks passed, but the relation was not built in this run: no Asset event
+        raise AirflowSkipException(f"checks of {{node_id}} passed; it was not built in this run, so no Asset event")
+    return results
 
 
 def run_group(group: str, params=None) -> dict:

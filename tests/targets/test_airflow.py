@@ -235,7 +235,8 @@ def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_d
     # the plan task asked the warehouse once; node tasks finished as skipped, checks still ran
     node_tasks = {"users", "orders", "users_enriched", "mart_orders_enriched", "mart_users", "seeds.seed_users", "seeds.seed_orders"}
     assert {runs[1][t] for t in node_tasks} == {"skipped"} and runs[1]["flowforge_plan"] == "success"
-    assert {s for t, s in runs[1].items() if t.startswith("test_")} == {"success"}
+    # checks still ran (and passed), then ended skipped: their nodes were not built, so no Asset event
+    assert {s for t, s in runs[1].items() if t.startswith("test_")} == {"skipped"}
     model = project / "models" / "users.ff.sql"
     model.write_text(model.read_text().replace("lower(trim(email))", "lower(email)"))
     third = run_and_count_builds()
@@ -349,7 +350,13 @@ def test_a_cached_run_fires_no_asset_event(dags_folder: Path, make_project, tmp_
     from airflow.utils.session import create_session
 
     monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "events.duckdb"))
-    project = make_project({"models/a.ff.sql": "select 1 as v", "models/b.ff.sql": "select v from {{ ref('a') }}"})
+    project = make_project(
+        {
+            "project.yml": "name: events\nversion: '1'\ntests:\n  - {type: not_null, table: b, column: v}\n",
+            "models/a.ff.sql": "select 1 as v",
+            "models/b.ff.sql": "select v from {{ ref('a') }}",  # its Asset is published by its check task
+        }
+    )
     compile_airflow(project, dags_folder, "--dag-id", "ff_events")
     uri = f"duckdb:{(tmp_path / 'events.duckdb').resolve()}/main/b"
 
@@ -359,8 +366,10 @@ def test_a_cached_run_fires_no_asset_event(dags_folder: Path, make_project, tmp_
 
     assert str(load_dag(dags_folder, "ff_events").test().state) == "success"
     assert events() == 2 and uri in {o.uri for t in load_dag(dags_folder, "ff_events").tasks for o in t.outlets}
-    assert str(load_dag(dags_folder, "ff_events").test().state) == "success"
-    assert events() == 2  # both nodes cached: skipped, nothing published
+    second = load_dag(dags_folder, "ff_events").test()
+    assert str(second.state) == "success"
+    assert task_states(second)["test_b"] == "skipped"  # its checks ran and passed; b was not built
+    assert events() == 2  # both nodes cached: nothing published, not even by the check task
 
 
 def test_project_airflow_settings_and_model_docs_reach_the_dag(dags_folder: Path, make_project, tmp_path: Path, monkeypatch) -> None:
