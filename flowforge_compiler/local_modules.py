@@ -14,12 +14,13 @@ of its text. The plan cache serves a plan again only when all of them answer the
 from __future__ import annotations
 
 import ast
-import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from flowforge_compiler.fingerprints import file_digest
 
 # FlowForge's own packages are never a project's helpers.
 _NOT_LOCAL = frozenset({"flowforge", "flowforge_compiler", "runtime", "targets"})
@@ -60,7 +61,7 @@ def probe_answer(path: str | Path) -> str:
 def helper_digest(path: str | Path) -> str:
     """A digest of the file's bytes; '' when it cannot be read."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return file_digest(Path(path).read_bytes())
     except OSError:
         return ""
 

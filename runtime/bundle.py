@@ -18,7 +18,7 @@ from typing import Any
 from flowforge_compiler.errors import TestFailureError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
-from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
+from runtime.cache import CachePolicy
 from runtime.checks import CheckResult
 from runtime.executors import Executor, open_executor
 from runtime.node import run_checks, run_node
@@ -82,22 +82,28 @@ def plan_bundle(
     root = Path(bundle)
     plan = load_bundle_plan(root)
     wanted = [n.id for n in plan.nodes] if node_ids is None else node_ids
-    if select:
-        from flowforge_compiler.selection import select_nodes  # a query on the plan, no compiling
-
-        chosen = set(select_nodes(plan, select))
-        log.info("selected at trigger time: %s", ", ".join(n for n in wanted if n in chosen) or "nothing")
-        wanted = [n for n in wanted if n in chosen]
+    wanted = selected(plan, wanted, select)
     profile = bundle_profile(root, plan, airflow_conn)
     with open_bundle_executor(profile) as executor:
-        file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
-        policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
+        policy = CachePolicy.for_run(plan, executor, root, profile.name, mode=cache, store=cache_store)
         decisions = policy.plan_run(wanted, executor, full_refresh=full_refresh)
     building = sum(d.build for d in decisions.values())
     log.info("plan: %d to build, %d to skip", building, len(decisions) - building)
     for node_id, decision in decisions.items():
         log.info("%s %s: %s", "build" if decision.build else "skip", node_id, decision.reason)
     return {node_id: asdict(decision) for node_id, decision in decisions.items()}
+
+
+def selected(plan: Plan, node_ids: list[str], select: list[str] | None) -> list[str]:
+    """`node_ids` narrowed by a trigger-time `select` (`--select` syntax); all of them without one."""
+    if not select:
+        return node_ids
+    from flowforge_compiler.selection import select_nodes  # a query on the plan, no compiling
+
+    chosen = set(select_nodes(plan, select))
+    kept = [n for n in node_ids if n in chosen]
+    log.info("selected at trigger time: %s", ", ".join(kept) or "nothing")
+    return kept
 
 
 def run_bundle_node(
@@ -131,8 +137,7 @@ def run_bundle_node(
         log.info("SQL:\n%s", shown)
     profile = bundle_profile(root, plan, airflow_conn)
     with open_bundle_executor(profile) as executor:
-        file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
-        policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
+        policy = CachePolicy.for_run(plan, executor, root, profile.name, mode=cache, store=cache_store)
         result = run_node(plan, node_id, executor=executor, root=root, full_refresh=full_refresh, cache=policy)
         policy.save()
     if result.status == "skipped":

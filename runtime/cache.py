@@ -153,6 +153,15 @@ class CachePolicy:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _relations: set[str] | None = None
 
+    @classmethod
+    def for_run(
+        cls, plan: Plan, executor: Executor, root: Path, profile_name: str, *, mode: str = "rw", store: str = "warehouse",
+        rebuild: Sequence[str] = (),
+    ) -> CachePolicy:
+        """The policy a run uses: `_ff_meta` always, plus the file under `root` with `store="file"`."""
+        file = FileStore.for_profile(root, profile_name, executor.engine) if store == "file" else None
+        return cls(plan, CacheMode(mode), WarehouseStore(executor), rebuild, file=file)
+
     def __post_init__(self) -> None:
         produced = {n.relation for n in self.plan.nodes}
         seeded = {s.identifier if s.schema_ is None else f"{s.schema_}.{s.identifier}" for s in self.plan.sources if s.node}

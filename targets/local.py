@@ -271,21 +271,15 @@ def run_bundle_nodes(
     scheduler on one connection, each node's checks right after it (as `ffc build`). Raises the
     first failure, so the task fails; failed error checks raise TestFailureError."""
     from flowforge_compiler.errors import TestFailureError
-    from runtime.bundle import bundle_profile, load_bundle_plan, open_bundle_executor, task_logging
-    from runtime.cache import CacheMode, FileStore, WarehouseStore
+    from runtime.bundle import bundle_profile, load_bundle_plan, open_bundle_executor, selected, task_logging
 
     task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
-    if select:
-        from flowforge_compiler.selection import select_nodes  # a query on the plan, no compiling
-
-        chosen = set(select_nodes(plan, select))
-        node_ids = [n for n in node_ids if n in chosen]
+    node_ids = selected(plan, list(node_ids), list(select))
     profile = bundle_profile(root, plan, airflow_conn)
     with open_bundle_executor(profile) as executor:
-        file = FileStore.for_profile(root, profile.name, profile.engine) if cache_store == "file" else None
-        policy = CachePolicy(plan, CacheMode(cache), WarehouseStore(executor), file=file)
+        policy = CachePolicy.for_run(plan, executor, root, profile.name, mode=cache, store=cache_store)
         scheduler = LevelScheduler(plan, executor, root, jobs=jobs, full_refresh=full_refresh, run_checks=True, cache=policy)
         summary = scheduler.run(list(node_ids))
     for result in summary.results:

@@ -80,7 +80,7 @@ def task_graph(
     groups: dict[str, str] = {}
 
     def group_of(node: PlanNode) -> str | None:
-        folder = "seeds" if node.kind == "seed" else "/".join(PurePosixPath(node.path).parts[1:-1])
+        folder = _folder(node)
         if not folder:
             return None
         if folder not in groups:
@@ -119,7 +119,7 @@ def group_graph(plan: Plan, granularity: Granularity, node_ids: set[str] | None 
     other are merged into one task."""
     selected = node_ids if node_ids is not None else {n.id for n in plan.nodes}
     nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
-    folder_of = {n.id: _folder(n) if granularity == "group" else "all" for n in nodes}
+    folder_of = {n.id: _group_folder(n) if granularity == "group" else "all" for n in nodes}
     needs: dict[str, set[str]] = {folder: set() for folder in folder_of.values()}
     for node in nodes:
         reads = set(plan.built_parents(node.id, set(folder_of)))
@@ -140,7 +140,14 @@ def group_graph(plan: Plan, granularity: Granularity, node_ids: set[str] | None 
 
 
 def _folder(node: PlanNode) -> str:
-    return "seeds" if node.kind == "seed" else "/".join(PurePosixPath(node.path).parts[:-1])
+    """The folder a node's task is grouped by: "seeds", or its folder under models/ ("" at the top)."""
+    return "seeds" if node.kind == "seed" else "/".join(PurePosixPath(node.path).parts[1:-1])
+
+
+def _group_folder(node: PlanNode) -> str:
+    """A `--granularity group` task's folder, as a path from the project ("models/marts")."""
+    folder = _folder(node)
+    return folder if node.kind == "seed" else "/".join(["models", folder] if folder else ["models"])
 
 
 def _merge_cycles(needs: dict[str, set[str]]) -> dict[str, str]:

@@ -158,14 +158,11 @@ class CacheSettings:
     store: str = "file"
 
     def policy(self, compiled: Compiled, executor: Executor) -> CachePolicy:
-        from runtime.cache import CacheMode, CachePolicy, FileStore, WarehouseStore
+        from runtime.cache import CachePolicy
 
-        file = (
-            FileStore.for_profile(compiled.root, compiled.profile.name, compiled.profile.engine)
-            if self.store == "file"
-            else None
+        return CachePolicy.for_run(
+            compiled.plan, executor, compiled.root, compiled.profile.name, mode=self.mode, store=self.store, rebuild=self.rebuild
         )
-        return CachePolicy(compiled.plan, CacheMode(self.mode), WarehouseStore(executor), self.rebuild, file=file)
 
 
 def execute(
