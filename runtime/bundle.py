@@ -126,11 +126,10 @@ def run_bundle_node(
     task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
+    node = plan.node(node_id)
     if decision is not None and not decision["build"]:
-        node = plan.node(node_id)
         log.info("skipped %s: %s (decided by the plan task)", node_id, decision["reason"])
         return asdict(NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization, message=decision["reason"]))
-    node = plan.node(node_id)
     log.info("node %s (%s, %s) from %s", node_id, node.kind, node.materialization, node.path)
     if node.sql:
         shown = node.sql if len(node.sql) <= SQL_IN_LOGS else node.sql[:SQL_IN_LOGS] + f"... ({len(node.sql)} characters)"

@@ -122,3 +122,16 @@ def test_granularity_is_an_airflow_option(make_project, tmp_path: Path, ffc) -> 
     project = project_with_profile(make_project)
     result = ffc("compile", project, "--target", "prefect", "--out", tmp_path / "flows", "--env", "dev", "--granularity", "group")
     assert result.exit_code == 1 and "--granularity is for Airflow" in result.output
+
+
+def test_a_hostile_fixed_setting_reaches_the_worker_unchanged(make_project, tmp_path: Path, monkeypatch) -> None:
+    hostile = "s'; drop table x; --\n\"\"\" {{ env_var('HOME') }} {% raw %} ../.."
+    project = make_project({"models/a.ff.sql": "select 1 as v"})
+    monkeypatch.setenv("FF_ENGINE", "postgres")
+    monkeypatch.setenv("FF_PG_DSN", "postgresql://app@db:5432/w")
+    monkeypatch.setenv("FF_PG_SCHEMA", hostile)
+    compile_target("airflow", project, tmp_path / "dags", "--dag-id", "shop")
+    for name in ("FF_PG_SCHEMA", "FF_PG_DSN", "FF_ENGINE"):
+        monkeypatch.delenv(name)
+    bundle = tmp_path / "dags" / "shop"
+    assert bundle_profile(bundle, load_bundle_plan(bundle)).engine_settings.db_schema == hostile

@@ -48,7 +48,8 @@ def _project(make_project, name: str, node: str, text: str) -> Path:
     return make_project(
         {
             "project.yml": f"name: {q(name)}\nversion: {q(name)}\nschedule: '@daily'\n"
-            f"models:\n  ok.ff: {{tags: [{q(text)}], description: {q(text)}}}\n",
+            f"models:\n  ok.ff: {{tags: [{q(text)}], description: {q(text)}}}\n"
+            f"airflow: {{owner: {q(text)}, tags: [{q(text + ' tag')}]}}\nprefect: {{tags: [{q(text + ' tag')}]}}\n",
             "models/ok.ff.sql": "select 1 as id",
             "models/m.ff.py": "from flowforge_compiler import model\n"
             f"@model(name={node!r}, deps=['ok.ff'])\ndef f(df):\n    return df\n",
