@@ -92,6 +92,7 @@ def compile_project(
         drafts[seed.name] = _seed_draft(seed, run)
     if missing:
         raise DependencyNotFoundError(missing)
+    _check_relation_names(drafts, profile)
 
     deps = {node_id: draft.depends_on for node_id, draft in drafts.items()}
     order = topo_sort(deps)
@@ -143,6 +144,19 @@ def compile_project(
             for s in sorted(project.sources.values())
         ],
     )
+
+
+def _check_relation_names(drafts: dict[str, NodeDraft], profile: Profile) -> None:
+    """A relation the engine's catalog cannot name stops the compile, at the model's file."""
+    for draft in drafts.values():
+        relation = relation_for(draft.id)
+        problem = None if draft.materialization == "ephemeral" else profile.spec.relation_name_problem(relation)
+        if problem:
+            raise ProjectFileError(
+                f"{draft.id!r} would build the relation {relation!r}, which the {profile.engine} engine cannot name: {problem}",
+                location=Location(draft.path),
+                hint="rename the file (or @model name) so its relation fits",
+            )
 
 
 def _python_draft(

@@ -68,6 +68,8 @@ class EngineSpec:
     # Whether one of the engine's own errors may pass if tried again (a lost connection, a
     # serialization conflict); orchestrators retry those and fail the rest at once.
     transient: Callable[[BaseException], bool] = lambda error: False
+    # Why the engine's catalog cannot hold a relation of this name (None: it can).
+    relation_name_problem: Callable[[str], str | None] = lambda name: None
 
     def settings_model(self) -> type[BaseModel]:
         return self.profile.model_fields[self.name].annotation  # type: ignore[return-value]

@@ -131,6 +131,7 @@ def resolve_profile(
         if unresolved:  # a template where a number or flag belongs: the variables are the problem
             raise _missing_variable(unresolved, name) from None
         raise
+    settings = _defaults_in_project(settings, project_dir, unresolved)
     mine = settings.engine + "."
     return Profile(
         name=name,
@@ -232,6 +233,18 @@ def _relative_paths(raw: dict[str, Any], project_dir: Path, unresolved: Mapping[
         if isinstance(value, str) and value != ":memory:" and not Path(value).is_absolute():
             out[block][key] = str((project_dir / value).resolve())
     return out
+
+
+def _defaults_in_project(settings: Any, project_dir: Path, unresolved: Mapping[str, str]) -> Any:
+    """A path setting left at its default (relative) lives in the project folder too."""
+    spec = engine_spec(settings.engine)
+    block = getattr(settings, spec.name)
+    updates = {}
+    for key in spec.path_keys:
+        value = getattr(block, key)
+        if isinstance(value, str) and value != ":memory:" and not Path(value).is_absolute() and f"{spec.name}.{key}" not in unresolved:
+            updates[key] = str((project_dir / value).resolve())
+    return settings.model_copy(update={spec.name: block.model_copy(update=updates)}) if updates else settings
 
 
 def _apply_overrides(

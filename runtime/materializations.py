@@ -35,7 +35,7 @@ def new_rows(ex: Executor, plan: Plan, node: PlanNode, root: Path, *, incrementa
     (which is called now, with `is_incremental()` as given)."""
     if node.kind == "python":
         data = ex.python_rows(plan, node, root, incremental=incremental)
-        return lambda tmp: ex.table_from_arrow(tmp, data)
+        return lambda tmp: ex.table_from_rows(tmp, data)
     sql = node_sql(node, incremental=incremental)
     return lambda tmp: ex.create_table_as(tmp, sql)
 

@@ -44,6 +44,12 @@ def count_star() -> exp.Expression:
     return exp.Count(this=exp.Star())
 
 
+def _key_comes_again(source: Name, keys: Sequence[str]) -> exp.Exists:
+    """EXISTS a row of `source` (as ff_new) with the keys of the row `ff_old`."""
+    condition = exp.and_(*(exp.EQ(this=column(k, "ff_new"), expression=column(k, "ff_old")) for k in keys))
+    return exp.Exists(this=exp.select(exp.Literal.number(1)).from_(relation(source).as_("ff_new", quoted=True)).where(condition))
+
+
 @dataclass(frozen=True)
 class Statements:
     """The statement builders of one dialect."""
@@ -122,9 +128,14 @@ class Statements:
 
     def delete_matching(self, target: Name, source: Name, keys: Sequence[str]) -> str:
         """DELETE the rows of `target` whose keys come again in `source`."""
-        condition = exp.and_(*(exp.EQ(this=column(k, "ff_new"), expression=column(k, "ff_old")) for k in keys))
-        new_rows = exp.select(exp.Literal.number(1)).from_(relation(source).as_("ff_new", quoted=True)).where(condition)
-        return self.sql(exp.delete(relation(target).as_("ff_old", quoted=True), where=exp.Exists(this=new_rows)))
+        return self.sql(exp.delete(relation(target).as_("ff_old", quoted=True), where=_key_comes_again(source, keys)))
+
+    def kept_and_new(self, target: Name, source: Name, keys: Sequence[str], columns: Sequence[str]) -> str:
+        """The rows of `target` whose keys do not come again in `source`, then all of `source`:
+        delete+insert as one query, for engines whose tables take no DELETE."""
+        names = [column(c) for c in columns]
+        kept = exp.select(*names).from_(relation(target).as_("ff_old", quoted=True)).where(exp.not_(_key_comes_again(source, keys)))
+        return self.sql(exp.union(kept, exp.select(*names).from_(relation(source)), distinct=False))
 
     # -- _ff_meta ----------------------------------------------------------------------------
 
@@ -147,6 +158,6 @@ class Statements:
                 order=exp.Order(expressions=[exp.Ordered(this=exp.column("built_at"), desc=True)]),
             ).as_("ff_rank"),
         ).from_(relation(name))
-        epoch = exp.Extract(this=exp.var("epoch"), expression=exp.column("built_at")).as_("built_at")
+        epoch = exp.TimeToUnix(this=exp.column("built_at")).as_("built_at")  # whole seconds on some engines
         query = exp.select("node_name", "fingerprint", epoch).from_(ranked.subquery("ranked")).where("ff_rank = 1")
         return self.sql(query)

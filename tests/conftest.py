@@ -105,6 +105,40 @@ def pg_schema(pg_dsn: str) -> Iterator[str]:
         con.execute(f'drop schema if exists "{schema}" cascade')
 
 
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Spark warehouse per test process, so one session (a JVM) serves all its Spark tests;
+    each test takes a database of its own. Without pyspark or Java the Spark tests skip, except
+    in CI, where they fail."""
+    import importlib.util
+
+    missing = [what for what, ok in (("pyspark", importlib.util.find_spec("pyspark")), ("java", shutil.which("java"))) if not ok]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Spark tests: {' and '.join(missing)} missing (see .ci/run)")
+        pytest.skip(f"Spark tests need {' and '.join(missing)}: pip install -e '.[spark]' and a Java 17+ runtime")
+    return tmp_path_factory.mktemp("spark") / "warehouse"
+
+
+def spark_environ(warehouse: Path, database: str) -> dict[str, str]:
+    """The FF_* settings of a Spark test profile (two local cores)."""
+    return {"FF_ENGINE": "databricks_spark", "FF_DBR_MASTER": "local[2]", "FF_DBR_WAREHOUSE_DIR": str(warehouse), "FF_DBR_DATABASE": database}
+
+
+@pytest.fixture
+def spark_database(spark_warehouse: Path, tmp_path: Path) -> Iterator[str]:
+    """A fresh database in the process's warehouse for one test, dropped afterwards."""
+    import uuid
+
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime import open_executor
+
+    database = f"ff_test_{uuid.uuid4().hex[:10]}"
+    yield database
+    with open_executor(resolve_profile(tmp_path, None, environ=spark_environ(spark_warehouse, database))) as executor:
+        executor.execute(executor.statements.drop_schema(database))
+
+
 @pytest.fixture(autouse=True)
 def _clean_ff_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests must not see the developer's FF_* settings."""

@@ -86,14 +86,18 @@ class Executor(ABC):
         self.execute("begin")
         try:
             yield
-            node = getattr(self._building, "node", None)
-            if node is not None:
-                self.publish(node)
-                self._building.node = None
+            self.publish_pending()
         except BaseException:
             self.execute("rollback")
             raise
         self.execute("commit")
+
+    def publish_pending(self) -> None:
+        """Publish the node being built, if its audit row is not written yet."""
+        node = getattr(self._building, "node", None)
+        if node is not None:
+            self.publish(node)
+            self._building.node = None
 
     # -- shared behaviour --------------------------------------------------------------------
 
@@ -158,8 +162,7 @@ class Executor(ABC):
             self._building.node = node
         try:
             rows = self._dispatch(plan, node, root, full_refresh)
-            if getattr(self._building, "node", None) is not None:  # no transaction published it
-                self.publish(node)
+            self.publish_pending()  # when no transaction published it
         except FlowForgeError:
             raise
         except Exception as exc:  # noqa: BLE001 - the engine's own error, reported with the model
@@ -241,10 +244,6 @@ class Executor(ABC):
             self.execute(self.statements.drop("table", tmp))
         return rows
 
-    def table_from_arrow(self, relation: str, data: pa.Table) -> int:
-        self.create_table_from_arrow(relation, data)
-        return data.num_rows
-
     def columns(self, name: Name) -> list[str]:
         return list(self.read_arrow(self.statements.no_rows(name)).column_names)
 
@@ -281,13 +280,17 @@ class Executor(ABC):
         latest = self.fetch_rows(self.statements.latest_meta(META_TABLE))
         return {node: CacheEntry(fingerprint, float(built_at)) for node, fingerprint, built_at in latest}
 
-    # -- Python models -------------------------------------------------------------------------
+    # -- Python models: inputs in the engine's frame type, the result written as it comes -----
 
-    def arrow_to_frame(self, data: pa.Table) -> Any:
-        """The engine's frame type for model inputs: pandas by default."""
-        return data.to_pandas()
+    def input_frame(self, node: PlanNode) -> Any:
+        """A model input as the engine's frame type: pandas (through Arrow) by default."""
+        return self.read_node(node).to_pandas()
 
-    def frame_to_arrow(self, frame: Any, node: PlanNode) -> pa.Table:
+    def frame_columns(self, frame: Any) -> list[str]:
+        return [str(c) for c in frame.columns]
+
+    def model_rows(self, frame: Any, node: PlanNode) -> Any:
+        """What a Python model returned, as rows `table_from_rows` writes: Arrow by default."""
         import pyarrow as pa
 
         if isinstance(frame, pa.Table):
@@ -300,6 +303,14 @@ class Executor(ABC):
             node.id, node.path, self.engine,
             f"the model returned {type(frame).__name__}; return a pandas DataFrame (or a pyarrow Table)",
         )
+
+    def table_from_rows(self, relation: str, rows: Any) -> int:
+        """Create `relation` from `model_rows`' result; the number of rows written."""
+        return self.table_from_arrow(relation, rows)
+
+    def table_from_arrow(self, relation: str, data: pa.Table) -> int:
+        self.create_table_from_arrow(relation, data)
+        return data.num_rows
 
     def read_node(self, node: PlanNode, *, limit: int | None = None) -> pa.Table:
         """A node's rows (the first `limit`); an ephemeral node is read through its SQL."""
@@ -315,13 +326,12 @@ class Executor(ABC):
             query = query.limit(limit)
         return self.read_arrow(query.sql(dialect=dialect))
 
-    def python_rows(self, plan: Plan, node: PlanNode, root: Path, *, incremental: bool) -> pa.Table:
+    def python_rows(self, plan: Plan, node: PlanNode, root: Path, *, incremental: bool) -> Any:
         """Call a Python model on its inputs (as the engine's frames) and return its rows."""
         func = python_models.load_function(node, root)
         nodes = plan.node_map()
-        arrow_inputs = {nodes[d].relation: self.read_node(nodes[d]) for d in node.depends_on}
-        python_models.check_required_columns(node, {r: t.column_names for r, t in arrow_inputs.items()})
-        frames = {r: self.arrow_to_frame(t) for r, t in arrow_inputs.items()}
+        frames = {nodes[d].relation: self.input_frame(nodes[d]) for d in node.depends_on}
+        python_models.check_required_columns(node, {r: self.frame_columns(f) for r, f in frames.items()})
         try:
             with incremental_run(incremental):
                 result = python_models.call_model(func, frames)
@@ -329,7 +339,7 @@ class Executor(ABC):
             raise
         except Exception as exc:  # noqa: BLE001 - the user's function raised
             raise python_models.user_code_error(node, self.engine, exc, root) from exc
-        return self.frame_to_arrow(result, node)
+        return self.model_rows(result, node)
 
     # -- seeds ---------------------------------------------------------------------------------
 

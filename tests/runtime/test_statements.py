@@ -76,7 +76,22 @@ def test_names_with_quotes_and_upper_case_build(make_project, tmp_path: Path) ->
     assert rows(db, "select * from \"it's\"") == [(1,)]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.spark
+def test_spark_refuses_names_its_catalog_cannot_hold_at_compile_time(make_project, tmp_path: Path) -> None:
+    """Spark's Hive catalog names tables with letters, digits and `_` and folds case: such a
+    model stops the compile at its file instead of failing (or colliding) in the warehouse."""
+    from flowforge_compiler.errors import ProjectFileError
+    from flowforge_compiler.profiles import resolve_profile
+
+    for name in ("v1.2 users", "Users", "a-b"):
+        project = make_project({f"models/{name}.ff.sql": "select 1 as id"})
+        profile = resolve_profile(project, None, environ={"FF_ENGINE": "databricks_spark"})
+        with pytest.raises(ProjectFileError) as info:
+            compile_project(load_project(project), profile, environ={})
+        assert f"models/{name}.ff.sql" in info.value.render() and "Hive catalog" in str(info.value)
+
+
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e.values[0] != "databricks_spark"])
 def test_names_with_dots_build_and_are_never_split(engine: str, make_project, tmp_path: Path, request) -> None:
     project = make_project(
         {
