@@ -161,8 +161,10 @@ class Freshness(CheckType):
 
     def query(self, c: CheckInput) -> CheckQuery:
         limit = float(c.check.max_delay_minutes)  # type: ignore[attr-defined]
-        age = exp.Sub(this=exp.CurrentTimestamp(), expression=exp.Max(this=c.column))
-        minutes = exp.Div(this=exp.Extract(this=exp.var("epoch"), expression=exp.Paren(this=age)), expression=exp.Literal.number(60))
+        # seconds since the epoch on both sides (a timestamp without zone counts as UTC), so
+        # every engine subtracts numbers, not its own interval type
+        age = exp.Sub(this=exp.TimeToUnix(this=exp.CurrentTimestamp()), expression=exp.TimeToUnix(this=exp.Max(this=c.column)))
+        minutes = exp.Div(this=exp.Paren(this=age), expression=exp.Literal.number(60))
         return CheckQuery(
             value_sql=c.render(exp.select(minutes).from_(c.source.copy())),
             fails=lambda value: value is None or float(value) > limit,

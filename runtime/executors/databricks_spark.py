@@ -82,23 +82,23 @@ class DatabricksSparkProfile(Strict):
 
 @dataclass(frozen=True)
 class _SessionPlace:
-    """What a session is started with; a process keeps one, so every profile it serves must agree."""
+    """Where a session keeps its tables and catalog: fixed for the life of the process."""
 
     master: str
-    app_name: str
     warehouse: Path
-    conf: tuple[tuple[str, str], ...]
+    table_format: str
 
     @property
     def metastore(self) -> Path:
         return self.warehouse.with_name(self.warehouse.name + "-metastore")
 
-    def session_conf(self) -> dict[str, str]:
+    def session_conf(self, settings: DatabricksSparkSettings) -> dict[str, str]:
         """The measured start-up settings (notes: 4-10 s instead of 16-21 s), a persistent Hive
         catalog, DuckDB's timestamp semantics (no time zone), then the profile's own settings."""
         derby = self.metastore / "metastore_db"
         return {
             "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
             "spark.sql.shuffle.partitions": "2",
             "spark.sql.warehouse.dir": str(self.warehouse),
             "spark.sql.catalogImplementation": "hive",
@@ -106,11 +106,11 @@ class _SessionPlace:
             "spark.driver.extraJavaOptions": (
                 f'-XX:+UseSerialGC -XX:TieredStopAtLevel=1 "-Dderby.system.home={self.metastore}" "-Dlog4j2.configurationFile={_LOG_CONFIG}"'
             ),
-            "spark.ui.showConsoleProgress": "false",
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.timestampType": "TIMESTAMP_NTZ",
             "spark.sql.legacy.createHiveTableByDefault": "false",
-            **dict(self.conf),
+            **(_DELTA_CONF if self.table_format == "delta" else {}),
+            **settings.extra_conf,
         }
 
 
@@ -127,36 +127,43 @@ def _place(settings: DatabricksSparkSettings) -> _SessionPlace:
             f"databricks_spark.warehouse_dir {str(warehouse)!r} holds a character Spark's metastore URL cannot carry (; \" or a newline)",
             hint="choose a folder whose path has none of them",
         )
-    conf = dict(settings.extra_conf)
-    if settings.table_format == "delta":
-        conf = {**_DELTA_CONF, **conf}
-    return _SessionPlace(settings.master, settings.app_name, warehouse, tuple(sorted(conf.items())))
+    return _SessionPlace(settings.master, warehouse, settings.table_format)
 
 
 def spark_session(settings: DatabricksSparkSettings, profile: str, lock_timeout: float) -> Any:
-    """The process's SparkSession, started on first use; a profile that needs another one
-    (another master, warehouse or setting) is refused, since Spark keeps one per process."""
+    """A session of its own (current database, SQL settings) on the process's SparkContext and
+    catalog, which start on first use. A profile that needs another master, warehouse, table
+    format or start-up setting is refused: Spark keeps one context per process."""
     global _SESSION
     place = _place(settings)
     with _SESSION_LOCK:
-        if _SESSION is not None:
-            running, session, _fd = _SESSION
-            if running != place:
-                raise ProfileError(
-                    f"profile {profile!r} needs a Spark session on {place.master} with the warehouse {place.warehouse}, "
-                    f"but this process already runs one on {running.master} with {running.warehouse}",
-                    hint="Spark keeps one session per process: run the other profile in its own process",
-                )
-            return session
-        place.metastore.mkdir(parents=True, exist_ok=True)
-        fd = _lock_metastore(place, lock_timeout)
-        try:
-            session = _start(place)
-        except BaseException:
-            os.close(fd)
-            raise
-        _SESSION = (place, session, fd)
-        return session
+        if _SESSION is None:
+            place.metastore.mkdir(parents=True, exist_ok=True)
+            fd = _lock_metastore(place, lock_timeout)
+            try:
+                root = _start(place, settings)
+            except BaseException:
+                os.close(fd)
+                raise
+            _SESSION = (place, root, fd)
+        running, root, _fd = _SESSION
+    if running != place:
+        raise ProfileError(
+            f"profile {profile!r} needs a Spark session on {place.master} with the warehouse {place.warehouse} ({place.table_format}), "
+            f"but this process already runs one on {running.master} with {running.warehouse} ({running.table_format})",
+            hint="Spark keeps one session per process: run the other profile in its own process",
+        )
+    session = root.newSession()
+    started = root.sparkContext.getConf()
+    for key, value in settings.extra_conf.items():
+        if session.conf.isModifiable(key):
+            session.conf.set(key, value)
+        elif started.get(key) != value:
+            raise ProfileError(
+                f"profile {profile!r} sets {key}={value!r}, a start-up setting this process's Spark session has as {started.get(key)!r}",
+                hint="Spark fixes start-up settings for the life of the process: run the profile in its own process",
+            )
+    return session
 
 
 def _lock_metastore(place: _SessionPlace, lock_timeout: float) -> int:
@@ -185,13 +192,13 @@ def _lock_metastore(place: _SessionPlace, lock_timeout: float) -> int:
             delay = min(delay * 2, 2.0)
 
 
-def _start(place: _SessionPlace) -> Any:
+def _start(place: _SessionPlace, settings: DatabricksSparkSettings) -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(place.master).appName(place.app_name)
-    for key, value in place.session_conf().items():
+    builder = SparkSession.builder.master(place.master).appName(settings.app_name)
+    for key, value in place.session_conf(settings).items():
         builder = builder.config(key, value)
     started = time.perf_counter()
     with warnings.catch_warnings():  # that pyspark does not yet support pandas 3: FlowForge hands Spark Arrow, not pandas
@@ -199,7 +206,7 @@ def _start(place: _SessionPlace) -> Any:
         session = builder.enableHiveSupport().getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     log.info("started Spark %s on %s in %.1fs", session.version, place.master, time.perf_counter() - started)
-    if dict(place.conf).get("spark.sql.extensions") == _DELTA_CONF["spark.sql.extensions"] and not _has_class(session, "io.delta.tables.DeltaTable"):
+    if place.table_format == "delta" and not _has_class(session, "io.delta.tables.DeltaTable"):
         raise ProfileError(
             "databricks_spark.table_format is delta, but the Spark session has no Delta Lake classes",
             hint="install delta-spark and put its jars on the session (extra_conf: spark.jars or spark.jars.packages), or use table_format: parquet",
@@ -226,9 +233,7 @@ class DatabricksSparkExecutor(Executor):
         settings: DatabricksSparkSettings = profile.engine_settings
         self.database = settings.database
         self.table_format = settings.table_format
-        # A session of its own (its current database, SQL settings and temporary views) on the
-        # process's SparkContext and catalog.
-        self.session = spark_session(settings, profile.name, lock_timeout).newSession()
+        self.session = spark_session(settings, profile.name, lock_timeout)
         self.create_if_missing(self.statements.create_schema(self.database), self._database_exists)
         self.execute(self.statements.sql(exp.Use(this=exp.to_identifier(self.database, quoted=True))))
         self._append_lock = threading.RLock()  # held by an append, then by its publish
