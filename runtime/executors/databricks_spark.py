@@ -505,8 +505,9 @@ class LengthToSpark(Rewrite):
 
 
 class ArrayAggToSpark(Rewrite):
-    """DuckDB's `array_agg` keeps NULLs and its ORDER BY; Spark's collect_list drops both. Each
-    value travels in a struct behind its sort keys, sorted, then unwrapped."""
+    """DuckDB's `array_agg` keeps NULLs and its ORDER BY, and is NULL over no rows; Spark's
+    collect_list drops both and is empty. Each value travels in a struct behind its sort keys,
+    sorted, then unwrapped."""
 
     source, target, node = "duckdb", SPARK, exp.ArrayAgg
 
@@ -531,7 +532,11 @@ class ArrayAggToSpark(Rewrite):
             if descending:
                 collected = exp.Anonymous(this="REVERSE", expressions=[collected])
         unwrap = exp.Lambda(this=exp.Dot(this=exp.column("ff_x"), expression=exp.to_identifier("v")), expressions=[exp.to_identifier("ff_x")])
-        return exp.Transform(this=collected, expression=unwrap)
+        values = exp.Transform(this=collected, expression=unwrap)
+        if isinstance(node.parent, exp.Window):
+            return values
+        # over no rows DuckDB's array_agg is NULL, collect_list an empty array
+        return exp.If(this=exp.EQ(this=exp.Count(this=exp.Literal.number(1)), expression=exp.Literal.number(0)), true=exp.Null(), false=values)
 
 
 class PercentileContToSpark(Rewrite):

@@ -551,6 +551,24 @@ class StrptimeToPostgres(Rewrite):
         return exp.cast(node, exp.DataType.build("timestamp"))
 
 
+class DayOfWeekToPostgres(Rewrite):
+    """DuckDB's dayofweek() (Sunday = 0) is PostgreSQL's `dow` (sqlglot writes a day_of_week()
+    PostgreSQL does not have)."""
+
+    source, target, node = "duckdb", "postgres", exp.DayOfWeek
+    unit = "DOW"
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        return exp.Extract(this=exp.var(self.unit), expression=node.this)
+
+
+class IsoDayOfWeekToPostgres(DayOfWeekToPostgres):
+    """isodow() (Monday = 1) is PostgreSQL's `isodow`."""
+
+    source, target, node = "duckdb", "postgres", exp.DayOfWeekIso
+    unit = "ISODOW"
+
+
 class ColumnsToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.Columns
 
@@ -639,6 +657,7 @@ ENGINE = EngineSpec(
         TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), StructToPostgres(),
         ColumnsToPostgres(), ArgMaxToPostgres(), ArgMinToPostgres(), EpochScaleToPostgres(), SelectToPostgres(),
         SubqueryAliasToPostgres(), ListLengthToPostgres(), MakeDateToPostgres(), EndsWithToPostgres(), StrptimeToPostgres(),
+        DayOfWeekToPostgres(), IsoDayOfWeekToPostgres(),
     ),
     location=_location,
     target=_target,

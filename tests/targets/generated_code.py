@@ -31,13 +31,30 @@ def assert_same_as_ffc_run(built_db: Path, ffc, example_copy) -> None:
     """The example's tables in `built_db` equal those `ffc run --env dev` builds."""
     import duckdb
 
+    with duckdb.connect(str(built_db), read_only=True) as con:
+        built = {table: con.execute(f"select * from {table} order by all").fetchall() for table in EXAMPLE_TABLES}
+    assert built == example_tables_from_ffc_run(ffc, example_copy)
+
+
+def example_tables_from_ffc_run(ffc, example_copy) -> dict[str, list[tuple]]:
+    """The example's tables as `ffc run --env dev` builds them on DuckDB, rows in order."""
+    import duckdb
+
     local = example_copy("simple_duckdb")
     assert ffc("run", local, "--env", "dev").exit_code == 0
-    local_db = local / ".local" / "demo.duckdb"
-    for table in EXAMPLE_TABLES:
-        query = f"select * from {table} order by all"
-        with duckdb.connect(str(built_db), read_only=True) as a, duckdb.connect(str(local_db), read_only=True) as b:
-            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+    with duckdb.connect(str(local / ".local" / "demo.duckdb"), read_only=True) as con:
+        return {table: con.execute(f"select * from {table} order by all").fetchall() for table in EXAMPLE_TABLES}
+
+
+def spark_example_tables(root: Path, environ: dict[str, str]) -> dict[str, list[tuple]]:
+    """The example's tables in the Spark database `environ` names, rows in order."""
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime import open_executor
+    from runtime.statements import Statements
+
+    with open_executor(resolve_profile(root, None, environ=environ)) as executor:
+        select = Statements(executor.profile.dialect).select_all
+        return {table: sorted(executor.fetch_rows(executor.statements.sql(select(table))), key=repr) for table in EXAMPLE_TABLES}
 
 
 def compile_target(target: str, project: Path, out: Path, *args: str, env: str | None = None) -> Path:

@@ -212,6 +212,54 @@ def test_dag_runs_on_postgres_with_checks(dags_folder: Path, example_copy, monke
     assert rows == [(100, True), (101, False)]
 
 
+@pytest.mark.spark
+def test_dag_runs_the_spark_example_with_the_rows_of_duckdb(
+    dags_folder: Path, example_copy, monkeypatch, ffc, spark_warehouse: Path, spark_database: str
+) -> None:
+    """Tasks run the Spark example (Python models on Spark DataFrames) on the test process's
+    session: one task at a time, since the warehouse's Derby catalog admits one process."""
+    from tests.conftest import spark_environ
+    from tests.targets.generated_code import example_tables_from_ffc_run, spark_example_tables
+
+    environ = spark_environ(spark_warehouse, spark_database)
+    for key, value in {**environ, "FF_DBR_MASTER": "local[1]"}.items():
+        monkeypatch.setenv(key, value)  # read by the compile: fixed in the bundle
+    project = example_copy("spark")
+    compile_airflow(project, dags_folder, "--dag-id", "ff_spark", "--jobs", "4", "--airflow-conn", "ff_spark_local")
+    for key in environ:
+        monkeypatch.delenv(key)
+    # the connection's master is the one the session runs on (the bundle's local[1] would be refused)
+    monkeypatch.setenv("AIRFLOW_CONN_FF_SPARK_LOCAL", '{"conn_type": "spark", "host": "local[2]"}')
+    dag = load_dag(dags_folder, "ff_spark")
+    assert dag.max_active_tasks == 1
+    run = dag.test()
+    states = task_states(run)
+    assert str(run.state) == "success", states
+    assert states["test_users"] == "success"
+    expected = {t: sorted(rows, key=repr) for t, rows in example_tables_from_ffc_run(ffc, example_copy).items()}
+    assert spark_example_tables(project, environ) == expected
+    rerun = task_states(load_dag(dags_folder, "ff_spark").test())
+    assert rerun["users"] == "skipped" and rerun["mart_orders_enriched"] == "skipped"
+
+
+def test_a_spark_connection_maps_onto_the_spark_profile(make_project, monkeypatch) -> None:
+    from flowforge_compiler.errors import ProfileError
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime.airflow_connection import apply_airflow_connection
+
+    root = make_project({"profiles.yml": "default:\n  engine: databricks_spark\n  databricks_spark: {database: raw}\n"})
+    profile = resolve_profile(root, None, environ={})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FF_CLUSTER",
+        '{"conn_type": "spark", "host": "spark://master.example", "port": 7077, "extra": {"database": "marts", "deploy-mode": "client"}}',
+    )
+    settings = apply_airflow_connection(profile, "ff_cluster").engine_settings
+    assert (settings.master, settings.database, settings.warehouse_dir) == ("spark://master.example:7077", "marts", str(root / ".local/spark-warehouse"))
+    monkeypatch.setenv("AIRFLOW_CONN_FF_NO_HOST", '{"conn_type": "spark"}')
+    with pytest.raises(ProfileError, match="has no Spark master"):
+        apply_airflow_connection(profile, "ff_no_host")
+
+
 def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_downstream(
     dags_folder: Path, example_copy, tmp_path: Path, monkeypatch
 ) -> None:

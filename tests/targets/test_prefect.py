@@ -208,6 +208,29 @@ def test_flow_runs_on_postgres_with_checks(prefect_api: str, example_copy, tmp_p
     assert rows == [(1, False), (2, True), (3, True)]
 
 
+@pytest.mark.spark
+def test_flow_runs_the_spark_example_with_the_rows_of_duckdb(
+    prefect_api: str, example_copy, tmp_path: Path, monkeypatch, ffc, spark_warehouse: Path, spark_database: str
+) -> None:
+    from tests.conftest import spark_environ
+    from tests.targets.generated_code import example_tables_from_ffc_run, spark_example_tables
+
+    environ = spark_environ(spark_warehouse, spark_database)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)  # read by the compile: fixed in the bundle
+    project = example_copy("spark")
+    out = compile_prefect(project, tmp_path / "flows", "--jobs", "3", "--flow-name", "spark_flow")
+    for key in environ:
+        monkeypatch.delenv(key)
+    module = load_flow_module(out / "spark_flow.py")
+    assert module.MAX_WORKERS == 1  # one process at a time on the warehouse's Derby catalog
+    state = module.flow(return_state=True)
+    assert state.is_completed(), state.message
+    assert task_states(state)["test_users"] == "COMPLETED"
+    expected = {t: sorted(rows, key=repr) for t, rows in example_tables_from_ffc_run(ffc, example_copy).items()}
+    assert spark_example_tables(project, environ) == expected
+
+
 def test_rerun_of_an_unchanged_flow_skips_every_node(prefect_api: str, tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "rerun.duckdb"
     monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
