@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlglot import exp
 
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
@@ -63,6 +63,19 @@ _DELTA_CONF = {
 }
 
 
+_HIVE_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _relation_name_problem(name: str) -> str | None:
+    """Spark's Hive metastore holds tables named with letters, digits and `_` only (and folds
+    them to lower case, so two names that differ in case would be one table)."""
+    if not _HIVE_NAME.fullmatch(name):
+        return "Spark's Hive catalog names tables with letters, digits and _ only"
+    if name != name.lower():
+        return "Spark's Hive catalog folds table names to lower case; write the name in lower case"
+    return None
+
+
 class DatabricksSparkSettings(Strict):
     master: str = "local[*]"
     app_name: str = "flowforge"
@@ -70,6 +83,14 @@ class DatabricksSparkSettings(Strict):
     warehouse_dir: str = DEFAULT_WAREHOUSE  # relative paths (this default too) are in the project
     database: str = "default"
     table_format: Literal["parquet", "delta"] = "parquet"
+
+    @field_validator("database")
+    @classmethod
+    def _catalog_name(cls, name: str) -> str:
+        problem = _relation_name_problem(name)
+        if problem:
+            raise ValueError(f"{name!r} cannot be a Spark database: {problem.replace('tables', 'databases')}")
+        return name
 
 
 class DatabricksSparkProfile(Strict):
@@ -272,8 +293,7 @@ class DatabricksSparkExecutor(Executor):
         return "view" if table.tableType == "VIEW" else "table"
 
     def existing_relations(self) -> set[str]:
-        database = self.quote(exp.to_identifier(self.database, quoted=True).name) if "." in self.database else self.database
-        return {table.name for table in self.session.catalog.listTables(database) if not table.isTemporary}
+        return {table.name for table in self.session.catalog.listTables(self.database) if not table.isTemporary}
 
     def close(self) -> None:
         """Nothing to release: the session serves the process until it exits."""
@@ -611,19 +631,6 @@ def _asset_namespace(settings: DatabricksSparkSettings, root: Path, unresolved: 
     warehouse = Path(root / settings.warehouse_dir).resolve()
     folder = "" if settings.database == "default" else f"/{settings.database}.db"
     return "file://" + quote(str(warehouse) + folder, safe="/")
-
-
-_HIVE_NAME = re.compile(r"[A-Za-z0-9_]+")
-
-
-def _relation_name_problem(name: str) -> str | None:
-    """Spark's Hive metastore holds tables named with letters, digits and `_` only (and folds
-    them to lower case, so two names that differ in case would be one table)."""
-    if not _HIVE_NAME.fullmatch(name):
-        return "Spark's Hive catalog names tables with letters, digits and _ only"
-    if name != name.lower():
-        return "Spark's Hive catalog folds table names to lower case; write the name in lower case"
-    return None
 
 
 def _transient(error: BaseException) -> bool:

@@ -188,6 +188,34 @@ def test_seeds_with_schema_types_and_nulls(make_project, spark) -> None:
     assert rows(root, "select typeof(id), typeof(born) from ages limit 1") == [("bigint", "date")]
 
 
+def test_parquet_and_sql_seeds(make_project, spark, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    environ, rows = spark
+    root = make_project({"seeds/codes.sql": "select 'a' as code, 1 as n union all select 'b', 2"})
+    pq.write_table(pa.table({"id": pa.array([1, 2], pa.int32()), "label": ["x", None]}), root / "seeds" / "labels.parquet")
+    build(root, environ)
+    assert rows(root, "select id, label from labels order by id") == [(1, "x"), (2, None)]
+    assert rows(root, "select code, n from codes order by code") == [("a", 1), ("b", 2)]
+
+
+def test_jobs_build_a_level_in_parallel_on_the_shared_session(make_project, spark) -> None:
+    """`ffc run --jobs 4`: threads on one session, appends and `_ff_meta` rows serialized (two
+    writes into one table's folder at once would clash)."""
+    environ, rows = spark
+    files = {f"models/m{i}.ff.sql": f"select {i} as id" for i in range(6)}
+    files |= {f"models/inc{i}.ff.sql": "{{ config(materialized='incremental') }}" f"select {i} as id" for i in range(3)}
+    root = make_project(files)
+    plan = compile_dir(root, environ=environ)
+    for _ in range(2):
+        with open_executor(resolve_profile(root, None, environ=environ)) as executor:
+            summary = LevelScheduler(plan, executor, root, jobs=4).run([n.id for n in plan.nodes])
+        assert not summary.errors and len(summary.results) == 9
+    assert rows(root, "select count(*) from _ff_meta") == [(18,)]
+    assert rows(root, "select id from inc2") == [(2,), (2,)]
+
+
 def test_every_check_type_on_spark(make_project, spark) -> None:
     environ, _ = spark
     tests = "".join(f"  - {check}\n" for check, _, _ in CASES)

@@ -39,3 +39,13 @@ def test_unknown_keys_and_formats_are_errors_naming_the_file(make_project) -> No
     root = make_project({"profiles.yml": SPARK + "    table_format: orc\n"})
     with pytest.raises(ProjectFileError, match="table_format"):
         resolve_profile(root, "dev", environ={})
+
+
+def test_a_database_the_hive_catalog_cannot_name_is_a_profile_error(make_project) -> None:
+    for bad in ("Marts", "x`; drop", "a.b"):
+        root = make_project({"profiles.yml": SPARK + f"    database: {bad!r}\n"})
+        with pytest.raises(ProjectFileError, match="cannot be a Spark database") as info:
+            resolve_profile(root, "dev", environ={})
+        assert "profiles.yml" in info.value.render()
+    with pytest.raises(ProjectFileError, match="cannot be a Spark database"):
+        resolve_profile(make_project({"profiles.yml": SPARK}), "dev", environ={"FF_DBR_DATABASE": "Upper"})
