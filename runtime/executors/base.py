@@ -371,5 +371,22 @@ class Executor(ABC):
         return self.replace_table(node.relation, create)
 
 
+@contextmanager
+def throwaway_schema(profile: Profile, make: Callable[[Profile], Executor], setting: str) -> Iterator[Executor]:
+    """An executor on a fresh schema (the profile key `setting` names it), dropped afterwards
+    whatever happens: where unit tests run on engines with schemas."""
+    import uuid
+
+    name = f"ff_utest_{uuid.uuid4().hex[:12]}"
+    executor = make(profile.with_engine_settings(**{setting: name}))
+    try:
+        yield executor
+    finally:
+        try:
+            executor.execute(executor.statements.drop_schema(name))
+        finally:
+            executor.close()
+
+
 def _engine_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"

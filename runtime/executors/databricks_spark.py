@@ -45,7 +45,7 @@ from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import NotPortable, Rewrite
-from runtime.executors.base import TEMP_SUFFIX, Executor, RelationKind
+from runtime.executors.base import TEMP_SUFFIX, Executor, RelationKind, throwaway_schema
 from runtime.materializations import node_sql
 from runtime.statements import Name
 
@@ -639,19 +639,6 @@ def _transient(error: BaseException) -> bool:
     return py4j is not None and isinstance(error, py4j.Py4JNetworkError)
 
 
-@contextmanager
-def _isolated(profile: Profile) -> Iterator[DatabricksSparkExecutor]:
-    """Unit tests run in a throw-away database of the process's session, dropped afterwards."""
-    import uuid
-
-    database = f"ff_utest_{uuid.uuid4().hex[:12]}"
-    executor = DatabricksSparkExecutor(profile.with_engine_settings(database=database))
-    try:
-        yield executor
-    finally:
-        executor.execute(executor.statements.drop_schema(database))
-
-
 ENGINE = EngineSpec(
     name="databricks_spark",
     dialect=SPARK,
@@ -675,7 +662,7 @@ ENGINE = EngineSpec(
     location=_location,
     target=lambda settings, unresolved: (settings.database, None),
     airflow_connection=_airflow_connection,
-    isolated=_isolated,
+    isolated=lambda profile: throwaway_schema(profile, DatabricksSparkExecutor, "database"),  # a throw-away database
     orchestrator_problem=_orchestrator_problem,
     transient=_transient,
     asset_namespace=_asset_namespace,

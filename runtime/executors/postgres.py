@@ -13,9 +13,7 @@ import hashlib
 import io
 import sys
 import threading
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,7 +28,7 @@ from flowforge_compiler.plan import Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import NotPortable, Rewrite
-from runtime.executors.base import Executor, RelationKind
+from runtime.executors.base import Executor, RelationKind, throwaway_schema
 from runtime.statements import Name
 
 if TYPE_CHECKING:
@@ -629,20 +627,6 @@ def _transient(error: BaseException) -> bool:
     return state.startswith(_TRANSIENT_STATES)
 
 
-@contextmanager
-def _isolated(profile: Profile) -> Iterator[PostgresExecutor]:
-    """Unit tests run in a throw-away schema, dropped afterwards whatever happens."""
-    schema = f"ff_utest_{uuid.uuid4().hex[:12]}"
-    executor = PostgresExecutor(profile.with_engine_settings(db_schema=schema))
-    try:
-        yield executor
-    finally:
-        try:
-            executor.execute(executor.statements.drop_schema(schema))
-        finally:
-            executor.close()
-
-
 ENGINE = EngineSpec(
     name="postgres",
     dialect="postgres",
@@ -662,7 +646,7 @@ ENGINE = EngineSpec(
     location=_location,
     target=_target,
     airflow_connection=_airflow_connection,
-    isolated=_isolated,
+    isolated=lambda profile: throwaway_schema(profile, PostgresExecutor, "db_schema"),
     transient=_transient,
     asset_namespace=_asset_namespace,
 )

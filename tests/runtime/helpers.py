@@ -16,6 +16,15 @@ from runtime import NodeResult, open_executor, run_node
 from tests.compiler.helpers import compile_dir
 
 
+# An ephemeral model under a table under two views: rebuilding the table must keep the views.
+VIEW_CHAIN = {
+    "models/base.ff.sql": "{{ config(materialized='ephemeral') }}select 1 as id union all select 2",
+    "models/t.ff.sql": "select id * 10 as v from {{ ref('base') }}",
+    "models/v.ff.sql": "{{ config(materialized='view') }}select v + 1 as w from {{ ref('t') }}",
+    "models/vv.ff.sql": "{{ config(materialized='view') }}select w * 2 as z from {{ ref('v') }}",
+}
+
+
 def duckdb_profile(root: Path, db: Path) -> Profile:
     return resolve_profile(root, None, environ={"FF_DUCKDB_PATH": str(db)})
 

@@ -18,6 +18,7 @@ from runtime import open_executor, run_check, run_node
 from runtime.cache import CachePolicy
 from targets.local import LevelScheduler
 from tests.compiler.helpers import compile_dir
+from tests.runtime.helpers import VIEW_CHAIN
 from tests.conftest import spark_environ
 from tests.runtime.test_checks import CASES, DATA
 
@@ -49,14 +50,7 @@ def build(root: Path, environ: dict[str, str], *, full_refresh: bool = False, ca
 
 def test_materializations_build_and_rebuild(make_project, spark) -> None:
     environ, rows = spark
-    root = make_project(
-        {
-            "models/base.ff.sql": "{{ config(materialized='ephemeral') }}select 1 as id union all select 2",
-            "models/t.ff.sql": "select id * 10 as v from {{ ref('base') }}",
-            "models/v.ff.sql": "{{ config(materialized='view') }}select v + 1 as w from {{ ref('t') }}",
-            "models/vv.ff.sql": "{{ config(materialized='view') }}select w * 2 as z from {{ ref('v') }}",
-        }
-    )
+    root = make_project(VIEW_CHAIN)
     build(root, environ)
     assert rows(root, "select z from vv order by z") == [(22,), (42,)]
     # Rebuilding the table under the views keeps them (Spark resolves a view's names when read).

@@ -12,6 +12,7 @@ from flowforge_compiler.errors import FlowForgeError, ModelBuildError
 from flowforge_compiler.profiles import resolve_profile
 from runtime import open_executor, run_check, run_node
 from tests.compiler.helpers import compile_dir
+from tests.runtime.helpers import VIEW_CHAIN
 from tests.runtime.test_checks import CASES, DATA
 
 pytestmark = pytest.mark.postgres
@@ -43,14 +44,7 @@ def build(root: Path, profile, *, full_refresh: bool = False):
 
 def test_materializations_and_dependent_views_survive_rebuilds(make_project, pg) -> None:
     profile_for, rows = pg
-    root = make_project(
-        {
-            "models/base.ff.sql": "{{ config(materialized='ephemeral') }}select 1 as id union all select 2",
-            "models/t.ff.sql": "select id * 10 as v from {{ ref('base') }}",
-            "models/v.ff.sql": "{{ config(materialized='view') }}select v + 1 as w from {{ ref('t') }}",
-            "models/vv.ff.sql": "{{ config(materialized='view') }}select w * 2 as z from {{ ref('v') }}",
-        }
-    )
+    root = make_project(VIEW_CHAIN)
     profile = profile_for(root)
     build(root, profile)
     assert rows("select z from vv order by z") == [(22,), (42,)]
