@@ -24,6 +24,7 @@ import fcntl
 import logging
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -214,6 +215,11 @@ def _lock_metastore(place: _SessionPlace, lock_timeout: float) -> int:
 
 
 def _start(place: _SessionPlace, settings: DatabricksSparkSettings) -> Any:
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise ProfileError(
+            "Spark needs a Java runtime, and there is no `java` on PATH (nor JAVA_HOME)",
+            hint="install Java 17 or later (Debian: apt-get install default-jre-headless), or set JAVA_HOME",
+        )
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession

@@ -279,3 +279,12 @@ def test_a_warehouse_path_that_would_change_the_metastore_url_is_refused(make_pr
         profile = resolve_profile(root, None, environ={"FF_ENGINE": "databricks_spark", "FF_DBR_WAREHOUSE_DIR": str(tmp_path / bad)})
         with pytest.raises(FlowForgeError, match="metastore URL"):
             open_executor(profile)
+
+
+def test_without_java_the_run_says_what_to_install(make_project, tmp_path: Path) -> None:
+    root = make_project({"models/a.ff.sql": "select 1 as id"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FF_", "JAVA"))}
+    env |= {"PATH": str(Path(sys.executable).parent), "FF_ENGINE": "databricks_spark", "FF_DBR_WAREHOUSE_DIR": str(tmp_path / "wh")}
+    proc = subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", "run", str(root)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "Spark needs a Java runtime" in proc.stderr and "default-jre-headless" in proc.stderr
