@@ -46,7 +46,7 @@ from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import NotPortable, Rewrite
-from runtime.executors.base import TEMP_SUFFIX, Executor, RelationKind, throwaway_schema
+from runtime.executors.base import META_TABLE, TEMP_SUFFIX, Executor, RelationKind, throwaway_schema
 from runtime.materializations import node_sql
 from runtime.statements import Name
 
@@ -266,6 +266,7 @@ class DatabricksSparkExecutor(Executor):
         self.create_if_missing(self.statements.create_schema(self.database), self._database_exists)
         self.execute(self.statements.sql(exp.Use(this=exp.to_identifier(self.database, quoted=True))))
         self._append_lock = threading.RLock()  # held by an append, then by its publish
+        self._meta_tidy = False
 
     def _database_exists(self) -> bool:
         return bool(self.session.catalog.databaseExists(self.database))
@@ -385,6 +386,39 @@ class DatabricksSparkExecutor(Executor):
     def publish(self, node: PlanNode) -> None:
         with self._append_lock:  # each INSERT adds a file to _ff_meta; parallel ones clash
             super().publish(node)
+
+    META_FILES_KEPT = 200  # `_ff_meta` files before they are written again as one
+
+    def _ensure_meta(self) -> None:
+        self._tidy_meta()
+        super()._ensure_meta()
+
+    def read_meta(self) -> dict[str, Any]:
+        self._tidy_meta()
+        return super().read_meta()
+
+    def _tidy_meta(self) -> None:
+        """Once per executor, before `_ff_meta` is first read or written: put back a table a
+        killed compaction left aside, and compact it."""
+        with self._append_lock:
+            if self._meta_tidy:
+                return
+            self._meta_tidy = True
+            self._put_back(META_TABLE)
+            if self.relation_kind(META_TABLE) == "table":
+                self._compact_meta()
+
+    def _compact_meta(self) -> None:
+        """Every build appends one small file to `_ff_meta`; past META_FILES_KEPT they are
+        written again as one (every row kept, swapped in like a model), so reading it for the
+        cache stays one short scan however many runs there were."""
+        files = self.session.table(self.quote(Relation(schema=self.database, name=META_TABLE))).inputFiles()
+        if len(files) <= self.META_FILES_KEPT:
+            return
+        query = self.statements.select_all(META_TABLE)
+        query.set("hint", exp.Hint(expressions=[exp.Anonymous(this="COALESCE", expressions=[exp.Literal.number(1)])]))
+        log.info("writing the %d files of %s again as one", len(files), META_TABLE)
+        self.replace_table(META_TABLE, lambda tmp: self.create_table_as(tmp, self.statements.sql(query)))
 
     # -- Python models on Spark DataFrames ----------------------------------------------------------
 

@@ -210,6 +210,27 @@ def test_jobs_build_a_level_in_parallel_on_the_shared_session(make_project, spar
     assert rows(root, "select id from inc2") == [(2,), (2,)]
 
 
+def test_ff_meta_files_are_written_again_as_one_past_a_limit(make_project, spark, monkeypatch) -> None:
+    """Each build appends a file to `_ff_meta`; a new executor past the limit compacts them,
+    keeping every row, so the cache's read stays short after years of runs."""
+    from runtime.executors.databricks_spark import DatabricksSparkExecutor
+
+    environ, rows = spark
+    monkeypatch.setattr(DatabricksSparkExecutor, "META_FILES_KEPT", 3)
+    root = make_project({f"models/m{i}.ff.sql": f"select {i} as id" for i in range(5)})
+    build(root, environ)
+
+    def meta_files() -> int:
+        with open_executor(resolve_profile(root, None, environ=environ)) as executor:
+            return len(executor.session.table(executor.quote("_ff_meta")).inputFiles())
+
+    assert meta_files() >= 5
+    _, results = build(root, environ, cache=True)  # compacts first, then skips every node
+    assert {r.status for r in results} == {"skipped"}
+    assert meta_files() == 1
+    assert rows(root, "select count(*) from _ff_meta") == [(5,)]
+
+
 def test_every_check_type_on_spark(make_project, spark) -> None:
     environ, _ = spark
     tests = "".join(f"  - {check}\n" for check, _, _ in CASES)
