@@ -140,7 +140,7 @@ class _SessionPlace:
 
 _SESSION_LOCK = threading.Lock()
 _SESSION: tuple[_SessionPlace, Any, int] | None = None  # (place, SparkSession, lock file descriptor)
-_UNSAFE_PATH = set(';"\n\r')  # would change Derby's URL or the JVM's options
+_UNSAFE_PATH = set(';"\\\n\r')  # would change Derby's URL or the JVM's options
 _LOG_CONFIG = Path(__file__).with_name("spark_log4j2.properties")
 
 
@@ -148,7 +148,7 @@ def _place(settings: DatabricksSparkSettings) -> _SessionPlace:
     warehouse = Path(settings.warehouse_dir).resolve()
     if _UNSAFE_PATH & set(str(warehouse)):
         raise ProfileError(
-            f"databricks_spark.warehouse_dir {str(warehouse)!r} holds a character Spark's metastore URL cannot carry (; \" or a newline)",
+            f"databricks_spark.warehouse_dir {str(warehouse)!r} holds a character Spark's metastore URL or JVM options cannot carry (; \" \\ or a newline)",
             hint="choose a folder whose path has none of them",
         )
     return _SessionPlace(settings.master, warehouse, settings.table_format)
