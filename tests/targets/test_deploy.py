@@ -63,6 +63,19 @@ def test_an_in_memory_duckdb_is_refused_for_orchestrators_saying_why(make_projec
     assert "FF_*" in result.output  # what to do
 
 
+def test_a_spark_profile_that_cannot_serve_tasks_is_refused(make_project, tmp_path: Path, ffc) -> None:
+    """An in-memory Spark catalog dies with each task's process, and a warehouse inside the
+    bundle folder would be replaced by the next compile: both stop the compile, saying why."""
+    profiles = "default:\n  engine: databricks_spark\n  databricks_spark: {extra_conf: {spark.sql.catalogImplementation: in-memory}}\n"
+    project = make_project({"models/a.ff.sql": "select 1 as v", "profiles.yml": profiles})
+    result = ffc("compile", project, "--target", "airflow", "--out", tmp_path / "dags")
+    assert result.exit_code == 1 and "in-memory Spark catalog" in result.output, result.output
+    project = make_project({"models/a.ff.sql": "select 1 as v", "profiles.yml": "default:\n  engine: databricks_spark\n"})
+    out = tmp_path / "dags2"
+    result = ffc("compile", project, "--target", "prefect", "--out", out, "--flow-name", "shop", env={"FF_DBR_WAREHOUSE_DIR": str(out / "shop" / "wh")})
+    assert result.exit_code == 1 and "inside the bundle folder" in result.output, result.output
+
+
 def test_the_workers_ff_variables_redirect_nothing(make_project, tmp_path: Path, monkeypatch) -> None:
     project = project_with_profile(make_project)
     compiled_to = tmp_path / "compiled.duckdb"
