@@ -227,22 +227,23 @@ class Executor(ABC):
         with self.transaction():
             self.execute(self.statements.drop("table", tmp, if_exists=True))
             create(tmp)
-            new_columns = self.columns(tmp)
-            old_columns = self.columns(node.relation)
-            if new_columns != old_columns:
-                raise ModelBuildError(
-                    node.id,
-                    node.path,
-                    self.engine,
-                    f"the incremental query returns columns {new_columns}, the table has {old_columns}; "
-                    "rebuild it with --full-refresh",
-                )
+            new_columns = self.same_columns(node, tmp)
             rows = self.count_rows(tmp)
             if node.config.incremental_strategy in ("merge", "delete+insert"):
                 self.execute(self.statements.delete_matching(node.relation, tmp, node.config.unique_key))
             self.execute(self.statements.insert_all(node.relation, tmp, new_columns))
             self.execute(self.statements.drop("table", tmp))
         return rows
+
+    def same_columns(self, node: PlanNode, new_rows: str) -> list[str]:
+        """The columns of `new_rows`, which must be those of the node's existing table."""
+        new_columns, old_columns = self.columns(new_rows), self.columns(node.relation)
+        if new_columns != old_columns:
+            raise ModelBuildError(
+                node.id, node.path, self.engine,
+                f"the incremental query returns columns {new_columns}, the table has {old_columns}; rebuild it with --full-refresh",
+            )
+        return new_columns
 
     def columns(self, name: Name) -> list[str]:
         return list(self.read_arrow(self.statements.no_rows(name)).column_names)
@@ -314,6 +315,10 @@ class Executor(ABC):
 
     def read_node(self, node: PlanNode, *, limit: int | None = None) -> pa.Table:
         """A node's rows (the first `limit`); an ephemeral node is read through its SQL."""
+        return self.read_arrow(self.node_query(node, limit=limit))
+
+    def node_query(self, node: PlanNode, *, limit: int | None = None) -> str:
+        """SELECT * of a node's relation, or of an ephemeral node's SQL as a sub-query."""
         from sqlglot import exp
 
         dialect = self.profile.dialect
@@ -324,7 +329,7 @@ class Executor(ABC):
         query = exp.select("*").from_(source)
         if limit is not None:
             query = query.limit(limit)
-        return self.read_arrow(query.sql(dialect=dialect))
+        return query.sql(dialect=dialect)
 
     def python_rows(self, plan: Plan, node: PlanNode, root: Path, *, incremental: bool) -> Any:
         """Call a Python model on its inputs (as the engine's frames) and return its rows."""

@@ -47,7 +47,6 @@ from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import NotPortable, Rewrite
 from runtime.executors.base import META_TABLE, TEMP_SUFFIX, Executor, RelationKind, throwaway_schema
-from runtime.materializations import node_sql
 from runtime.statements import Name
 
 if TYPE_CHECKING:
@@ -311,9 +310,9 @@ class DatabricksSparkExecutor(Executor):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Statements take effect one by one; the node is published once its relation is in place."""
+        """Statements take effect one by one; `build` publishes the node once its relation is in
+        place."""
         yield
-        self.publish_pending()
 
     def build(self, plan: Any, node: PlanNode, root: Path, *, full_refresh: bool = False) -> Any:
         if node.materialization != "ephemeral":
@@ -351,7 +350,6 @@ class DatabricksSparkExecutor(Executor):
             self.execute(self.statements.drop("view", tmp))
             self.execute(self.statements.drop("table", name))
         self.execute(self.statements.create_view_as(name, sql, replace=True))
-        self.publish_pending()
 
     def apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
         """Append with INSERT; merge and delete+insert write the kept and the new rows as the
@@ -364,24 +362,14 @@ class DatabricksSparkExecutor(Executor):
         self.execute(self.statements.drop("table", merged, if_exists=True))
         create(tmp)
         try:
-            columns = self._same_columns(node, tmp)
+            columns = self.same_columns(node, tmp)
             rows = self.count_rows(tmp)
             self.create_table_as(merged, self.statements.kept_and_new(node.relation, tmp, node.config.unique_key, columns))
             self.swap_in(merged, node.relation)
         finally:
             self._drop_quietly(merged)
             self._drop_quietly(tmp)
-        self.publish_pending()
         return rows
-
-    def _same_columns(self, node: PlanNode, tmp: str) -> list[str]:
-        new_columns, old_columns = self.columns(tmp), self.columns(node.relation)
-        if new_columns != old_columns:
-            raise ModelBuildError(
-                node.id, node.path, self.engine,
-                f"the incremental query returns columns {new_columns}, the table has {old_columns}; rebuild it with --full-refresh",
-            )
-        return new_columns
 
     def publish(self, node: PlanNode) -> None:
         with self._append_lock:  # each INSERT adds a file to _ff_meta; parallel ones clash
@@ -424,8 +412,7 @@ class DatabricksSparkExecutor(Executor):
 
     def input_frame(self, node: PlanNode) -> Any:
         if node.materialization == "ephemeral":
-            query = exp.select("*").from_(exp.maybe_parse(node_sql(node), dialect=self.profile.dialect).subquery("ff_ephemeral"))
-            return self.session.sql(self.statements.sql(query))
+            return self.session.sql(self.node_query(node))
         return self.session.table(self.quote(Relation(schema=self.database, name=node.relation)))
 
     def model_rows(self, frame: Any, node: PlanNode) -> Any:

@@ -296,7 +296,7 @@ def test_a_second_process_waits_for_the_warehouse_then_names_the_holder(make_pro
 
 def test_a_warehouse_path_that_would_change_the_metastore_url_is_refused(make_project, tmp_path: Path) -> None:
     root = make_project({"models/a.ff.sql": "select 1 as id"})
-    for bad in ("wh;create=false", 'wh"x'):
+    for bad in ("wh;create=false", 'wh"x', "wh\nx", "wh\\x"):
         profile = resolve_profile(root, None, environ={"FF_ENGINE": "databricks_spark", "FF_DBR_WAREHOUSE_DIR": str(tmp_path / bad)})
         with pytest.raises(FlowForgeError, match="metastore URL"):
             open_executor(profile)

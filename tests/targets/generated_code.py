@@ -50,11 +50,10 @@ def spark_example_tables(root: Path, environ: dict[str, str]) -> dict[str, list[
     """The example's tables in the Spark database `environ` names, rows in order."""
     from flowforge_compiler.profiles import resolve_profile
     from runtime import open_executor
-    from runtime.statements import Statements
 
     with open_executor(resolve_profile(root, None, environ=environ)) as executor:
-        select = Statements(executor.profile.dialect).select_all
-        return {table: sorted(executor.fetch_rows(executor.statements.sql(select(table))), key=repr) for table in EXAMPLE_TABLES}
+        statements = executor.statements
+        return {table: sorted(executor.fetch_rows(statements.sql(statements.select_all(table))), key=repr) for table in EXAMPLE_TABLES}
 
 
 def compile_target(target: str, project: Path, out: Path, *args: str, env: str | None = None) -> Path:
