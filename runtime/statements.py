@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlglot import exp
 
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.plan import Relation
+from flowforge_compiler.rewrites import Rewrite, rewrite
 
 _QUERY = "ff_model_query"  # the placeholder a model's own SQL replaces
 
@@ -52,11 +54,16 @@ def _key_comes_again(source: Name, keys: Sequence[str]) -> exp.Exists:
 
 @dataclass(frozen=True)
 class Statements:
-    """The statement builders of one dialect."""
+    """The statement builders of one dialect. Statements are built as FlowForge's own
+    (DuckDB-flavoured) expressions; the engine's rewrites apply to them as to models' SQL,
+    where sqlglot alone would render a construct the engine does not have."""
 
     dialect: str
+    rewrites: tuple[Rewrite, ...] = ()
 
     def sql(self, expression: exp.Expression) -> str:
+        if self.rewrites:
+            expression = rewrite(expression.copy(), DEFAULT_DIALECT, self.rewrites)
         return expression.sql(dialect=self.dialect)
 
     def with_query(self, expression: exp.Expression, query: str) -> str:
@@ -137,11 +144,34 @@ class Statements:
         kept = exp.select(*names).from_(relation(target).as_("ff_old", quoted=True)).where(exp.not_(_key_comes_again(source, keys)))
         return self.sql(exp.union(kept, exp.select(*names).from_(relation(source)), distinct=False))
 
+    def merge(self, target: Name, source: Name, keys: Sequence[str], columns: Sequence[str]) -> str:
+        """MERGE `source` into `target`: a row whose keys match updates that row, the others
+        are inserted."""
+        on = exp.and_(*(exp.EQ(this=column(k, "ff_old"), expression=column(k, "ff_new")) for k in keys))
+        updates = [exp.EQ(this=column(c), expression=column(c, "ff_new")) for c in columns if c not in keys]
+        insert = exp.Insert(
+            this=exp.Tuple(expressions=[column(c) for c in columns]),
+            expression=exp.Tuple(expressions=[column(c, "ff_new") for c in columns]),
+        )
+        whens = [exp.When(matched=True, then=exp.Update(expressions=updates))] if updates else []
+        whens.append(exp.When(matched=False, then=insert))
+        return self.sql(exp.Merge(
+            this=relation(target).as_("ff_old", quoted=True),
+            using=relation(source).as_("ff_new", quoted=True),
+            on=on,
+            whens=exp.Whens(expressions=whens),
+        ))
+
+    def transaction_script(self, statements: Sequence[str]) -> str:
+        """Statements run as one multi-statement transaction (one script, one job)."""
+        return ";\n".join([self.sql(exp.Transaction()), *statements, self.sql(exp.Commit())]) + ";"
+
     # -- _ff_meta ----------------------------------------------------------------------------
 
     def create_meta(self, name: str) -> str:
         columns = [("node_name", "VARCHAR"), ("relation", "VARCHAR"), ("fingerprint", "VARCHAR"), ("engine", "VARCHAR"), ("built_at", "TIMESTAMP")]
-        definitions = [exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(t)) for c, t in columns]
+        # types named as the engine names them (BigQuery's TIMESTAMP holds an instant, like CURRENT_TIMESTAMP)
+        definitions = [exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(t, dialect=self.dialect)) for c, t in columns]
         return self.sql(exp.Create(this=exp.Schema(this=relation(name), expressions=definitions), kind="TABLE", exists=True))
 
     def insert_meta(self, name: str, values: Sequence[str]) -> str:

@@ -45,7 +45,7 @@ class Executor(ABC):
     def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
         self.profile = profile
         self.lock_timeout = lock_timeout
-        self.statements = Statements(profile.dialect)
+        self.statements = Statements(profile.dialect, profile.spec.rewrites)
         self._meta_ready = False
         self._meta_lock = threading.Lock()
         self._building = threading.local()  # .node: the node whose audit row is not written yet
@@ -269,7 +269,10 @@ class Executor(ABC):
 
     def publish(self, node: PlanNode) -> None:
         """Phase 3: the node's `_ff_meta` row, which is what the cache trusts."""
-        self.execute(self.statements.insert_meta(META_TABLE, [node.id, node.relation, node.fingerprint, self.engine]))
+        self.execute(self.meta_row(node))
+
+    def meta_row(self, node: PlanNode) -> str:
+        return self.statements.insert_meta(META_TABLE, [node.id, node.relation, node.fingerprint, self.engine])
 
     def read_meta(self) -> dict[str, Any]:
         """The latest build of every node: {node: CacheEntry}, read in one query."""
@@ -374,6 +377,26 @@ class Executor(ABC):
                 self._drop_quietly(staging)
 
         return self.replace_table(node.relation, create)
+
+
+class WithoutTransactions(Executor):
+    """The primitives of engines whose DDL takes effect statement by statement: `build`
+    publishes the node once its relation is in place, and a view replaces a table only once
+    its SQL has been accepted."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    def replace_view(self, name: str, sql: str) -> None:
+        """CREATE OR REPLACE VIEW is one step; a table of that name goes only once the view's SQL
+        has been accepted (tried as `__ff_tmp` first)."""
+        if self.relation_kind(name) == "table":
+            tmp = name + TEMP_SUFFIX
+            self.execute(self.statements.create_view_as(tmp, sql, replace=True))
+            self.execute(self.statements.drop("view", tmp))
+            self.execute(self.statements.drop("table", name))
+        self.execute(self.statements.create_view_as(name, sql, replace=True))
 
 
 @contextmanager

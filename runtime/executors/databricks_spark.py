@@ -29,8 +29,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,7 +45,7 @@ from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import NotPortable, Rewrite
-from runtime.executors.base import META_TABLE, TEMP_SUFFIX, Executor, RelationKind, throwaway_schema
+from runtime.executors.base import META_TABLE, TEMP_SUFFIX, RelationKind, WithoutTransactions, throwaway_schema
 from runtime.statements import Name
 
 if TYPE_CHECKING:
@@ -253,7 +252,7 @@ def _has_class(session: Any, name: str) -> bool:
 # -- the executor ------------------------------------------------------------------------------
 
 
-class DatabricksSparkExecutor(Executor):
+class DatabricksSparkExecutor(WithoutTransactions):
     engine = "databricks_spark"
 
     def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
@@ -308,12 +307,6 @@ class DatabricksSparkExecutor(Executor):
 
     # -- no transactions: swap by renames, put back what a killed run left -----------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Statements take effect one by one; `build` publishes the node once its relation is in
-        place."""
-        yield
-
     def build(self, plan: Any, node: PlanNode, root: Path, *, full_refresh: bool = False) -> Any:
         if node.materialization != "ephemeral":
             self._put_back(node.relation)
@@ -340,16 +333,6 @@ class DatabricksSparkExecutor(Executor):
             self.execute(self.statements.rename(relation, old))
         self.execute(self.statements.rename(tmp, relation))
         self.execute(self.statements.drop("table", old, if_exists=True))
-
-    def replace_view(self, name: str, sql: str) -> None:
-        """CREATE OR REPLACE VIEW is one step; a table of that name goes only once the view's SQL
-        has been accepted (tried as `__ff_tmp` first)."""
-        if self.relation_kind(name) == "table":
-            tmp = name + TEMP_SUFFIX
-            self.execute(self.statements.create_view_as(tmp, sql, replace=True))
-            self.execute(self.statements.drop("view", tmp))
-            self.execute(self.statements.drop("table", name))
-        self.execute(self.statements.create_view_as(name, sql, replace=True))
 
     def apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
         """Append with INSERT; merge and delete+insert write the kept and the new rows as the
