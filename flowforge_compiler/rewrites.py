@@ -60,3 +60,35 @@ def rewrite(
         return rule.apply(node)
 
     return visit(tree)
+
+
+class RegexpReplaceEveryMatch(Rewrite):
+    """For engines whose REGEXP_REPLACE replaces every match and takes no flags argument:
+    DuckDB's `'g'` flag is their only behaviour and `'i'` becomes an inline `(?i)`. Without `'g'`
+    DuckDB replaces the first match only, which those engines cannot say. An engine module
+    subclasses it with its own `target`."""
+
+    source, node = "duckdb", exp.RegexpReplace
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        flags = node.args.get("modifiers")
+        text = flags.name if isinstance(flags, exp.Literal) and flags.is_string else None
+        if flags is None or text is None or "g" not in text:
+            raise NotPortable(
+                "regexp_replace(...) without the 'g' flag",
+                self.target,
+                f"DuckDB replaces the first match only, {self.target} every match: add the 'g' flag if every match should be replaced",
+            )
+        if set(text) - {"g", "i"}:
+            raise NotPortable(f"regexp_replace(...) with the flags {text!r}", self.target, "only 'g' and 'i' have a faithful form")
+        node.set("modifiers", None)
+        node.set("single_replace", None)
+        if "i" in text:
+            pattern = node.expression
+            caseless = (
+                exp.Literal.string("(?i)" + pattern.name)
+                if isinstance(pattern, exp.Literal) and pattern.is_string
+                else exp.DPipe(this=exp.Literal.string("(?i)"), expression=pattern)
+            )
+            node.set("expression", caseless)
+        return node

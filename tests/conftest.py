@@ -139,6 +139,19 @@ def spark_database(spark_warehouse: Path, tmp_path: Path) -> Iterator[str]:
         executor.execute(executor.statements.drop_schema(database))
 
 
+@pytest.fixture
+def recorded_bigquery(monkeypatch: pytest.MonkeyPatch):
+    """A recorded BigQuery API (tests/runtime/bigquery_api.py), which every BigQuery executor
+    opened in the test talks to through the real client: no test reaches BigQuery."""
+    pytest.importorskip("google.cloud.bigquery", reason="the bigquery extra is not installed")
+    from runtime.executors import bigquery
+    from tests.runtime.bigquery_api import RecordedBigQuery
+
+    service = RecordedBigQuery("ff-test-project")
+    monkeypatch.setattr(bigquery, "make_client", lambda settings, profile: service.client(settings.location))
+    return service
+
+
 @pytest.fixture(autouse=True)
 def _clean_ff_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests must not see the developer's FF_* settings."""

@@ -35,7 +35,7 @@ from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
-from flowforge_compiler.rewrites import Rewrite
+from flowforge_compiler.rewrites import NotPortable, RegexpReplaceEveryMatch, Rewrite
 from runtime.executors.base import TEMP_SUFFIX, RelationKind, WithoutTransactions, sql_log, throwaway_schema
 from runtime.statements import Name
 
@@ -263,6 +263,46 @@ class TimeToUnixToBigQuery(Rewrite):
         return exp.paren(exp.Div(this=micros, expression=exp.Literal.number(1_000_000)), copy=False)
 
 
+class RegexpReplaceToBigQuery(RegexpReplaceEveryMatch):
+    target = "bigquery"
+
+
+def _frame_kind(window: exp.Window) -> str:
+    spec = window.args.get("spec")
+    return spec.text("kind").upper() if spec is not None else ""
+
+
+class NullsLastToBigQuery(Rewrite):
+    """DuckDB sorts NULLs last in ascending order and first in descending; BigQuery the other
+    way round, and it takes no NULLS LAST inside an aggregate or a window over one. There an
+    extra sort key, `x IS NULL`, puts them where DuckDB does (a RANGE frame takes one key only)."""
+
+    source, target, node = "duckdb", "bigquery", exp.Order
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        parent = node.parent
+        function = parent.this if isinstance(parent, exp.Window) else parent
+        if isinstance(function, exp.IgnoreNulls | exp.RespectNulls):
+            function = function.this
+        if not isinstance(function, exp.AggFunc):
+            return node  # a query's ORDER BY, or a ranking window: BigQuery writes NULLS LAST there
+        keys: list[exp.Expression] = []
+        for ordered in node.expressions:
+            desc = bool(ordered.args.get("desc"))
+            if desc == bool(ordered.args.get("nulls_first")):  # the opposite of BigQuery's default
+                if isinstance(parent, exp.Window) and _frame_kind(parent) == "RANGE":
+                    raise NotPortable(
+                        "a RANGE window whose order puts NULLs where BigQuery cannot",
+                        self.target,
+                        "write NULLS FIRST (ascending) or NULLS LAST (descending) if the key is never null, or use a ROWS frame",
+                    )
+                keys.append(exp.Ordered(this=exp.Is(this=ordered.this.copy(), expression=exp.Null()), desc=desc, nulls_first=not desc))
+                ordered.set("nulls_first", not desc)
+            keys.append(ordered)
+        node.set("expressions", keys)
+        return node
+
+
 def _location(settings: BigQuerySettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:
     return {"project": settings.project or "", "dataset": settings.dataset, "location": settings.location or ""}
 
@@ -334,7 +374,7 @@ ENGINE = EngineSpec(
     block_hint="set FF_BQ_DATASET, or add `bigquery: {dataset: ...}`",
     requires=("google.cloud.bigquery",),
     executor=lambda: BigQueryExecutor,
-    rewrites=(TimeToUnixToBigQuery(),),
+    rewrites=(TimeToUnixToBigQuery(), RegexpReplaceToBigQuery(), NullsLastToBigQuery()),
     location=_location,
     target=lambda settings, unresolved: (settings.dataset, settings.project),
     airflow_connection=_airflow_connection,

@@ -44,7 +44,7 @@ from flowforge_compiler.paths import project_relative
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
-from flowforge_compiler.rewrites import NotPortable, Rewrite
+from flowforge_compiler.rewrites import NotPortable, RegexpReplaceEveryMatch, Rewrite
 from runtime.executors.base import META_TABLE, TEMP_SUFFIX, RelationKind, WithoutTransactions, throwaway_schema
 from runtime.statements import Name
 
@@ -571,6 +571,10 @@ class ArrayAggToSpark(Rewrite):
         return exp.If(this=exp.EQ(this=exp.Count(this=exp.Literal.number(1)), expression=exp.Literal.number(0)), true=exp.Null(), false=values)
 
 
+class RegexpReplaceToSpark(RegexpReplaceEveryMatch):
+    target = SPARK
+
+
 class PercentileContToSpark(Rewrite):
     source, target, node = "duckdb", SPARK, exp.PercentileCont
 
@@ -669,7 +673,7 @@ ENGINE = EngineSpec(
     executor=lambda: DatabricksSparkExecutor,
     rewrites=(
         DateTruncToSpark(), AddToSpark(), SubToSpark(), ExtractToSpark(), DayOfWeekToSpark(), IsoDayOfWeekToSpark(),
-        TryCastToSpark(), LengthToSpark(), ArrayAggToSpark(), PercentileContToSpark(), GenerateSeriesToSpark(),
+        TryCastToSpark(), LengthToSpark(), ArrayAggToSpark(), PercentileContToSpark(), GenerateSeriesToSpark(), RegexpReplaceToSpark(),
     ),
     location=_location,
     target=lambda settings, unresolved: (settings.database, None),

@@ -26,6 +26,18 @@ CONSTRUCTS = sorted(d.name for d in CORPUS.iterdir() if (d / "model.ff.sql").is_
 PORTABLE = [c for c in CONSTRUCTS if not (CORPUS / c / "not_portable.txt").exists()]
 DIFFERS = sorted(p.parent.name + ":" + p.name.split(".")[1] for p in CORPUS.glob("*/differs.*.txt"))
 NOT_PORTABLE = [c for c in CONSTRUCTS if c not in PORTABLE]
+# (construct, engine): portable, but with no faithful form on that one engine
+REFUSED_ON = sorted((p.parent.name, p.name.split(".")[1]) for p in CORPUS.glob("*/not_portable.*.txt"))
+# What a compile for each engine needs (no server: compiling does not connect)
+COMPILE_ENVIRON = {
+    "postgres": {"FF_ENGINE": "postgres", "FF_PG_DSN": "postgresql://h/db"},
+    "databricks_spark": {"FF_ENGINE": "databricks_spark"},
+    "bigquery": {"FF_ENGINE": "bigquery", "FF_BQ_PROJECT": "p", "FF_BQ_DATASET": "d"},
+}
+
+
+def portable_on(engine: str) -> list[str]:
+    return [c for c in PORTABLE if (c, engine) not in REFUSED_ON]
 
 
 def _project(folder: Path, constructs: list[str]) -> Path:
@@ -74,7 +86,7 @@ def postgres_rows(tmp_path_factory, pg_dsn: str) -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module")
 def spark_rows(tmp_path_factory, spark_warehouse: Path) -> dict[str, list[dict]]:
-    root = _project(tmp_path_factory.mktemp("corpus") / "spark", PORTABLE)
+    root = _project(tmp_path_factory.mktemp("corpus") / "spark", portable_on("databricks_spark"))
     database = f"ff_corpus_{uuid.uuid4().hex[:8]}"
     environ = spark_environ(spark_warehouse, database)
     try:
@@ -130,7 +142,7 @@ def test_on_postgres(construct: str, postgres_rows) -> None:
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize("construct", PORTABLE)
+@pytest.mark.parametrize("construct", portable_on("databricks_spark"))
 def test_on_spark(construct: str, spark_rows) -> None:
     _same_rows(construct, spark_rows[construct], engine="databricks_spark")
 
@@ -138,11 +150,37 @@ def test_on_spark(construct: str, spark_rows) -> None:
 @pytest.mark.parametrize("construct", NOT_PORTABLE)
 def test_constructs_without_a_faithful_form_are_named_at_compile_time(construct: str, tmp_path: Path) -> None:
     root = _project(tmp_path / "p", [construct])
-    profile = resolve_profile(root, None, environ={"FF_ENGINE": "postgres", "FF_PG_DSN": "postgresql://h/db"})
+    profile = resolve_profile(root, None, environ=COMPILE_ENVIRON["postgres"])
     with pytest.raises(ProjectFileError) as info:
         compile_project(load_project(root), profile, environ={})
     text = info.value.render()
     assert (CORPUS / construct / "not_portable.txt").read_text().strip() in text
+    assert f"models/{construct}.ff.sql" in text and "config(transpile=false)" in text
+
+
+@pytest.fixture(scope="module")
+def googlesql(tmp_path_factory) -> dict[str, str]:
+    root = _project(tmp_path_factory.mktemp("corpus") / "bigquery", portable_on("bigquery"))
+    plan = compile_project(load_project(root), resolve_profile(root, None, environ=COMPILE_ENVIRON["bigquery"]), environ={})
+    return {node.relation: node.sql for node in plan.nodes if node.kind == "sql"}
+
+
+@pytest.mark.parametrize("construct", portable_on("bigquery"))
+def test_compiles_to_googlesql_that_parses_as_one_query(construct: str, googlesql: dict[str, str]) -> None:
+    """Compile only: no BigQuery to run it on here (the README's engine matrix says so)."""
+    import sqlglot
+
+    (statement,) = sqlglot.parse(googlesql[construct], read="bigquery")
+    assert isinstance(statement, sqlglot.exp.Query) and '"' not in googlesql[construct].replace("'\"'", "")
+
+
+@pytest.mark.parametrize(("construct", "engine"), REFUSED_ON)
+def test_a_construct_refused_on_one_engine_is_named_at_compile_time(construct: str, engine: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", [construct])
+    with pytest.raises(ProjectFileError) as info:
+        compile_project(load_project(root), resolve_profile(root, None, environ=COMPILE_ENVIRON[engine]), environ={})
+    text = info.value.render()
+    assert (CORPUS / construct / f"not_portable.{engine}.txt").read_text().strip() in text
     assert f"models/{construct}.ff.sql" in text and "config(transpile=false)" in text
 
 

@@ -7,6 +7,7 @@ from the submitted GoogleSQL, so they are not evidence of what BigQuery would co
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -31,13 +32,8 @@ PY = "from flowforge_compiler import model\n"
 
 
 @pytest.fixture
-def bq(monkeypatch: pytest.MonkeyPatch) -> RecordedBigQuery:
-    """The recorded BigQuery API; every executor opened in the test talks to it."""
-    from runtime.executors import bigquery
-
-    service = RecordedBigQuery(PROJECT)
-    monkeypatch.setattr(bigquery, "make_client", lambda settings, profile: service.client(settings.location))
-    return service
+def bq(recorded_bigquery: RecordedBigQuery) -> RecordedBigQuery:
+    return recorded_bigquery
 
 
 def build(root: Path, *, full_refresh: bool = False, cache: bool = False, jobs: int = 1):
@@ -267,6 +263,35 @@ def test_missing_credentials_say_what_to_set(make_project, monkeypatch) -> None:
     root = make_project({"models/t.ff.sql": "select 1 as id"})
     with pytest.raises(ProfileError, match="GOOGLE_APPLICATION_CREDENTIALS"):
         open_executor(resolve_profile(root, None, environ=ENVIRON))
+
+
+def _service_account_key(project: str) -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return {
+        "type": "service_account", "project_id": project, "private_key_id": "k1", "private_key": pem.decode(),
+        "client_email": f"flowforge@{project}.iam.gserviceaccount.com", "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token",
+    }
+
+
+def test_a_service_account_key_from_a_file_or_a_connection_makes_the_clients_credentials(tmp_path: Path) -> None:
+    """The client is built from the key alone (no request is sent until a job runs)."""
+    from runtime.executors.bigquery import BigQuerySettings, make_client
+
+    key = _service_account_key("p1")
+    client = make_client(BigQuerySettings(project="p1", dataset="d", keyfile_json=json.dumps(key)), "prod")
+    assert client.project == "p1" and client._credentials.service_account_email == "flowforge@p1.iam.gserviceaccount.com"
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    client = make_client(BigQuerySettings(project="p1", dataset="d", location="EU", keyfile=str(tmp_path / "key.json")), "prod")
+    assert client.location == "EU" and client._credentials.service_account_email == "flowforge@p1.iam.gserviceaccount.com"
+    with pytest.raises(ProfileError, match="profile 'prod': no usable Google credentials"):
+        make_client(BigQuerySettings(project="p1", dataset="d", keyfile=str(tmp_path / "missing.json")), "prod")
+    with pytest.raises(ProfileError, match="no usable Google credentials"):
+        make_client(BigQuerySettings(project="p1", dataset="d", keyfile_json='{"type": "service_account"}'), "prod")
 
 
 @pytest.mark.skipif(not os.environ.get("FF_TEST_BQ_PROJECT"), reason="live BigQuery: set FF_TEST_BQ_PROJECT and credentials")

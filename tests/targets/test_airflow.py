@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -258,6 +259,58 @@ def test_a_spark_connection_maps_onto_the_spark_profile(make_project, monkeypatc
     monkeypatch.setenv("AIRFLOW_CONN_FF_NO_HOST", '{"conn_type": "spark"}')
     with pytest.raises(ProfileError, match="has no Spark master"):
         apply_airflow_connection(profile, "ff_no_host")
+
+
+@pytest.mark.bigquery
+def test_dag_runs_the_example_on_a_recorded_bigquery_api_with_a_gcp_connection(
+    dags_folder: Path, example_copy, monkeypatch, recorded_bigquery
+) -> None:
+    """What the tasks send to BigQuery (through the real client, on the recorded API: not
+    BigQuery itself): the DAG file imports no Google library, the connection's project is the
+    one the jobs run in, its key never reaches the bundle, and every node is built once."""
+    project = example_copy("simple_duckdb")
+    (project / "profiles.yml").write_text("bq:\n  engine: bigquery\n  bigquery: {project: placeholder, dataset: marts, location: EU}\n")
+    compile_airflow(project, dags_folder, "--dag-id", "ff_bq", "--jobs", "4", "--airflow-conn", "ff_gcp", env="bq")
+    assert not {m for m in imported_modules(dags_folder / "ff_bq.py") if m.startswith("google")}
+    key = {"type": "service_account", "private_key": "secret-key-material"}  # read by the worker only
+    monkeypatch.setenv("AIRFLOW_CONN_FF_GCP", json.dumps({"conn_type": "google_cloud_platform", "extra": {"project": "ff-test-project", "keyfile_dict": key}}))
+    dag = load_dag(dags_folder, "ff_bq")
+    assert dag.max_active_tasks == 4
+    run = dag.test()
+    states = task_states(run)
+    assert str(run.state) == "success", states
+    assert states["test_users"] == "success"
+    built = {j.destination for j in recorded_bigquery.jobs if j.destination}
+    assert {"marts.users", "marts.mart_orders_enriched", "marts.users_enriched"} <= built
+    assert all(j.configuration["query"]["defaultDataset"]["projectId"] == "ff-test-project" for j in recorded_bigquery.queries())
+    assert {j.labels["flowforge_node"] for j in recorded_bigquery.jobs if j.destination == "marts.users"} == {"users_ff"}
+    written = [p for p in (dags_folder / "ff_bq").rglob("*") if p.is_file()] + [dags_folder / "ff_bq.py"]
+    assert not [p for p in written if b"secret-key-material" in p.read_bytes()]
+
+
+def test_a_gcp_connection_maps_onto_the_bigquery_profile(make_project, monkeypatch) -> None:
+    from flowforge_compiler.errors import ProfileError
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime.airflow_connection import apply_airflow_connection
+
+    root = make_project({"profiles.yml": "default:\n  engine: bigquery\n  bigquery: {dataset: marts}\n"})
+    profile = resolve_profile(root, None, environ={})
+    key = {"type": "service_account", "project_id": "p1", "private_key": "secret-key-material"}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FF_GCP",
+        json.dumps({"conn_type": "google_cloud_platform", "extra": {"project": "p1", "keyfile_dict": key, "location": "EU"}}),
+    )
+    settings = apply_airflow_connection(profile, "ff_gcp").engine_settings
+    assert (settings.project, settings.dataset, settings.location) == ("p1", "marts", "EU")
+    assert json.loads(settings.keyfile_json) == key
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FF_OLD", json.dumps({"conn_type": "google_cloud_platform", "extra": {"extra__google_cloud_platform__key_path": "/k.json", "extra__google_cloud_platform__project": "p2"}})
+    )
+    settings = apply_airflow_connection(profile, "ff_old").engine_settings
+    assert (settings.project, settings.keyfile) == ("p2", "/k.json")
+    monkeypatch.setenv("AIRFLOW_CONN_FF_EMPTY", '{"conn_type": "google_cloud_platform"}')
+    with pytest.raises(ProfileError, match="names no Google Cloud project or key"):
+        apply_airflow_connection(profile, "ff_empty")
 
 
 def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_downstream(
