@@ -14,6 +14,8 @@ from typing import ClassVar
 
 from sqlglot import exp
 
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
+
 
 class NotPortable(Exception):
     """A construct with no faithful form on the target dialect."""
@@ -62,28 +64,36 @@ def rewrite(
     return visit(tree)
 
 
+def regexp_replace_flags(node: exp.Expression, target: str) -> str:
+    """The flags of DuckDB's regexp_replace ('' when none are given): `g` (every match; without
+    it, the first only) and `i` (case-insensitive) have faithful forms, others do not."""
+    flags = node.args.get("modifiers")
+    if flags is None:
+        return ""
+    if not (isinstance(flags, exp.Literal) and flags.is_string) or set(flags.name) - {"g", "i"}:
+        raise NotPortable(f"regexp_replace(...) with the flags {flags.sql()}", target, "only 'g' and 'i' have a faithful form")
+    return flags.name
+
+
 class RegexpReplaceEveryMatch(Rewrite):
     """For engines whose REGEXP_REPLACE replaces every match and takes no flags argument:
     DuckDB's `'g'` flag is their only behaviour and `'i'` becomes an inline `(?i)`. Without `'g'`
     DuckDB replaces the first match only, which those engines cannot say. An engine module
     subclasses it with its own `target`."""
 
-    source, node = "duckdb", exp.RegexpReplace
+    source, node = DEFAULT_DIALECT, exp.RegexpReplace
 
     def apply(self, node: exp.Expression) -> exp.Expression:
-        flags = node.args.get("modifiers")
-        text = flags.name if isinstance(flags, exp.Literal) and flags.is_string else None
-        if flags is None or text is None or "g" not in text:
+        flags = regexp_replace_flags(node, self.target)
+        if "g" not in flags:
             raise NotPortable(
                 "regexp_replace(...) without the 'g' flag",
                 self.target,
                 f"DuckDB replaces the first match only, {self.target} every match: add the 'g' flag if every match should be replaced",
             )
-        if set(text) - {"g", "i"}:
-            raise NotPortable(f"regexp_replace(...) with the flags {text!r}", self.target, "only 'g' and 'i' have a faithful form")
         node.set("modifiers", None)
         node.set("single_replace", None)
-        if "i" in text:
+        if "i" in flags:
             pattern = node.expression
             caseless = (
                 exp.Literal.string("(?i)" + pattern.name)

@@ -226,7 +226,7 @@ class CachePolicy:
         with self._lock:
             if self._relations is None:
                 self._relations = executor.existing_relations()
-            return relation in self._relations
+            return executor.catalog_name(relation) in self._relations
 
     def built(self, node: PlanNode) -> None:
         """After a build (whose `_ff_meta` row is committed): remember it for this run and, when

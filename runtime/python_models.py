@@ -149,12 +149,16 @@ def _import_model(path: Path, display: str, root: Path, version: str) -> ModuleT
     return module
 
 
-def check_required_columns(node: PlanNode, columns_by_relation: Mapping[str, list[str]]) -> None:
-    """Raise RequiredColumnsError before the function runs when an input lacks a column."""
+def check_required_columns(
+    node: PlanNode, columns_by_relation: Mapping[str, list[str]], *, fold: Callable[[str], str] = str
+) -> None:
+    """Raise RequiredColumnsError before the function runs when an input lacks a column
+    (`fold`: how the engine's catalog writes a name, so `id` finds Snowflake's `ID`)."""
     assert node.python is not None
     for relation, required in node.python.requires.items():
         present = columns_by_relation.get(relation, [])
-        missing = sorted(set(required) - set(present))
+        folded = {fold(c) for c in present}
+        missing = sorted(c for c in required if fold(c) not in folded)
         if missing:
             raise RequiredColumnsError(node.id, relation, missing, list(present))
 

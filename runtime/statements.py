@@ -100,11 +100,18 @@ class Statements:
         target = exp.table_(new, quoted=True)
         return self.sql(exp.Alter(this=relation(old), kind="TABLE", actions=[exp.AlterRename(this=target)]))
 
+    def swap(self, a: Name, b: Name) -> str:
+        """ALTER TABLE a SWAP WITH b: the two tables exchange names in one step (Snowflake)."""
+        return self.sql(exp.Alter(this=relation(a), kind="TABLE", actions=[exp.SwapTable(this=relation(b))]))
+
     def create_schema(self, name: str) -> str:
         return self.sql(exp.Create(this=exp.to_identifier(name, quoted=True), kind="SCHEMA", exists=True))
 
     def drop_schema(self, name: str) -> str:
         return self.sql(exp.Drop(tables=[exp.table_(name, quoted=True)], kind="SCHEMA", exists=True, cascade=True))
+
+    def use_schema(self, schema: str, database: str | None = None) -> str:
+        return self.sql(exp.Use(kind=exp.var("SCHEMA"), this=exp.table_(schema, db=database, quoted=True)))
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -132,6 +139,11 @@ class Statements:
     def insert_all(self, target: Name, source: Name, columns: Sequence[str]) -> str:
         names = [column(c) for c in columns]
         return self.sql(exp.insert(exp.select(*names).from_(relation(source)), relation(target), columns=[exp.to_identifier(c, quoted=True) for c in columns]))
+
+    def insert_values(self, target: Name, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+        """INSERT INTO target (columns) VALUES (...), ... with each value a literal."""
+        values = exp.Values(expressions=[exp.Tuple(expressions=[literal(v) for v in row]) for row in rows])
+        return self.sql(exp.insert(values, relation(target), columns=[exp.to_identifier(c, quoted=True) for c in columns]))
 
     def delete_matching(self, target: Name, source: Name, keys: Sequence[str]) -> str:
         """DELETE the rows of `target` whose keys come again in `source`."""

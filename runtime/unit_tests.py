@@ -84,7 +84,7 @@ def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> 
         return result(False, f"{type(exc).__name__}: {exc}")
     expected = _expected_rows(case)
     comparison = compare_rows(
-        actual.to_pylist(),
+        _named_as_expected(actual, expected, executor).to_pylist(),
         expected,
         order_by=case.expect.order_by,
         any_order=case.expect.any_order,
@@ -93,6 +93,13 @@ def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> 
         approx=case.expect.approx,
     )
     return result(comparison.ok, comparison.reason, comparison)
+
+
+def _named_as_expected(actual: pa.Table, expected: list[dict], executor: Executor) -> pa.Table:
+    """The result's columns under the names the case gives them, where the engine's catalog
+    folds names (Snowflake's `ID` for the case's `id`)."""
+    wanted = {executor.catalog_name(c): c for row in expected for c in row}
+    return actual.rename_columns([c if c in wanted.values() else wanted.get(c, c) for c in actual.column_names])
 
 
 def _read_csv(case: UnitTestCase, written: str) -> pa.Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -137,6 +138,92 @@ def spark_database(spark_warehouse: Path, tmp_path: Path) -> Iterator[str]:
     yield database
     with open_executor(resolve_profile(tmp_path, None, environ=spark_environ(spark_warehouse, database))) as executor:
         executor.execute(executor.statements.drop_schema(database))
+
+
+FAKESNOW_REQUIREMENTS = Path(__file__).parent / "fakesnow-requirements.txt"
+
+
+def _fakesnow_python() -> Path:
+    """The Python of the fakesnow environment, made on first use (under a lock, since test
+    processes run side by side) and made again when its requirements change."""
+    import fcntl
+    import hashlib
+
+    given = os.environ.get("FF_TEST_FAKESNOW_PYTHON")
+    if given:
+        return Path(given)
+    venv = Path(__file__).parent.parent / ".venv-fakesnow"
+    python, ready = venv / "bin" / "python", venv / "ff-ready"
+    digest = hashlib.sha256(FAKESNOW_REQUIREMENTS.read_bytes()).hexdigest()
+    with open(str(venv) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (ready.is_file() and ready.read_text() == digest):
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(FAKESNOW_REQUIREMENTS)], check=True)
+            ready.write_text(digest)
+    return python
+
+
+@pytest.fixture(scope="session")
+def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """A fakesnow server (Snowflake's HTTP API on DuckDB, tests/runtime/fakesnow_server.py) for
+    this test process: the connection options a Snowflake profile needs to reach it."""
+    import socket
+
+    pytest.importorskip("snowflake.snowpark", reason="the snowflake extra is not installed")
+    try:
+        python = _fakesnow_python()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Snowflake tests: the fakesnow environment cannot be made ({exc})")
+        pytest.skip(f"the fakesnow environment cannot be made: {exc}")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path_factory.mktemp("fakesnow") / "server.log"  # its output, to read when a test fails
+    with log.open("w") as out:  # (a pipe nobody reads would fill up and stop the server)
+        server = subprocess.Popen(
+            [str(python), "-X", "faulthandler", str(Path(__file__).parent / "runtime" / "fakesnow_server.py"), str(port)],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    # stopped at exit, after the connector's own exit handlers (registered later, run first) let go
+    atexit.register(server.terminate)
+    try:
+        _wait_for_port(port, server, log)
+        options = {"host": "127.0.0.1", "port": port, "protocol": "http", "network_timeout": 10,
+                   "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}}
+        import snowflake.connector
+
+        with snowflake.connector.connect(account="fakesnow", user="fake", password="snow", **options) as con:
+            con.cursor().execute("create database if not exists FFDB")
+        yield options
+    except BaseException:
+        server.terminate()
+        raise
+
+
+def _wait_for_port(port: int, server: subprocess.Popen, log: Path) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the fakesnow server stopped: {log.read_text()[-2000:]}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the fakesnow server did not start in 60 s: {log.read_text()[-2000:]}")
+
+
+def snowflake_profiles_yml(server: dict[str, object], schema: str, *, name: str = "default") -> str:
+    """profiles.yml for a Snowflake profile on the test's fakesnow server and schema."""
+    import json
+
+    settings = {"account": "fakesnow", "user": "fake", "password": "snow", "database": "FFDB", "db_schema": schema, "options": server}
+    return f"{name}:\n  engine: snowflake_snowpark\n  snowflake_snowpark: {json.dumps(settings)}\n"
 
 
 @pytest.fixture

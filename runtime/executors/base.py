@@ -79,6 +79,11 @@ class Executor(ABC):
         """A relation as the engine writes it: every part quoted (the one quoting rule)."""
         return self.statements.sql(relation(name))
 
+    def catalog_name(self, name: str) -> str:
+        """A relation or column name as the engine's catalog holds it: as written, except on
+        engines that fold plain names (Snowflake: upper case)."""
+        return name
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One transaction; the node being built is published (its `_ff_meta` row) in the same
@@ -235,6 +240,17 @@ class Executor(ABC):
             self.execute(self.statements.drop("table", tmp))
         return rows
 
+    def incremental_steps(self, node: PlanNode, new_rows: str, columns: list[str]) -> list[str]:
+        """The statements that apply `new_rows` to the node's table, for engines that run them
+        as one DML transaction: MERGE, DELETE then INSERT, or INSERT (append)."""
+        target, keys = node.relation, node.config.unique_key
+        match node.config.incremental_strategy:
+            case "merge":
+                return [self.statements.merge(target, new_rows, keys, columns)]
+            case "delete+insert":
+                return [self.statements.delete_matching(target, new_rows, keys), self.statements.insert_all(target, new_rows, columns)]
+        return [self.statements.insert_all(target, new_rows, columns)]
+
     def same_columns(self, node: PlanNode, new_rows: str) -> list[str]:
         """The columns of `new_rows`, which must be those of the node's existing table."""
         new_columns, old_columns = self.columns(new_rows), self.columns(node.relation)
@@ -339,7 +355,7 @@ class Executor(ABC):
         func = python_models.load_function(node, root)
         nodes = plan.node_map()
         frames = {nodes[d].relation: self.input_frame(nodes[d]) for d in node.depends_on}
-        python_models.check_required_columns(node, {r: self.frame_columns(f) for r, f in frames.items()})
+        python_models.check_required_columns(node, {r: self.frame_columns(f) for r, f in frames.items()}, fold=self.catalog_name)
         try:
             with incremental_run(incremental):
                 result = python_models.call_model(func, frames)

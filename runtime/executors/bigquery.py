@@ -116,6 +116,11 @@ class BigQueryExecutor(WithoutTransactions):
         from google.cloud import bigquery
 
         settings: BigQuerySettings = profile.engine_settings
+        if settings.use_bigframes:
+            raise ProfileError(
+                f"profile {profile.name!r}: BigQuery DataFrames (bigquery.use_bigframes: true) is not in this version of FlowForge",
+                hint="set use_bigframes: false (or FF_BQ_USE_BIGFRAMES=0): Python models then receive pandas DataFrames",
+            )
         self.client = make_client(settings, profile.name)
         self.dataset = bigquery.DatasetReference(self.client.project, settings.dataset)
         self._project_label: str | None = None
@@ -234,15 +239,7 @@ class BigQueryExecutor(WithoutTransactions):
         try:
             columns = self.same_columns(node, tmp)
             rows = self.count_rows(tmp)
-            keys = node.config.unique_key
-            match node.config.incremental_strategy:
-                case "merge":
-                    steps = [self.statements.merge(node.relation, tmp, keys, columns)]
-                case "delete+insert":
-                    steps = [self.statements.delete_matching(node.relation, tmp, keys), self.statements.insert_all(node.relation, tmp, columns)]
-                case _:
-                    steps = [self.statements.insert_all(node.relation, tmp, columns)]
-            self.execute(self.statements.transaction_script([*steps, self.meta_row(node)]))
+            self.execute(self.statements.transaction_script([*self.incremental_steps(node, tmp, columns), self.meta_row(node)]))
             self._building.node = None  # published by the script
         finally:
             self._drop_quietly(tmp)

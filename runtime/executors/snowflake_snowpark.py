@@ -1,13 +1,61 @@
-"""The Snowflake (Snowpark) engine: its profile and SDK entry. The executor is not in this version."""
+"""The Snowflake engine (Snowpark): profile, SDK entry (Snowflake SQL) and executor.
+
+Profile keys as the spec names them (`account`, `user`, `password`, `role`, `warehouse`,
+`database`, `db_schema`), plus `options`: further connection parameters handed to Snowpark as
+they are (`authenticator`, `private_key_file`, `host`, `port`, `protocol`, ...). `FF_SF_*`
+variables override them. Each thread gets its own Snowpark session (a transaction belongs to
+one connection), in the profile's schema, which is created if missing (the database is not).
+
+Names: Snowflake folds a plain unquoted name to upper case, and FlowForge quotes every name it
+writes. So that a model's `from orders` and FlowForge's `"ORDERS"` are one table, every quoted
+plain name FlowForge renders for Snowflake is folded the same way (`FoldNamesToSnowflake`):
+tables and columns are upper case, as dbt users of Snowflake know them; names that need quotes
+(spaces, dashes, dots) keep their case.
+
+Snowflake commits DDL as it runs, so a table is built as `<name>__ff_tmp` and swapped in with
+`ALTER TABLE ... SWAP WITH` (one atomic metadata step; the old table, now under the temporary
+name, is dropped after), then published in `_ff_meta`. An incremental model's new rows go to a
+temporary table; DELETE and INSERT (`delete+insert`) or INSERT (`append`) then run in one
+transaction with the node's `_ff_meta` row, so a killed run neither loses rows nor appends them
+twice. `merge` is one MERGE statement, atomic by itself, which gives the same table if a killed
+run applies it again; it is published after, like a table. Python models receive and return Snowpark DataFrames (no pandas); seeds and
+Arrow results are written as INSERT ... VALUES batches of SQL literals.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+from sqlglot import exp
 
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
+from flowforge_compiler.errors import ModelBuildError, ProfileError
+from flowforge_compiler.plan import PlanNode, Relation
+from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
+from flowforge_compiler.rewrites import Rewrite, regexp_replace_flags
+from runtime.executors.base import TEMP_SUFFIX, RelationKind, WithoutTransactions, throwaway_schema
+from runtime.statements import Name, literal
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger("flowforge")
+
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_VALUES_BYTES = 256 * 1024  # one INSERT ... VALUES statement's text, well below Snowflake's 1 MB
+
+
+def fold(name: str) -> str:
+    """A name as Snowflake's catalog holds it: plain names in upper case, others as written."""
+    return name.upper() if _PLAIN.fullmatch(name) else name
 
 
 class SnowflakeSnowparkSettings(Strict):
@@ -18,6 +66,7 @@ class SnowflakeSnowparkSettings(Strict):
     warehouse: str | None = None
     database: str
     db_schema: str = "PUBLIC"
+    options: dict[str, Any] = Field(default_factory=dict)  # further Snowpark connection parameters
 
 
 class SnowflakeSnowparkProfile(Strict):
@@ -25,8 +74,282 @@ class SnowflakeSnowparkProfile(Strict):
     snowflake_snowpark: SnowflakeSnowparkSettings
 
 
+def _session(settings: SnowflakeSnowparkSettings, profile: str) -> Any:
+    """A Snowpark session; a refused connection names the account and user, never the password."""
+    from snowflake.connector.errors import Error as ConnectorError
+    from snowflake.snowpark import Session
+
+    configs = {
+        "account": settings.account, "user": settings.user, "password": settings.password, "role": settings.role,
+        "warehouse": settings.warehouse, "database": settings.database, **settings.options,
+    }
+    configs = {k: v for k, v in configs.items() if v is not None}
+    try:
+        return Session.builder.configs(configs).create()
+    except ConnectorError as exc:
+        reason = str(exc)
+        if settings.password:
+            reason = reason.replace(settings.password, "***")
+        raise ProfileError(
+            f"profile {profile!r}: cannot connect to Snowflake account {settings.account!r} as {settings.user!r}: {reason}",
+            hint="check account, user, password (FF_SF_PASSWORD), role and warehouse",
+            transient=True,
+        ) from exc
+
+
+class SnowflakeSnowparkExecutor(WithoutTransactions):
+    engine = "snowflake_snowpark"
+
+    def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
+        super().__init__(profile, lock_timeout=lock_timeout)
+        self.settings: SnowflakeSnowparkSettings = profile.engine_settings
+        self.schema = fold(self.settings.db_schema)
+        self._local = threading.local()
+        self._sessions: list[Any] = []
+        self._lock = threading.Lock()
+        self.session  # connect now: a bad profile fails before any node runs
+
+    @property
+    def session(self) -> Any:
+        """This thread's session, in the profile's schema (created if missing)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = _session(self.settings, self.profile.name)
+            with self._lock:
+                self._sessions.append(session)
+            self._local.session = session
+            database = fold(self.settings.database)
+            session.sql(self.statements.sql(exp.Create(this=exp.table_(self.schema, db=database, quoted=True), kind="SCHEMA", exists=True))).collect()
+            session.sql(self.statements.use_schema(self.schema, database)).collect()
+        return session
+
+    def catalog_name(self, name: str) -> str:
+        return fold(name)
+
+    # -- primitives --------------------------------------------------------------------------
+
+    def _execute(self, sql: str) -> None:
+        self.session.sql(sql).collect()
+
+    def read_arrow(self, sql: str) -> pa.Table:
+        return self.session.sql(sql).to_arrow()
+
+    def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.session.sql(sql).collect()]
+
+    def create_table_from_arrow(self, relation: Name, data: pa.Table) -> None:
+        """CREATE TABLE from the Arrow schema, then INSERT ... VALUES in batches: Snowpark's
+        bulk paths (`write_pandas`, `create_dataframe`) need pandas or an internal stage."""
+        self.execute(self.statements.create_table(relation, [(f.name, _snowflake_type(f.type)) for f in data.schema]))
+        batch: list[tuple[Any, ...]] = []
+        size = 0
+        for row in data.to_pylist():
+            values = tuple(row.values())
+            batch.append(values)
+            size += sum(len(str(v)) + 4 for v in values)
+            if size >= _VALUES_BYTES:
+                self.execute(self.statements.insert_values(relation, data.column_names, batch))
+                batch, size = [], 0
+        if batch:
+            self.execute(self.statements.insert_values(relation, data.column_names, batch))
+
+    def _catalog_query(self, relation: Name | None) -> str:
+        """The (name, kind) of the schema's tables and views (of one name when given): views
+        from INFORMATION_SCHEMA.VIEWS, tables of type BASE TABLE."""
+        schema = relation.schema_ if isinstance(relation, Relation) and relation.schema_ else None
+        where = exp.EQ(this=exp.column("table_schema"), expression=literal(fold(schema)) if schema else exp.func("CURRENT_SCHEMA"))
+        if relation is not None:
+            name = relation.name if isinstance(relation, Relation) else relation
+            where = exp.and_(where, exp.EQ(this=exp.column("table_name"), expression=literal(fold(name))))
+        views = exp.select("table_name", exp.Literal.string("view").as_("kind")).from_("information_schema.views").where(where)
+        tables = exp.select("table_name", exp.Literal.string("table")).from_("information_schema.tables").where(
+            exp.and_(where, exp.EQ(this=exp.column("table_type"), expression=exp.Literal.string("BASE TABLE")))
+        )
+        return self.statements.sql(exp.union(views, tables, distinct=False))
+
+    def relation_kind(self, relation: Name) -> RelationKind | None:
+        kinds = {kind for _, kind in self.fetch_rows(self._catalog_query(relation))}
+        return "view" if "view" in kinds else "table" if "table" in kinds else None
+
+    def existing_relations(self) -> set[str]:
+        return {name for name, _ in self.fetch_rows(self._catalog_query(None))}
+
+    def close(self) -> None:
+        """Close every thread's session, and drop the exit handler Snowpark keeps for each one
+        (which would hold the session, and call the server at exit, in a long-lived worker)."""
+        import atexit
+
+        with self._lock:
+            for session in self._sessions:
+                try:
+                    session.close()
+                finally:
+                    atexit.unregister(session._close_at_exit)
+            self._sessions.clear()
+
+    # -- swap, incremental ------------------------------------------------------------------
+
+    def swap_in(self, tmp: str, relation: str) -> None:
+        """`ALTER TABLE tmp SWAP WITH relation` exchanges the two in one step; the old rows,
+        now under `tmp`, are dropped after. A view of that name is replaced by a rename."""
+        if self.relation_kind(relation) == "view":
+            self.execute(self.statements.drop("view", relation))
+            self.execute(self.statements.rename(tmp, relation))
+            return
+        self.execute(self.statements.swap(tmp, relation))
+        self.execute(self.statements.drop("table", tmp))
+
+    def apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
+        tmp = node.relation + TEMP_SUFFIX
+        self.execute(self.statements.drop("table", tmp, if_exists=True))  # left by a killed run
+        create(tmp)
+        try:
+            columns = self.same_columns(node, tmp)
+            rows = self.count_rows(tmp)
+            steps = self.incremental_steps(node, tmp, columns)
+            if node.config.incremental_strategy == "merge":
+                self.execute(*steps)  # one atomic statement, which gives the same table if run again
+            else:
+                with self._dml_transaction():
+                    for statement in steps:
+                        self.execute(statement)
+                    self.publish(node)
+                self._building.node = None
+        finally:
+            self._drop_quietly(tmp)
+        return rows
+
+    @contextmanager
+    def _dml_transaction(self) -> Iterator[None]:
+        """DML runs in one transaction on this thread's session (DDL would commit it)."""
+        self.execute(self.statements.sql(exp.Transaction()))
+        try:
+            yield
+        except BaseException:
+            self.execute(self.statements.sql(exp.Rollback()))
+            raise
+        self.execute(self.statements.sql(exp.Commit()))
+
+    # -- Python models on Snowpark DataFrames -------------------------------------------------
+
+    def input_frame(self, node: PlanNode) -> Any:
+        if node.materialization == "ephemeral":
+            return self.session.sql(self.node_query(node))
+        return self.session.table(self.quote(node.relation))
+
+    def frame_columns(self, frame: Any) -> list[str]:
+        return [name.strip('"') for name in frame.columns]
+
+    def model_rows(self, frame: Any, node: PlanNode) -> Any:
+        from snowflake.snowpark import DataFrame
+
+        if isinstance(frame, DataFrame):
+            return frame
+        try:
+            return super().model_rows(frame, node)
+        except ModelBuildError:
+            raise ModelBuildError(
+                node.id, node.path, self.engine,
+                f"the model returned {type(frame).__name__}; return a Snowpark DataFrame (or a pandas DataFrame or pyarrow Table)",
+            ) from None
+
+    def table_from_rows(self, relation: str, rows: Any) -> int:
+        from snowflake.snowpark import DataFrame
+
+        if not isinstance(rows, DataFrame):
+            return super().table_from_rows(relation, rows)
+        rows.write.save_as_table(self.quote(relation), mode="errorifexists")
+        return self.count_rows(relation)
+
+
+def _snowflake_type(arrow_type: pa.DataType) -> str:
+    import pyarrow as pa
+
+    checks: list[tuple[Callable[[pa.DataType], bool], str]] = [
+        (pa.types.is_boolean, "BOOLEAN"),
+        (pa.types.is_integer, "BIGINT"),
+        (pa.types.is_floating, "DOUBLE"),
+        (pa.types.is_date, "DATE"),
+        (pa.types.is_time, "TIME"),
+        (lambda t: pa.types.is_timestamp(t) and t.tz is not None, "TIMESTAMP_TZ"),
+        (pa.types.is_timestamp, "TIMESTAMP_NTZ"),
+        (lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t), "BINARY"),
+    ]
+    if pa.types.is_decimal(arrow_type):
+        return f"NUMBER({arrow_type.precision}, {arrow_type.scale})"
+    return next((name for test, name in checks if test(arrow_type)), "VARCHAR")
+
+
+# -- Snowflake SQL where sqlglot's translation of DuckDB's SQL is not Snowflake's ---------------
+
+
+class FoldNamesToSnowflake(Rewrite):
+    """A quoted plain name (`"orders"`, which DuckDB matches whatever its case) in upper case,
+    the case Snowflake gives the same name unquoted: FlowForge's quoted DDL and a model's bare
+    `from orders` then name one table."""
+
+    source, target, node = "duckdb", "snowflake", exp.Identifier
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        if node.args.get("quoted") and _PLAIN.fullmatch(node.name):
+            return exp.to_identifier(node.name.upper(), quoted=True)
+        return node
+
+
+class RegexpReplaceToSnowflake(Rewrite):
+    """DuckDB's flags as Snowflake's arguments: without `g` the first match only (occurrence
+    1), with it every match (0); `i` as the parameter `'i'`."""
+
+    source, target, node = "duckdb", "snowflake", exp.RegexpReplace
+
+    def apply(self, node: exp.Expression) -> exp.Expression:
+        flags = regexp_replace_flags(node, self.target)
+        node.set("position", exp.Literal.number(1))
+        node.set("occurrence", exp.Literal.number(0 if "g" in flags else 1))
+        node.set("modifiers", exp.Literal.string("i") if "i" in flags else None)
+        node.set("single_replace", None)
+        return node
+
+
 def _location(settings: SnowflakeSnowparkSettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:
     return {"account": settings.account, "database": settings.database, "db_schema": settings.db_schema}
+
+
+def _airflow_connection(settings: SnowflakeSnowparkSettings, connection: Any, conn_id: str) -> dict[str, Any]:
+    """Airflow's snowflake connection: login and password, the account, warehouse, database,
+    role in its extra (with or without the old `extra__snowflake__` prefix), the schema in
+    its schema field."""
+    extra = connection.extra_dejson or {}
+
+    def get(key: str) -> Any:
+        return extra.get(key) or extra.get(f"extra__snowflake__{key}")
+
+    updates: dict[str, Any] = {k: get(k) for k in ("account", "warehouse", "database", "role") if get(k)}
+    if connection.login:
+        updates["user"] = connection.login
+    if connection.password:
+        updates["password"] = connection.password
+    if connection.schema:
+        updates["db_schema"] = connection.schema
+    if not (updates.get("account") or settings.account) or not (updates.get("user") or settings.user):
+        raise ProfileError(f"Airflow connection {conn_id!r} names no Snowflake account or login", hint="set its login and its extra 'account'")
+    return updates
+
+
+def _transient(error: BaseException) -> bool:
+    """A lost connection or a Snowflake-side outage; SQL errors fail the same way again."""
+    import sys
+
+    errors = sys.modules.get("snowflake.connector.errors")
+    return errors is not None and isinstance(error, errors.OperationalError | errors.InterfaceError)
+
+
+def _relation_name_problem(name: str) -> str | None:
+    if '"' in name:
+        return "Snowflake names may not hold a double quote"
+    if len(name) > 255:
+        return "Snowflake names are at most 255 characters"
+    return None
 
 
 ENGINE = EngineSpec(
@@ -34,9 +357,24 @@ ENGINE = EngineSpec(
     dialect="snowflake",
     profile=SnowflakeSnowparkProfile,
     extra="snowflake",
-    capabilities=Capabilities(merge=True, frame="snowpark"),
+    capabilities=Capabilities(transactions=False, merge=True, frame="snowpark"),
+    overrides={
+        "FF_SF_ACCOUNT": "account",
+        "FF_SF_USER": "user",
+        "FF_SF_PASSWORD": "password",
+        "FF_SF_ROLE": "role",
+        "FF_SF_WAREHOUSE": "warehouse",
+        "FF_SF_DATABASE": "database",
+        "FF_SF_SCHEMA": "db_schema",
+    },
     block_hint="add `snowflake_snowpark: {account: ..., user: ..., database: ...}`",
     requires=("snowflake.snowpark",),
+    executor=lambda: SnowflakeSnowparkExecutor,
+    rewrites=(FoldNamesToSnowflake(), RegexpReplaceToSnowflake()),
     location=_location,
     target=lambda settings, unresolved: (settings.db_schema, settings.database),
+    airflow_connection=_airflow_connection,
+    isolated=lambda profile: throwaway_schema(profile, SnowflakeSnowparkExecutor, "db_schema"),  # a throw-away schema
+    transient=_transient,
+    relation_name_problem=_relation_name_problem,
 )

@@ -258,6 +258,13 @@ def test_dataset_names_are_checked_in_the_profile(make_project) -> None:
         resolve_profile(root, None, environ={**ENVIRON, "FF_BQ_DATASET": "a`; drop"})
 
 
+def test_use_bigframes_is_refused_rather_than_served_pandas(make_project, bq) -> None:
+    root = make_project({"models/t.ff.sql": "select 1 as id"})
+    with pytest.raises(ProfileError, match="use_bigframes: true. is not in this version"):
+        open_executor(resolve_profile(root, None, environ={**ENVIRON, "FF_BQ_USE_BIGFRAMES": "1"}))
+    assert not bq.jobs
+
+
 def test_missing_credentials_say_what_to_set(make_project, monkeypatch) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/key.json")
     root = make_project({"models/t.ff.sql": "select 1 as id"})

@@ -313,6 +313,58 @@ def test_a_gcp_connection_maps_onto_the_bigquery_profile(make_project, monkeypat
         apply_airflow_connection(profile, "ff_empty")
 
 
+@pytest.mark.snowflake
+def test_dag_runs_on_a_fakesnow_server_with_a_snowflake_connection(dags_folder: Path, make_project, monkeypatch, fakesnow_server) -> None:
+    """Tasks build through Snowpark on the suite's fakesnow server (not Snowflake): the DAG
+    file imports no Snowflake library, the connection's login and password are the ones used,
+    and the password never reaches the bundle."""
+    import uuid
+
+    from tests.conftest import snowflake_profiles_yml
+
+    schema = f"ff_dag_{uuid.uuid4().hex[:8]}"
+    profiles = snowflake_profiles_yml(fakesnow_server, schema, name="sf").replace('"user": "fake", "password": "snow"', '"user": "placeholder"')
+    project = make_project({**SELECTABLE, "profiles.yml": profiles})
+    compile_airflow(project, dags_folder, "--dag-id", "ff_sf", "--jobs", "2", "--airflow-conn", "ff_snowflake", env="sf")
+    assert not {m for m in imported_modules(dags_folder / "ff_sf.py") if m.startswith("snowflake")}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FF_SNOWFLAKE",
+        json.dumps({"conn_type": "snowflake", "login": "fake", "password": "snow", "schema": schema, "extra": {"account": "fakesnow"}}),
+    )
+    run = load_dag(dags_folder, "ff_sf").test()
+    assert str(run.state) == "success", task_states(run)
+    written = [p for p in (dags_folder / "ff_sf").rglob("*") if p.is_file()] + [dags_folder / "ff_sf.py"]
+    assert not [p for p in written if b'"snow"' in p.read_bytes()]
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime import open_executor
+
+    with open_executor(resolve_profile(project, "sf").with_engine_settings(user="fake", password="snow")) as executor:
+        assert executor.fetch_rows("select v from b") == [(1,)] and executor.fetch_rows("select v from inc") == [(1,)]
+
+
+def test_a_snowflake_connection_maps_onto_the_snowflake_profile(make_project, monkeypatch) -> None:
+    from flowforge_compiler.errors import ProfileError
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime.airflow_connection import apply_airflow_connection
+
+    root = make_project({"profiles.yml": "default:\n  engine: snowflake_snowpark\n  snowflake_snowpark: {account: a0, user: u0, database: DB}\n"})
+    profile = resolve_profile(root, None, environ={})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FF_SF",
+        json.dumps({"conn_type": "snowflake", "login": "etl", "password": "pw", "schema": "MARTS",
+                    "extra": {"account": "xy12345", "warehouse": "WH", "role": "ETL", "database": "PROD"}}),
+    )
+    settings = apply_airflow_connection(profile, "ff_sf").engine_settings
+    assert (settings.account, settings.user, settings.password, settings.db_schema) == ("xy12345", "etl", "pw", "MARTS")
+    assert (settings.warehouse, settings.role, settings.database) == ("WH", "ETL", "PROD")
+    monkeypatch.setenv("AIRFLOW_CONN_FF_OLD", json.dumps({"conn_type": "snowflake", "login": "etl", "extra": {"extra__snowflake__account": "old1"}}))
+    assert apply_airflow_connection(profile, "ff_old").engine_settings.account == "old1"
+    bare = make_project({"profiles.yml": "default:\n  engine: snowflake_snowpark\n  snowflake_snowpark: {account: '', user: '', database: DB}\n"})
+    monkeypatch.setenv("AIRFLOW_CONN_FF_EMPTY", '{"conn_type": "snowflake"}')
+    with pytest.raises(ProfileError, match="names no Snowflake account or login"):
+        apply_airflow_connection(resolve_profile(bare, None, environ={}), "ff_empty")
+
+
 def test_rerun_of_an_unchanged_dag_skips_every_node_and_a_change_rebuilds_only_downstream(
     dags_folder: Path, example_copy, tmp_path: Path, monkeypatch
 ) -> None:
