@@ -414,6 +414,21 @@ class WithoutTransactions(Executor):
             self.execute(self.statements.drop("table", name))
         self.execute(self.statements.create_view_as(name, sql, replace=True))
 
+    def apply_staged(self, node: PlanNode, create: Callable[[str], int | None], apply: Callable[[str, list[str]], None]) -> int:
+        """An incremental model's new rows, staged in `<name>__ff_tmp` (one a killed run left is
+        dropped first), checked against the table's columns and handed to `apply(stage,
+        columns)`; the stage is dropped whatever happens. The number of new rows."""
+        tmp = node.relation + TEMP_SUFFIX
+        self.execute(self.statements.drop("table", tmp, if_exists=True))
+        create(tmp)
+        try:
+            columns = self.same_columns(node, tmp)
+            rows = self.count_rows(tmp)
+            apply(tmp, columns)
+        finally:
+            self._drop_quietly(tmp)
+        return rows
+
 
 @contextmanager
 def throwaway_schema(profile: Profile, make: Callable[[Profile], Executor], setting: str) -> Iterator[Executor]:

@@ -36,7 +36,7 @@ from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import NotPortable, RegexpReplaceEveryMatch, Rewrite
-from runtime.executors.base import TEMP_SUFFIX, RelationKind, WithoutTransactions, sql_log, throwaway_schema
+from runtime.executors.base import RelationKind, WithoutTransactions, sql_log, throwaway_schema
 from runtime.statements import Name
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("flowforge")
 
 _DATASET_NAME = re.compile(r"[A-Za-z0-9_]{1,1024}")
+_PROJECT_ID = re.compile(r"[a-z][a-z0-9.:-]{0,127}")  # with the legacy `domain.com:project` form
 _LABEL_VALUE = re.compile(r"[^a-z0-9_-]")
 # Table names: letters, marks, numbers, connectors (_), dashes and spaces (BigQuery's rule).
 _TABLE_CATEGORIES = ("L", "M", "N", "Pc", "Pd", "Zs")
@@ -57,6 +58,13 @@ class BigQuerySettings(Strict):
     use_bigframes: bool = False
     keyfile: str | None = None  # a service-account key file; default: Application Default Credentials
     keyfile_json: str | None = None  # the key itself (from an Airflow connection's keyfile_dict)
+
+    @field_validator("project")
+    @classmethod
+    def _project_id(cls, project: str | None) -> str | None:
+        if project is not None and not _PROJECT_ID.fullmatch(project):
+            raise ValueError(f"{project!r} is not a Google Cloud project id (lower-case letters, digits and -)")
+        return project
 
     @field_validator("dataset")
     @classmethod
@@ -233,17 +241,11 @@ class BigQueryExecutor(WithoutTransactions):
         return written if written is not None else self.count_rows(relation)
 
     def apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
-        tmp = node.relation + TEMP_SUFFIX
-        self.execute(self.statements.drop("table", tmp, if_exists=True))  # left by a killed run
-        create(tmp)
-        try:
-            columns = self.same_columns(node, tmp)
-            rows = self.count_rows(tmp)
-            self.execute(self.statements.transaction_script([*self.incremental_steps(node, tmp, columns), self.meta_row(node)]))
+        def apply(stage: str, columns: list[str]) -> None:
+            self.execute(self.statements.transaction_script([*self.incremental_steps(node, stage, columns), self.meta_row(node)]))
             self._building.node = None  # published by the script
-        finally:
-            self._drop_quietly(tmp)
-        return rows
+
+        return self.apply_staged(node, create, apply)
 
 
 # -- GoogleSQL where sqlglot's translation of DuckDB's SQL is not BigQuery's -------------------

@@ -41,7 +41,7 @@ from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.rewrites import Rewrite, regexp_replace_flags
-from runtime.executors.base import TEMP_SUFFIX, RelationKind, WithoutTransactions, throwaway_schema
+from runtime.executors.base import RelationKind, WithoutTransactions, throwaway_schema
 from runtime.statements import Name, literal
 
 if TYPE_CHECKING:
@@ -200,24 +200,18 @@ class SnowflakeSnowparkExecutor(WithoutTransactions):
         self.execute(self.statements.drop("table", tmp))
 
     def apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
-        tmp = node.relation + TEMP_SUFFIX
-        self.execute(self.statements.drop("table", tmp, if_exists=True))  # left by a killed run
-        create(tmp)
-        try:
-            columns = self.same_columns(node, tmp)
-            rows = self.count_rows(tmp)
-            steps = self.incremental_steps(node, tmp, columns)
+        def apply(stage: str, columns: list[str]) -> None:
+            steps = self.incremental_steps(node, stage, columns)
             if node.config.incremental_strategy == "merge":
                 self.execute(*steps)  # one atomic statement, which gives the same table if run again
-            else:
-                with self._dml_transaction():
-                    for statement in steps:
-                        self.execute(statement)
-                    self.publish(node)
-                self._building.node = None
-        finally:
-            self._drop_quietly(tmp)
-        return rows
+                return
+            with self._dml_transaction():
+                for statement in steps:
+                    self.execute(statement)
+                self.publish(node)
+            self._building.node = None
+
+        return self.apply_staged(node, create, apply)
 
     @contextmanager
     def _dml_transaction(self) -> Iterator[None]:

@@ -252,10 +252,12 @@ def test_names_bigquery_cannot_hold_are_refused_at_compile_time(make_project) ->
         compile_dir(root, environ=ENVIRON)
 
 
-def test_dataset_names_are_checked_in_the_profile(make_project) -> None:
+def test_dataset_names_and_project_ids_are_checked_in_the_profile(make_project) -> None:
     root = make_project({"models/t.ff.sql": "select 1 as id"})
     with pytest.raises(ProjectFileError, match="not a BigQuery dataset name"):
         resolve_profile(root, None, environ={**ENVIRON, "FF_BQ_DATASET": "a`; drop"})
+    with pytest.raises(ProjectFileError, match="not a Google Cloud project id"):
+        resolve_profile(root, None, environ={**ENVIRON, "FF_BQ_PROJECT": "p/../x"})
 
 
 def test_use_bigframes_is_refused_rather_than_served_pandas(make_project, bq) -> None:

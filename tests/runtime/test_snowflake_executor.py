@@ -70,6 +70,11 @@ def test_materializations_build_and_rebuild_through_the_swap_statement(sf, caplo
     (root / "models/t.ff.sql").write_text("{{ config(materialized='view') }}select id as v from {{ ref('base') }}")
     build(root)
     assert rows(root, "select z from vv") == [(4,), (6,)]
+    (root / "models/t.ff.sql").write_text("select id * 10 as v from {{ ref('base') }}")  # and a table replaces the view
+    build(root)
+    assert rows(root, "select z from vv") == [(22,), (42,)]
+    with open_executor(resolve_profile(root, None)) as executor:
+        assert executor.relation_kind("t") == "table" and "T__FF_TMP" not in executor.existing_relations()
 
 
 def test_a_failed_build_keeps_the_previous_table_and_its_rows(sf) -> None:
@@ -124,7 +129,9 @@ def test_incremental_strategies_send_merge_or_one_transaction_with_the_meta_row(
     assert rows(root, "select id, v from inc") == expected
 
 
-def test_a_failed_incremental_transaction_applies_nothing_and_publishes_nothing(sf, monkeypatch) -> None:
+def test_a_failed_incremental_transaction_applies_nothing_and_publishes_nothing(sf, monkeypatch, caplog) -> None:
+    """The ROLLBACK must be sent before anything else: on Snowflake the next DDL (dropping the
+    temporary table) would commit the open transaction (fakesnow would not)."""
     from runtime.executors.snowflake_snowpark import SnowflakeSnowparkExecutor
 
     root = sf({"models/inc.ff.sql": _incremental("delete+insert"), "sources.yml": SOURCES})
@@ -138,8 +145,12 @@ def test_a_failed_incremental_transaction_applies_nothing_and_publishes_nothing(
         raise RuntimeError("lost the connection")
 
     monkeypatch.setattr(SnowflakeSnowparkExecutor, "publish", fails_after_the_delete_and_the_insert)
+    caplog.set_level(logging.DEBUG, logger="flowforge.sql")
     with pytest.raises(ModelBuildError, match="lost the connection"):
         build(root)
+    sent = [r.getMessage() for r in caplog.records if r.name == "flowforge.sql"]
+    after_insert = sent[max(i for i, s in enumerate(sent) if s.startswith('INSERT INTO "INC"')) + 1:]
+    assert after_insert[:2] == ["ROLLBACK", 'DROP TABLE "INC__FF_TMP"'], after_insert
     monkeypatch.setattr(SnowflakeSnowparkExecutor, "publish", publish)
     assert rows(root, "select id, v from inc") == [(1, "a")]  # the DELETE and the INSERT were rolled back
     assert rows(root, "select count(*) from _ff_meta") == meta
