@@ -20,7 +20,7 @@ from flowforge_compiler.errors import ProfileError
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<rest>.*)$", re.DOTALL)
 _QUERY_START = re.compile(r"\?(?=[\w.-]+=)")
 _HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[^:]*))?$")
-SECRET_KEY = re.compile(r"(password|passwd|pwd|secret|token|private_key|api_key)", re.IGNORECASE)
+SECRET_KEY = re.compile(r"(password|passwd|pwd|secret|token|private_key|api_key|keyfile_json)", re.IGNORECASE)
 REDACTED = "***"
 
 

@@ -288,6 +288,18 @@ def test_dag_runs_the_example_on_a_recorded_bigquery_api_with_a_gcp_connection(
     assert not [p for p in written if b"secret-key-material" in p.read_bytes()]
 
 
+def test_a_service_account_key_in_profiles_yml_never_reaches_the_bundle(dags_folder: Path, make_project) -> None:
+    key = json.dumps({"type": "service_account", "private_key": "secret-key-material"})
+    profiles = "bq:\n  engine: bigquery\n  bigquery: {project: p1, dataset: marts, keyfile_json: '" + key + "'}\n"
+    project = make_project({"models/a.ff.sql": "select 1 as v", "profiles.yml": profiles})
+    compile_airflow(project, dags_folder, "--dag-id", "ff_bq_key", env="bq")
+    import yaml
+
+    bundle_profile = (dags_folder / "ff_bq_key" / "profiles.yml").read_text()
+    assert "secret-key-material" not in bundle_profile
+    assert yaml.safe_load(bundle_profile)["bq"]["bigquery"]["keyfile_json"] == "{{ env_var('FF_BQ_BIGQUERY_KEYFILE_JSON') }}"
+
+
 def test_a_gcp_connection_maps_onto_the_bigquery_profile(make_project, monkeypatch) -> None:
     from flowforge_compiler.errors import ProfileError
     from flowforge_compiler.profiles import resolve_profile

@@ -231,6 +231,43 @@ def test_flow_runs_the_spark_example_with_the_rows_of_duckdb(
     assert spark_example_tables(project, environ) == expected
 
 
+@pytest.mark.bigquery
+def test_flow_runs_the_example_on_a_recorded_bigquery_api(prefect_api: str, example_copy, tmp_path: Path, recorded_bigquery) -> None:
+    """Tasks run in threads of this process, so they talk to the recorded API (not BigQuery):
+    every node is one job writing its table, labelled with its node, several at once."""
+    project = example_copy("simple_duckdb")
+    (project / "profiles.yml").write_text("bq:\n  engine: bigquery\n  bigquery: {project: ff-test-project, dataset: marts}\n")
+    out = compile_prefect(project, tmp_path / "flows", "--jobs", "3", "--flow-name", "bq_flow", env="bq")
+    module = load_flow_module(out / "bq_flow.py")
+    assert module.MAX_WORKERS == 3
+    state = module.flow(return_state=True)
+    assert state.is_completed(), state.message
+    assert task_states(state)["test_users"] == "COMPLETED"
+    writes = {j.destination: j.labels["flowforge_node"] for j in recorded_bigquery.jobs if j.destination and j.write_disposition == "WRITE_TRUNCATE"}
+    assert writes["marts.users"] == "users_ff" and writes["marts.users_enriched"] == "users_enriched"
+    assert sorted(recorded_bigquery.rows("marts", "users_enriched")) == [(1, "a@example.com", False), (2, "b@gmail.com", True), (3, "c@gmail.com", True)]
+
+
+@pytest.mark.snowflake
+def test_flow_runs_on_a_fakesnow_server(prefect_api: str, make_project, tmp_path: Path, monkeypatch, fakesnow_server) -> None:
+    """Snowpark sessions on the suite's fakesnow server (not Snowflake), one per task thread."""
+    import uuid
+
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime import open_executor
+    from tests.conftest import snowflake_profiles_yml
+    from tests.targets.generated_code import SELECTABLE
+
+    project = make_project({**SELECTABLE, "profiles.yml": snowflake_profiles_yml(fakesnow_server, f"ff_flow_{uuid.uuid4().hex[:8]}")})
+    out = compile_prefect(project, tmp_path / "flows", "--jobs", "2", "--flow-name", "sf_flow")
+    assert not [p for p in out.rglob("*") if p.is_file() and b'"snow"' in p.read_bytes()]  # the password stays out
+    monkeypatch.setenv("FF_DEFAULT_SNOWFLAKE_SNOWPARK_PASSWORD", "snow")  # where the bundle's profile reads it
+    state = load_flow_module(out / "sf_flow.py").flow(return_state=True)
+    assert state.is_completed(), state.message
+    with open_executor(resolve_profile(project, None)) as executor:
+        assert executor.fetch_rows("select v from b") == [(1,)] and executor.fetch_rows("select count(*) from _ff_meta") == [(3,)]
+
+
 def test_rerun_of_an_unchanged_flow_skips_every_node(prefect_api: str, tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "rerun.duckdb"
     monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
