@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.drafts import (
@@ -37,8 +37,6 @@ from flowforge_compiler.sql_statements import (
 from flowforge_compiler.rewrites import Rewrite
 from flowforge_compiler.sql_cache import SqlCache
 
-if TYPE_CHECKING:
-    from sqlglot.tokens import Token
 from flowforge_compiler.transpile import parse_model, to_engine, undeclared_tables
 
 log = logging.getLogger("flowforge")

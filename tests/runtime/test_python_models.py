@@ -11,7 +11,7 @@ PY = "from flowforge_compiler import model\n"
 
 
 def _project(make_project, value: int, *, package: bool = False) -> Path:
-    helper = {"helpers/__init__.py": f"from .consts import VALUE as VALUE\n", "helpers/consts.py": f"VALUE = {value}\n"} if package else {"helpers.py": f"VALUE = {value}\n"}
+    helper = {"helpers/__init__.py": "from .consts import VALUE as VALUE\n", "helpers/consts.py": f"VALUE = {value}\n"} if package else {"helpers.py": f"VALUE = {value}\n"}
     return make_project(
         {
             **helper,
