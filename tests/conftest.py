@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# tests/runtime/bigframes_env runs in the bigframes environment only (tests/runtime/test_bigquery_bigframes.py)
+collect_ignore = [] if os.environ.get("FF_IN_BIGFRAMES_ENV") else ["runtime/bigframes_env"]
 EXAMPLES = REPO / "examples"
 # Read once, before any test clears FF_* variables: where the PostgreSQL tests may run.
 PG_DSN = os.environ.get("FF_TEST_PG_DSN")
@@ -141,26 +143,30 @@ def spark_database(spark_warehouse: Path, tmp_path: Path) -> Iterator[str]:
 
 
 FAKESNOW_REQUIREMENTS = Path(__file__).parent / "fakesnow-requirements.txt"
+BIGFRAMES_REQUIREMENTS = Path(__file__).parent / "bigframes-requirements.txt"
 
 
-def _fakesnow_python() -> Path:
-    """The Python of the fakesnow environment, made on first use (under a lock, since test
-    processes run side by side) and made again when its requirements change."""
+def tool_python(name: str, requirements: Path, *, with_flowforge: bool = False) -> Path:
+    """The Python of `.venv-<name>`, an environment of its own for a tool whose pins FlowForge's
+    cannot share; made on first use (under a lock, since test processes run side by side) and
+    made again when its requirements change. `with_flowforge`: FlowForge from this repo too."""
     import fcntl
     import hashlib
 
-    given = os.environ.get("FF_TEST_FAKESNOW_PYTHON")
+    given = os.environ.get(f"FF_TEST_{name.upper()}_PYTHON")
     if given:
         return Path(given)
-    venv = Path(__file__).parent.parent / ".venv-fakesnow"
+    venv = REPO / f".venv-{name}"
     python, ready = venv / "bin" / "python", venv / "ff-ready"
-    digest = hashlib.sha256(FAKESNOW_REQUIREMENTS.read_bytes()).hexdigest()
+    digest = hashlib.sha256(requirements.read_bytes() + str(with_flowforge).encode()).hexdigest()
     with open(str(venv) + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (ready.is_file() and ready.read_text() == digest):
             shutil.rmtree(venv, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(FAKESNOW_REQUIREMENTS)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
+            if with_flowforge:
+                subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(REPO)], check=True)
             ready.write_text(digest)
     return python
 
@@ -173,7 +179,7 @@ def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 
     pytest.importorskip("snowflake.snowpark", reason="the snowflake extra is not installed")
     try:
-        python = _fakesnow_python()
+        python = tool_python("fakesnow", FAKESNOW_REQUIREMENTS)
     except (OSError, subprocess.CalledProcessError) as exc:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the Snowflake tests: the fakesnow environment cannot be made ({exc})")

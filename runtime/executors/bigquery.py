@@ -9,7 +9,8 @@ name needs no qualification), labelled with the FlowForge project and node, for 
 reports. BigQuery has no transaction around DDL, but a job that writes a destination table is
 atomic: a table is replaced by one query job (or, for Python models and seeds, one load job)
 with `WRITE_TRUNCATE`, so a failed build leaves the previous table and its rows as they were,
-and no temporary table or swap is needed. Python models receive pandas DataFrames. An incremental model's new rows go to a temporary
+and no temporary table or swap is needed. Python models receive pandas DataFrames, or with
+`use_bigframes` BigQuery DataFrames, whose `to_gbq` writes the table the same way. An incremental model's new rows go to a temporary
 table first; `MERGE` (strategy `merge`) or DELETE and INSERT (`delete+insert`), or INSERT
 (`append`), then runs in one multi-statement transaction together with the node's `_ff_meta`
 row, so a killed run can never apply the same rows twice.
@@ -17,6 +18,7 @@ row, so a killed run can never apply the same rows twice.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import logging
@@ -31,7 +33,7 @@ from pydantic import field_validator
 from sqlglot import exp
 
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
-from flowforge_compiler.errors import ProfileError
+from flowforge_compiler.errors import ModelBuildError, ProfileError
 from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
@@ -93,6 +95,14 @@ def _label(value: str) -> str:
     return _LABEL_VALUE.sub("_", value.lower())[:63]
 
 
+def make_bigframes_session(settings: BigQuerySettings, client: Any) -> Any:
+    """A BigQuery DataFrames session on the client's project, location and credentials."""
+    import bigframes
+
+    options = bigframes.BigQueryOptions(project=client.project, location=settings.location, credentials=client._credentials)
+    return bigframes.Session(context=options)
+
+
 def make_client(settings: BigQuerySettings, profile: str) -> Any:
     """The BigQuery client the profile describes; credential problems are profile errors."""
     from google.auth.exceptions import DefaultCredentialsError
@@ -124,11 +134,13 @@ class BigQueryExecutor(WithoutTransactions):
         from google.cloud import bigquery
 
         settings: BigQuerySettings = profile.engine_settings
-        if settings.use_bigframes:
+        if settings.use_bigframes and importlib.util.find_spec("bigframes") is None:
             raise ProfileError(
-                f"profile {profile.name!r}: BigQuery DataFrames (bigquery.use_bigframes: true) is not in this version of FlowForge",
-                hint="set use_bigframes: false (or FF_BQ_USE_BIGFRAMES=0): Python models then receive pandas DataFrames",
+                f"profile {profile.name!r}: bigquery.use_bigframes needs BigQuery DataFrames",
+                hint="pip install 'flowforge[bigframes]' (in an environment of its own: it wants rich<14), or set use_bigframes: false",
             )
+        self.use_bigframes = settings.use_bigframes
+        self._bigframes: Any = None
         self.client = make_client(settings, profile.name)
         self.dataset = bigquery.DatasetReference(self.client.project, settings.dataset)
         self._project_label: str | None = None
@@ -246,6 +258,53 @@ class BigQueryExecutor(WithoutTransactions):
             self._building.node = None  # published by the script
 
         return self.apply_staged(node, create, apply)
+
+
+    # -- Python models: pandas, or BigQuery DataFrames (use_bigframes) ---------------------------
+
+    def bigframes(self) -> Any:
+        """The BigQuery DataFrames session, opened when the first Python model runs."""
+        if self._bigframes is None:
+            self._bigframes = make_bigframes_session(self.profile.engine_settings, self.client)
+        return self._bigframes
+
+    def table_id(self, relation: str) -> str:
+        """`project.dataset.table`, as bigframes names a table."""
+        table = self._table(relation)
+        return f"{table.project}.{table.dataset_id}.{table.table_id}"
+
+    def input_frame(self, node: PlanNode) -> Any:
+        if not self.use_bigframes:
+            return super().input_frame(node)
+        if node.materialization == "ephemeral":
+            raise ModelBuildError(
+                node.id, node.path, self.engine,
+                "a BigQuery DataFrames model reads tables and views, not ephemeral models (their SQL names tables in the profile's dataset without it); make it a view",
+            )
+        return self.bigframes().read_gbq(self.table_id(node.relation))
+
+    def model_rows(self, frame: Any, node: PlanNode) -> Any:
+        if self.use_bigframes and _is_bigframes(frame):
+            return frame
+        return super().model_rows(frame, node)
+
+    def table_from_rows(self, relation: str, rows: Any) -> int:
+        if not _is_bigframes(rows):
+            return super().table_from_rows(relation, rows)
+        self.write_bigframes(relation, rows)
+        return self.count_rows(relation)
+
+    def write_bigframes(self, relation: str, frame: Any) -> None:
+        """`to_gbq` with `if_exists="replace"`: one query job writing the table with
+        WRITE_TRUNCATE (atomic, as for SQL models), labelled like FlowForge's own jobs."""
+        frame.to_gbq(self.table_id(relation), if_exists="replace", index=False, labels=self.labels())
+
+
+def _is_bigframes(frame: Any) -> bool:
+    import sys
+
+    module = sys.modules.get("bigframes.dataframe")
+    return module is not None and isinstance(frame, module.DataFrame)
 
 
 # -- GoogleSQL where sqlglot's translation of DuckDB's SQL is not BigQuery's -------------------

@@ -94,6 +94,15 @@ class RecordedBigQuery:
         with self._lock:
             return self._db.execute(f'select * from "{dataset}"."{table}"').fetchall()
 
+    def arrow(self, dataset: str, table: str) -> pa.Table:
+        with self._lock:
+            return self._db.sql(f'select * from "{dataset}"."{table}"').to_arrow_table()
+
+    def put(self, dataset: str, table: str, data: pa.Table) -> None:
+        """Write a table as a job with WRITE_TRUNCATE would (for stand-ins of other clients)."""
+        with self._lock:
+            self._write(f"{dataset}.{table}", data, "WRITE_TRUNCATE")
+
     def tables(self, dataset: str) -> dict[str, str]:
         """{name: 'TABLE' | 'VIEW'} of a dataset."""
         with self._lock:
