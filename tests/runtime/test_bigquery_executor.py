@@ -78,7 +78,7 @@ def test_generated_sql_is_googlesql_with_backticked_names(make_project, bq) -> N
     assert "CREATE OR REPLACE VIEW `v` AS" in sql and '"' not in sql
 
 
-def test_materializations_build_and_rebuild(make_project, bq) -> None:
+def test_materializations_send_the_jobs_that_build_and_rebuild_tables_and_views(make_project, bq) -> None:
     root = make_project(VIEW_CHAIN)
     build(root)
     assert sorted(bq.rows(DATASET, "vv")) == [(22,), (42,)]
@@ -115,7 +115,7 @@ SOURCES = "sources:\n  - name: raw\n    schema: raw\n    tables:\n      - name: 
 
 
 @pytest.mark.parametrize("strategy", ["merge", "delete+insert", "append"])
-def test_incremental_runs_one_transaction_with_the_nodes_meta_row(make_project, bq, strategy: str) -> None:
+def test_incremental_sends_one_transaction_script_with_the_nodes_meta_row(make_project, bq, strategy: str) -> None:
     root = make_project({"models/inc.ff.sql": _incremental(strategy), "sources.yml": SOURCES})
     client = bq.client()
     client.query("create schema raw; create table raw.events as select 1 as id, 'a' as v union all select 2, 'b'").result()
@@ -137,7 +137,7 @@ def test_incremental_runs_one_transaction_with_the_nodes_meta_row(make_project, 
     assert "inc__ff_tmp" not in bq.tables(DATASET)
 
 
-def test_a_failed_incremental_script_applies_nothing_and_publishes_nothing(make_project, bq) -> None:
+def test_a_failed_incremental_script_is_one_job_so_nothing_is_applied_or_published(make_project, bq) -> None:
     root = make_project({"models/inc.ff.sql": _incremental("merge"), "sources.yml": SOURCES})
     client = bq.client()
     client.query("create schema raw; create table raw.events as select 1 as id, 'a' as v").result()
@@ -150,7 +150,7 @@ def test_a_failed_incremental_script_applies_nothing_and_publishes_nothing(make_
     assert bq.rows(DATASET, "inc") == [(1, "a")] and len(bq.rows(DATASET, "_ff_meta")) == meta_rows
 
 
-def test_incremental_columns_come_from_the_table_schema(make_project, bq) -> None:
+def test_incremental_columns_are_read_from_tables_get_not_a_query(make_project, bq) -> None:
     root = make_project({"models/inc.ff.sql": _incremental("append"), "sources.yml": SOURCES})
     client = bq.client()
     client.query("create schema raw; create table raw.events as select 1 as id, 'a' as v").result()
@@ -228,14 +228,14 @@ def test_the_cache_reads_meta_in_one_query_and_skips_unchanged_nodes(make_projec
     assert any("UNIX_MICROS(CAST(built_at AS TIMESTAMP)) / 1000000" in (j.sql or "") for j in new)
 
 
-def test_jobs_run_in_parallel_with_jobs(make_project, bq) -> None:
+def test_jobs_submits_jobs_from_several_threads_and_publishes_each_node(make_project, bq) -> None:
     root = make_project({f"models/m{i}.ff.sql": f"select {i} as id" for i in range(6)})
     _, results = build(root, jobs=4)
     assert sorted(r.status for r in results) == ["built"] * 6
     assert len(bq.rows(DATASET, "_ff_meta")) == 6
 
 
-def test_unit_tests_run_in_a_throwaway_dataset_that_is_dropped(make_project, bq, ffc) -> None:
+def test_unit_tests_create_a_throwaway_dataset_and_send_its_drop(make_project, bq) -> None:
     from runtime.unit_tests import isolated_executor
 
     root = make_project({"models/t.ff.sql": "select 1 as id"})
