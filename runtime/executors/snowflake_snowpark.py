@@ -76,7 +76,7 @@ class SnowflakeSnowparkProfile(Strict):
 
 def _session(settings: SnowflakeSnowparkSettings, profile: str) -> Any:
     """A Snowpark session; a refused connection names the account and user, never the password."""
-    from snowflake.connector.errors import Error as ConnectorError
+    from snowflake.connector.errors import Error as ConnectorError, OperationalError
     from snowflake.snowpark import Session
 
     configs = {
@@ -93,7 +93,7 @@ def _session(settings: SnowflakeSnowparkSettings, profile: str) -> Any:
         raise ProfileError(
             f"profile {profile!r}: cannot connect to Snowflake account {settings.account!r} as {settings.user!r}: {reason}",
             hint="check account, user, password (FF_SF_PASSWORD), role and warehouse",
-            transient=True,
+            transient=isinstance(exc, OperationalError),  # the network, not a refused login
         ) from exc
 
 
