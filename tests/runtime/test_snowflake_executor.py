@@ -3,7 +3,8 @@ HTTP API run on DuckDB, tests/runtime/fakesnow_server.py): no test here reaches 
 rows read back are DuckDB's; what the tests prove is the SQL FlowForge sends, that Snowpark and
 the connector carry it, and how FlowForge handles the answers. fakesnow cannot run
 `ALTER TABLE ... SWAP WITH`; its server carries that statement out as three renames, and the
-tests that rely on it say `swap_statement` in their names. `test_live_*` runs on a real account
+tests that rely on it say `swap_statement` in their names. One test runs a Snowpark model's
+DataFrame code on Snowpark's own local_testing session, with no server. `test_live_*` runs on a real account
 when FF_TEST_SF_ACCOUNT (and FF_TEST_SF_USER, FF_TEST_SF_PASSWORD, FF_TEST_SF_DATABASE) are set."""
 
 from __future__ import annotations
@@ -268,3 +269,35 @@ def test_live_build_on_a_real_snowflake_account(make_project) -> None:
     with open_executor(resolve_profile(root, None, environ=environ)) as executor:
         assert sorted(executor.fetch_rows("select z from vv")) == [(22,), (42,)]
         executor.execute(executor.statements.drop_schema(executor.schema))
+
+
+def test_a_snowpark_model_runs_through_flowforges_call_path_on_snowparks_local_testing_session(make_project) -> None:
+    """Snowpark's local_testing session runs DataFrame code without any server: the model is
+    loaded, its `requires` checked (with Snowflake's folding: `id` is `ID`) and called the way the
+    executor does it, and its Snowpark result computed locally."""
+    from snowflake.snowpark import DataFrame, Session
+
+    from runtime import python_models
+    from runtime.executors.snowflake_snowpark import fold
+
+    model = (
+        PY + "from snowflake.snowpark.functions import col, lower\n"
+        "@model(name='enriched', deps=['users.ff'], requires={'users': {'id', 'email'}})\n"
+        "def enriched(users):\n"
+        "    clean = users.with_column('email', lower(col('email')))\n"
+        "    return clean.with_column('is_gmail', col('email').endswith('@gmail.com'))\n"
+    )
+    environ = {"FF_ENGINE": "snowflake_snowpark", "FF_SF_ACCOUNT": "a", "FF_SF_USER": "u", "FF_SF_DATABASE": "DB"}
+    root = make_project({"models/users.ff.sql": "select 1 as id, 'x' as email", "models/enriched.ff.py": model})
+    node = compile_dir(root, environ=environ).node("enriched")
+    session = Session.builder.config("local_testing", True).create()
+    try:
+        users = session.create_dataframe([[1, "A@Gmail.com"], [2, "b@x.io"]], schema=["id", "email"])
+        python_models.check_required_columns(node, {"users": users.columns}, fold=fold)
+        result = python_models.call_model(python_models.load_function(node, root), {"users": users})
+        assert isinstance(result, DataFrame)
+        assert sorted(tuple(r) for r in result.collect()) == [(1, "a@gmail.com", True), (2, "b@x.io", False)]
+        with pytest.raises(RequiredColumnsError, match="email"):
+            python_models.check_required_columns(node, {"users": ["ID"]}, fold=fold)
+    finally:
+        session.close()
