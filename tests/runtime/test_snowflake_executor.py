@@ -301,3 +301,24 @@ def test_a_snowpark_model_runs_through_flowforges_call_path_on_snowparks_local_t
             python_models.check_required_columns(node, {"users": ["ID"]}, fold=fold)
     finally:
         session.close()
+
+
+def test_hostile_names_and_seed_values_stay_data(sf) -> None:
+    """A quote, a backslash, a newline and `;` in a seed's values, and `;`, `--` and spaces in a
+    model's name, reach Snowflake as data (escaped literals, quoted identifiers), not as SQL. (A
+    quote in a table name is sent quoted too, but fakesnow's own status message breaks on it, so
+    that one is checked in the statement.)"""
+    from runtime.executors.snowflake_snowpark import FoldNamesToSnowflake
+    from runtime.statements import Statements
+
+    hostile = "it's \\ a;\n-- drop"
+    root = sf({
+        "seeds/raw.csv": 'id,note\n1,"' + hostile + '"\n',
+        "models/x; drop me -- now.ff.sql": "select id, note from {{ ref('raw') }}",
+    })
+    build(root)
+    assert rows(root, 'select id, note from "x; drop me -- now"') == [(1, hostile)]
+    with open_executor(resolve_profile(root, None)) as executor:
+        assert executor.existing_relations() == {"RAW", "x; drop me -- now", "_FF_META"}
+    statements = Statements("snowflake", (FoldNamesToSnowflake(),))
+    assert statements.drop("table", "it's; drop") == 'DROP TABLE "it\'s; drop"'
