@@ -104,8 +104,9 @@ class Statements:
         """ALTER TABLE a SWAP WITH b: the two tables exchange names in one step (Snowflake)."""
         return self.sql(exp.Alter(this=relation(a), kind="TABLE", actions=[exp.SwapTable(this=relation(b))]))
 
-    def create_schema(self, name: str) -> str:
-        return self.sql(exp.Create(this=exp.to_identifier(name, quoted=True), kind="SCHEMA", exists=True))
+    def create_schema(self, name: str, database: str | None = None) -> str:
+        target = exp.table_(name, db=database, quoted=True) if database else exp.to_identifier(name, quoted=True)
+        return self.sql(exp.Create(this=target, kind="SCHEMA", exists=True))
 
     def drop_schema(self, name: str) -> str:
         return self.sql(exp.Drop(tables=[exp.table_(name, quoted=True)], kind="SCHEMA", exists=True, cascade=True))
@@ -174,9 +175,18 @@ class Statements:
             whens=exp.Whens(expressions=whens),
         ))
 
+    def begin(self) -> str:
+        return self.sql(exp.Transaction())
+
+    def commit(self) -> str:
+        return self.sql(exp.Commit())
+
+    def rollback(self) -> str:
+        return self.sql(exp.Rollback())
+
     def transaction_script(self, statements: Sequence[str]) -> str:
         """Statements run as one multi-statement transaction (one script, one job)."""
-        return ";\n".join([self.sql(exp.Transaction()), *statements, self.sql(exp.Commit())]) + ";"
+        return ";\n".join([self.begin(), *statements, self.commit()]) + ";"
 
     # -- _ff_meta ----------------------------------------------------------------------------
 

@@ -88,14 +88,20 @@ class Executor(ABC):
     def transaction(self) -> Iterator[None]:
         """One transaction; the node being built is published (its `_ff_meta` row) in the same
         commit that swaps its relation in."""
-        self.execute("begin")
-        try:
+        with self.atomic():
             yield
             self.publish_pending()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """BEGIN ... COMMIT on the calling thread's connection, rolled back on any error."""
+        self.execute(self.statements.begin())
+        try:
+            yield
         except BaseException:
-            self.execute("rollback")
+            self.execute(self.statements.rollback())
             raise
-        self.execute("commit")
+        self.execute(self.statements.commit())
 
     def publish_pending(self) -> None:
         """Publish the node being built, if its audit row is not written yet."""
@@ -309,8 +315,11 @@ class Executor(ABC):
     def frame_columns(self, frame: Any) -> list[str]:
         return [str(c) for c in frame.columns]
 
+    native_frame: ClassVar[str | None] = None  # the engine's own DataFrame type, for messages
+
     def model_rows(self, frame: Any, node: PlanNode) -> Any:
-        """What a Python model returned, as rows `table_from_rows` writes: Arrow by default."""
+        """What a Python model returned, as rows `table_from_rows` writes: Arrow by default
+        (engines with their own DataFrames take those first)."""
         import pyarrow as pa
 
         if isinstance(frame, pa.Table):
@@ -319,10 +328,8 @@ class Executor(ABC):
 
         if isinstance(frame, pd.DataFrame):
             return pa.Table.from_pandas(frame, preserve_index=False)
-        raise ModelBuildError(
-            node.id, node.path, self.engine,
-            f"the model returned {type(frame).__name__}; return a pandas DataFrame (or a pyarrow Table)",
-        )
+        wanted = f"a {self.native_frame} (or a pandas DataFrame or pyarrow Table)" if self.native_frame else "a pandas DataFrame (or a pyarrow Table)"
+        raise ModelBuildError(node.id, node.path, self.engine, f"the model returned {type(frame).__name__}; return {wanted}")
 
     def table_from_rows(self, relation: str, rows: Any) -> int:
         """Create `relation` from `model_rows`' result; the number of rows written."""

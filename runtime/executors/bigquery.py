@@ -139,7 +139,6 @@ class BigQueryExecutor(WithoutTransactions):
                 f"profile {profile.name!r}: bigquery.use_bigframes needs BigQuery DataFrames",
                 hint="pip install 'flowforge[bigframes]' (in an environment of its own: it wants rich<14), or set use_bigframes: false",
             )
-        self.use_bigframes = settings.use_bigframes
         self._bigframes: Any = None
         self.client = make_client(settings, profile.name)
         self.dataset = bigquery.DatasetReference(self.client.project, settings.dataset)
@@ -259,8 +258,11 @@ class BigQueryExecutor(WithoutTransactions):
 
         return self.apply_staged(node, create, apply)
 
-
     # -- Python models: pandas, or BigQuery DataFrames (use_bigframes) ---------------------------
+
+    @property
+    def use_bigframes(self) -> bool:
+        return bool(self.profile.engine_settings.use_bigframes)
 
     def bigframes(self) -> Any:
         """The BigQuery DataFrames session, opened when the first Python model runs."""

@@ -39,7 +39,7 @@ from pydantic import Field, field_validator
 from sqlglot import exp
 
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
-from flowforge_compiler.errors import ModelBuildError, ProfileError
+from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.paths import project_relative
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
@@ -398,18 +398,14 @@ class DatabricksSparkExecutor(WithoutTransactions):
             return self.session.sql(self.node_query(node))
         return self.session.table(self.quote(Relation(schema=self.database, name=node.relation)))
 
+    native_frame = "Spark DataFrame"
+
     def model_rows(self, frame: Any, node: PlanNode) -> Any:
         from pyspark.sql import DataFrame
 
         if isinstance(frame, DataFrame):
             return frame
-        try:
-            return self.session.createDataFrame(_sparkable(super().model_rows(frame, node)))
-        except ModelBuildError:
-            raise ModelBuildError(
-                node.id, node.path, self.engine,
-                f"the model returned {type(frame).__name__}; return a Spark DataFrame (or a pandas DataFrame or pyarrow Table)",
-            ) from None
+        return self.session.createDataFrame(_sparkable(super().model_rows(frame, node)))
 
     def table_from_rows(self, relation: str, rows: Any) -> int:
         self._save(rows, relation)

@@ -27,8 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,7 +35,7 @@ from pydantic import Field
 from sqlglot import exp
 
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
-from flowforge_compiler.errors import ModelBuildError, ProfileError
+from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.project_file import Strict
@@ -119,7 +118,7 @@ class SnowflakeSnowparkExecutor(WithoutTransactions):
                 self._sessions.append(session)
             self._local.session = session
             database = fold(self.settings.database)
-            session.sql(self.statements.sql(exp.Create(this=exp.table_(self.schema, db=database, quoted=True), kind="SCHEMA", exists=True))).collect()
+            session.sql(self.statements.create_schema(self.schema, database)).collect()
             session.sql(self.statements.use_schema(self.schema, database)).collect()
         return session
 
@@ -205,24 +204,12 @@ class SnowflakeSnowparkExecutor(WithoutTransactions):
             if node.config.incremental_strategy == "merge":
                 self.execute(*steps)  # one atomic statement, which gives the same table if run again
                 return
-            with self._dml_transaction():
+            with self.atomic():  # DML only: DDL would commit it
                 for statement in steps:
                     self.execute(statement)
-                self.publish(node)
-            self._building.node = None
+                self.publish_pending()
 
         return self.apply_staged(node, create, apply)
-
-    @contextmanager
-    def _dml_transaction(self) -> Iterator[None]:
-        """DML runs in one transaction on this thread's session (DDL would commit it)."""
-        self.execute(self.statements.sql(exp.Transaction()))
-        try:
-            yield
-        except BaseException:
-            self.execute(self.statements.sql(exp.Rollback()))
-            raise
-        self.execute(self.statements.sql(exp.Commit()))
 
     # -- Python models on Snowpark DataFrames -------------------------------------------------
 
@@ -234,18 +221,12 @@ class SnowflakeSnowparkExecutor(WithoutTransactions):
     def frame_columns(self, frame: Any) -> list[str]:
         return [name.strip('"') for name in frame.columns]
 
+    native_frame = "Snowpark DataFrame"
+
     def model_rows(self, frame: Any, node: PlanNode) -> Any:
         from snowflake.snowpark import DataFrame
 
-        if isinstance(frame, DataFrame):
-            return frame
-        try:
-            return super().model_rows(frame, node)
-        except ModelBuildError:
-            raise ModelBuildError(
-                node.id, node.path, self.engine,
-                f"the model returned {type(frame).__name__}; return a Snowpark DataFrame (or a pandas DataFrame or pyarrow Table)",
-            ) from None
+        return frame if isinstance(frame, DataFrame) else super().model_rows(frame, node)
 
     def table_from_rows(self, relation: str, rows: Any) -> int:
         from snowflake.snowpark import DataFrame
