@@ -139,6 +139,8 @@ def compile_project(
                 identifier=s.identifier,
                 schema=s.schema,
                 node=index.resolve(s.identifier),
+                description=s.description,
+                source_description=s.source_description,
             )
             for s in sorted(project.sources.values())
         ],
@@ -191,6 +193,7 @@ def _python_draft(
         depends_on=sorted(set(dep_ids)),
         tags=sorted(set(settings.tags or [])),
         description=settings.description,
+        column_descriptions=dict(settings.columns or {}),
         config=node_config(settings, decl.path),
         python=PythonEntry(
             path=decl.path,
@@ -271,6 +274,7 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
         depends_on=[],
         tags=sorted(set(seed.settings.tags)),
         description=seed.settings.description,
+        column_descriptions=dict(seed.settings.columns),
         sql=sql,
         seed=SeedEntry(
             path=seed.path,
@@ -336,11 +340,13 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
                 config=d.config,
                 sql=d.sql,
                 sql_incremental=d.sql_incremental,
+                sql_written=d.sql_written,
                 python=d.python,
                 seed=d.seed,
                 vars_read=d.vars_read,
                 env_read=d.env_read,
                 fingerprint=fingerprints[node_id],
+                column_descriptions=d.column_descriptions,
             )
         )
     return nodes

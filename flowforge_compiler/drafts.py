@@ -29,9 +29,11 @@ class NodeDraft:
     tags: list[str]
     source_relations: list[str] = field(default_factory=list)
     description: str | None = None
+    column_descriptions: dict[str, str] = field(default_factory=dict)
     config: NodeConfig = field(default_factory=NodeConfig)
     sql: str | None = None
     sql_incremental: str | None = None
+    sql_written: str | None = None
     python: PythonEntry | None = None
     seed: SeedEntry | None = None
     vars_read: dict[str, Any] = field(default_factory=dict)

@@ -70,6 +70,9 @@ class EngineSpec:
     transient: Callable[[BaseException], bool] = lambda error: False
     # Why the engine's catalog cannot hold a relation of this name (None: it can).
     relation_name_problem: Callable[[str], str | None] = lambda name: None
+    # Why the warehouse holds nothing to read yet, found without creating it (a database file not
+    # written yet); None: it may exist, connect to find out. Lets `ffc docs` look without side effects.
+    warehouse_absent: Callable[[Any], str | None] = lambda settings: None
 
     def settings_model(self) -> type[BaseModel]:
         return self.profile.model_fields[self.name].annotation  # type: ignore[return-value]

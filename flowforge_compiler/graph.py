@@ -87,8 +87,9 @@ def descendants(deps: Deps, node: str) -> set[str]:
     return _reachable(_children(deps), node)
 
 
-def mermaid_id(name: str) -> str:
-    """A stable Mermaid id: readable, and unique through a short hash of the exact name."""
+def stable_id(name: str) -> str:
+    """A stable id for any name (Mermaid node ids, docs page files): readable, and unique through
+    a short hash of the exact name."""
     slug = re.sub(r"[^A-Za-z0-9_]", "_", name)[:40]
     return f"n_{slug}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
 
@@ -102,8 +103,8 @@ def mermaid(deps: Deps, kinds: Mapping[str, str] | None = None) -> str:
         label = node.replace('"', "#quot;")
         kind = kinds.get(node)
         shape = f'[("{label}")]' if kind == "seed" else (f'[["{label}"]]' if kind == "python" else f'["{label}"]')
-        lines.append(f"  {mermaid_id(node)}{shape}")
+        lines.append(f"  {stable_id(node)}{shape}")
     for node in order:
         for parent in sorted(set(deps[node])):
-            lines.append(f"  {mermaid_id(parent)} --> {mermaid_id(node)}")
+            lines.append(f"  {stable_id(parent)} --> {stable_id(node)}")
     return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 
-IR_VERSION = "3"  # 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings
+IR_VERSION = "4"  # 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written
 
 NodeKind = Literal["sql", "python", "seed"]
 MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed"]
@@ -84,7 +84,6 @@ class SeedEntry(_IR):
     format: Literal["csv", "parquet", "sql"]
     column_types: dict[str, str] = Field(default_factory=dict)
     null_values: list[str] = Field(default_factory=list)  # texts read as NULL besides the empty field
-    null_values: list[str] = Field(default_factory=list)  # besides the empty field
 
 
 class NodeConfig(_IR):
@@ -119,12 +118,16 @@ class PlanNode(_IR):
     config: NodeConfig = Field(default_factory=NodeConfig)
     sql: str | None = None
     sql_incremental: str | None = None
+    # The rendered SQL in the dialect it was written in, when transpiling to the engine changed it
+    # (for people: the docs site shows both); the runtime runs `sql`.
+    sql_written: str | None = None
     python: PythonEntry | None = None
     seed: SeedEntry | None = None
     vars_read: dict[str, Any] = Field(default_factory=dict)
     # Environment variables the model's env_var() looked up (names only; a value may be a secret).
     env_read: list[str] = Field(default_factory=list)
     fingerprint: str
+    column_descriptions: dict[str, str] = Field(default_factory=dict)  # column -> description (project.yml, seeds/schema.yml)
     # Column-level lineage, when the compile was asked for it (`ffc lineage`, `--target local`);
     # None: not worked out (not asked, a Python model, or a star over unknown columns).
     columns: list[PlanColumn] | None = None
@@ -214,6 +217,8 @@ class PlanSource(_IR):
     identifier: str
     schema_: str | None = Field(default=None, alias="schema")
     node: str | None = None
+    description: str | None = None  # the table's, from sources.yml
+    source_description: str | None = None  # the source's (dbt shape only)
 
 
 class Plan(_IR):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
@@ -52,11 +53,20 @@ _NOT_READ = {
 }
 
 
+def load_project_config(root: Path) -> ProjectConfig:
+    """project.yml alone, validated (what a command needs that is not in the plan)."""
+    return _read_config(root)[0]
+
+
+def _read_config(root: Path) -> tuple[ProjectConfig, Any]:
+    data, node = read_yaml(root / "project.yml", "project.yml")
+    return validate(ProjectConfig, {} if data is None else data, "project.yml", node), node
+
+
 def load_project(root: Path) -> Project:
     """Read every project file; structural problems are errors naming the file."""
     root = project_root(root)
-    data, node = read_yaml(root / "project.yml", "project.yml")
-    config = validate(ProjectConfig, {} if data is None else data, "project.yml", node)
+    config, node = _read_config(root)
     for name, why in _NOT_READ.items():
         if (root / name).exists():
             log.warning("%s: not read (%s)", name, why)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -36,6 +37,7 @@ class ModelConfig(Strict):
     unique_key: str | list[str] | None = None
     incremental_strategy: IncrementalStrategy | None = None
     description: str | None = None
+    columns: dict[str, str] | None = None  # column -> description, for the docs site
     dialect: str | None = None  # the SQL dialect of this model, when not the project's
     transpile: bool | None = None  # false: the SQL is engine-native and kept as written
 
@@ -119,7 +121,15 @@ CheckSpec = Annotated[
 
 
 class DocsSettings(Strict):
-    dag_dir: str = "docs"
+    dag_dir: str = "docs"  # where `ffc docs` / `ffc dag --html` write the site, inside the project
+
+    @field_validator("dag_dir")
+    @classmethod
+    def _inside_project(cls, value: str) -> str:
+        path = PurePosixPath(value.replace("\\", "/"))
+        if not value.strip() or path.is_absolute() or ".." in path.parts or path == PurePosixPath("."):
+            raise ValueError(f"{value!r} must be a folder inside the project, e.g. docs (use --out for a folder elsewhere)")
+        return value
 
 
 class AirflowSettings(Strict):

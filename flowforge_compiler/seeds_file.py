@@ -27,6 +27,7 @@ class SeedSettings(Strict):
     column_types: dict[str, str] = Field(default_factory=dict)
     null_values: list[str] = Field(default_factory=list)  # texts read as NULL besides the empty field
     description: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)  # column -> description, for the docs site
     tags: list[str] = Field(default_factory=list)
 
     @field_validator("column_types")

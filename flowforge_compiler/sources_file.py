@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ class SourceTable:
     table: str
     identifier: str
     schema: str | None = None
+    description: str | None = field(default=None, compare=False)  # for people: not fingerprinted
+    source_description: str | None = field(default=None, compare=False)
 
     @property
     def relation(self) -> str:
@@ -78,7 +80,9 @@ def _from_dbt(parsed: DbtSourcesFile, display: str) -> dict[tuple[str, str], Sou
             key = (source.name, table.name)
             if key in out:
                 raise ProjectFileError(f"source {key[0]}.{key[1]} is declared twice", location=Location(display))
-            out[key] = SourceTable(source.name, table.name, table.identifier or table.name, source.schema_)
+            out[key] = SourceTable(
+                source.name, table.name, table.identifier or table.name, source.schema_, table.description, source.description
+            )
     return out
 
 
@@ -94,7 +98,7 @@ def _from_flat(data: dict[str, Any], display: str, node: Any) -> dict[tuple[str,
         for table_name, spec in tables.items():
             table = validate(FlatTable, spec or {}, display, node, prefix=(str(source_name), str(table_name)))
             key = (str(source_name), str(table_name))
-            out[key] = SourceTable(key[0], key[1], table.identifier or key[1], table.schema_)
+            out[key] = SourceTable(key[0], key[1], table.identifier or key[1], table.schema_, table.description)
     return out
 
 

@@ -118,10 +118,12 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         )
     dialect = settings.dialect or run.project.config.dialect
     transpile = settings.transpile is not False
+    written: str | None = None
     if full.missing:  # the compile stops on the missing names; a second statement is refused first
         sql = single_statement(sql, where, query=True)
     else:
         declared = {(relation,), *((relation_for(r),) for r in refs), *(t.parts for t in sources)}
+        written = sql
         sql = analysed(sql, dialect, run, where, declared, transpile=transpile)
         if sql_incremental is not None:
             what = "the model (with is_incremental())"
@@ -137,9 +139,11 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         source_relations=sorted({t.relation for t in full.source_tables}),
         tags=sorted(set(settings.tags or [])),
         description=settings.description,
+        column_descriptions=dict(settings.columns or {}),
         config=node_config(settings, sql_model.path).model_copy(update={"dialect": dialect, "transpile": transpile}),
         sql=sql,
         sql_incremental=sql_incremental,
+        sql_written=written if written is not None and written != sql else None,
         vars_read=dict(sorted(full.vars_read.items())),
         env_read=sorted(full.env_read),
     )

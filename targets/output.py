@@ -83,14 +83,7 @@ class OutputFolder:
     def fresh_bundle(self, name: str) -> Path:
         """An empty bundle folder `name/`; an old one is removed only when it has the marker."""
         folder = self.path(name)
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            raise ProjectFileError(f"{folder} exists and is not a FlowForge bundle folder; refusing to replace it")
-        if folder.exists() and any(folder.iterdir()):
-            if not (folder / BUNDLE_MARKER).is_file():
-                raise ProjectFileError(
-                    f"{folder} exists and is not a FlowForge bundle (no {BUNDLE_MARKER} marker); refusing to replace it",
-                    hint="choose another --dag-id/--flow-name or --out, or remove the folder",
-                )
+        if replaceable(folder, BUNDLE_MARKER, "a FlowForge bundle", "choose another --dag-id/--flow-name or --out, or remove the folder"):
             shutil.rmtree(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / BUNDLE_MARKER).write_text(
@@ -98,6 +91,19 @@ class OutputFolder:
             encoding="utf-8",
         )
         return folder
+
+
+def replaceable(folder: Path, marker: str, what: str, hint: str) -> bool:
+    """Whether `folder` holds something FlowForge may delete to write it anew: True when it is a
+    non-empty folder carrying `marker`, False when it is missing or empty; anything else (a file,
+    a symlink, a folder of someone else's files) is refused."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ProjectFileError(f"{folder} exists and is not {what} folder; refusing to replace it", hint=hint)
+    if not folder.exists() or not any(folder.iterdir()):
+        return False
+    if not (folder / marker).is_file():
+        raise ProjectFileError(f"{folder} exists and is not {what} (no {marker} marker); refusing to replace it", hint=hint)
+    return True
 
 
 def _is_generated(path: Path) -> bool:

@@ -1,4 +1,4 @@
-"""Commands that only look at the compiled project: compile, ls, dag, plan-schema."""
+"""Commands that only look at the compiled project: compile, ls, show, lineage, dag, plan-schema."""
 
 from __future__ import annotations
 
@@ -242,14 +242,20 @@ def dag(
     project: ProjectArg = Path("."),
     env: EnvOpt = None,
     engine: EngineOpt = None,
+    html: Annotated[bool, typer.Option("--html", help="Write the HTML docs site to docs.dag_dir instead (as ffc docs).")] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Print the dependency graph as Mermaid text."""
+    """Print the dependency graph as Mermaid text, or write the HTML site with --html."""
     from flowforge_compiler.graph import mermaid
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None)
+    compiled = compile_at(project, env, engine, None, lineage=html)
+    if html:
+        from flowforge_compiler.cli.docs_commands import write_docs
+
+        write_docs(compiled, None, status=True, console=console)
+        return
     deps = {n.id: n.depends_on for n in compiled.plan.nodes}
     console.result(mermaid(deps, {n.id: n.kind for n in compiled.plan.nodes}).rstrip("\n"))
 

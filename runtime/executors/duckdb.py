@@ -184,6 +184,14 @@ def _orchestrator_problem(settings: DuckDBSettings) -> str | None:
     return None
 
 
+def _warehouse_absent(settings: DuckDBSettings) -> str | None:
+    if settings.path == ":memory:":
+        return "an in-memory DuckDB keeps nothing between processes"
+    if not Path(settings.path).is_file():
+        return f"{settings.path} does not exist"
+    return None
+
+
 @contextmanager
 def _isolated(profile: Profile) -> Iterator[DuckDBExecutor]:
     """Unit tests run on an in-memory database that is thrown away."""
@@ -208,4 +216,5 @@ ENGINE = EngineSpec(
     orchestrator_problem=_orchestrator_problem,
     transient=_transient,
     asset_namespace=_asset_namespace,
+    warehouse_absent=_warehouse_absent,
 )

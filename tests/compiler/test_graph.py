@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowforge_compiler.errors import ModelCycleError
-from flowforge_compiler.graph import ancestors, descendants, levels, mermaid, mermaid_id, topo_sort
+from flowforge_compiler.graph import ancestors, descendants, levels, mermaid, stable_id, topo_sort
 from tests.compiler.helpers import compile_dir
 
 DEPS = {"c": ["a", "b"], "b": ["a"], "a": [], "d": [], "e": ["d", "c"]}
@@ -47,12 +47,12 @@ def test_longer_cycle_through_a_project(make_project) -> None:
     assert info.value.exit_code == 1
 
 
-def test_mermaid_ids_are_stable_and_distinct() -> None:
-    assert mermaid_id("users.ff") == mermaid_id("users.ff")
-    assert mermaid_id("users.ff") != mermaid_id("users_ff")
+def test_stable_ids_are_stable_and_distinct() -> None:
+    assert stable_id("users.ff") == stable_id("users.ff")
+    assert stable_id("users.ff") != stable_id("users_ff")
     text = mermaid({"a": [], 'q"x': ["a"]}, {"a": "seed"})
     assert text.splitlines()[0] == "flowchart LR"
-    assert f'{mermaid_id("a")}[("a")]' in text
+    assert f'{stable_id("a")}[("a")]' in text
     hostile = 'q"x'
-    assert f"{mermaid_id('a')} --> {mermaid_id(hostile)}" in text
+    assert f"{stable_id('a')} --> {stable_id(hostile)}" in text
     assert "#quot;" in text
