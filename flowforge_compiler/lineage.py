@@ -115,6 +115,7 @@ def with_lineage(nodes: list[PlanNode], root: Path, dialect: str) -> list[PlanNo
     """The nodes (in plan order) with lineage for their SQL; seeds' columns come from their
     files' headers, so models reading seeds expand `select *`."""
     known: dict[str, list[str]] = {}
+    by_id = {n.id: n for n in nodes}
     out: list[PlanNode] = []
     for node in nodes:
         columns = None
@@ -122,11 +123,23 @@ def with_lineage(nodes: list[PlanNode], root: Path, dialect: str) -> list[PlanNo
             known[node.relation] = seed_columns(root / node.seed.path, node.seed.format)
             node = node.model_copy(update={"columns": [PlanColumn(name=c) for c in known[node.relation]]})
         elif node.sql is not None and node.materialization != "ephemeral":
-            columns = column_lineage(node.sql, dialect, known)
+            # only the relations this model reads: the whole schema would make the compile quadratic
+            reads = {r: known[r] for r in _relations_read(node, by_id) if r in known}
+            columns = column_lineage(node.sql, dialect, reads)
             if columns is not None:
                 known[node.relation] = [c.name for c in columns]
             node = node.model_copy(update={"columns": columns})
         out.append(node)
+    return out
+
+
+def _relations_read(node: PlanNode, by_id: Mapping[str, PlanNode]) -> set[str]:
+    """The node relations a model's SQL names: its parents' (a source that names a node makes it
+    a parent), through inlined ephemeral parents to theirs, since their SQL is a CTE of this model."""
+    out: set[str] = set()
+    for parent in node.depends_on:
+        upstream_node = by_id[parent]
+        out |= _relations_read(upstream_node, by_id) if upstream_node.materialization == "ephemeral" else {upstream_node.relation}
     return out
 
 

@@ -48,7 +48,7 @@ def example_copy(tmp_path: Path) -> Callable[[str], Path]:
 
     def copy(name: str) -> Path:
         target = tmp_path / name
-        shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".local", ".flowforge", "*.duckdb*"))
+        shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(".local", ".flowforge", "*.duckdb*", "docs"))
         return target
 
     return copy

@@ -160,7 +160,9 @@ def _attach_checks(plan: Plan, entries: dict[str, Entry], source_by_relation: Ma
 
 def _attach_columns(entries: dict[str, Entry]) -> None:
     """Columns from the lineage (when the plan carries it) and the described ones, in that order."""
-    page_of = {e.relation: e.page for e in entries.values()}
+    page_of: dict[str, str] = {}
+    for entry in entries.values():  # nodes come first: a source naming a node's relation links to the node
+        page_of.setdefault(entry.relation, entry.page)
     for entry in entries.values():
         node = entry.node
         if node is None:

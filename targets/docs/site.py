@@ -106,7 +106,11 @@ def _swap(staging: Path, out: Path, old: bool) -> None:
     if retired.exists():
         shutil.rmtree(retired)
     out.rename(retired)
-    staging.rename(out)
+    try:
+        staging.rename(out)
+    except OSError:
+        retired.rename(out)  # the old site back in place
+        raise
     shutil.rmtree(retired)
 
 

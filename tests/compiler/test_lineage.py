@@ -90,3 +90,22 @@ def test_ffc_lineage_prints_sources_and_impact(make_project, ffc) -> None:
     assert missing.exit_code == 1 and "its columns: id, email, country" in missing.stderr
     compiled = ffc("compile", root)
     assert compiled.exit_code == 0 and '"columns": [' in (root / ".flowforge" / "plan.json").read_text()
+
+
+def test_a_star_expands_through_an_ephemeral_parent_and_a_source_that_names_a_seed(make_project) -> None:
+    """Each model is qualified against the columns of the relations it reads only (not the
+    whole project's): those of an ephemeral parent's parents, whose SQL becomes its CTE, and of
+    a seed read through source() must still be there."""
+    root = make_project(
+        {
+            "seeds/raw_users.csv": "id,email\n1,a@x.io\n",
+            "sources.yml": "crm:\n  users: {identifier: raw_users}\n",
+            "project.yml": "name: p\nversion: '1'\nmodels:\n  eph.ff: {materialized: ephemeral}\n",
+            "models/eph.ff.sql": "select * from {{ ref('raw_users') }}",
+            "models/via_eph.ff.sql": "select * from {{ ref('eph') }}",
+            "models/via_source.ff.sql": "select * from {{ source('crm', 'users') }}",
+        }
+    )
+    plan = compile_project(load_project(root), resolve_profile(root, None, environ={}), environ={}, lineage=True)
+    assert [c.name for c in plan.node("via_eph.ff").columns] == ["id", "email"]
+    assert sources(plan, "via_source.ff") == {"id": [("raw_users", "id")], "email": [("raw_users", "email")]}
