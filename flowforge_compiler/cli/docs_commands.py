@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,11 @@ def docs(
     if serve:
         from targets.docs.serve import serve_folder
 
-        serve_folder(folder, port, lambda url: console.result(f"serving {url} (Ctrl-C stops)"))
+        def announce(url: str) -> None:
+            console.result(f"serving {url} (Ctrl-C stops)")
+            sys.stdout.flush()  # a pipe (a script waiting for the URL) sees it at once
+
+        serve_folder(folder, port, announce)
 
 
 def write_docs(compiled: Compiled, out: Path | None, *, status: bool, console: Console) -> Path:
