@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import shutil
 import statistics
 import subprocess
@@ -23,18 +22,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
 from synthetic import generate  # noqa: E402
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.targets.docs.chromium import CHROMIUM_FLAGS, chromium_path  # noqa: E402
+
 MERMAID_PAGE = """<!doctype html><html><body><pre class="mermaid">{text}</pre><script src="mermaid.min.js"></script>
 <script>
 const started = performance.now();
@@ -84,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--mermaid", type=Path, help="mermaid.min.js, to draw the same graphs with Mermaid")
-    parser.add_argument("--chromium", default=os.environ.get("FF_TEST_CHROMIUM") or shutil.which("chromium"))
+    parser.add_argument("--chromium", default=chromium_path(), help="the Chromium to drive (default: FF_TEST_CHROMIUM, or chromium on PATH)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 

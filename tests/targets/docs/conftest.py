@@ -4,31 +4,12 @@ driven by Playwright, which is never asked to download a browser of its own."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# Without the networking flags Chromium reaches for Google's hosts at start-up, and a closed
-# network refuses it many times over.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    explicit = os.environ.get("FF_TEST_CHROMIUM")
-    if explicit:
-        return explicit
-    return next((found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None)
+from tests.targets.docs.chromium import CHROMIUM_FLAGS, chromium_path
 
 
 def _unavailable(reason: str) -> None:
@@ -37,9 +18,11 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    """One browser per test session; tests open their own contexts (fresh storage each)."""
+    """One browser per test module; tests open their own contexts (fresh storage each). Not per
+    session: Playwright's sync API keeps an event loop running on the thread while it is open,
+    and the Prefect tests that a worker runs later need to start their own."""
     executable = chromium_path()
     if executable is None:
         _unavailable("no chromium on PATH (apt-get install chromium, or set FF_TEST_CHROMIUM)")

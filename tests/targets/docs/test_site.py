@@ -200,3 +200,20 @@ def test_serve_answers_on_the_loopback_interface(example_copy, tmp_path: Path) -
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_model_page_shows_the_sql_as_written_and_as_the_engine_runs_it(example_copy, tmp_path: Path) -> None:
+    """Compiled for PostgreSQL (no server needed to compile), the DuckDB-dialect model is
+    transpiled: its page shows both texts, and says why there is no build status."""
+    root = example_copy("simple_duckdb")
+    profile = resolve_profile(root, "postgres", environ={})
+    plan = compile_project(load_project(root), profile, environ={}, lineage=True)
+    node = plan.node("users_enriched")
+    assert node.sql_written is None  # a Python model has no SQL
+    orders = plan.node("orders.ff")
+    assert orders.sql_written is not None and orders.sql_written != orders.sql
+    site = write_site(plan, root, tmp_path / "site", read_build_status(plan, profile))
+    page = (site.folder / build_catalog(plan).entries["orders.ff"].page).read_text(encoding="utf-8")
+    assert "SQL run on postgres (postgres)" in page and "SQL as written (duckdb)" in page
+    assert page.index('id="sql-engine"') < page.index('id="sql-written"')
+    assert "FF_PG_DSN" in site.index.read_text(encoding="utf-8")  # the status note names the unset variable
