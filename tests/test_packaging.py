@@ -1,10 +1,16 @@
 """constraints.txt pins one resolved set for every extra `all` and `dev` install, so each of
-them installs the same way everywhere (bigframes stays outside: it does not resolve with it)."""
+them installs the same way everywhere (bigframes stays outside: it does not resolve with it); the
+wheel carries every file the package reads at run time."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
+from pathlib import Path
 
 from tests.conftest import REPO
 
@@ -29,3 +35,29 @@ def test_every_requirement_of_all_and_dev_is_pinned() -> None:
     missing = sorted(_name(r) for r in wanted if _name(r) not in pins)
     assert missing == [], f"not pinned in constraints.txt: {missing}"
     assert "bigframes" not in pins and "bigframes" not in extras["all"][0]
+
+
+def test_the_wheel_ships_the_docs_sites_assets_and_templates_and_the_engines_sql(tmp_path: Path) -> None:
+    """Built from a copy of the sources (the build writes into the tree it builds)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(REPO / name, source / name)
+    for package in ("flowforge", "flowforge_compiler", "runtime", "targets"):
+        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("flowforge-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    needed = [
+        path.relative_to(REPO).as_posix()
+        for folder in ("targets/docs/assets", "targets/docs/templates")
+        for path in sorted((REPO / folder).iterdir())
+    ]
+    executors = sorted((REPO / "runtime" / "executors").iterdir())
+    needed += [p.relative_to(REPO).as_posix() for p in executors if p.suffix in (".sql", ".properties")]
+    assert len(needed) > 7
+    assert [n for n in needed if n not in shipped] == []
