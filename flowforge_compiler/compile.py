@@ -33,9 +33,12 @@ from flowforge_compiler.plan import (
     PlanSource,
     PythonEntry,
     SeedEntry,
+    StreamEntry,
+    StreamSourceEntry,
 )
 from flowforge_compiler.profiles import Profile, fingerprinted_environment
 from flowforge_compiler.project import Project
+from flowforge_compiler.project_file import StreamConfig
 from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
 from flowforge_compiler.sources_file import normalised_sources
@@ -89,6 +92,8 @@ def compile_project(
         drafts[py_model.name] = _python_draft(py_model, project, index, missing)
     for seed in project.seeds:
         drafts[seed.name] = _seed_draft(seed, run)
+    for position, stream in enumerate(project.config.streams):
+        drafts[stream.into] = _stream_draft(stream, position, profile)
     if missing:
         raise DependencyNotFoundError(missing)
     _check_relation_names(drafts, profile)
@@ -290,6 +295,35 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
     )
 
 
+def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> NodeDraft:
+    """A stream is a node named after its table; its rows and checkpoints commit together, so
+    the engine must have transactions."""
+    where = Location("project.yml")
+    if not profile.spec.capabilities.transactions:
+        raise ProjectFileError(
+            f"streams[{position}] {stream.name!r}: the {profile.engine} engine has no transactions, and a stream commits its "
+            "sessions and its file offsets in one, so that a crash never loses or doubles an event",
+            location=where,
+            hint="run streams on DuckDB or PostgreSQL",
+        )
+    entry = StreamEntry(
+        name=stream.name,
+        source=StreamSourceEntry.model_validate(stream.source.model_dump()),
+        **stream.sessionize.model_dump(),
+    )
+    return NodeDraft(
+        id=stream.into,
+        kind="stream",
+        path="project.yml",
+        materialization="stream",
+        depends_on=[],
+        tags=sorted(set(stream.tags)),
+        description=stream.description,
+        stream=entry,
+        payload={"stream": entry.model_dump()},
+    )
+
+
 def _inline_ephemerals(drafts: dict[str, NodeDraft], order: list[str]) -> None:
     """Ephemeral models have no relation: their SQL becomes a CTE, named as their relation,
     in every model that reads them (through chains of ephemerals too)."""
@@ -343,6 +377,7 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
                 sql_written=d.sql_written,
                 python=d.python,
                 seed=d.seed,
+                stream=d.stream,
                 vars_read=d.vars_read,
                 env_read=d.env_read,
                 fingerprint=fingerprints[node_id],

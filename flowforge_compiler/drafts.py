@@ -9,7 +9,7 @@ from typing import Any
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.plan import NodeConfig, PythonEntry, SeedEntry
+from flowforge_compiler.plan import NodeConfig, PythonEntry, SeedEntry, StreamEntry
 from flowforge_compiler.project import Project
 from flowforge_compiler.project_file import ModelConfig
 
@@ -36,6 +36,7 @@ class NodeDraft:
     sql_written: str | None = None
     python: PythonEntry | None = None
     seed: SeedEntry | None = None
+    stream: StreamEntry | None = None
     vars_read: dict[str, Any] = field(default_factory=dict)
     env_read: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)

@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 
-IR_VERSION = "4"  # 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written
+IR_VERSION = "5"  # 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
-NodeKind = Literal["sql", "python", "seed"]
-MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed"]
+NodeKind = Literal["sql", "python", "seed", "stream"]
+MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed", "stream"]
 
 
 class _IR(BaseModel):
@@ -86,6 +86,24 @@ class SeedEntry(_IR):
     null_values: list[str] = Field(default_factory=list)  # texts read as NULL besides the empty field
 
 
+class StreamSourceEntry(_IR):
+    type: Literal["file_tail"]
+    path: str  # a file or glob; relative to the project, or absolute
+    poll_seconds: float = 1.0
+    max_batch_bytes: int = 4_000_000
+
+
+class StreamEntry(_IR):
+    """A stream node: events tailed from `source`, sessionized into the node's relation."""
+
+    name: str  # the stream's name in project.yml (`ffc stream --stream NAME`)
+    source: StreamSourceEntry
+    user_column: str
+    time_column: str
+    gap_minutes: float
+    revenue_column: str | None = None
+
+
 class NodeConfig(_IR):
     unique_key: list[str] = Field(default_factory=list)
     incremental_strategy: str | None = None
@@ -123,6 +141,7 @@ class PlanNode(_IR):
     sql_written: str | None = None
     python: PythonEntry | None = None
     seed: SeedEntry | None = None
+    stream: StreamEntry | None = None
     vars_read: dict[str, Any] = Field(default_factory=dict)
     # Environment variables the model's env_var() looked up (names only; a value may be a secret).
     env_read: list[str] = Field(default_factory=list)

@@ -44,6 +44,7 @@ class Project:
             *(m.name for m in self.sql_models),
             *(m.name for m in self.python_models),
             *(s.name for s in self.seeds),
+            *(s.into for s in self.config.streams),
         ]
 
 

@@ -1,7 +1,8 @@
-"""project.yml: the project's name, vars, per-model config, schedule, checks and docs settings."""
+"""project.yml: the project's name, vars, per-model config, schedule, checks, docs settings and streams."""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -147,6 +148,64 @@ class PrefectSettings(Strict):
     tags: list[str] = Field(default_factory=list)  # added to ["flowforge", <project name>]
 
 
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _plain_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r} is not a valid {what}: letters, digits and '_', not starting with a digit, at most 63")
+    return value
+
+
+class FileTailSource(Strict):
+    """JSON Lines files, read as they grow: one path or a glob, relative to the project (it must
+    stay inside it) or absolute (a log folder elsewhere)."""
+
+    type: Literal["file_tail"]
+    path: str
+    poll_seconds: float = Field(default=1.0, gt=0)  # how often `ffc stream --follow` looks again
+    max_batch_bytes: int = Field(default=4_000_000, ge=1024)  # one transaction holds at most this much
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        path = PurePosixPath(value)
+        if not value.strip():
+            raise ValueError("the path is empty")
+        if not path.is_absolute() and ".." in path.parts:
+            raise ValueError(f"{value!r} leaves the project; give a path inside it, or an absolute one")
+        return value
+
+
+StreamSource = Annotated[FileTailSource, Field(discriminator="type")]
+
+
+class SessionizeSettings(Strict):
+    user_column: str
+    time_column: str
+    gap_minutes: float = Field(gt=0)  # inactivity that ends a session
+    revenue_column: str | None = None
+
+
+class StreamConfig(Strict):
+    name: str
+    source: StreamSource
+    sessionize: SessionizeSettings
+    into: str  # the sessions table: also the stream's node name (ref('fct_sessions_streaming'))
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _plain_name(value, "stream name")
+
+    @field_validator("into")
+    @classmethod
+    def _into(cls, value: str) -> str:
+        return _plain_name(value, "table name")
+
+
 class ProjectConfig(Strict):
     """The validated content of project.yml."""
 
@@ -160,6 +219,7 @@ class ProjectConfig(Strict):
     dialect: str = DEFAULT_DIALECT  # the SQL dialect models are written in; transpiled per engine
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+    streams: list[StreamConfig] = Field(default_factory=list)
 
     @field_validator("dialect")
     @classmethod
@@ -173,3 +233,4 @@ class ProjectConfig(Strict):
         if problem:
             raise ValueError(problem)
         return value
+

@@ -178,6 +178,8 @@ class CachePolicy:
             return Decision(True, f"cache mode {self.mode.value}")
         if node.materialization == "ephemeral":
             return Decision(True, "ephemeral: inlined into its children")
+        if node.materialization == "stream":
+            return Decision(True, "a stream: new events may have arrived")
         if self._forced(node):
             return Decision(True, "--rebuild names it")
         if full_refresh and node.materialization == "incremental":

@@ -3,7 +3,7 @@
 A node's new rows come from its SQL (the incremental variant when rows are applied to an
 existing table) or from its Python function; a materialization decides what to do with them:
 replace a table atomically, apply them to an incremental table, (re)create a view, nothing for
-an ephemeral model (inlined into its readers), or load a seed. Engines reach every one of them
+an ephemeral model (inlined into its readers), load a seed, or fold a stream's new events in. Engines reach every one of them
 through the executor's primitives, so an engine module changes a materialization by overriding
 a primitive (`swap_in`, `replace_view`, ...), not by branching here.
 """
@@ -90,4 +90,16 @@ class Seed(Materialization):
         return ex.load_seed(node, root)
 
 
-MATERIALIZATIONS: dict[str, Materialization] = {m.name: m for m in (Table(), Incremental(), View(), Ephemeral(), Seed())}
+class Stream(Materialization):
+    """Whatever is new in the stream's files, folded into its sessions (runtime/streaming);
+    the rows reported are the events read."""
+
+    name = "stream"
+
+    def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
+        from runtime.streaming import run_stream
+
+        return run_stream(ex, node, root, full_refresh=full_refresh).events
+
+
+MATERIALIZATIONS: dict[str, Materialization] = {m.name: m for m in (Table(), Incremental(), View(), Ephemeral(), Seed(), Stream())}

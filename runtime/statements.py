@@ -83,10 +83,20 @@ class Statements:
         """CREATE TABLE name AS SELECT * FROM source."""
         return self.sql(exp.Create(this=relation(name), kind="TABLE", expression=self.select_all(source)))
 
-    def create_table(self, name: Name, columns: Sequence[tuple[str, str]]) -> str:
-        """CREATE TABLE name (column type, ...); types in this dialect."""
+    def create_table(self, name: Name, columns: Sequence[tuple[str, str]], *, exists: bool = False) -> str:
+        """CREATE TABLE [IF NOT EXISTS] name (column type, ...); types in this dialect."""
         definitions = [exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t, dialect=self.dialect)) for c, t in columns]
-        return self.sql(exp.Create(this=exp.Schema(this=relation(name), expressions=definitions), kind="TABLE"))
+        return self.sql(exp.Create(this=exp.Schema(this=relation(name), expressions=definitions), kind="TABLE", exists=exists))
+
+    def select_where(self, name: Name, columns: Sequence[str], where: exp.Expression) -> str:
+        return self.sql(exp.select(*(column(c) for c in columns)).from_(relation(name)).where(where))
+
+    def delete_where(self, name: Name, where: exp.Expression) -> str:
+        return self.sql(exp.delete(relation(name), where=where))
+
+    def update_where(self, name: Name, values: dict[str, exp.Expression], where: exp.Expression) -> str:
+        assignments = [exp.EQ(this=column(k), expression=v) for k, v in values.items()]
+        return self.sql(exp.Update(this=relation(name), expressions=assignments, where=exp.Where(this=where)))
 
     def create_view_as(self, name: Name, query: str, *, replace: bool = False) -> str:
         create = exp.Create(this=relation(name), kind="VIEW", replace=replace, expression=exp.Placeholder(this=_QUERY))
