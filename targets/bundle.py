@@ -1,7 +1,8 @@
 """The bundle an orchestrator target ships beside its generated code.
 
 `<out>/<name>/`: plan.json, the files the runtime reads (Python models and the helpers beside
-them, seed files), and a profiles.yml holding only the compiled profile. Its settings are fixed
+them, seed files), and a profiles.yml holding only the compiled profile. Streams' event files
+stay in place: the bundle's plan names them by absolute path. Its settings are fixed
 as the compile resolved them (`FF_*` overrides and env_var() included, relative paths made
 absolute from the project folder), so a worker's own `FF_*` variables cannot redirect the DAG;
 only secrets stay `{{ env_var(...) }}` templates, resolved in the worker. A path setting that
@@ -43,13 +44,26 @@ def write_bundle(plan: Plan, root: Path, out: OutputFolder, name: str, profile: 
     it; refuses a folder that is not a bundle."""
     text = bundle_profile_text(profile, root, out.path(name))
     folder = out.fresh_bundle(name)
-    plan.write(folder / "plan.json")
+    with_fixed_stream_sources(plan, root).write(folder / "plan.json")
     for relative in sorted(files_needed(plan)):
         target = out.path(Path(name) / relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / project_file(root, root / relative, relative), target)
     (folder / "profiles.yml").write_text(text, encoding="utf-8")
     return folder
+
+
+def with_fixed_stream_sources(plan: Plan, root: Path) -> Plan:
+    """The plan with each stream's source made absolute from the project folder: the event files
+    stay where they are (they grow; a bundle cannot copy them), and a task's root is the bundle."""
+    nodes = []
+    for node in plan.nodes:
+        stream = node.stream
+        if stream is not None and not Path(stream.source.path).is_absolute():
+            source = stream.source.model_copy(update={"path": (root.resolve() / stream.source.path).as_posix()})
+            node = node.model_copy(update={"stream": stream.model_copy(update={"source": source})})
+        nodes.append(node)
+    return plan.model_copy(update={"nodes": nodes})
 
 
 def files_needed(plan: Plan) -> set[str]:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from flowforge_compiler.graph import stable_id
 from flowforge_compiler.plan import Plan, PlanCheck, PlanNode, PlanSource
 
-EntryKind = Literal["sql", "python", "seed", "source"]
+EntryKind = Literal["sql", "python", "seed", "stream", "source"]
 BASE_CHECK_FIELDS = frozenset(PlanCheck.model_fields) | {"schema"}
 
 
@@ -130,7 +130,7 @@ def build_catalog(plan: Plan, status: Mapping[str, BuildStatus] | None = None) -
     _attach_checks(plan, entries, by_relation)
     _attach_columns(entries)
     tags = sorted({t for e in entries.values() for t in e.tags})
-    kinds = [k for k in ("sql", "python", "seed", "source") if any(e.kind == k for e in entries.values())]
+    kinds = [k for k in ("sql", "python", "seed", "stream", "source") if any(e.kind == k for e in entries.values())]
     return Catalog(entries, tags, kinds)
 
 

@@ -69,3 +69,30 @@ def compile_target(target: str, project: Path, out: Path, *args: str, env: str |
         main(argv)
     assert done.value.code == 0
     return out
+
+
+# A project with a stream (and a model reading its table), for micro-batches run by orchestrators.
+STREAMING = {
+    "project.yml": """
+        name: clicks
+        version: '1'
+        streams:
+          - name: web_sessions
+            source: {type: file_tail, path: events/events.jsonl}
+            sessionize: {user_column: user_id, time_column: ts, gap_minutes: 30, revenue_column: revenue}
+            into: fct_sessions_streaming
+            tags: [streaming]
+        tests:
+          - {type: unique, table: fct_sessions_streaming, column: session_id, tags: [streaming]}
+        """,
+    "models/daily_revenue.ff.sql": "select sum(revenue) as revenue, sum(pageviews) as pageviews from {{ ref('fct_sessions_streaming') }}",
+}
+
+
+def append_events(project: Path, first: int, count: int) -> None:
+    """Events `first` .. `first + count - 1`: one a minute per user of three, revenue 1.5 each."""
+    events = project / "events" / "events.jsonl"
+    events.parent.mkdir(exist_ok=True)
+    with events.open("a") as handle:
+        for i in range(first, first + count):
+            handle.write('{"user_id": "u%d", "ts": %d, "revenue": 1.5}\n' % (i % 3, 1767225600 + 60 * i))

@@ -11,7 +11,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import SELECTABLE, assert_same_as_ffc_run, compile_target, imported_modules
+from tests.targets.generated_code import SELECTABLE, STREAMING, append_events, assert_same_as_ffc_run, compile_target, imported_modules
 from tests.targets.airflow_env import configure
 
 pytestmark = pytest.mark.airflow
@@ -621,3 +621,26 @@ def test_trigger_time_select_and_full_refresh(dags_folder: Path, make_project, t
         assert {r[0] for r in con.execute("select node_name from _ff_meta").fetchall()} == {"a.ff"}
     assert run({})["inc"] == "success" and run({})["inc"] == "skipped"  # built, then cached
     assert run({"full_refresh": True})["inc"] == "success"  # an incremental model rebuilt whole
+
+
+def test_a_stream_runs_as_a_micro_batch_task_with_its_streaming_checks_after_it(
+    dags_folder: Path, make_project, tmp_path: Path, monkeypatch
+) -> None:
+    """Each DAG run takes in what the file gained since the last (a stream is never cached);
+    its checks and the model reading its table run after it."""
+    project = make_project(STREAMING)
+    append_events(project, 0, 90)
+    db = tmp_path / "clicks.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    compile_airflow(project, dags_folder, "--dag-id", "ff_clicks")
+    dag = load_dag(dags_folder, "ff_clicks")
+    assert dag.get_task("test_fct_sessions_streaming").upstream_task_ids == {"fct_sessions_streaming"}
+    assert "test_fct_sessions_streaming" in dag.get_task("daily_revenue").upstream_task_ids  # its checks gate the readers
+    run = dag.test()
+    assert str(run.state) == "success", task_states(run)
+    append_events(project, 90, 30)
+    run = load_dag(dags_folder, "ff_clicks").test()
+    assert str(run.state) == "success", task_states(run)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*), sum(pageviews) from fct_sessions_streaming").fetchone() == (3, 120)
+        assert con.execute("select pageviews, revenue from daily_revenue").fetchone() == (120, 180)

@@ -14,7 +14,7 @@ import pytest
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
-from tests.targets.generated_code import SELECTABLE, assert_same_as_ffc_run, compile_target, imported_modules
+from tests.targets.generated_code import SELECTABLE, STREAMING, append_events, assert_same_as_ffc_run, compile_target, imported_modules
 
 pytestmark = pytest.mark.prefect
 GOLDEN = Path(__file__).parent / "golden"
@@ -387,3 +387,20 @@ def test_deploy_uses_the_project_schedule_and_a_real_worker_runs_it(prefect_api:
     assert state.is_completed(), output[-3000:]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from mart_orders_enriched").fetchone() == (2,)
+
+
+def test_a_stream_runs_as_a_micro_batch_task_in_each_flow_run(prefect_api: str, make_project, tmp_path: Path, monkeypatch) -> None:
+    project = make_project(STREAMING)
+    append_events(project, 0, 60)
+    db = tmp_path / "clicks.duckdb"
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(db))
+    out = compile_prefect(project, tmp_path / "flows")
+    module = load_flow_module(out / "clicks.py")
+    assert module.flow(return_state=True).is_completed()
+    append_events(project, 60, 60)
+    state = module.flow(return_state=True)
+    assert state.is_completed()
+    assert task_states(state)["fct_sessions_streaming"] == "COMPLETED"
+    assert task_states(state)["test_fct_sessions_streaming"] == "COMPLETED"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*), sum(pageviews), sum(revenue) from fct_sessions_streaming").fetchone() == (3, 120, 180)

@@ -217,3 +217,16 @@ def test_a_model_page_shows_the_sql_as_written_and_as_the_engine_runs_it(example
     assert "SQL run on postgres (postgres)" in page and "SQL as written (duckdb)" in page
     assert page.index('id="sql-engine"') < page.index('id="sql-written"')
     assert "FF_PG_DSN" in site.index.read_text(encoding="utf-8")  # the status note names the unset variable
+
+
+def test_a_stream_is_a_kind_of_its_own_with_its_settings_on_its_page(make_project, tmp_path: Path) -> None:
+    from tests.targets.generated_code import STREAMING
+
+    root = make_project(STREAMING)
+    plan, _ = compiled(root)
+    catalog = build_catalog(plan)
+    assert "stream" in catalog.kinds and catalog.entries["fct_sessions_streaming"].kind == "stream"
+    site = write_site(plan, root, tmp_path / "site")
+    assert '<option value="stream">stream</option>' in site.index.read_text(encoding="utf-8")
+    page = (site.folder / catalog.entries["fct_sessions_streaming"].page).read_text(encoding="utf-8")
+    assert "events/events.jsonl" in page and "a new one after 30.0 minutes without events" in page
