@@ -166,23 +166,24 @@ def _check_unique_names(project: Project) -> None:
     """Node names are flat across folders, and two nodes may not share a relation."""
     by_name: dict[str, str] = {}
     by_relation: dict[str, str] = {}
-    nodes = [*project.sql_models, *project.python_models, *project.seeds]
-    for node in nodes:
-        if node.name in by_name:
+    nodes = [(n.name, n.path) for n in (*project.sql_models, *project.python_models, *project.seeds)]
+    nodes += [(stream.into, "project.yml") for stream in project.config.streams]  # a stream is named after its table
+    for name, path in nodes:
+        if name in by_name:
             raise ProjectFileError(
-                f"two nodes are named {node.name!r}: {by_name[node.name]} and {node.path}",
-                location=Location(node.path),
-                hint="node names are flat across folders; rename one of them",
+                f"two nodes are named {name!r}: {by_name[name]} and {path}",
+                location=Location(path),
+                hint="node names are flat across folders (a stream's is its `into:` table); rename one of them",
             )
-        by_name[node.name] = node.path
-        relation = relation_for(node.name)
+        by_name[name] = path
+        relation = relation_for(name)
         if relation in by_relation:
             raise ProjectFileError(
-                f"nodes {by_relation[relation]!r} and {node.name!r} would both build the relation {relation!r}",
-                location=Location(node.path),
+                f"nodes {by_relation[relation]!r} and {name!r} would both build the relation {relation!r}",
+                location=Location(path),
                 hint="rename one of them",
             )
-        by_relation[relation] = node.name
+        by_relation[relation] = name
 
 
 def _check_model_configs(project: Project) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flowforge_compiler.cli.app import EngineOpt, EnvOpt, LockTimeoutOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
 from flowforge_compiler.errors import SelectionError
-from flowforge_compiler.plan import Plan, PlanNode
+
+if TYPE_CHECKING:  # the plan's models load pydantic: not for `ffc --version`
+    from flowforge_compiler.plan import Plan, PlanNode
 
 
 def stream_nodes(plan: Plan, name: str | None) -> list[PlanNode]:

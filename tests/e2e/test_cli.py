@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -265,3 +267,11 @@ def test_show_reads_an_ephemeral_node_through_its_sql(make_project, ffc) -> None
     project = make_project({"models/e.ff.sql": "{{ config(materialized='ephemeral') }}select 42 as answer"})
     result = ffc("show", project, "e", "--format", "json")
     assert result.exit_code == 0 and json.loads(result.stdout) == {"answer": 42}
+
+
+def test_the_command_line_loads_no_plan_models_until_a_command_runs() -> None:
+    """`ffc --version` stays fast (about 0.1 s): registering the commands imports neither pydantic
+    (the plan's models) nor sqlglot; each command imports what it needs when it runs."""
+    probe = "import sys, flowforge_compiler.cli; print(sorted(m for m in ('pydantic', 'sqlglot', 'jinja2') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
