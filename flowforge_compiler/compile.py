@@ -295,6 +295,17 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
     )
 
 
+# The columns of every stream's table (runtime/streaming/sink.py creates them), for the docs.
+STREAM_COLUMNS = {
+    "session_id": "A hash of the user and the session's first event: the same in every run.",
+    "user_id": "The user, as text.",
+    "session_start": "The time of the session's first event (UTC).",
+    "session_end": "The time of its last event (UTC).",
+    "pageviews": "Its events.",
+    "revenue": "The sum of their revenue (0 without a revenue column).",
+}
+
+
 def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> NodeDraft:
     """A stream is a node named after its table; its rows and checkpoints commit together, so
     the engine must have transactions."""
@@ -319,6 +330,7 @@ def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> Node
         depends_on=[],
         tags=sorted(set(stream.tags)),
         description=stream.description,
+        column_descriptions=STREAM_COLUMNS,
         stream=entry,
         payload={"stream": entry.model_dump()},
     )

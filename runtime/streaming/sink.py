@@ -21,7 +21,7 @@ from runtime.streaming.sessionizer import Merge, Session
 if TYPE_CHECKING:
     from runtime.executors.base import Executor
 
-SESSION_COLUMNS = [
+SESSION_COLUMNS = [  # described for the docs in flowforge_compiler/compile.py (STREAM_COLUMNS)
     ("session_id", "VARCHAR"),
     ("user_id", "VARCHAR"),
     ("session_start", "TIMESTAMP"),

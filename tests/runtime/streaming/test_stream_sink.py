@@ -181,3 +181,9 @@ def run_stream_in_open_transaction(ex, node, root: Path) -> None:
     events = [parse_event(line.data, node.stream) for line in read.lines]
     sink.write(merge([], events, timedelta(minutes=node.stream.gap_minutes)), read.checkpoints, [])
     ex.execute(ex.statements.commit())
+
+
+def test_the_docs_describe_exactly_the_columns_the_sink_creates() -> None:
+    from flowforge_compiler.compile import STREAM_COLUMNS
+
+    assert list(STREAM_COLUMNS) == [name for name, _ in sink_module.SESSION_COLUMNS]

@@ -230,3 +230,4 @@ def test_a_stream_is_a_kind_of_its_own_with_its_settings_on_its_page(make_projec
     assert '<option value="stream">stream</option>' in site.index.read_text(encoding="utf-8")
     page = (site.folder / catalog.entries["fct_sessions_streaming"].page).read_text(encoding="utf-8")
     assert "events/events.jsonl" in page and "a new one after 30.0 minutes without events" in page
+    assert "<code>session_id</code>" in page and "the same in every run" in page
