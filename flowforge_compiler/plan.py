@@ -87,8 +87,11 @@ class SeedEntry(_IR):
 
 
 class StreamSourceEntry(_IR):
-    type: Literal["file_tail"]
-    path: str  # a file or glob; relative to the project, or absolute
+    type: Literal["file_tail", "kafka"]
+    path: str | None = None  # file_tail: a file or glob; relative to the project, or absolute
+    bootstrap_servers: str | None = None  # kafka
+    topic: str | None = None  # kafka
+    options: dict[str, str] = Field(default_factory=dict)  # kafka: librdkafka settings, secrets as ${VARIABLE}
     poll_seconds: float = 1.0
     max_batch_bytes: int = 4_000_000
 

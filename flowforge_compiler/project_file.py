@@ -177,7 +177,31 @@ class FileTailSource(Strict):
         return value
 
 
-StreamSource = Annotated[FileTailSource, Field(discriminator="type")]
+_TEMPLATE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+class KafkaSource(Strict):
+    """A Kafka topic, read from the offsets the warehouse holds (never from the consumer group's
+    committed offsets): `options` are further librdkafka settings; a secret one (a password, a
+    key) must be written `${VARIABLE}` and is read from the environment where the stream runs."""
+
+    type: Literal["kafka"]
+    bootstrap_servers: str
+    topic: str
+    poll_seconds: float = Field(default=1.0, gt=0)
+    max_batch_bytes: int = Field(default=4_000_000, ge=1024)
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _no_secrets(cls, options: dict[str, str]) -> dict[str, str]:
+        for key, value in options.items():
+            if any(word in key.lower() for word in ("password", "secret", "key")) and not _TEMPLATE.match(value):
+                raise ValueError(f"option {key!r} looks secret: write it as ${{VARIABLE}} and set the variable where the stream runs")
+        return options
+
+
+StreamSource = Annotated[FileTailSource | KafkaSource, Field(discriminator="type")]
 
 
 class SessionizeSettings(Strict):

@@ -59,7 +59,7 @@ def with_fixed_stream_sources(plan: Plan, root: Path) -> Plan:
     nodes = []
     for node in plan.nodes:
         stream = node.stream
-        if stream is not None and not Path(stream.source.path).is_absolute():
+        if stream is not None and stream.source.path is not None and not Path(stream.source.path).is_absolute():
             source = stream.source.model_copy(update={"path": (root.resolve() / stream.source.path).as_posix()})
             node = node.model_copy(update={"stream": stream.model_copy(update={"source": source})})
         nodes.append(node)

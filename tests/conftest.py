@@ -264,3 +264,15 @@ def _reset_flowforge_logging() -> Iterator[None]:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def kafka_mock() -> Iterator[tuple[object, str]]:
+    """librdkafka's mock Kafka cluster, which lives inside a producer made with
+    `test.mock.num.brokers`: a Kafka protocol server on localhost that consumers in other
+    processes reach too. Not a Kafka broker: what it leaves unverified is said in the README."""
+    kafka = pytest.importorskip("confluent_kafka")
+    producer = kafka.Producer({"bootstrap.servers": "unused:9092", "test.mock.num.brokers": 1, "log_level": 0})
+    brokers = producer.list_topics(timeout=10).brokers.values()
+    yield producer, ",".join(f"{b.host}:{b.port}" for b in brokers)
+    producer.flush(10)

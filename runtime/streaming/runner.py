@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowforge_compiler.plan import PlanNode, StreamEntry
+from flowforge_compiler.plan import PlanNode
 from runtime.streaming.events import Rejected, parse_event
-from runtime.streaming.file_tail import has_news, read_new
+from runtime.streaming.sources import Source, open_source
 from runtime.streaming.sessionizer import Event, merge
 from runtime.streaming.sink import RejectedLine, SessionSink
 
@@ -35,13 +35,6 @@ class StreamProgress:
     sessions_written: int = 0
 
 
-def source_pattern(stream: StreamEntry, root: Path) -> str:
-    """The source's glob as an absolute path: relative ones are the project's (or a bundle's,
-    whose plan holds them absolute already)."""
-    path = Path(stream.source.path)
-    return str(path if path.is_absolute() else root / path)
-
-
 def run_stream(
     ex: Executor, node: PlanNode, root: Path, *, full_refresh: bool = False, stop: Callable[[], bool] = lambda: False
 ) -> StreamProgress:
@@ -52,13 +45,22 @@ def run_stream(
         raise ValueError(f"{node.id!r} is not a stream node")
     sink = SessionSink(ex, node)
     sink.prepare()
-    pattern = source_pattern(stream, root)
+    source = open_source(stream, root)
+    try:
+        return _batches(ex, node, sink, source, full_refresh, stop)
+    finally:
+        source.close()
+
+
+def _batches(ex: Executor, node: PlanNode, sink: SessionSink, source: Source, full_refresh: bool, stop: Callable[[], bool]) -> StreamProgress:
+    stream = node.stream
+    assert stream is not None
     gap = timedelta(minutes=stream.gap_minutes)
     progress = StreamProgress()
     first = True
     while True:
         settled = not (first and (full_refresh or sink.fingerprint() != node.fingerprint))
-        if settled and not has_news(pattern, sink.checkpoints()):
+        if settled and not source.has_news(sink.checkpoints()):
             return progress
         with ex.transaction():  # the node's _ff_meta row, when it is being built, commits with the first batch
             fingerprint = sink.claim()
@@ -66,7 +68,7 @@ def run_stream(
                 if fingerprint is not None:
                     log.warning("%s: %s; reading its files again from the start", node.id, "--full-refresh" if full_refresh else "its settings changed")
                 sink.reset(node.fingerprint)
-            read = read_new(pattern, sink.checkpoints(), stream.source.max_batch_bytes)
+            read = source.read(sink.checkpoints(), stream.source.max_batch_bytes)
             for note in read.notes:
                 log.warning("%s: %s", node.id, note)
             events: list[Event] = []

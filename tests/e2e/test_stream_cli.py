@@ -188,3 +188,51 @@ def test_the_streaming_example_builds_its_sessions_and_the_model_reading_them(ex
     assert again.exit_code == 0 and "0 events" in again.stdout  # nothing new: nothing read twice
     with duckdb.connect(str(project / ".local" / "streaming.duckdb"), read_only=True) as con:
         assert con.execute("select sum(pageviews) from daily_revenue").fetchone() == (240,)
+
+
+@pytest.mark.kafka
+def test_kill_9_while_reading_kafka_gives_the_sessions_of_one_pass(kafka_mock, tmp_path: Path, ffc) -> None:
+    """As above, with the Kafka source against librdkafka's mock cluster (in this test process;
+    `ffc stream` reaches it over localhost): partitions' offsets commit with the rows."""
+    import threading
+
+    producer, brokers = kafka_mock
+    project = tmp_path / "kclicks"
+    project.mkdir()
+    (project / "project.yml").write_text(
+        PROJECT_YML.replace("{type: file_tail, path: events/events.jsonl, poll_seconds: 0.05, max_batch_bytes: 4096}",
+                            f"{{type: kafka, bootstrap_servers: '{brokers}', topic: clicks, poll_seconds: 0.05, max_batch_bytes: 4096}}")
+    )
+    env = {"FF_DUCKDB_PATH": str(tmp_path / "k.duckdb")}
+    produced = tmp_path / "produced.jsonl"
+    rng = random.Random(23)
+
+    def produce() -> None:
+        t = 1767225600
+        with produced.open("w") as copy:
+            for i in range(3000):
+                t += rng.randint(0, 600)
+                line = json.dumps({"user_id": f"u{rng.randint(1, 20)}", "ts": t - rng.choice([0, 0, 0, rng.randint(0, 4000)]), "revenue": rng.randint(0, 9999) / 100})
+                producer.produce("clicks", value=line.encode())
+                copy.write(line + "\n")
+                if i % 50 == 0:
+                    producer.flush(10)
+                    time.sleep(0.02)
+        producer.flush(10)
+
+    writer = threading.Thread(target=produce)
+    writer.start()
+    kills = 0
+    while writer.is_alive() or kills < 5:
+        follower = ffc_process(project, env, "--follow")
+        time.sleep(random.Random(kills).uniform(0.5, 1.5))
+        follower.send_signal(signal.SIGKILL)
+        follower.wait(timeout=30)
+        kills += 1
+        if kills > 40:
+            break
+    writer.join(timeout=60)
+    result = ffc("stream", project, "--once", env=env)
+    assert result.exit_code == 0, result.output
+    rows = table_rows("duckdb", env)
+    assert [(u, s, e, int(n), Decimal(r)) for _, u, s, e, n, r in rows] == reference_sessions(produced)

@@ -1,0 +1,59 @@
+"""What a stream reads from, behind one interface: whole records since the checkpoints the
+warehouse holds. The checkpoints commit with the rows they produced, so a source never needs its
+own bookkeeping (no consumer-group commits, no offset files)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from flowforge_compiler.errors import ProfileError
+from flowforge_compiler.plan import StreamEntry
+from runtime.streaming.file_tail import FileCheckpoint, TailRead, has_news, read_new
+
+
+class Source(Protocol):
+    def has_news(self, known: Mapping[str, FileCheckpoint]) -> bool:
+        """Whether a read could find anything; cheap, so a quiet stream opens no transaction."""
+
+    def read(self, known: Mapping[str, FileCheckpoint], max_bytes: int) -> TailRead:
+        """Records after `known`, about `max_bytes` of them, and the checkpoints after them."""
+
+    def close(self) -> None: ...
+
+
+class FileTail:
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+
+    def has_news(self, known: Mapping[str, FileCheckpoint]) -> bool:
+        return has_news(self.pattern, known)
+
+    def read(self, known: Mapping[str, FileCheckpoint], max_bytes: int) -> TailRead:
+        return read_new(self.pattern, known, max_bytes)
+
+    def close(self) -> None:
+        pass
+
+
+def file_pattern(stream: StreamEntry, root: Path) -> str:
+    """A file_tail source's glob as an absolute path: relative ones are the project's (or a
+    bundle's, whose plan holds them absolute already)."""
+    path = Path(stream.source.path or "")
+    return str(path if path.is_absolute() else root / path)
+
+
+def open_source(stream: StreamEntry, root: Path) -> Source:
+    if stream.source.type == "kafka":
+        from runtime.streaming.kafka import KafkaTopic
+
+        try:
+            return KafkaTopic(stream.source)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("confluent_kafka"):
+                raise ProfileError(
+                    f"stream {stream.name!r} reads Kafka, and confluent-kafka is not installed", hint='pip install "flowforge[kafka]"'
+                ) from exc
+            raise
+    return FileTail(file_pattern(stream, root))
