@@ -102,3 +102,14 @@ def test_a_secret_option_must_come_from_the_environment(kafka_mock, make_project
     assert "hunter2" not in plan.to_json()
     with open_executor(profile) as ex, pytest.raises(ProfileError, match="KAFKA_PASSWORD"):
         run_stream(ex, plan.node("sessions"), root)
+
+
+def test_without_confluent_kafka_the_error_names_the_extra(make_project, monkeypatch) -> None:
+    import sys
+
+    from runtime.streaming.sources import open_source
+
+    root, _, plan = stream_project(make_project, "127.0.0.1:9", "t")
+    monkeypatch.setitem(sys.modules, "confluent_kafka", None)  # as if not installed
+    with pytest.raises(ProfileError, match=r'flowforge\[kafka\]'):
+        open_source(plan.node("sessions").stream, root)
