@@ -5,9 +5,11 @@ processed by one `run_stream` call from a cold start, then N more appended and p
 merge path against stored sessions). Latency: a follower polls every 50 ms (as `ffc stream
 --follow` with `poll_seconds: 0.05`) while single events are appended; the time until each
 event's session is readable, median and 95th percentile of 40. DuckDB always; PostgreSQL too when
-FF_TEST_PG_DSN (or --dsn) is set.
+FF_TEST_PG_DSN (or --dsn) is set. `--kafka-mock` also reads the same events from a Kafka topic
+on librdkafka's mock cluster (the client library's test broker, in this process: a figure for
+FlowForge's side of the source, not for a Kafka deployment).
 
-    python bench/stream_throughput.py [--events 200000] [--dsn postgresql+psycopg://...]
+    python bench/stream_throughput.py [--events 200000] [--dsn postgresql+psycopg://...] [--kafka-mock]
 """
 
 from __future__ import annotations
@@ -40,6 +42,40 @@ streams:
     sessionize: {user_column: user_id, time_column: ts, gap_minutes: 30, revenue_column: revenue}
     into: sessions
 """
+
+
+KAFKA_PROJECT = """name: bench_kafka
+version: '1'
+streams:
+  - name: clicks
+    source: {{type: kafka, bootstrap_servers: '{brokers}', topic: clicks}}
+    sessionize: {{user_column: user_id, time_column: ts, gap_minutes: 30, revenue_column: revenue}}
+    into: sessions
+"""
+
+
+def measure_kafka(environ: dict[str, str], events: int) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": "unused:9092", "test.mock.num.brokers": 1, "log_level": 0})
+    brokers = ",".join(f"{b.host}:{b.port}" for b in producer.list_topics(timeout=10).brokers.values())
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "project.yml").write_text(KAFKA_PROJECT.format(brokers=brokers))
+        write_events(root / "events.jsonl", events, 1, 1_767_225_600)
+        for line in (root / "events.jsonl").read_text().splitlines():
+            producer.produce("clicks", value=line.encode())
+            producer.poll(0)
+        producer.flush(60)
+        profile = resolve_profile(root, None, environ=environ)
+        plan = compile_project(load_project(root), profile, environ=environ)
+        with open_executor(profile) as ex:
+            ex.prepare_run(plan)
+            started = time.perf_counter()
+            done = run_stream(ex, plan.node("sessions"), root)
+            seconds = time.perf_counter() - started
+    print("Kafka source on librdkafka's mock cluster, into DuckDB:")
+    print(f"  {done.events:,} events: {seconds:6.2f} s  {done.events / seconds:9,.0f} events/s  ({done.batches} batches, 4 partitions)")
 
 
 def write_events(path: Path, count: int, seed: int, start: int) -> int:
@@ -109,9 +145,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--dsn", default=os.environ.get("FF_TEST_PG_DSN"))
+    parser.add_argument("--kafka-mock", action="store_true", help="also read the events from Kafka (librdkafka's mock cluster)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         measure("DuckDB (a file)", {"FF_DUCKDB_PATH": str(Path(tmp) / "w.duckdb")}, args.events)
+        if args.kafka_mock:
+            measure_kafka({"FF_DUCKDB_PATH": str(Path(tmp) / "k.duckdb")}, args.events)
     if args.dsn:
         schema = f"ff_bench_{uuid.uuid4().hex[:8]}"
         try:
