@@ -236,3 +236,40 @@ def test_kill_9_while_reading_kafka_gives_the_sessions_of_one_pass(kafka_mock, t
     assert result.exit_code == 0, result.output
     rows = table_rows("duckdb", env)
     assert [(u, s, e, int(n), Decimal(r)) for _, u, s, e, n, r in rows] == reference_sessions(produced)
+
+
+def test_rotation_and_truncation_between_runs_lose_and_double_nothing(clicks: Path, tmp_path: Path, ffc) -> None:
+    """logrotate's two ways, each while the follower is stopped (so it cannot have read ahead):
+    rename the file away with unread lines in it and start a new one (the rest of the old file
+    is still read), then truncate the new one in place and write to it again (read from its
+    start)."""
+    env = {"FF_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    events = clicks / "events" / "events.jsonl"
+    batches = []
+
+    def write(path: Path, first: int, count: int, mode: str = "a") -> None:
+        lines = [json.dumps({"user_id": f"u{i % 5}", "ts": 1767225600 + 700 * i, "revenue": 0.5}) for i in range(first, first + count)]
+        with path.open(mode) as handle:
+            handle.write("".join(line + "\n" for line in lines))
+        batches.append(lines)
+
+    def follow_for(seconds: float) -> None:
+        follower = ffc_process(clicks, env, "--follow")
+        time.sleep(seconds)
+        follower.send_signal(signal.SIGTERM)
+        assert follower.wait(timeout=60) == 0
+
+    write(events, 0, 200)
+    follow_for(1.5)
+    write(events, 200, 50)  # not read yet when the file is rotated
+    os.rename(events, clicks / "events" / "events.jsonl.1")
+    write(events, 250, 100, "w")
+    follow_for(1.5)
+    write(events, 350, 40, "w")  # copytruncate: the file starts again, shorter
+    follow_for(1.5)
+    assert ffc("stream", clicks, env=env).exit_code == 0
+    everything = tmp_path / "all.jsonl"
+    everything.write_text("".join(line + "\n" for lines in batches for line in lines))
+    rows = table_rows("duckdb", env)
+    assert [(u, s, e, int(n), Decimal(r)) for _, u, s, e, n, r in rows] == reference_sessions(everything)
+    assert sum(r[4] for r in rows) == 390
