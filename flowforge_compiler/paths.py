@@ -71,7 +71,7 @@ def project_root(folder: Path) -> Path:
     if not folder.is_dir():
         raise ProjectFileError(f"{folder} is a file, not a project folder", hint="pass the folder that holds project.yml")
     root = folder.resolve()
-    if not (root / "project.yml").is_file():
+    if not (root / "project.yml").is_file() and not (root / "dbt_project.yml").is_file():
         raise ProjectFileError(
             f"not a FlowForge project: {root.name}/ has no project.yml",
             hint="pass the folder that holds project.yml, models/ and seeds/",

@@ -60,7 +60,10 @@ def compile_cached(
 
     environ = os.environ if environ is None else environ
     cache = PlanCache(root / ".flowforge" / "cache" / "plans")
-    key = plan_key(root, profile, vars or {}, strict=strict, lineage=lineage, environ=environ)
+    # A dbt project's files live where dbt_project.yml says: the key does not hash them (yet), so
+    # its plans are never cached rather than ever served stale.
+    dbt = (root / "dbt_project.yml").is_file() and not (root / "project.yml").is_file()
+    key = None if dbt else plan_key(root, profile, vars or {}, strict=strict, lineage=lineage, environ=environ)
     plan = cache.get(key, environ) if key is not None else None
     if plan is not None:
         return plan

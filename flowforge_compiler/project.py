@@ -67,6 +67,10 @@ def _read_config(root: Path) -> tuple[ProjectConfig, Any]:
 def load_project(root: Path) -> Project:
     """Read every project file; structural problems are errors naming the file."""
     root = project_root(root)
+    from flowforge_compiler.dbt_project import is_dbt_project
+
+    if is_dbt_project(root):
+        return _load_dbt(root)
     config, node = _read_config(root)
     for name, why in _NOT_READ.items():
         if (root / name).exists():
@@ -85,6 +89,34 @@ def load_project(root: Path) -> Project:
     )
     _check_unique_names(project)
     _check_model_configs(project)
+    return project
+
+
+def _load_dbt(root: Path) -> Project:
+    """A dbt project, read by `dbt_project.py` into the same Project."""
+    from flowforge_compiler.dbt_project import dbt_config, model_files, read_dbt_project
+
+    data, model_folders, seed_folders, macro_folders = read_dbt_project(root)
+    files = model_files(root, model_folders)
+    sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
+    config, lines, disabled = dbt_config(root, data, sql, files, model_folders)
+    for path, rel in files:
+        if path.suffix in (".yml", ".yaml"):
+            found, _ = read_yaml(path, rel)
+            if isinstance(found, dict) and found.get("sources"):
+                raise ProjectFileError("sources in dbt schema files are not read by FlowForge yet", location=Location(rel))
+    by_path = dict((rel, path) for path, rel in files)
+    project = Project(
+        root=root,
+        config=config,
+        sources={},
+        sql_models=[SqlModelFile(name, rel, _read_text(by_path[rel], rel)) for name, rel in sql if name not in disabled],
+        python_models=[],
+        seeds=[seed for folder in seed_folders for seed in discover_seeds(root, folder)],
+        macros={rel: _read_text(path, rel) for path, rel in model_files(root, macro_folders) if path.suffix == ".sql"},
+        test_lines=tuple(lines),
+    )
+    _check_unique_names(project)
     return project
 
 

@@ -60,9 +60,9 @@ class SeedFile:
     settings: SeedSettings = field(default_factory=SeedSettings)
 
 
-def discover_seeds(project_dir: Path) -> list[SeedFile]:
+def discover_seeds(project_dir: Path, folder_name: str = "seeds") -> list[SeedFile]:
     """Every seed file with its settings; schema.yml may only name seeds that exist."""
-    folder = project_dir / "seeds"
+    folder = project_dir / folder_name
     if not folder.is_dir():
         return []
     schema_path = folder / "schema.yml"

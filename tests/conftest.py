@@ -23,9 +23,12 @@ PG_DSN = os.environ.get("FF_TEST_PG_DSN")
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:
-    """Write a project from {relative path: text}; a project.yml is added when missing."""
+    """Write a project from {relative path: text}; a project.yml is added when missing (give it
+    as None for a project without one: a dbt project)."""
     files = {"project.yml": "name: t\nversion: '1'\n", **files}
     for rel, text in files.items():
+        if text is None:
+            continue
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")

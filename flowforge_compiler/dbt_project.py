@@ -1,0 +1,204 @@
+"""A dbt project (dbt_project.yml and no project.yml) read into the same `Project` as FlowForge's
+own format, so everything after loading — compile, plan, runtime, targets — is shared.
+
+Read: `name`, `version`, `vars`, `model-paths`, `seed-paths`, `macro-paths`; models `**/*.sql`
+named by their file stem; folder config under `models:` with dbt's nesting and `+` prefixes
+(`materialized`, `tags`, `enabled`; others are named in a warning); `schema.yml` files
+(`version: 2`) with model and column descriptions (`{{ doc('x') }}` from `{% docs %}` blocks in
+`.md` files) and column tests `not_null`, `unique`, `accepted_values`, `relationships`. A test
+FlowForge does not have stops the load, naming the test and its file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.paths import ProjectFiles
+from flowforge_compiler.project_file import ProjectConfig
+from flowforge_compiler.yaml_files import read_yaml
+
+log = logging.getLogger("flowforge")
+
+DBT_PROJECT = "dbt_project.yml"
+_USED = {"name", "version", "vars", "models", "model-paths", "seed-paths", "macro-paths", "test-paths", "seeds", "profile", "config-version"}
+_NOT_NEEDED = {"target-path", "clean-targets", "require-dbt-version", "analysis-paths", "snapshot-paths", "docs-paths", "asset-paths", "log-path", "packages-install-path"}
+_CONFIG_KEYS = {
+    "materialized", "tags", "enabled", "schema", "alias", "database", "unique_key", "incremental_strategy", "docs", "persist_docs",
+    "meta", "grants", "full_refresh", "on_schema_change", "contract", "pre-hook", "post-hook", "sql_header", "group", "access",
+}  # fmt: skip
+_SUPPORTED = {"materialized", "tags", "enabled", "unique_key", "incremental_strategy"}
+_TESTS = {"not_null", "unique", "accepted_values", "relationships"}
+_DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
+_DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
+_REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
+
+
+def is_dbt_project(root: Path) -> bool:
+    return (root / DBT_PROJECT).is_file() and not (root / "project.yml").is_file()
+
+
+def read_dbt_project(root: Path) -> tuple[dict[str, Any], list[str], list[str], list[str]]:
+    """dbt_project.yml's content and its model, seed and macro folders."""
+    data, _ = read_yaml(root / DBT_PROJECT, DBT_PROJECT)
+    if not isinstance(data, dict) or "name" not in data:
+        raise ProjectFileError("dbt_project.yml must be a mapping with a name", location=Location(DBT_PROJECT, 1))
+    for key in sorted(set(data) - _USED - _NOT_NEEDED):
+        log.warning("%s: %r is not supported by FlowForge and is ignored", DBT_PROJECT, key)
+    folders = [[str(p) for p in data.get(key, [default])] for key, default in (("model-paths", "models"), ("seed-paths", "seeds"), ("macro-paths", "macros"))]
+    return data, folders[0], folders[1], folders[2]
+
+
+def model_files(root: Path, folders: list[str]) -> list[tuple[Path, str]]:
+    files = ProjectFiles(root)
+    out: list[tuple[Path, str]] = []
+    for folder in folders:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        files.relative(base, f"{folder}/")
+        for path in files.walk(base):
+            relative = path.relative_to(root)
+            if path.is_file() and not any(p.startswith(".") for p in relative.parts):
+                out.append((path, files.relative(path, relative.as_posix())))
+    return out
+
+
+def folder_config(models: dict[str, Any], project: str, parts: tuple[str, ...], rel: str) -> dict[str, Any]:
+    """The config dbt gives a model in folder `parts` (under the model path): the project's
+    level, then each sub-folder's, the deeper winning; tags add up."""
+    merged: dict[str, Any] = {}
+    level: Any = models.get(project, {})
+    for part in (None, *parts):
+        if part is not None:
+            level = level.get(part, {}) if isinstance(level, dict) else {}
+        if not isinstance(level, dict):
+            break
+        for key, value in level.items():
+            name = key.lstrip("+")
+            if key.startswith("+") or (name in _CONFIG_KEYS and not isinstance(value, dict)):
+                if name == "tags":
+                    merged["tags"] = [*merged.get("tags", []), *([value] if isinstance(value, str) else value)]
+                elif name in _SUPPORTED:
+                    merged[name] = value
+                else:
+                    log.warning("%s: models config %r (for %s) is not supported by FlowForge and is ignored", DBT_PROJECT, name, rel)
+    return merged
+
+
+def docs_blocks(files: list[tuple[Path, str]]) -> dict[str, str]:
+    blocks: dict[str, str] = {}
+    for path, _ in files:
+        if path.suffix == ".md":
+            for name, text in _DOCS_BLOCK.findall(path.read_text(encoding="utf-8")):
+                blocks[name] = text.strip()
+    return blocks
+
+
+def _described(text: Any, blocks: dict[str, str], rel: str) -> str | None:
+    if text is None:
+        return None
+
+    def block(match: re.Match[str]) -> str:
+        if match.group(1) not in blocks:
+            raise ProjectFileError(f"doc({match.group(1)!r}) names no {{% docs %}} block", location=Location(rel))
+        return blocks[match.group(1)]
+
+    return _DOC.sub(block, str(text)).strip() or None
+
+
+def schema_files(files: list[tuple[Path, str]], blocks: dict[str, str]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], list[int | None]]:
+    """From every schema .yml under the model paths: per model, its description, column
+    descriptions and config; and its column tests as FlowForge checks."""
+    described: dict[str, dict[str, Any]] = {}
+    checks: list[dict[str, Any]] = []
+    for path, rel in files:
+        if path.suffix not in (".yml", ".yaml"):
+            continue
+        data, _ = read_yaml(path, rel)
+        if not isinstance(data, dict):
+            continue
+        for model in data.get("models") or []:
+            name = model.get("name")
+            if not isinstance(name, str):
+                raise ProjectFileError("a model entry has no name", location=Location(rel))
+            entry = described.setdefault(name, {})
+            entry["description"] = _described(model.get("description"), blocks, rel)
+            entry["columns"] = {}
+            entry["config"] = dict(model.get("config") or {})
+            for column in model.get("columns") or []:
+                column_name = column.get("name")
+                text = _described(column.get("description"), blocks, rel)
+                if text:
+                    entry["columns"][column_name] = text
+                for test in [*(column.get("tests") or []), *(column.get("data_tests") or [])]:
+                    checks.append(_check(test, name, column_name, rel))
+    return described, checks, [None] * len(checks)
+
+
+def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
+    name, args = (test, {}) if isinstance(test, str) else next(iter(test.items())) if isinstance(test, dict) and len(test) == 1 else (None, None)
+    if name not in _TESTS:
+        shown = name if name is not None else test
+        raise ProjectFileError(
+            f"the test {shown!r} on {model}.{column} is not one FlowForge has",
+            location=Location(rel),
+            hint=f"FlowForge runs {', '.join(sorted(_TESTS))}; write others as a singular test or remove it",
+        )
+    args = dict(args or {})
+    config = dict(args.pop("config", None) or {})
+    check: dict[str, Any] = {"type": name, "table": model, "column": column}
+    severity = args.pop("severity", config.get("severity"))
+    if severity:
+        check["severity"] = str(severity).lower()
+    where = args.pop("where", config.get("where"))
+    if where:
+        check["where"] = where
+    tags = args.pop("tags", config.get("tags"))
+    if tags:
+        check["tags"] = [tags] if isinstance(tags, str) else list(tags)
+    if name == "accepted_values":
+        check["values"] = args.pop("values")
+        args.pop("quote", None)
+    if name == "relationships":
+        target = _REF.match(str(args.pop("to", "")))
+        if target is None:
+            raise ProjectFileError(f"relationships on {model}.{column}: `to` must be ref('model')", location=Location(rel))
+        check["to"], check["to_column"] = target.group(1), args.pop("field")
+    if args:
+        raise ProjectFileError(f"the test {name!r} on {model}.{column} has arguments FlowForge does not read: {sorted(args)}", location=Location(rel))
+    return check
+
+
+def dbt_config(root: Path, data: dict[str, Any], models: list[tuple[str, str]], files: list[tuple[Path, str]], model_folders: list[str]) -> tuple[ProjectConfig, list[int | None], set[str]]:
+    """project.yml's equivalent: models' config from folders and schema files, checks, vars;
+    the names of disabled models."""
+    blocks = docs_blocks(files)
+    described, checks, lines = schema_files(files, blocks)
+    per_model: dict[str, dict[str, Any]] = {}
+    disabled: set[str] = set()
+    for name, rel in models:
+        folder = next((f for f in model_folders if rel.startswith(f.rstrip("/") + "/")), "")
+        parts = tuple(Path(rel[len(folder) + 1 :]).parts[:-1]) if folder else ()
+        settings = folder_config(data.get("models") or {}, str(data["name"]), parts, rel)
+        extra = described.get(name, {})
+        settings.update({k: v for k, v in (extra.get("config") or {}).items() if k in _SUPPORTED})
+        if settings.pop("enabled", True) is False:
+            disabled.add(name)
+            continue
+        if extra.get("description"):
+            settings["description"] = extra["description"]
+        if extra.get("columns"):
+            settings["columns"] = extra["columns"]
+        if settings:
+            per_model[name] = settings
+    unknown = sorted(set(described) - {n for n, _ in models})
+    if unknown:
+        log.warning("schema files describe models that have no .sql file: %s", ", ".join(unknown))
+    config = ProjectConfig.model_validate(
+        {"name": str(data["name"]), "version": str(data.get("version", "0")), "vars": data.get("vars") or {}, "models": per_model, "tests": checks}
+    )
+    return config, lines, disabled
