@@ -55,7 +55,12 @@ _NOT_READ = {
 
 
 def load_project_config(root: Path) -> ProjectConfig:
-    """project.yml alone, validated (what a command needs that is not in the plan)."""
+    """project.yml alone, validated (what a command needs that is not in the plan); a dbt
+    project's equivalent, read from its files."""
+    from flowforge_compiler.dbt_project import is_dbt_project
+
+    if is_dbt_project(root):
+        return load_project(root).config
     return _read_config(root)[0]
 
 

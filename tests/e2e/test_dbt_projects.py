@@ -48,3 +48,13 @@ def test_a_dbt_test_flowforge_does_not_have_names_itself_and_its_file(tmp_path: 
     result = ffc("ls", project)
     assert result.exit_code == 1
     assert "models/schema.yml" in result.output and "'dbt_utils.at_least_one'" in result.output
+
+
+def test_the_docs_site_of_a_dbt_project_shows_its_schema_descriptions(tmp_path: Path, ffc) -> None:
+    project = tmp_path / "jaffle_shop"
+    shutil.copytree(FIXTURES / "jaffle_shop", project)
+    result = ffc("docs", project, "--no-status")
+    assert result.exit_code == 0, result.output
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (project / "docs" / "nodes").glob("*.html"))
+    assert "This table has basic information about a customer" in pages
+    assert "Orders can be one of the following statuses" in pages  # a doc() block
