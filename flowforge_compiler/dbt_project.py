@@ -5,7 +5,8 @@ Read: `name`, `version`, `vars`, `model-paths`, `seed-paths`, `macro-paths`; mod
 named by their file stem; folder config under `models:` with dbt's nesting and `+` prefixes
 (`materialized`, `tags`, `enabled`; others are named in a warning); `schema.yml` files
 (`version: 2`) with model and column descriptions (`{{ doc('x') }}` from `{% docs %}` blocks in
-`.md` files) and column tests `not_null`, `unique`, `accepted_values`, `relationships`. A test
+`.md` files), sources (a table's schema defaults to its source's name, as in dbt) and the column
+tests of models and sources: `not_null`, `unique`, `accepted_values`, `relationships`. A test
 FlowForge does not have stops the load, naming the test and its file.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import ProjectFiles
 from flowforge_compiler.project_file import ProjectConfig
+from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.yaml_files import read_yaml
 
 log = logging.getLogger("flowforge")
@@ -35,6 +37,7 @@ _TESTS = {"not_null", "unique", "accepted_values", "relationships"}
 _DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 _REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
+_SOURCE = re.compile(r"^\s*source\(\s*['\"][^'\"]+['\"]\s*,\s*['\"][^'\"]+['\"]\s*\)\s*$")
 
 
 def is_dbt_project(root: Path) -> bool:
@@ -110,17 +113,21 @@ def _described(text: Any, blocks: dict[str, str], rel: str) -> str | None:
     return _DOC.sub(block, str(text)).strip() or None
 
 
-def schema_files(files: list[tuple[Path, str]], blocks: dict[str, str]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], list[int | None]]:
+def schema_files(
+    files: list[tuple[Path, str]], blocks: dict[str, str]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str], SourceTable]]:
     """From every schema .yml under the model paths: per model, its description, column
-    descriptions and config; and its column tests as FlowForge checks."""
+    descriptions and config; the sources; and the column tests of both as FlowForge checks."""
     described: dict[str, dict[str, Any]] = {}
     checks: list[dict[str, Any]] = []
+    sources: dict[tuple[str, str], SourceTable] = {}
     for path, rel in files:
         if path.suffix not in (".yml", ".yaml"):
             continue
         data, _ = read_yaml(path, rel)
         if not isinstance(data, dict):
             continue
+        _sources(data.get("sources") or [], rel, blocks, sources, checks)
         for model in data.get("models") or []:
             name = model.get("name")
             if not isinstance(name, str):
@@ -136,7 +143,34 @@ def schema_files(files: list[tuple[Path, str]], blocks: dict[str, str]) -> tuple
                     entry["columns"][column_name] = text
                 for test in [*(column.get("tests") or []), *(column.get("data_tests") or [])]:
                     checks.append(_check(test, name, column_name, rel))
-    return described, checks, [None] * len(checks)
+    return described, checks, sources
+
+
+def _sources(
+    entries: list[Any], rel: str, blocks: dict[str, str], out: dict[tuple[str, str], SourceTable], checks: list[dict[str, Any]]
+) -> None:
+    """dbt's sources: a table's schema is the source's `schema`, else the source's name (as dbt
+    has it); its identifier is `identifier`, else its name."""
+    for source in entries:
+        name = source.get("name") if isinstance(source, dict) else None
+        if not isinstance(name, str):
+            raise ProjectFileError("a source entry has no name", location=Location(rel))
+        schema = str(source.get("schema") or name)
+        for table in source.get("tables") or []:
+            table_name = table.get("name")
+            if (name, table_name) in out:
+                raise ProjectFileError(f"source {name}.{table_name} is declared twice", location=Location(rel))
+            out[(name, table_name)] = SourceTable(
+                name,
+                table_name,
+                str(table.get("identifier") or table_name),
+                schema,
+                _described(table.get("description"), blocks, rel),
+                _described(source.get("description"), blocks, rel),
+            )
+            for column in table.get("columns") or []:
+                for test in [*(column.get("tests") or []), *(column.get("data_tests") or [])]:
+                    checks.append(_check(test, f"source('{name}', '{table_name}')", column.get("name"), rel))
 
 
 def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
@@ -164,20 +198,23 @@ def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
         check["values"] = args.pop("values")
         args.pop("quote", None)
     if name == "relationships":
-        target = _REF.match(str(args.pop("to", "")))
-        if target is None:
-            raise ProjectFileError(f"relationships on {model}.{column}: `to` must be ref('model')", location=Location(rel))
-        check["to"], check["to_column"] = target.group(1), args.pop("field")
+        to = str(args.pop("to", ""))
+        target = _REF.match(to)
+        if target is None and not _SOURCE.match(to):
+            raise ProjectFileError(f"relationships on {model}.{column}: `to` must be ref('model') or source('name', 'table')", location=Location(rel))
+        check["to"], check["to_column"] = target.group(1) if target else to.strip(), args.pop("field")
     if args:
         raise ProjectFileError(f"the test {name!r} on {model}.{column} has arguments FlowForge does not read: {sorted(args)}", location=Location(rel))
     return check
 
 
-def dbt_config(root: Path, data: dict[str, Any], models: list[tuple[str, str]], files: list[tuple[Path, str]], model_folders: list[str]) -> tuple[ProjectConfig, list[int | None], set[str]]:
+def dbt_config(
+    root: Path, data: dict[str, Any], models: list[tuple[str, str]], files: list[tuple[Path, str]], model_folders: list[str]
+) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str]]:
     """project.yml's equivalent: models' config from folders and schema files, checks, vars;
-    the names of disabled models."""
+    the sources; the names of disabled models."""
     blocks = docs_blocks(files)
-    described, checks, lines = schema_files(files, blocks)
+    described, checks, sources = schema_files(files, blocks)
     per_model: dict[str, dict[str, Any]] = {}
     disabled: set[str] = set()
     for name, rel in models:
@@ -201,4 +238,4 @@ def dbt_config(root: Path, data: dict[str, Any], models: list[tuple[str, str]], 
     config = ProjectConfig.model_validate(
         {"name": str(data["name"]), "version": str(data.get("version", "0")), "vars": data.get("vars") or {}, "models": per_model, "tests": checks}
     )
-    return config, lines, disabled
+    return config, sources, disabled

@@ -104,22 +104,17 @@ def _load_dbt(root: Path) -> Project:
     data, model_folders, seed_folders, macro_folders = read_dbt_project(root)
     files = model_files(root, model_folders)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
-    config, lines, disabled = dbt_config(root, data, sql, files, model_folders)
-    for path, rel in files:
-        if path.suffix in (".yml", ".yaml"):
-            found, _ = read_yaml(path, rel)
-            if isinstance(found, dict) and found.get("sources"):
-                raise ProjectFileError("sources in dbt schema files are not read by FlowForge yet", location=Location(rel))
+    config, sources, disabled = dbt_config(root, data, sql, files, model_folders)
     by_path = dict((rel, path) for path, rel in files)
     project = Project(
         root=root,
         config=config,
-        sources={},
+        sources=sources,
         sql_models=[SqlModelFile(name, rel, _read_text(by_path[rel], rel)) for name, rel in sql if name not in disabled],
         python_models=[],
         seeds=[seed for folder in seed_folders for seed in discover_seeds(root, folder)],
         macros={rel: _read_text(path, rel) for path, rel in model_files(root, macro_folders) if path.suffix == ".sql"},
-        test_lines=tuple(lines),
+        test_lines=(None,) * len(config.tests),
     )
     _check_unique_names(project)
     return project

@@ -57,8 +57,42 @@ def test_a_relationships_test_must_point_at_a_ref(make_project) -> None:
             "project.yml": None,
             "dbt_project.yml": "name: shop\n",
             "models/a.sql": "select 1 as id",
-            "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - relationships: {to: \"source('x', 'y')\", field: id}\n",
+            "models/schema.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - relationships: {to: other, field: id}\n",
         }
     )
     with pytest.raises(ProjectFileError, match="must be ref"):
         load_project(root)
+
+
+def test_sources_in_schema_files_take_dbts_default_schema_and_their_column_tests(make_project) -> None:
+    from flowforge_compiler.compile import compile_project
+    from flowforge_compiler.profiles import resolve_profile
+
+    root = make_project(
+        {
+            "project.yml": None,
+            "dbt_project.yml": "name: shop\n",
+            "models/stg_orders.sql": "select id from {{ source('raw', 'orders') }}",
+            "models/sources.yml": """
+                version: 2
+                sources:
+                  - name: raw
+                    description: Loaded by the EL tool.
+                    tables:
+                      - name: orders
+                        identifier: orders_v2
+                        description: One row per order.
+                        columns:
+                          - name: id
+                            tests: [not_null]
+                      - name: customers
+                """,
+        }
+    )
+    project = load_project(root)
+    orders = project.sources[("raw", "orders")]
+    assert (orders.identifier, orders.schema, orders.description, orders.source_description) == ("orders_v2", "raw", "One row per order.", "Loaded by the EL tool.")
+    plan = compile_project(project, resolve_profile(root, None, environ={}), environ={})
+    assert plan.node("stg_orders").source_relations == ["raw.orders_v2"]
+    (check,) = plan.checks
+    assert (check.type, check.relation.schema_, check.relation.name, check.node) == ("not_null", "raw", "orders_v2", None)
