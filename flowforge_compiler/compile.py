@@ -31,6 +31,7 @@ from flowforge_compiler.plan import (
     PlanProfile,
     PlanProject,
     PlanSource,
+    STREAM_TABLE_COLUMNS,
     PythonEntry,
     SeedEntry,
     StreamEntry,
@@ -295,15 +296,7 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
     )
 
 
-# The columns of every stream's table (runtime/streaming/sink.py creates them), for the docs.
-STREAM_COLUMNS = {
-    "session_id": "A hash of the user and the session's first event: the same in every run.",
-    "user_id": "The user, as text.",
-    "session_start": "The time of the session's first event (UTC).",
-    "session_end": "The time of its last event (UTC).",
-    "pageviews": "Its events.",
-    "revenue": "The sum of their revenue (0 without a revenue column).",
-}
+STREAM_COLUMNS = {name: text for name, _, text in STREAM_TABLE_COLUMNS}  # described for the docs
 
 
 def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> NodeDraft:

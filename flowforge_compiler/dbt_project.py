@@ -174,7 +174,12 @@ def _sources(
 
 
 def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
-    name, args = (test, {}) if isinstance(test, str) else next(iter(test.items())) if isinstance(test, dict) and len(test) == 1 else (None, None)
+    name: Any = None
+    args: Any = None
+    if isinstance(test, str):
+        name, args = test, {}
+    elif isinstance(test, dict) and len(test) == 1:
+        ((name, args),) = test.items()
     if name not in _TESTS:
         shown = name if name is not None else test
         raise ProjectFileError(

@@ -19,7 +19,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 
-from flowforge_compiler.plan import ColumnSource, PlanColumn, PlanNode
+from flowforge_compiler.plan import ColumnSource, PlanColumn, PlanNode, built_parents
 
 log = logging.getLogger("flowforge")
 
@@ -124,22 +124,13 @@ def with_lineage(nodes: list[PlanNode], root: Path, dialect: str) -> list[PlanNo
             node = node.model_copy(update={"columns": [PlanColumn(name=c) for c in known[node.relation]]})
         elif node.sql is not None and node.materialization != "ephemeral":
             # only the relations this model reads: the whole schema would make the compile quadratic
-            reads = {r: known[r] for r in _relations_read(node, by_id) if r in known}
+            read = {by_id[p].relation for p in built_parents(by_id, node.id)}  # an ephemeral parent's SQL is a CTE here
+            reads = {r: known[r] for r in read if r in known}
             columns = column_lineage(node.sql, dialect, reads)
             if columns is not None:
                 known[node.relation] = [c.name for c in columns]
             node = node.model_copy(update={"columns": columns})
         out.append(node)
-    return out
-
-
-def _relations_read(node: PlanNode, by_id: Mapping[str, PlanNode]) -> set[str]:
-    """The node relations a model's SQL names: its parents' (a source that names a node makes it
-    a parent), through inlined ephemeral parents to theirs, since their SQL is a CTE of this model."""
-    out: set[str] = set()
-    for parent in node.depends_on:
-        upstream_node = by_id[parent]
-        out |= _relations_read(upstream_node, by_id) if upstream_node.materialization == "ephemeral" else {upstream_node.relation}
     return out
 
 

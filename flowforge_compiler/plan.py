@@ -7,7 +7,8 @@ no timestamps, no absolute paths, no credentials.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -84,6 +85,19 @@ class SeedEntry(_IR):
     format: Literal["csv", "parquet", "sql"]
     column_types: dict[str, str] = Field(default_factory=dict)
     null_values: list[str] = Field(default_factory=list)  # texts read as NULL besides the empty field
+
+
+SECRET_OPTION = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")  # a stream source option read from the environment
+
+# Every stream's table: (column, type as FlowForge's statements name it, what it holds).
+STREAM_TABLE_COLUMNS = (
+    ("session_id", "VARCHAR", "A hash of the user and the session's first event: the same in every run."),
+    ("user_id", "VARCHAR", "The user, as text."),
+    ("session_start", "TIMESTAMP", "The time of the session's first event (UTC)."),
+    ("session_end", "TIMESTAMP", "The time of its last event (UTC)."),
+    ("pageviews", "BIGINT", "Its events."),
+    ("revenue", "DECIMAL(38, 9)", "The sum of their revenue (0 without a revenue column)."),
+)
 
 
 class StreamSourceEntry(_IR):
@@ -242,6 +256,11 @@ class PlanSource(_IR):
     description: str | None = None  # the table's, from sources.yml
     source_description: str | None = None  # the source's (dbt shape only)
 
+    @property
+    def relation(self) -> str:
+        """As shown to people (and as nodes' `source_relations` name it)."""
+        return f"{self.schema_}.{self.identifier}" if self.schema_ else self.identifier
+
 
 class Plan(_IR):
     ir_version: str = IR_VERSION
@@ -276,15 +295,8 @@ class Plan(_IR):
         return {n.id: n for n in self.nodes}
 
     def built_parents(self, node_id: str, among: Collection[str] | None = None) -> list[str]:
-        """The parents that are built as relations (or tasks, with `among`): an ephemeral parent
-        is inlined, so its own parents stand for it; a parent outside `among` is dropped."""
-        out: list[str] = []
-        for parent in self._by_id[node_id].depends_on:
-            if self._by_id[parent].materialization == "ephemeral" and (among is None or parent not in among):
-                out += [p for p in self.built_parents(parent, among) if p not in out]
-            elif (among is None or parent in among) and parent not in out:
-                out.append(parent)
-        return out
+        """See `built_parents` (module level), for this plan's nodes."""
+        return built_parents(self._by_id, node_id, among)
 
     def deps(self) -> dict[str, list[str]]:
         """node -> its dependencies, for graph queries (`flowforge_compiler.graph`)."""
@@ -306,6 +318,19 @@ class Plan(_IR):
     @classmethod
     def read(cls, path: Path) -> Plan:
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def built_parents(nodes: Mapping[str, PlanNode], node_id: str, among: Collection[str] | None = None) -> list[str]:
+    """The parents of `node_id` that are built as relations (or tasks, with `among`): an
+    ephemeral parent is inlined, so its own parents stand for it; a parent outside `among` is
+    dropped. Over nodes by id, so the compiler can ask before the plan exists."""
+    out: list[str] = []
+    for parent in nodes[node_id].depends_on:
+        if nodes[parent].materialization == "ephemeral" and (among is None or parent not in among):
+            out += [p for p in built_parents(nodes, parent, among) if p not in out]
+        elif (among is None or parent in among) and parent not in out:
+            out.append(parent)
+    return out
 
 
 def plan_json_schema() -> str:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from flowforge_compiler.code_identity import code_identity, engine_modules
+from flowforge_compiler.dbt_project import is_dbt_project
 from flowforge_compiler.local_modules import ImportProbes, recording_imports
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, fingerprinted_environment
@@ -62,8 +63,7 @@ def compile_cached(
     cache = PlanCache(root / ".flowforge" / "cache" / "plans")
     # A dbt project's files live where dbt_project.yml says: the key does not hash them (yet), so
     # its plans are never cached rather than ever served stale.
-    dbt = (root / "dbt_project.yml").is_file() and not (root / "project.yml").is_file()
-    key = None if dbt else plan_key(root, profile, vars or {}, strict=strict, lineage=lineage, environ=environ)
+    key = None if is_dbt_project(root) else plan_key(root, profile, vars or {}, strict=strict, lineage=lineage, environ=environ)
     plan = cache.get(key, environ) if key is not None else None
     if plan is not None:
         return plan

@@ -10,7 +10,8 @@ from typing import Any
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import ProjectFiles, project_root
-from flowforge_compiler.project_file import ProjectConfig
+from flowforge_compiler.dbt_project import dbt_config, is_dbt_project, model_files, read_dbt_project
+from flowforge_compiler.project_file import DocsSettings, ProjectConfig
 from flowforge_compiler.python_models import PythonModelDecl, discover_python_models
 from flowforge_compiler.seeds_file import SeedFile, discover_seeds
 from flowforge_compiler.sources_file import SourceTable, load_sources
@@ -54,14 +55,10 @@ _NOT_READ = {
 }
 
 
-def load_project_config(root: Path) -> ProjectConfig:
-    """project.yml alone, validated (what a command needs that is not in the plan); a dbt
-    project's equivalent, read from its files."""
-    from flowforge_compiler.dbt_project import is_dbt_project
-
-    if is_dbt_project(root):
-        return load_project(root).config
-    return _read_config(root)[0]
+def docs_settings(root: Path) -> DocsSettings:
+    """project.yml's `docs:` alone (what `ffc docs` needs that is not in the plan); a dbt
+    project has the defaults."""
+    return DocsSettings() if is_dbt_project(root) else _read_config(root)[0].docs
 
 
 def _read_config(root: Path) -> tuple[ProjectConfig, Any]:
@@ -72,8 +69,6 @@ def _read_config(root: Path) -> tuple[ProjectConfig, Any]:
 def load_project(root: Path) -> Project:
     """Read every project file; structural problems are errors naming the file."""
     root = project_root(root)
-    from flowforge_compiler.dbt_project import is_dbt_project
-
     if is_dbt_project(root):
         return _load_dbt(root)
     config, node = _read_config(root)
@@ -99,8 +94,6 @@ def load_project(root: Path) -> Project:
 
 def _load_dbt(root: Path) -> Project:
     """A dbt project, read by `dbt_project.py` into the same Project."""
-    from flowforge_compiler.dbt_project import dbt_config, model_files, read_dbt_project
-
     data, model_folders, seed_folders, macro_folders = read_dbt_project(root)
     files = model_files(root, model_folders)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]

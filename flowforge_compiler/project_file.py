@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
+from flowforge_compiler.plan import SECRET_OPTION
 from flowforge_compiler.schedule import schedule_problem
 
 Materialization = Literal["table", "view", "incremental", "ephemeral"]
@@ -177,9 +178,6 @@ class FileTailSource(Strict):
         return value
 
 
-_TEMPLATE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
-
-
 class KafkaSource(Strict):
     """A Kafka topic, read from the offsets the warehouse holds (never from the consumer group's
     committed offsets): `options` are further librdkafka settings; a secret one (a password, a
@@ -196,7 +194,7 @@ class KafkaSource(Strict):
     @classmethod
     def _no_secrets(cls, options: dict[str, str]) -> dict[str, str]:
         for key, value in options.items():
-            if any(word in key.lower() for word in ("password", "secret", "key")) and not _TEMPLATE.match(value):
+            if any(word in key.lower() for word in ("password", "secret", "key")) and not SECRET_OPTION.match(value):
                 raise ValueError(f"option {key!r} looks secret: write it as ${{VARIABLE}} and set the variable where the stream runs")
         return options
 

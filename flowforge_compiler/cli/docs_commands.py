@@ -47,11 +47,11 @@ def docs(
 
 def write_docs(compiled: Compiled, out: Path | None, *, status: bool, console: Console) -> Path:
     """The site for a compiled project, in `out` or the project's docs.dag_dir."""
-    from flowforge_compiler.project import load_project_config
+    from flowforge_compiler.project import docs_settings
     from targets.docs.build_status import read_build_status
     from targets.docs.site import write_site
 
-    folder = out if out is not None else compiled.root / load_project_config(compiled.root).docs.dag_dir
+    folder = out if out is not None else compiled.root / docs_settings(compiled.root).dag_dir
     if out is None and not folder.resolve().is_relative_to(compiled.root.resolve()):
         raise ProjectFileError(
             f"docs.dag_dir resolves to {folder.resolve()}, outside the project folder",

@@ -9,16 +9,14 @@ earliest offset. Each record's value is one JSON object, as a line of a file wou
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from flowforge_compiler.errors import ProfileError
-from flowforge_compiler.plan import StreamSourceEntry
+from flowforge_compiler.plan import SECRET_OPTION, StreamSourceEntry
 from runtime.streaming.file_tail import FileCheckpoint, Line, TailRead
 
-_TEMPLATE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 POLL_TIMEOUT = 0.5  # seconds one poll waits
 METADATA_TIMEOUT = 10.0  # also the most one batch waits for every partition to reach its end
 
@@ -26,7 +24,7 @@ METADATA_TIMEOUT = 10.0  # also the most one batch waits for every partition to 
 def client_settings(source: StreamSourceEntry) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for key, value in source.options.items():
-        match = _TEMPLATE.match(value)
+        match = SECRET_OPTION.match(value)
         if match:
             if match.group(1) not in os.environ:
                 raise ProfileError(f"the Kafka option {key!r} reads ${{{match.group(1)}}}, which is not set", hint=f"export {match.group(1)}=...")

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowforge_compiler.plan import PlanNode
+from flowforge_compiler.plan import PlanNode, StreamEntry
 from runtime.streaming.events import Rejected, parse_event
 from runtime.streaming.sources import Source, open_source
 from runtime.streaming.sessionizer import Event, merge
@@ -47,14 +47,14 @@ def run_stream(
     sink.prepare()
     source = open_source(stream, root)
     try:
-        return _batches(ex, node, sink, source, full_refresh, stop)
+        return _batches(ex, node, stream, sink, source, full_refresh, stop)
     finally:
         source.close()
 
 
-def _batches(ex: Executor, node: PlanNode, sink: SessionSink, source: Source, full_refresh: bool, stop: Callable[[], bool]) -> StreamProgress:
-    stream = node.stream
-    assert stream is not None
+def _batches(
+    ex: Executor, node: PlanNode, stream: StreamEntry, sink: SessionSink, source: Source, full_refresh: bool, stop: Callable[[], bool]
+) -> StreamProgress:
     gap = timedelta(minutes=stream.gap_minutes)
     progress = StreamProgress()
     first = True

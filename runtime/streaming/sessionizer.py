@@ -66,7 +66,6 @@ def merge(stored: Sequence[Session], events: Iterable[Event], gap: timedelta) ->
     by_user: dict[str, list[Session]] = {}
     for session in stored:
         by_user.setdefault(session.user, []).append(session)
-    originals = {s.id for s in stored}
     touched: set[str] = set()
     for event in sorted(events, key=lambda e: (e.user, e.at)):
         sessions = by_user.setdefault(event.user, [])
@@ -84,7 +83,7 @@ def merge(stored: Sequence[Session], events: Iterable[Event], gap: timedelta) ->
     stored_ids = {s.id: s for s in stored}
     changed = [s for s in result if stored_ids.get(s.id) != s]
     kept_ids = {s.id for s in result if stored_ids.get(s.id) == s}
-    replaced = sorted(i for i in originals if i not in kept_ids and stored_ids[i].user in touched)
+    replaced = sorted(i for i, s in stored_ids.items() if i not in kept_ids and s.user in touched)
     return Merge(changed, replaced)
 
 

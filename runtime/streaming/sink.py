@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from flowforge_compiler.plan import PlanNode
+from flowforge_compiler.plan import STREAM_TABLE_COLUMNS, PlanNode
 from runtime.statements import column, literal
 from runtime.streaming.file_tail import FileCheckpoint
 from runtime.streaming.sessionizer import Merge, Session
@@ -21,14 +21,7 @@ from runtime.streaming.sessionizer import Merge, Session
 if TYPE_CHECKING:
     from runtime.executors.base import Executor
 
-SESSION_COLUMNS = [  # described for the docs in flowforge_compiler/compile.py (STREAM_COLUMNS)
-    ("session_id", "VARCHAR"),
-    ("user_id", "VARCHAR"),
-    ("session_start", "TIMESTAMP"),
-    ("session_end", "TIMESTAMP"),
-    ("pageviews", "BIGINT"),
-    ("revenue", "DECIMAL(38, 9)"),
-]
+SESSION_COLUMNS = [(name, kind) for name, kind, _ in STREAM_TABLE_COLUMNS]
 OFFSETS, STATE, REJECTS = "_ff_stream_offsets", "_ff_stream_state", "_ff_stream_rejects"
 OFFSET_COLUMNS = [("stream", "VARCHAR"), ("file_key", "VARCHAR"), ("path", "VARCHAR"), ("file_offset", "BIGINT"), ("head", "VARCHAR")]
 STATE_COLUMNS = [("stream", "VARCHAR"), ("fingerprint", "VARCHAR"), ("batches", "BIGINT")]

@@ -80,10 +80,6 @@ def source_name(source: PlanSource) -> str:
     return f"{source.source}.{source.table}"
 
 
-def source_relation(source: PlanSource) -> str:
-    return f"{source.schema_}.{source.identifier}" if source.schema_ else source.identifier
-
-
 def build_catalog(plan: Plan, status: Mapping[str, BuildStatus] | None = None) -> Catalog:
     """Sources that name a node (a seed read through source()) are that node's entry; the
     others are vertices of their own, drawn before the models that read them."""
@@ -103,7 +99,7 @@ def build_catalog(plan: Plan, status: Mapping[str, BuildStatus] | None = None) -
             node=node,
             status=(status or {}).get(node.id),
         )
-    by_relation = {source_relation(s): source_name(s) for s in plan.sources if s.node is None}
+    by_relation = {s.relation: source_name(s) for s in plan.sources if s.node is None}
     for source in plan.sources:
         name = source_name(source)
         entries[name] = Entry(
@@ -111,13 +107,13 @@ def build_catalog(plan: Plan, status: Mapping[str, BuildStatus] | None = None) -
             name=name,
             kind="source",
             materialization=None,
-            relation=source_relation(source),
+            relation=source.relation,
             page=pages.name("sources", name),
             tags=[],
             description=source.description or source.source_description,
             source=source,
         )
-    all_sources = {source_relation(s): source_name(s) for s in plan.sources}
+    all_sources = {s.relation: source_name(s) for s in plan.sources}
     for node in plan.nodes:
         for relation in node.source_relations:
             if relation in all_sources:

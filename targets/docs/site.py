@@ -136,9 +136,10 @@ def _graph(entries: list[Entry], focus: str | None = None) -> Graph:
 
 
 def _neighbourhood(catalog: Catalog, entry: Entry) -> list[Entry]:
-    """The entry with its direct parents and children (a source: its readers), in catalog order."""
+    """The entry with its direct parents and children (a source: its readers), in catalog order
+    (keys are `n<position>`), without a pass over every entry per page."""
     near = {entry.name, *entry.parents, *entry.children, *entry.read_by}
-    return [e for e in catalog.entries.values() if e.name in near]
+    return sorted((catalog.entries[name] for name in near), key=lambda e: int(e.key[1:]))
 
 
 def _python_source(root: Path, entry: Entry) -> str | None:

@@ -68,6 +68,16 @@ def run_counts(flow_state) -> dict[str, int]:
     return asyncio.run(read())
 
 
+def run_example_flow(path: Path, *, workers: int):
+    """Run a compiled example flow that must complete, its checks included, with `workers` threads."""
+    module = load_flow_module(path)
+    assert module.MAX_WORKERS == workers
+    state = module.flow(return_state=True)
+    assert state.is_completed(), state.message
+    assert task_states(state)["test_users"] == "COMPLETED"
+    return state
+
+
 def task_states(flow_state) -> dict[str, str]:
     """Task name -> final state type, read back from the API (the server's view).
 
@@ -198,11 +208,7 @@ def test_flow_runs_on_postgres_with_checks(prefect_api: str, example_copy, tmp_p
     monkeypatch.setenv("WAREHOUSE_DSN", pg_dsn)
     monkeypatch.setenv("WAREHOUSE_SCHEMA", pg_schema)
     out = compile_prefect(project, tmp_path / "flows", "--jobs", "3", "--flow-name", "pg_flow", env="pg")
-    module = load_flow_module(out / "pg_flow.py")
-    assert module.MAX_WORKERS == 3
-    state = module.flow(return_state=True)
-    assert state.is_completed(), state.message
-    assert task_states(state)["test_users"] == "COMPLETED"
+    run_example_flow(out / "pg_flow.py", workers=3)
     with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
         rows = con.execute(f'select id, is_gmail from "{pg_schema}".users_enriched order by 1').fetchall()
     assert rows == [(1, False), (2, True), (3, True)]
@@ -222,11 +228,7 @@ def test_flow_runs_the_spark_example_with_the_rows_of_duckdb(
     out = compile_prefect(project, tmp_path / "flows", "--jobs", "3", "--flow-name", "spark_flow")
     for key in environ:
         monkeypatch.delenv(key)
-    module = load_flow_module(out / "spark_flow.py")
-    assert module.MAX_WORKERS == 1  # one process at a time on the warehouse's Derby catalog
-    state = module.flow(return_state=True)
-    assert state.is_completed(), state.message
-    assert task_states(state)["test_users"] == "COMPLETED"
+    run_example_flow(out / "spark_flow.py", workers=1)  # one process at a time on the warehouse's Derby catalog
     expected = {t: sorted(rows, key=repr) for t, rows in example_tables_from_ffc_run(ffc, example_copy).items()}
     assert spark_example_tables(project, environ) == expected
 
@@ -238,11 +240,7 @@ def test_flow_runs_the_example_on_a_recorded_bigquery_api(prefect_api: str, exam
     project = example_copy("simple_duckdb")
     (project / "profiles.yml").write_text("bq:\n  engine: bigquery\n  bigquery: {project: ff-test-project, dataset: marts}\n")
     out = compile_prefect(project, tmp_path / "flows", "--jobs", "3", "--flow-name", "bq_flow", env="bq")
-    module = load_flow_module(out / "bq_flow.py")
-    assert module.MAX_WORKERS == 3
-    state = module.flow(return_state=True)
-    assert state.is_completed(), state.message
-    assert task_states(state)["test_users"] == "COMPLETED"
+    run_example_flow(out / "bq_flow.py", workers=3)
     writes = {j.destination: j.labels["flowforge_node"] for j in recorded_bigquery.jobs if j.destination and j.write_disposition == "WRITE_TRUNCATE"}
     assert writes["marts.users"] == "users_ff" and writes["marts.users_enriched"] == "users_enriched"
     assert sorted(recorded_bigquery.rows("marts", "users_enriched")) == [(1, "a@example.com", False), (2, "b@gmail.com", True), (3, "c@gmail.com", True)]
