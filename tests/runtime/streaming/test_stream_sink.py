@@ -187,3 +187,17 @@ def test_the_docs_describe_exactly_the_columns_the_sink_creates() -> None:
     from flowforge_compiler.compile import STREAM_COLUMNS
 
     assert list(STREAM_COLUMNS) == [name for name, _ in sink_module.SESSION_COLUMNS]
+
+
+@pytest.mark.duckdb
+def test_a_hostile_rejected_line_is_kept_verbatim_and_runs_nothing(stream_project, request, tmp_path: Path) -> None:
+    root = stream_project()
+    profile = engine_profile(request, "duckdb", root, tmp_path)
+    plan = compiled(root, profile)
+    hostile = """{"user_id": "x'); drop table sessions; --", "ts": "it's \\"late\\"; delete from _ff_stream_offsets"}"""
+    (root / "events" / "web.jsonl").write_text(hostile + "\n" + event_lines(1, seed=5)[0] + "\n")
+    with open_executor(profile) as ex:
+        assert run_stream(ex, plan.node("sessions"), root).rejected == 1
+        rows = ex.fetch_rows(ex.statements.select_where("_ff_stream_rejects", ["line", "reason"], exp.true()))
+        assert rows[0][0] == hostile and "not an ISO 8601 time" in rows[0][1]
+        assert len(stored(ex)) == 1 and len(SessionSink(ex, plan.node("sessions")).checkpoints()) == 1
