@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote
 
@@ -20,6 +21,7 @@ from flowforge_compiler.errors import ProfileError
 _SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<rest>.*)$", re.DOTALL)
 _QUERY_START = re.compile(r"\?(?=[\w.-]+=)")
 _HOST_PORT = re.compile(r"^(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[^:]*))?$")
+_WHOLE_TEMPLATE = re.compile(r"\{\{((?:(?!\}\}).)*)\}\}", re.DOTALL)
 SECRET_KEY = re.compile(r"(password|passwd|pwd|secret|token|private_key|api_key|keyfile_json)", re.IGNORECASE)
 REDACTED = "***"
 
@@ -110,6 +112,41 @@ def parse_dsn(text: str, where: str) -> Dsn:
         database=unquote(database) if slash else None,
         query=query,
     )
+
+
+def url_part(value: Any) -> str:
+    """One part of a URL built from parts: its text percent-encoded, or, for a value that is one
+    `{{ ... }}` template, the template with a filter that encodes its value where it is rendered."""
+    text = str(value)
+    if "{{" not in text:
+        return quote(text, safe="")
+    whole = _WHOLE_TEMPLATE.fullmatch(text.strip())
+    if whole is None:
+        raise ProfileError(
+            f"{text!r} mixes text and a template inside a database URL",
+            hint="write the whole value as one template, e.g. \"{{ env_var('DBT_PASSWORD') }}\"",
+        )
+    return "{{ (" + whole.group(1).strip() + ") | url_part }}"
+
+
+def dsn_from_parts(
+    scheme: str, user: Any, password: Any, host: Any, port: Any, database: Any, query: Mapping[str, Any] | None = None
+) -> str:
+    """A URL DSN from separate settings (an Airflow connection, a dbt output). A port given by a
+    template goes in the query (`port=`), where its text is not parsed before it is rendered."""
+    userinfo = ""
+    if user is not None:
+        userinfo = url_part(user) + (f":{url_part(password)}" if password not in (None, "") else "") + "@"
+    params = {k: v for k, v in (query or {}).items() if v is not None}
+    port_text = ""
+    if port is not None and "{{" in str(port):
+        params["port"] = port
+    elif port is not None:
+        port_text = f":{int(port)}"
+    text = f"{scheme}://{userinfo}{url_part(host) if host else ''}{port_text}/{url_part(database) if database else ''}"
+    if params:
+        text += "?" + "&".join(f"{quote(k, safe='')}={url_part(v)}" for k, v in params.items())
+    return text
 
 
 def redact(text: str, secrets: list[str]) -> str:

@@ -73,6 +73,10 @@ class EngineSpec:
     # Why the warehouse holds nothing to read yet, found without creating it (a database file not
     # written yet); None: it may exist, connect to find out. Lets `ffc docs` look without side effects.
     warehouse_absent: Callable[[Any], str | None] = lambda settings: None
+    # dbt's profiles.yml: the `type:` of the outputs this engine reads, and how one output (its
+    # `type` removed) becomes this engine's settings block, with the keys it leaves unread.
+    dbt_types: tuple[str, ...] = ()
+    from_dbt: Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]] | None = None
 
     def settings_model(self) -> type[BaseModel]:
         return self.profile.model_fields[self.name].annotation  # type: ignore[return-value]

@@ -17,8 +17,11 @@ from typing import Annotated, Any, Union
 import jinja2
 from pydantic import BaseModel, Field
 
+from flowforge_compiler.dbt_profiles import PROFILES_DIR_VARIABLE, DbtOutput, profiles_file, read_dbt_output
+from flowforge_compiler.dbt_project import is_dbt_project, read_dbt_project
 from flowforge_compiler.engine_sdk import DEFAULT_ENGINE, EngineSpec, engines
 from flowforge_compiler.engine_sdk import engine as engine_spec
+from flowforge_compiler.dsn import url_part
 from flowforge_compiler.errors import Location, ProfileError, ProjectFileError
 from flowforge_compiler.yaml_files import read_yaml, validate
 
@@ -36,6 +39,7 @@ class Profile:
     settings: BaseModel  # the engine's profile model: `engine` plus its settings block
     unresolved: Mapping[str, str] = field(default_factory=dict)
     overridden: Mapping[str, str] = field(default_factory=dict)
+    written: Mapping[str, Any] = field(default_factory=dict)  # the engine block as the file has it, templates unrendered
 
     @property
     def engine(self) -> str:
@@ -59,7 +63,7 @@ class Profile:
         block = self.engine_settings.model_copy(update=updates)
         unresolved = {k: v for k, v in self.unresolved.items() if k.split(".", 1)[1] not in updates}
         overridden = {k: v for k, v in self.overridden.items() if k.split(".", 1)[1] not in updates}
-        return Profile(self.name, self.settings.model_copy(update={self.engine: block}), unresolved, overridden)
+        return Profile(self.name, self.settings.model_copy(update={self.engine: block}), unresolved, overridden, self.written)
 
     def require_resolved(self) -> None:
         """Raise, naming every variable, when settings still wait for unset variables."""
@@ -108,9 +112,12 @@ def resolve_profile(
     engine: str | None = None,
     environ: Mapping[str, str] | None = None,
     profiles_path: Path | None = None,
+    profiles_dir: Path | None = None,
     overrides: bool = True,
 ) -> Profile:
-    """Resolve the active profile: `--env NAME`, else `default`, else an in-memory DuckDB.
+    """Resolve the active profile: `--env NAME`, else `default`, else an in-memory DuckDB. A dbt
+    project's comes from dbt's profiles.yml (dbt_profiles.py): its output `--env NAME`, else
+    the profile's `target:`. `profiles_dir` is `--profiles-dir`: where profiles.yml is.
 
     Variables that env_var() needs but that are not set leave their settings unresolved. With
     `overrides` off, `FF_*` variables change nothing (a bundle's profile was fixed when it was
@@ -120,25 +127,52 @@ def resolve_profile(
     name = env_name or "default"
     unresolved: dict[str, str] = {}
     overridden: dict[str, str] = {}
-    raw, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name, environ, unresolved)
+    if profiles_path is None and profiles_dir is not None and not is_dbt_project(project_dir):
+        profiles_path = profiles_dir / "profiles.yml"
+    dbt = None if profiles_path is not None else _dbt_output(project_dir, env_name, profiles_dir, environ)
+    if dbt is not None:
+        name, written, root_node, prefix = dbt.name, dbt.raw, None, ()
+        raw = _render(written, environ, name, "", unresolved)
+    else:
+        written, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name)
+        raw, prefix = _render(written, environ, name, "", unresolved), (name,) if root_node else ()
     raw = _apply_overrides(
         _relative_paths(raw, project_dir, unresolved), environ if overrides else {}, engine, unresolved, overridden
     )
     _require_engine_block(raw, name)
     try:
-        settings = validate(engine_profile_union(), raw, "profiles.yml", root_node, prefix=(name,) if root_node else ())
+        settings = validate(engine_profile_union(), raw, dbt.where.path if dbt else "profiles.yml", root_node, prefix=prefix)
     except ProjectFileError:
         if unresolved:  # a template where a number or flag belongs: the variables are the problem
             raise _missing_variable(unresolved, name) from None
         raise
     settings = _defaults_in_project(settings, project_dir, unresolved)
     mine = settings.engine + "."
+    block = written.get(settings.engine) if isinstance(written, dict) else None
     return Profile(
         name=name,
         settings=settings,
         unresolved={k: v for k, v in unresolved.items() if k.startswith(mine)},
         overridden={k: v for k, v in overridden.items() if k.startswith(mine)},
+        written=dict(block) if isinstance(block, dict) else {},
     )
+
+
+def _dbt_output(project_dir: Path, target: str | None, profiles_dir: Path | None, environ: Mapping[str, str]) -> DbtOutput | None:
+    """A dbt project's output from dbt's profiles.yml; None when it has none (an in-memory DuckDB
+    then, as for any project without profiles, unless a target was asked for)."""
+    if not is_dbt_project(project_dir):
+        return None
+    path = profiles_file(project_dir, profiles_dir, environ)
+    if path is None:
+        if target and target != "default":
+            raise ProfileError(
+                f"target {target!r} requested but no dbt profiles.yml was found",
+                hint=f"put profiles.yml in the project folder or ~/.dbt/, or pass --profiles-dir (or set ${PROFILES_DIR_VARIABLE})",
+            )
+        return None
+    data = read_dbt_project(project_dir)[0]
+    return read_dbt_output(path, project_dir, str(data.get("profile") or data["name"]), target)
 
 
 def engine_profile_union() -> Any:
@@ -156,10 +190,8 @@ def _require_engine_block(raw: dict[str, Any], name: str) -> None:
         )
 
 
-def _read_profile(
-    path: Path, name: str, requested: str | None, environ: Mapping[str, str], unresolved: dict[str, str]
-) -> tuple[dict[str, Any], Any]:
-    """The named profile's raw settings with env_var() rendered, and the file's node tree."""
+def _read_profile(path: Path, name: str, requested: str | None) -> tuple[dict[str, Any], Any]:
+    """The named profile's settings as written (templates unrendered), and the file's node tree."""
     if not path.exists():
         if requested and requested != "default":
             raise ProfileError(
@@ -179,7 +211,7 @@ def _read_profile(
                 location=Location("profiles.yml"),
             )
         return {}, None
-    raw = _render(data[name], environ, name, "", unresolved)
+    raw = data[name]
     if not isinstance(raw, dict):
         raise ProfileError(f"profile {name!r} must be a mapping", location=Location("profiles.yml"))
     return raw, root_node
@@ -196,6 +228,7 @@ def _render(value: Any, environ: Mapping[str, str], profile: str, path: str, unr
         missing: list[str] = []
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         env.globals["env_var"] = _env_var_reader(environ, missing)
+        env.filters.update(_FILTERS)
         try:
             rendered = env.from_string(value).render()
         except jinja2.TemplateError as exc:
@@ -205,6 +238,11 @@ def _render(value: Any, environ: Mapping[str, str], profile: str, path: str, unr
             return value
         return rendered
     return value
+
+
+# dbt profiles' filters (the settings models convert text, so the type casts pass values on),
+# and the one dbt_profiles.py writes into the database URLs it builds from an output's parts.
+_FILTERS = {"as_number": lambda v: v, "as_bool": lambda v: v, "as_native": lambda v: v, "as_text": str, "url_part": url_part}
 
 
 def _env_var_reader(environ: Mapping[str, str], missing: list[str]) -> Any:

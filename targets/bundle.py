@@ -27,7 +27,6 @@ from flowforge_compiler.errors import Location, ProfileError
 from flowforge_compiler.paths import project_file
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile
-from flowforge_compiler.yaml_files import read_yaml
 from targets.output import OutputFolder
 
 log = logging.getLogger("flowforge")
@@ -88,7 +87,7 @@ def bundle_profile_text(profile: Profile, root: Path, bundle: Path) -> str:
             location=Location("profiles.yml") if (root / "profiles.yml").exists() else None,
             hint=f"give the {profile.engine} settings a lasting place (a file path), in profiles.yml or its FF_* variable",
         )
-    raw = _raw_engine_block(root / "profiles.yml", profile)
+    raw = profile.written
     from_variable = {setting.split(".", 1)[1]: variable for setting, variable in profile.overridden.items()}
     settings: dict[str, Any] = {}
     for key, value in profile.engine_settings.model_dump(mode="json").items():
@@ -107,16 +106,6 @@ def bundle_profile_text(profile: Profile, root: Path, bundle: Path) -> str:
             settings[key] = _literal(value)
     text = yaml.safe_dump({profile.name: {"engine": profile.engine, profile.engine: settings}}, sort_keys=True, allow_unicode=True)
     return "# Written by ffc: the compiled profile, settings fixed; secrets come from the worker's environment.\n" + text
-
-
-def _raw_engine_block(path: Path, profile: Profile) -> dict[str, Any]:
-    """The profile's engine settings as profiles.yml writes them (templates unrendered)."""
-    if not path.exists():
-        return {}
-    data, _ = read_yaml(path, "profiles.yml")
-    block = (data or {}).get(profile.name) if isinstance(data, dict) else None
-    settings = block.get(profile.engine) if isinstance(block, dict) else None
-    return settings if isinstance(settings, dict) else {}
 
 
 def _outside_bundle(path: Path, bundle: Path, where: str) -> None:

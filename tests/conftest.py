@@ -73,7 +73,7 @@ def ffc(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CliResult]]:
     """Run `ffc` as a subprocess, the way users run it; env additions per call."""
 
     def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FF_", "FLOWFORGE_"))}
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FF_", "FLOWFORGE_", "DBT_"))}
         full_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "flowforge_compiler.cli", *map(str, args)],

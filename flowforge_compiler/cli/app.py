@@ -25,7 +25,12 @@ app = typer.Typer(
 )
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project folder (holds project.yml).")]
-EnvOpt = Annotated[str | None, typer.Option("--env", help="Profile name in profiles.yml (default: 'default').")]
+_ENV_HELP = "Profile name in profiles.yml (default: 'default'); a dbt project's output (default: its profile's target)."
+EnvOpt = Annotated[str | None, typer.Option("--env", "--target", help=_ENV_HELP)]
+CompileEnvOpt = Annotated[str | None, typer.Option("--env", help=_ENV_HELP)]  # compile's --target names what it writes
+ProfilesDirOpt = Annotated[
+    Path | None, typer.Option("--profiles-dir", help="The folder holding profiles.yml (dbt projects: default $DBT_PROFILES_DIR, the project, ~/.dbt).")
+]
 EngineOpt = Annotated[str | None, typer.Option("--engine", help="Override the profile's engine.")]
 VarsOpt = Annotated[str | None, typer.Option("--vars", help="Project vars as YAML, e.g. '{min_amount: 5}'.")]
 SelectOpt = Annotated[
@@ -50,6 +55,7 @@ class Compiled:
     root: Path  # the project folder, resolved
     profile: Profile
     plan: Plan
+    profiles_dir: Path | None = None  # --profiles-dir, for profiles resolved again (another engine)
 
 
 def session(quiet: bool, verbose: int) -> Console:
@@ -79,15 +85,16 @@ def compile_at(
     *,
     strict: bool = False,
     lineage: bool = False,
+    profiles_dir: Path | None = None,
 ) -> Compiled:
     from flowforge_compiler.paths import project_root
     from flowforge_compiler.plan_cache import compile_cached
     from flowforge_compiler.profiles import resolve_profile
 
     root = project_root(project_dir)
-    profile = resolve_profile(root, env, engine=engine)
+    profile = resolve_profile(root, env, engine=engine, profiles_dir=profiles_dir)
     plan = compile_cached(root, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage)
-    return Compiled(root, profile, plan)
+    return Compiled(root, profile, plan, profiles_dir)
 
 
 def _version_callback(value: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flowforge_compiler.cli.app import Compiled, EngineOpt, EnvOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
+from flowforge_compiler.cli.app import Compiled, EngineOpt, EnvOpt, ProfilesDirOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
 from flowforge_compiler.cli.console import Console
 from flowforge_compiler.errors import Location, ProjectFileError
 
@@ -22,6 +22,7 @@ def docs(
         Path | None, typer.Option("--out", help="The site's folder (default: project.yml's docs.dag_dir, PROJECT/docs).")
     ] = None,
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     status: Annotated[
         bool, typer.Option("--status/--no-status", help="Show each node's last build, read from the warehouse's _ff_meta.")
@@ -33,7 +34,7 @@ def docs(
 ) -> None:
     """Write the HTML docs site: the graph, an overview table, a page per model and source."""
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None, lineage=True)
+    compiled = compile_at(project, env, engine, None, lineage=True, profiles_dir=profiles_dir)
     folder = write_docs(compiled, out, status=status, console=console)
     if serve:
         from targets.docs.serve import serve_folder

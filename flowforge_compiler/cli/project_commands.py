@@ -11,7 +11,9 @@ import typer
 
 from flowforge_compiler.cli.app import (
     EngineOpt,
+    CompileEnvOpt,
     EnvOpt,
+    ProfilesDirOpt,
     JobsOpt,
     LockTimeoutOpt,
     ProjectArg,
@@ -54,7 +56,8 @@ def compile(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output folder (local: default PROJECT/.flowforge; airflow: the DAGs folder).")
     ] = None,
-    env: EnvOpt = None,
+    env: CompileEnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     vars: VarsOpt = None,
     select: SelectOpt = None,
@@ -96,7 +99,7 @@ def compile(
     from targets.output import OutputFolder
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, vars, strict=strict, lineage=target is Target.local)
+    compiled = compile_at(project, env, engine, vars, strict=strict, lineage=target is Target.local, profiles_dir=profiles_dir)
     nodes = select_nodes(compiled.plan, select)
     if target is Target.local:
         destination = OutputFolder(out or compiled.root / ".flowforge").path("plan.json")
@@ -145,6 +148,7 @@ def compile(
 def list_nodes(
     project: ProjectArg = Path("."),
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     select: SelectOpt = None,
     strict: StrictOpt = False,
@@ -155,7 +159,7 @@ def list_nodes(
     from flowforge_compiler.selection import select_nodes
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None, strict=strict)
+    compiled = compile_at(project, env, engine, None, strict=strict, profiles_dir=profiles_dir)
     nodes = compiled.plan.node_map()
     rows = [("NAME", "KIND", "MATERIALIZATION", "DEPENDS ON")]
     for node_id in select_nodes(compiled.plan, select):
@@ -177,6 +181,7 @@ def show(
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="How many rows.")] = 10,
     output: Annotated[ShowFormat, typer.Option("--format", help="table, csv or json.")] = ShowFormat.table,
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     lock_timeout: LockTimeoutOpt = 60.0,
     quiet: QuietOpt = False,
@@ -187,7 +192,7 @@ def show(
     from runtime import open_executor
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None)
+    compiled = compile_at(project, env, engine, None, profiles_dir=profiles_dir)
     found = find_node(compiled.plan, node)
     with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor:
         if found.materialization != "ephemeral" and executor.relation_kind(found.relation) is None:
@@ -205,6 +210,7 @@ def lineage(
         str | None, typer.Argument(help="NODE.COLUMN (users.email or users.ff.email): where it comes from and what uses it.")
     ] = None,
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -214,7 +220,7 @@ def lineage(
     from flowforge_compiler.selection import find_node
 
     console = session(quiet, verbose)
-    plan = compile_at(project, env, engine, None, lineage=True).plan
+    plan = compile_at(project, env, engine, None, lineage=True, profiles_dir=profiles_dir).plan
     if column is None:
         for node in (n for n in plan.nodes if n.kind != "seed"):
             for col in node.columns or []:
@@ -241,6 +247,7 @@ def lineage(
 def dag(
     project: ProjectArg = Path("."),
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     html: Annotated[bool, typer.Option("--html", help="Write the HTML docs site to docs.dag_dir instead (as ffc docs).")] = False,
     quiet: QuietOpt = False,
@@ -250,7 +257,7 @@ def dag(
     from flowforge_compiler.graph import mermaid
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None, lineage=html)
+    compiled = compile_at(project, env, engine, None, lineage=html, profiles_dir=profiles_dir)
     if html:
         from flowforge_compiler.cli.docs_commands import write_docs
 

@@ -16,6 +16,7 @@ from flowforge_compiler.cli.app import (
     Compiled,
     EngineOpt,
     EnvOpt,
+    ProfilesDirOpt,
     JobsOpt,
     LockTimeoutOpt,
     ProjectArg,
@@ -62,6 +63,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
     def command(
         project: ProjectArg = Path("."),
         env: EnvOpt = None,
+        profiles_dir: ProfilesDirOpt = None,
         engine: EngineOpt = None,
         jobs: JobsOpt = 1,
         keep_going: KeepGoingOpt = False,
@@ -79,7 +81,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         from flowforge_compiler.selection import select_nodes, unmatched_globs
 
         console = session(quiet, verbose)
-        compiled = compile_at(project, env, engine, vars, strict=strict)
+        compiled = compile_at(project, env, engine, vars, strict=strict, profiles_dir=profiles_dir)
         nodes = select_nodes(compiled.plan, select)
         for glob in unmatched_globs(compiled.plan, rebuild or []):
             log.warning("--rebuild %s matches no node", glob)
@@ -103,6 +105,7 @@ app.command("build")(
 def plan_command(
     project: ProjectArg = Path("."),
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     select: SelectOpt = None,
     full_refresh: FullRefreshOpt = False,
@@ -120,7 +123,7 @@ def plan_command(
     from runtime import open_executor
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, vars)
+    compiled = compile_at(project, env, engine, vars, profiles_dir=profiles_dir)
     nodes = select_nodes(compiled.plan, select)
     caching = CacheSettings(cache.value, tuple(rebuild or ()), cache_store.value)
     with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor:
@@ -135,6 +138,7 @@ def plan_command(
 def seed(
     project: ProjectArg = Path("."),
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     select: SelectOpt = None,
     lock_timeout: LockTimeoutOpt = 60.0,
@@ -145,7 +149,7 @@ def seed(
     from flowforge_compiler.selection import select_nodes
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None)
+    compiled = compile_at(project, env, engine, None, profiles_dir=profiles_dir)
     nodes = compiled.plan.node_map()
     seeds = [n for n in select_nodes(compiled.plan, select) if nodes[n].kind == "seed"]
     execute(console, compiled, seeds, cache=CacheSettings(mode="wo"), lock_timeout=lock_timeout)

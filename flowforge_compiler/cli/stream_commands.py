@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flowforge_compiler.cli.app import EngineOpt, EnvOpt, LockTimeoutOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
+from flowforge_compiler.cli.app import EngineOpt, EnvOpt, ProfilesDirOpt, LockTimeoutOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
 from flowforge_compiler.errors import SelectionError
 
 if TYPE_CHECKING:  # the plan's models load pydantic: not for `ffc --version`
@@ -39,6 +39,7 @@ def stream(
     name: Annotated[str | None, typer.Option("--stream", help="Only this stream (its name, or the table it writes).")] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Forget the sessions and offsets; read the files again from the start.")] = False,
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     lock_timeout: LockTimeoutOpt = 60.0,
     quiet: QuietOpt = False,
@@ -49,7 +50,7 @@ def stream(
     from runtime.streaming import run_stream
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None)
+    compiled = compile_at(project, env, engine, None, profiles_dir=profiles_dir)
     nodes = stream_nodes(compiled.plan, name)
     stopping = threading.Event()
     if follow:

@@ -14,6 +14,7 @@ from flowforge_compiler.cli.app import (
     Compiled,
     EngineOpt,
     EnvOpt,
+    ProfilesDirOpt,
     JobsOpt,
     LockTimeoutOpt,
     ProjectArg,
@@ -37,6 +38,7 @@ log = logging.getLogger("flowforge")
 def test(
     project: ProjectArg = Path("."),
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     select: Annotated[
         list[str] | None, typer.Option("--select", "-s", help="Check tags (batch or tag:batch), ids or tables.")
@@ -55,7 +57,7 @@ def test(
     from runtime import open_executor, run_check
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, vars)
+    compiled = compile_at(project, env, engine, vars, profiles_dir=profiles_dir)
     checks = select_checks(compiled.plan, select)
     if not checks:
         console.print("Nothing to do: no check selected." if compiled.plan.checks else "No checks defined in project.yml.")
@@ -74,6 +76,7 @@ def utest(
     case: Annotated[str | None, typer.Option("--case", help="Only the case with this name.")] = None,
     path: Annotated[list[Path] | None, typer.Option("--path", help="Only this spec file (repeatable).")] = None,
     env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     vars: VarsOpt = None,
     quiet: QuietOpt = False,
@@ -83,7 +86,7 @@ def utest(
     from flowforge_compiler.unit_test_file import load_unit_tests
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, None, vars)
+    compiled = compile_at(project, env, None, vars, profiles_dir=profiles_dir)
     paths = [p if p.is_absolute() else Path.cwd() / p for p in path] if path else None
     cases = load_unit_tests(compiled.root, paths)
     if model:
@@ -122,6 +125,6 @@ def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None, env: s
     from runtime.unit_tests import isolated_executor, run_case
 
     chosen = engine or case.engine or compiled.profile.engine
-    profile = compiled.profile if chosen == compiled.profile.engine else resolve_profile(compiled.root, env, engine=chosen)
+    profile = compiled.profile if chosen == compiled.profile.engine else resolve_profile(compiled.root, env, engine=chosen, profiles_dir=compiled.profiles_dir)
     with isolated_executor(profile) as executor:
         return run_case(compiled.plan, case, executor, compiled.root)

@@ -417,6 +417,26 @@ def _transient(error: BaseException) -> bool:
     return any(e.get("reason") in _TRANSIENT_REASONS for e in getattr(error, "errors", None) or [])
 
 
+def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """dbt-bigquery's output: project (or database), dataset (or schema), location, and the
+    key of `method: service-account` (keyfile) or `service-account-json` (keyfile_json);
+    `method: oauth` is Application Default Credentials, FlowForge's default."""
+    out = dict(output)
+    settings: dict[str, Any] = {}
+    for key, aliases in (("project", ("project", "database")), ("dataset", ("dataset", "schema")), ("location", ("location",))):
+        found = [out.pop(alias) for alias in aliases if alias in out]
+        if found:
+            settings[key] = found[0]
+    if "keyfile" in out:
+        settings["keyfile"] = out.pop("keyfile")
+    if "keyfile_json" in out:
+        key = out.pop("keyfile_json")
+        settings["keyfile_json"] = key if isinstance(key, str) else json.dumps(key)
+    out.pop("method", None)
+    out.pop("threads", None)
+    return settings, sorted(out)
+
+
 ENGINE = EngineSpec(
     name="bigquery",
     dialect="bigquery",
@@ -442,4 +462,6 @@ ENGINE = EngineSpec(
     transient=_transient,
     asset_namespace=_asset_namespace,
     relation_name_problem=_relation_name_problem,
+    dbt_types=("bigquery",),
+    from_dbt=_from_dbt,
 )

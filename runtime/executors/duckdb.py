@@ -192,6 +192,17 @@ def _warehouse_absent(settings: DuckDBSettings) -> str | None:
     return None
 
 
+def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """dbt-duckdb's output: `path` and `threads`. Models build in the file's `main` schema, as
+    dbt-duckdb's default `schema: main` has it; another schema is left unread."""
+    out = dict(output)
+    settings = {key: out.pop(key) for key in ("path", "threads") if key in out}
+    out.pop("database", None)  # dbt-duckdb derives it from the path, as FlowForge does
+    if out.get("schema") == "main":
+        out.pop("schema")
+    return settings, sorted(out)
+
+
 @contextmanager
 def _isolated(profile: Profile) -> Iterator[DuckDBExecutor]:
     """Unit tests run on an in-memory database that is thrown away."""
@@ -217,4 +228,6 @@ ENGINE = EngineSpec(
     transient=_transient,
     asset_namespace=_asset_namespace,
     warehouse_absent=_warehouse_absent,
+    dbt_types=("duckdb",),
+    from_dbt=_from_dbt,
 )

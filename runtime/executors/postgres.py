@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from sqlglot import exp
 
-from flowforge_compiler.dsn import Dsn, parse_dsn, redact
+from flowforge_compiler.dsn import Dsn, dsn_from_parts, parse_dsn, redact
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.plan import Relation
@@ -595,10 +595,25 @@ def _airflow_connection(settings: PostgresSettings, connection: Any, conn_id: st
             f"Airflow connection {conn_id!r} has no {', '.join(missing)} "
             "(schema is the database name in Airflow's postgres connections)",
         )
-    password = f":{quote(connection.password, safe='')}" if connection.password else ""
-    dsn = f"postgresql+psycopg://{quote(connection.login, safe='')}{password}@{connection.host}:{connection.port or 5432}/{connection.schema}"
+    dsn = dsn_from_parts("postgresql+psycopg", connection.login, connection.password, connection.host, connection.port or 5432, connection.schema)
     extra = connection.extra_dejson or {}
     return {"dsn": dsn, **({"db_schema": extra["db_schema"]} if "db_schema" in extra else {})}
+
+
+_DBT_QUERY = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "keepalives_idle", "application_name")
+
+
+def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """dbt-postgres's output: host, user, password (or pass), port, dbname (or database),
+    schema, and the libpq settings FlowForge passes on in the DSN's query."""
+    out = dict(output)
+    password = out.pop("password", out.pop("pass", None))
+    database = out.pop("dbname", out.pop("database", None))
+    query = {key: out.pop(key) for key in _DBT_QUERY if key in out}
+    dsn = dsn_from_parts("postgresql+psycopg", out.pop("user", None), password, out.pop("host", None), out.pop("port", 5432), database, query)
+    settings = {"dsn": dsn, **({"db_schema": out.pop("schema")} if "schema" in out else {})}
+    out.pop("threads", None)  # FlowForge's --jobs
+    return settings, sorted(out)
 
 
 def _asset_namespace(settings: PostgresSettings, root: Path, unresolved: Mapping[str, str]) -> str | None:
@@ -649,4 +664,6 @@ ENGINE = EngineSpec(
     isolated=lambda profile: throwaway_schema(profile, PostgresExecutor, "db_schema"),
     transient=_transient,
     asset_namespace=_asset_namespace,
+    dbt_types=("postgres",),
+    from_dbt=_from_dbt,
 )

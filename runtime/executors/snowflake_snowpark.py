@@ -327,6 +327,27 @@ def _relation_name_problem(name: str) -> str | None:
     return None
 
 
+_DBT_OPTIONS = ("authenticator", "private_key_path", "private_key_passphrase", "query_tag", "client_session_keep_alive")
+
+
+def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """dbt-snowflake's output: account, user, password, role, warehouse, database, schema; its
+    key-pair and authenticator settings go to Snowpark as connection options."""
+    out = dict(output)
+    settings = {key: out.pop(key) for key in ("account", "user", "password", "role", "warehouse", "database") if key in out}
+    if "schema" in out:
+        settings["db_schema"] = out.pop("schema")
+    options = {key: out.pop(key) for key in _DBT_OPTIONS if key in out}
+    if "private_key_path" in options:
+        options["private_key_file"] = options.pop("private_key_path")  # Snowpark's name for it
+    if "private_key_passphrase" in options:
+        options["private_key_file_pwd"] = options.pop("private_key_passphrase")
+    if options:
+        settings["options"] = options
+    out.pop("threads", None)
+    return settings, sorted(out)
+
+
 ENGINE = EngineSpec(
     name="snowflake_snowpark",
     dialect="snowflake",
@@ -352,4 +373,6 @@ ENGINE = EngineSpec(
     isolated=lambda profile: throwaway_schema(profile, SnowflakeSnowparkExecutor, "db_schema"),  # a throw-away schema
     transient=_transient,
     relation_name_problem=_relation_name_problem,
+    dbt_types=("snowflake",),
+    from_dbt=_from_dbt,
 )

@@ -23,18 +23,78 @@ def as_csv(db: Path, table: str, out: Path) -> str:
     return out.read_text()
 
 
-def test_jaffle_shop_builds_unmodified_with_its_20_tests_and_dbts_rows(tmp_path: Path, ffc) -> None:
+# dbt's profiles.yml as a dbt-duckdb / dbt-postgres user writes it (jaffle_shop ships none).
+PROFILES = """
+jaffle_shop:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: jaffle.duckdb
+      threads: 4
+    pg:
+      type: postgres
+      host: "{{ env_var('PGHOST_TEST') }}"
+      port: "{{ env_var('PGPORT_TEST') | as_number }}"
+      user: "{{ env_var('PGUSER_TEST') }}"
+      password: "{{ env_var('DBT_ENV_SECRET_PG_PASSWORD') }}"
+      dbname: "{{ env_var('PGDATABASE_TEST') }}"
+      schema: "{{ env_var('PGSCHEMA_TEST') }}"
+      threads: 4
+"""
+
+
+def jaffle_shop(tmp_path: Path) -> Path:
     project = tmp_path / "jaffle_shop"
     shutil.copytree(FIXTURES / "jaffle_shop", project)
-    db = tmp_path / "jaffle.duckdb"
-    result = ffc("build", project, env={"FF_DUCKDB_PATH": str(db)})
+    (project / "profiles.yml").write_text(PROFILES)
+    return project
+
+
+def assert_dbts_rows(rows_of) -> None:
+    for table in TABLES:
+        assert rows_of(table) == (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text(), table
+
+
+def test_jaffle_shop_builds_unmodified_with_its_20_tests_and_dbts_rows(tmp_path: Path, ffc) -> None:
+    project = jaffle_shop(tmp_path)
+    result = ffc("build", project)
     assert result.exit_code == 0, result.output
     assert "passed: 20" in result.stdout and "Finished 8 nodes" in result.stdout
-    for table in TABLES:
-        assert as_csv(db, table, tmp_path / f"{table}.csv") == (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text(), table
+    db = project / "jaffle.duckdb"  # the dbt profile's path, relative to the project
+    assert_dbts_rows(lambda table: as_csv(db, table, tmp_path / f"{table}.csv"))
     with duckdb.connect(str(db), read_only=True) as con:
         kinds = dict(con.execute("select table_name, table_type from information_schema.tables").fetchall())
     assert kinds["stg_orders"] == "VIEW" and kinds["orders"] == "BASE TABLE"  # folder config: staging is views
+
+
+@pytest.mark.postgres
+def test_jaffle_shop_on_the_dbt_profiles_postgres_target_gives_the_same_rows(tmp_path: Path, ffc, pg_dsn: str, pg_schema: str) -> None:
+    import psycopg
+
+    from flowforge_compiler.dsn import parse_dsn
+
+    dsn = parse_dsn(pg_dsn, "test")
+    environ = {
+        "PGHOST_TEST": dsn.host or "localhost", "PGPORT_TEST": str(dsn.port or 5432), "PGUSER_TEST": dsn.username or "",
+        "DBT_ENV_SECRET_PG_PASSWORD": dsn.password or "", "PGDATABASE_TEST": dsn.database or "", "PGSCHEMA_TEST": pg_schema,
+    }  # fmt: skip
+    project = jaffle_shop(tmp_path)
+    profiles = tmp_path / "dbt-home"
+    profiles.mkdir()
+    (project / "profiles.yml").rename(profiles / "profiles.yml")  # found through $DBT_PROFILES_DIR
+    result = ffc("build", project, "--target", "pg", env={**environ, "DBT_PROFILES_DIR": str(profiles)})
+    assert result.exit_code == 0, result.output
+    assert "passed: 20" in result.stdout
+    with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
+
+        def rows_of(table: str) -> str:
+            cursor = con.execute(f'select * from "{pg_schema}"."{table}" order by 1')
+            header = ",".join(d.name for d in cursor.description)
+            lines = [",".join("" if v is None else str(v) for v in row) for row in cursor.fetchall()]
+            return "\n".join([header, *lines]) + "\n"
+
+        assert_dbts_rows(rows_of)
 
 
 def test_a_dbt_test_flowforge_does_not_have_names_itself_and_its_file(tmp_path: Path, ffc) -> None:

@@ -644,3 +644,17 @@ def test_a_stream_runs_as_a_micro_batch_task_with_its_streaming_checks_after_it(
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*), sum(pageviews) from fct_sessions_streaming").fetchone() == (3, 120)
         assert con.execute("select pageviews, revenue from daily_revenue").fetchone() == (120, 180)
+
+
+def test_an_unmodified_dbt_project_compiles_to_a_dag_that_imports_and_builds_dbts_rows(dags_folder: Path, tmp_path: Path) -> None:
+    from tests.e2e.test_dbt_projects import FIXTURES, TABLES, as_csv, jaffle_shop
+
+    project = jaffle_shop(tmp_path)  # with a dbt profiles.yml: DuckDB at jaffle.duckdb
+    compile_airflow(project, dags_folder, "--dag-id", "ff_jaffle_shop")
+    dag = load_dag(dags_folder, "ff_jaffle_shop")
+    assert {"customers", "orders", "staging.stg_orders", "staging.test_stg_orders", "seeds.raw_orders", "test_orders"} <= set(dag.task_ids)
+    run = dag.test()
+    assert str(run.state) == "success", task_states(run)
+    for table in TABLES:
+        expected = (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text()
+        assert as_csv(project / "jaffle.duckdb", table, tmp_path / f"{table}.csv") == expected, table

@@ -402,3 +402,17 @@ def test_a_stream_runs_as_a_micro_batch_task_in_each_flow_run(prefect_api: str, 
     assert task_states(state)["test_fct_sessions_streaming"] == "COMPLETED"
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*), sum(pageviews), sum(revenue) from fct_sessions_streaming").fetchone() == (3, 120, 180)
+
+
+def test_an_unmodified_dbt_project_runs_as_a_prefect_flow_with_dbts_rows(prefect_api: str, tmp_path: Path) -> None:
+    from tests.e2e.test_dbt_projects import FIXTURES, TABLES, as_csv, jaffle_shop
+
+    project = jaffle_shop(tmp_path)  # with a dbt profiles.yml: DuckDB at jaffle.duckdb
+    out = compile_prefect(project, tmp_path / "flows")
+    state = load_flow_module(out / "jaffle_shop.py").flow(return_state=True)
+    assert state.is_completed(), state.message
+    states = task_states(state)
+    assert set(states.values()) == {"COMPLETED"} and "test_orders" in states
+    for table in TABLES:
+        expected = (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text()
+        assert as_csv(project / "jaffle.duckdb", table, tmp_path / f"{table}.csv") == expected, table

@@ -31,8 +31,8 @@ streams:
 
 
 def produce(producer, topic: str, lines: list[str]) -> None:
-    for line in lines:
-        producer.produce(topic, value=line.encode())
+    for i, line in enumerate(lines):  # spread over the mock's 4 partitions (keyless records stick to one per batch)
+        producer.produce(topic, value=line.encode(), partition=i % 4)
     producer.flush(10)
 
 
