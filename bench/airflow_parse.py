@@ -53,30 +53,40 @@ def main() -> None:
             check=True,
         )
         compile_seconds = time.perf_counter() - started
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(Path(tmp) / "airflow"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
-        }
-        dag_file = next(dags.glob("*.py"))
-        runs = []
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", PARSE, str(dag_file)], capture_output=True, text=True, env=env, check=True)
-            result = json.loads(out.stdout.strip().splitlines()[-1])
-            result["process"] = time.perf_counter() - started
-            runs.append(result)
+        runs = dag_parse_runs(dags, Path(tmp) / "airflow", args.repeat)
         print(f"{args.models} models -> {runs[0]['tasks']} Airflow tasks; compile (--target airflow): {compile_seconds:.2f} s")
-        print(f"median of {args.repeat} fresh processes:")
-        for key, label in [
-            ("file", "DagBag parse of the DAG file (DAG processor's measure)"),
-            ("dagbag", "DagBag construction incl. parse"),
-            ("airflow_import", "importing Airflow itself"),
-            ("process", "whole process"),
-        ]:
-            print(f"  {label}: {statistics.median(r[key] for r in runs):.3f} s")
+        print_parse_runs(runs)
+
+
+def dag_parse_runs(dags: Path, airflow_home: Path, repeat: int) -> list[dict[str, float]]:
+    """Airflow's DagBag parsing the one DAG file in `dags`, in `repeat` fresh processes."""
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+    }
+    dag_file = next(dags.glob("*.py"))
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", PARSE, str(dag_file)], capture_output=True, text=True, env=env, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["process"] = time.perf_counter() - started
+        runs.append(result)
+    return runs
+
+
+def print_parse_runs(runs: list[dict[str, float]]) -> None:
+    print(f"median of {len(runs)} fresh processes:")
+    for key, label in [
+        ("file", "DagBag parse of the DAG file (DAG processor's measure)"),
+        ("dagbag", "DagBag construction incl. parse"),
+        ("airflow_import", "importing Airflow itself"),
+        ("process", "whole process"),
+    ]:
+        print(f"  {label}: {statistics.median(r[key] for r in runs):.3f} s")
 
 
 if __name__ == "__main__":

@@ -71,3 +71,43 @@ def generate_uneven(root: Path, *, branches: int = 4, depth: int = 4, seed: int 
             )
             previous = [name]
     return root
+
+
+DBT_PROFILES = """{name}:
+  target: dev
+  outputs:
+    dev: {{type: duckdb, path: warehouse.duckdb, threads: 4}}
+"""
+
+
+def generate_dbt(root: Path, models: int, *, seed: int = 7, max_parents: int = 3) -> Path:
+    """A dbt project (dbt_project.yml, profiles.yml, a seed) of `models` SQL models in ten
+    folders, staging ones as views; each reads 1..max_parents of the 50 models before it, and
+    every tenth model has unique and not_null tests in its folder's schema.yml."""
+    rng = random.Random(seed)
+    name = f"dbt_synthetic_{models}"
+    (root / "seeds").mkdir(parents=True, exist_ok=True)
+    (root / "dbt_project.yml").write_text(
+        f"name: {name}\nversion: '1.0'\nconfig-version: 2\nprofile: {name}\n"
+        f"models:\n  {name}:\n    +materialized: table\n    area_0:\n      +materialized: view\n"
+    )
+    (root / "profiles.yml").write_text(DBT_PROFILES.format(name=name))
+    (root / "seeds" / "base.csv").write_text("id,value\n" + "".join(f"{i},{i * 1.5}\n" for i in range(100)))
+    names: list[str] = []
+    schema: dict[str, list[str]] = {}
+    for i in range(models):
+        window = names[max(0, i - 50):]
+        refs = rng.sample(window, k=min(len(window), rng.randint(1, max_parents))) if window else ["base"]
+        model_name, folder = f"model_{i:05d}", f"area_{i * 10 // models}"
+        sql = f"select t0.id, t0.value + {i} as value\nfrom {{{{ ref('{refs[0]}') }}}} as t0\n"
+        for k, other in enumerate(refs[1:], start=1):
+            sql += f"join {{{{ ref('{other}') }}}} as t{k} using (id)\n"
+        (root / "models" / folder).mkdir(parents=True, exist_ok=True)
+        (root / "models" / folder / f"{model_name}.sql").write_text(sql)
+        if i % 10 == 0:
+            schema.setdefault(folder, []).append(model_name)
+        names.append(model_name)
+    for folder, tested in schema.items():
+        entries = "".join(f"  - name: {m}\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n" for m in tested)
+        (root / "models" / folder / "schema.yml").write_text("version: 2\nmodels:\n" + entries)
+    return root

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+
+import jinja2.runtime
 
 from flowforge_compiler import __version__
 from flowforge_compiler.authoring import relation_for
@@ -44,6 +47,7 @@ from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
 from flowforge_compiler.sources_file import normalised_sources
 from flowforge_compiler.sql_cache import SqlCache
+from flowforge_compiler.singular_tests import singular_checks
 from flowforge_compiler.sql_models import SqlCompile, analysed, sql_draft
 from flowforge_compiler.transpile import engine_type
 from flowforge_compiler.sql_statements import (
@@ -72,8 +76,10 @@ def compile_project(
     index = NameIndex(project.node_names())
     missing: Missing = {}
 
-    templates = {**project.macros, **{m.path: m.text for m in project.sql_models}}
-    renderer = ModelRenderer(templates, list(project.macros), target=profile.target())
+    if project.dbt:  # dbt runs a project's SQL on its target as written
+        project = replace(project, config=project.config.model_copy(update={"dialect": profile.dialect}))
+    templates = {**project.macros, **{m.path: m.text for m in (*project.sql_models, *project.singular_tests)}}
+    renderer = ModelRenderer(templates, list(project.macros), target=profile.target(), **_dbt_jinja(project, profile))
     run = SqlCompile(
         project,
         renderer,
@@ -117,6 +123,7 @@ def compile_project(
     checks = bind_checks(
         project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect), run
     )
+    checks += singular_checks(project.singular_tests, run, nodes, {c.id for c in checks})
     return Plan(
         flowforge_version=__version__,
         project=PlanProject(
@@ -151,6 +158,24 @@ def compile_project(
             for s in sorted(project.sources.values())
         ],
     )
+
+
+def _dbt_jinja(project: Project, profile: Profile) -> dict[str, Any]:
+    """The renderer's settings for a dbt project's templates: dbt's names and `return()`."""
+    if not project.dbt:
+        return {}
+    from flowforge_compiler.dbt_jinja import TestBlocks, dbt_globals, returning
+
+    types = profile.spec.dbt_types or (profile.engine,)
+    return {
+        "extra_globals": lambda env: dbt_globals(
+            env, adapter_types=types, dialect=profile.dialect, project=project.config.name, engine_macros=profile.spec.dbt_macros
+        ),
+        "wrap_macro": lambda value: returning(value) if isinstance(value, jinja2.runtime.Macro) else value,
+        "extensions": (TestBlocks,),
+        "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; it installs no dbt packages "
+        "(copy the macros you use into macros/)",
+    }
 
 
 def _check_relation_names(drafts: dict[str, NodeDraft], profile: Profile) -> None:

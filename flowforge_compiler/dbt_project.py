@@ -34,6 +34,9 @@ _CONFIG_KEYS = {
 }  # fmt: skip
 _SUPPORTED = {"materialized", "tags", "enabled", "unique_key", "incremental_strategy"}
 _TESTS = {"not_null", "unique", "accepted_values", "relationships"}
+_GENERIC_TEST = re.compile(r"\{%-?\s*test\s+\w+\s*\(")
+# config() keys of dbt models that FlowForge accepts and leaves unread, with a warning
+IGNORED_MODEL_CONFIG = frozenset(_CONFIG_KEYS - _SUPPORTED - {"enabled"}) | {"pre_hook", "post_hook", "on_schema_change", "file_format", "packages"}
 _DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 _REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
@@ -44,15 +47,29 @@ def is_dbt_project(root: Path) -> bool:
     return (root / DBT_PROJECT).is_file() and not (root / "project.yml").is_file()
 
 
-def read_dbt_project(root: Path) -> tuple[dict[str, Any], list[str], list[str], list[str]]:
-    """dbt_project.yml's content and its model, seed and macro folders."""
+def read_dbt_project(root: Path, *, warn: bool = True) -> tuple[dict[str, Any], list[str], list[str], list[str], list[str]]:
+    """dbt_project.yml's content and its model, seed, macro and test folders; `warn` names
+    the keys FlowForge leaves unread (once per load, not for every reader)."""
     data, _ = read_yaml(root / DBT_PROJECT, DBT_PROJECT)
     if not isinstance(data, dict) or "name" not in data:
         raise ProjectFileError("dbt_project.yml must be a mapping with a name", location=Location(DBT_PROJECT, 1))
-    for key in sorted(set(data) - _USED - _NOT_NEEDED):
+    for key in sorted(set(data) - _USED - _NOT_NEEDED) if warn else ():
         log.warning("%s: %r is not supported by FlowForge and is ignored", DBT_PROJECT, key)
-    folders = [[str(p) for p in data.get(key, [default])] for key, default in (("model-paths", "models"), ("seed-paths", "seeds"), ("macro-paths", "macros"))]
-    return data, folders[0], folders[1], folders[2]
+    folders = [
+        [str(p) for p in data.get(key, [default])]
+        for key, default in (("model-paths", "models"), ("seed-paths", "seeds"), ("macro-paths", "macros"), ("test-paths", "tests"))
+    ]
+    return data, folders[0], folders[1], folders[2], folders[3]
+
+
+def singular_test_files(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """The singular tests among the files under the test paths: `.sql` files that are not
+    generic test definitions (`{% test name(...) %}`, which are read as macros)."""
+    return [(path, rel) for path, rel in files if path.suffix == ".sql" and not _GENERIC_TEST.search(path.read_text(encoding="utf-8"))]
+
+
+def generic_test_files(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    return [(path, rel) for path, rel in files if path.suffix == ".sql" and _GENERIC_TEST.search(path.read_text(encoding="utf-8"))]
 
 
 def model_files(root: Path, folders: list[str]) -> list[tuple[Path, str]]:

@@ -7,6 +7,7 @@ rendered through a context variable, so macros defined once can still call `ref(
 from __future__ import annotations
 
 import ast
+import logging
 import re
 import traceback
 from collections.abc import Callable, Mapping
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
-from pydantic import ValidationError
+import jinja2.ext
+from pydantic import BaseModel, ValidationError
 
 from flowforge_compiler.errors import FlowForgeError, Location, TemplateError
 from flowforge_compiler.project_file import ModelConfig
@@ -23,6 +25,7 @@ from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.yaml_files import describe_validation_error
 
 _MISSING = object()
+log = logging.getLogger("flowforge")
 
 
 def quote_identifier(name: str) -> str:
@@ -54,6 +57,9 @@ class RenderContext:
     vars_read: dict[str, Any] = field(default_factory=dict)
     env_read: set[str] = field(default_factory=set)  # env_var() names looked up, set or not
     config: dict[str, Any] = field(default_factory=dict)
+    package: str | None = None  # the project's name: `ref('package', 'name')` may name it
+    config_model: type[BaseModel] = ModelConfig  # what config() accepts (a singular test's differs)
+    config_ignored: frozenset[str] = frozenset()  # config() keys accepted and left unread (dbt's), with a warning
 
 
 _CURRENT: ContextVar[RenderContext] = ContextVar("flowforge_render_context")
@@ -69,8 +75,21 @@ class _This:
         return str(self)
 
 
-def _ref(name: str, *_version: Any) -> str:
+def _ref(*names: Any, version: Any = None, v: Any = None) -> str:
+    """`ref('name')`, or dbt's `ref('package', 'name')` for the project's own package; a model
+    version (`version=`/`v=`) is a dbt feature FlowForge does not have."""
     ctx = _CURRENT.get()
+    if version is not None or v is not None:
+        raise DslError("ref() with a model version: FlowForge has no model versions", hint="ref the model by its name alone")
+    if len(names) == 2 and str(names[0]) == ctx.package:
+        names = names[1:]
+    if len(names) != 1:
+        shown = ", ".join(map(repr, names))
+        raise DslError(
+            f"ref({shown}) does not name a model of this project",
+            hint=f"write ref('name'){f', or ref({ctx.package!r}, name)' if ctx.package else ''}; FlowForge reads no other packages",
+        )
+    name = names[0]
     node = ctx.resolve_ref(str(name))
     if node is None:
         ctx.missing.append(str(name))
@@ -99,7 +118,7 @@ def _var(name: str, default: Any = _MISSING) -> Any:
         value = default
     else:
         known = ", ".join(sorted(ctx.vars)) or "none"
-        raise _DslError(
+        raise DslError(
             f"var({name!r}) is not defined (project vars: {known})",
             hint=f"add `{name}: ...` under `vars:` in project.yml, pass --vars, or give a default: var({name!r}, ...)",
         )
@@ -109,10 +128,14 @@ def _var(name: str, default: Any = _MISSING) -> Any:
 
 def _config(**kwargs: Any) -> str:
     ctx = _CURRENT.get()
+    ignored = sorted(k for k in kwargs if k in ctx.config_ignored)
+    if ignored:
+        log.warning("%s: config() %s not supported by FlowForge and ignored", ctx.display, ", ".join(ignored))
+        kwargs = {k: v for k, v in kwargs.items() if k not in ctx.config_ignored}
     try:
-        ModelConfig.model_validate(kwargs)
+        ctx.config_model.model_validate(kwargs)
     except ValidationError as exc:
-        raise _DslError(f"config(): {describe_validation_error(exc, ModelConfig)}") from exc
+        raise DslError(f"config(): {describe_validation_error(exc, ctx.config_model)}") from exc
     ctx.config.update(kwargs)
     return ""
 
@@ -124,7 +147,7 @@ def _env_var(name: str, default: Any = None) -> str:
         return ctx.environ[name]
     if default is not None:
         return str(default)
-    raise _DslError(
+    raise DslError(
         f"environment variable {name!r} is not set",
         hint=f"export {name}=... or give a default: env_var({name!r}, '...')",
     )
@@ -134,7 +157,7 @@ def _is_incremental() -> bool:
     return _CURRENT.get().incremental
 
 
-class _DslError(Exception):
+class DslError(Exception):
     """Raised inside a template by a DSL function; converted to TemplateError with a line."""
 
     def __init__(self, message: str, hint: str | None = None):
@@ -142,17 +165,35 @@ class _DslError(Exception):
         self.hint = hint
 
 
+_UNDEFINED_HINT = "DSL names are ref, source, var, config, this, target, env_var, is_incremental and your macros"
+
+
 class ModelRenderer:
     """Renders model templates; macros are loaded once and shared by every model."""
 
-    def __init__(self, templates: Mapping[str, str], macro_names: list[str], *, target: object | None = None):
+    def __init__(
+        self,
+        templates: Mapping[str, str],
+        macro_names: list[str],
+        *,
+        target: object | None = None,
+        extra_globals: Callable[[jinja2.Environment], Mapping[str, Any]] | None = None,
+        wrap_macro: Callable[[Any], Any] | None = None,
+        undefined_hint: str = _UNDEFINED_HINT,
+        extensions: tuple[type[jinja2.ext.Extension], ...] = (),
+    ):
+        """`extra_globals` adds names beside the DSL's (a dbt project's builtins), `wrap_macro`
+        wraps every macro made global (dbt's `return()`)."""
         self._templates = dict(templates)
+        self._wrap_macro = wrap_macro
+        self._undefined_hint = undefined_hint
         self.env = jinja2.Environment(
             loader=jinja2.FunctionLoader(self._load),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,
             auto_reload=False,
+            extensions=list(extensions),
         )
         self.env.globals.update(
             ref=_ref,
@@ -164,6 +205,8 @@ class ModelRenderer:
             this=_This(),
             target=target,  # the profile: target.name, .type, .schema, .database, .dialect
         )
+        if extra_globals is not None:
+            self.env.globals.update(extra_globals(self.env))
         self._load_macros(macro_names)
 
     def _load(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
@@ -176,8 +219,9 @@ class ModelRenderer:
         for _ in range(2):
             for name in names:
                 module = self._template(name).make_module()
+                wrap = self._wrap_macro or (lambda macro: macro)
                 self.env.globals.update(
-                    {k: getattr(module, k) for k in dir(module) if not k.startswith("_")}
+                    {k: wrap(getattr(module, k)) for k in dir(module) if not k.startswith("_")}
                 )
 
     def _template(self, name: str) -> jinja2.Template:
@@ -199,13 +243,13 @@ class ModelRenderer:
             return self._template(name).render()
         except FlowForgeError:
             raise
-        except _DslError as exc:
+        except DslError as exc:
             raise TemplateError(str(exc), location=Location(name, _template_line(exc, name)), hint=exc.hint) from exc
         except jinja2.UndefinedError as exc:
             raise TemplateError(
                 f"{exc.message}",
                 location=Location(name, _template_line(exc, name)),
-                hint="DSL names are ref, source, var, config, this, target, env_var, is_incremental and your macros",
+                hint=self._undefined_hint,
             ) from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(str(exc), location=Location(name, _template_line(exc, name))) from exc
@@ -279,7 +323,7 @@ def _render_simple(source: str, calls: list[_SimpleCall], name: str) -> str:
         parts.append(source[position:call.start])
         try:
             value = str(_This()) if call.func == "this" else _SIMPLE_FUNCTIONS[call.func](*call.args, **call.kwargs)
-        except _DslError as exc:
+        except DslError as exc:
             raise TemplateError(str(exc), location=Location(name, source.count("\n", 0, call.start) + 1), hint=exc.hint) from exc
         except TypeError as exc:
             raise TemplateError(str(exc), location=Location(name, source.count("\n", 0, call.start) + 1)) from exc

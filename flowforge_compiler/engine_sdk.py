@@ -77,6 +77,9 @@ class EngineSpec:
     # `type` removed) becomes this engine's settings block, with the keys it leaves unread.
     dbt_types: tuple[str, ...] = ()
     from_dbt: Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]] | None = None
+    # dbt's cross-database macros (`dbt.datediff`, ...) where the engine's SQL for dbt's meaning
+    # is not what sqlglot writes; each takes dbt's arguments (SQL text) and returns SQL text.
+    dbt_macros: Mapping[str, Callable[..., str]] = field(default_factory=dict)
 
     def settings_model(self) -> type[BaseModel]:
         return self.profile.model_fields[self.name].annotation  # type: ignore[return-value]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 
-IR_VERSION = "5"  # 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "6"  # 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed", "stream"]
@@ -231,6 +231,14 @@ class RelationshipsPlanCheck(PlanCheck):
     to_column: str = "id"
 
 
+class SqlPlanCheck(PlanCheck):
+    """A query that fails the check when it returns rows: dbt's singular tests."""
+
+    type: Literal["sql"]
+    sql: str  # one SELECT, in the engine's dialect
+    path: str  # the file it is written in, relative to the project
+
+
 TypedCheck = Annotated[
     NotNullPlanCheck
     | UniquePlanCheck
@@ -239,7 +247,8 @@ TypedCheck = Annotated[
     | RowCountBetweenPlanCheck
     | FreshnessPlanCheck
     | AcceptedValuesPlanCheck
-    | RelationshipsPlanCheck,
+    | RelationshipsPlanCheck
+    | SqlPlanCheck,
     Field(discriminator="type"),
 ]
 CHECK_MODELS: dict[str, type[PlanCheck]] = {

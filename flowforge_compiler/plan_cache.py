@@ -3,7 +3,8 @@
 A plan is a function of the project's files, the profile's settings, the environment variables
 its models read, the vars and flags of the command and the code that compiles. The entry's key
 hashes all that can be known before compiling: the text of project.yml and sources.yml, every
-file under models/, macros/ and seeds/ (names and bytes), the profile's non-secret facts (name,
+file under models/, macros/ and seeds/ (names and bytes; for a dbt project, dbt_project.yml and
+the model, seed, macro and test folders it names), the profile's non-secret facts (name,
 engine, dialect, `target.*`, where its data lives), the `FF_*` variables fingerprints hold (all
 but the engines' settings overrides, whose effect those facts already hold), the vars, `--strict`,
 lineage, the project's folder and `code_identity`. What only the compile finds out is stored in
@@ -32,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from flowforge_compiler.code_identity import code_identity, engine_modules
-from flowforge_compiler.dbt_project import is_dbt_project
+from flowforge_compiler.dbt_project import DBT_PROJECT, is_dbt_project, read_dbt_project
+from flowforge_compiler.errors import FlowForgeError
 from flowforge_compiler.local_modules import ImportProbes, recording_imports
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, fingerprinted_environment
@@ -61,9 +63,7 @@ def compile_cached(
 
     environ = os.environ if environ is None else environ
     cache = PlanCache(root / ".flowforge" / "cache" / "plans")
-    # A dbt project's files live where dbt_project.yml says: the key does not hash them (yet), so
-    # its plans are never cached rather than ever served stale.
-    key = None if is_dbt_project(root) else plan_key(root, profile, vars or {}, strict=strict, lineage=lineage, environ=environ)
+    key = plan_key(root, profile, vars or {}, strict=strict, lineage=lineage, environ=environ)
     plan = cache.get(key, environ) if key is not None else None
     if plan is not None:
         return plan
@@ -111,13 +111,23 @@ def plan_key(
 def _files_digest(root: Path) -> str | None:
     digest = hashlib.sha256()
     try:
-        for name in _HASHED_FILES:
+        files, folders = _hashed(root)
+        for name in files:
             _add_entry(digest, root / name, name)
-        for name in _HASHED_FOLDERS:
+        for name in folders:
             _add_entry(digest, root / name, name)
-    except (_NotHashable, OSError):
+    except (_NotHashable, OSError, FlowForgeError):
         return None
     return digest.hexdigest()
+
+
+def _hashed(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The files and folders a compile reads: FlowForge's fixed ones, or the folders a dbt
+    project's dbt_project.yml names (a broken one is left to the compile to report)."""
+    if not is_dbt_project(root):
+        return _HASHED_FILES, _HASHED_FOLDERS
+    _, *folders = read_dbt_project(root, warn=False)
+    return (DBT_PROJECT, *_HASHED_FILES), tuple(dict.fromkeys(f for group in folders for f in group))
 
 
 class _NotHashable(Exception):

@@ -171,7 +171,7 @@ def _dbt_output(project_dir: Path, target: str | None, profiles_dir: Path | None
                 hint=f"put profiles.yml in the project folder or ~/.dbt/, or pass --profiles-dir (or set ${PROFILES_DIR_VARIABLE})",
             )
         return None
-    data = read_dbt_project(project_dir)[0]
+    data = read_dbt_project(project_dir, warn=False)[0]
     return read_dbt_output(path, project_dir, str(data.get("profile") or data["name"]), target)
 
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import ProjectFiles, project_root
-from flowforge_compiler.dbt_project import dbt_config, is_dbt_project, model_files, read_dbt_project
+from flowforge_compiler.dbt_project import (
+    dbt_config,
+    generic_test_files,
+    is_dbt_project,
+    model_files,
+    read_dbt_project,
+    singular_test_files,
+)
 from flowforge_compiler.project_file import DocsSettings, ProjectConfig
 from flowforge_compiler.python_models import PythonModelDecl, discover_python_models
 from flowforge_compiler.seeds_file import SeedFile, discover_seeds
@@ -39,6 +46,8 @@ class Project:
     seeds: list[SeedFile]
     macros: dict[str, str]  # relative path -> text
     test_lines: tuple[int | None, ...] = ()  # the line of each `tests:` entry in project.yml
+    dbt: bool = False  # read from dbt_project.yml: dbt's Jinja names, its SQL in the target's dialect
+    singular_tests: list[SqlModelFile] = field(default_factory=list)  # dbt's tests/*.sql: fail when they return rows
 
     def node_names(self) -> list[str]:
         return [
@@ -94,8 +103,9 @@ def load_project(root: Path) -> Project:
 
 def _load_dbt(root: Path) -> Project:
     """A dbt project, read by `dbt_project.py` into the same Project."""
-    data, model_folders, seed_folders, macro_folders = read_dbt_project(root)
+    data, model_folders, seed_folders, macro_folders, test_folders = read_dbt_project(root)
     files = model_files(root, model_folders)
+    tests = model_files(root, test_folders)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
     config, sources, disabled = dbt_config(root, data, sql, files, model_folders)
     by_path = dict((rel, path) for path, rel in files)
@@ -106,8 +116,14 @@ def _load_dbt(root: Path) -> Project:
         sql_models=[SqlModelFile(name, rel, _read_text(by_path[rel], rel)) for name, rel in sql if name not in disabled],
         python_models=[],
         seeds=[seed for folder in seed_folders for seed in discover_seeds(root, folder)],
-        macros={rel: _read_text(path, rel) for path, rel in model_files(root, macro_folders) if path.suffix == ".sql"},
+        macros={
+            rel: _read_text(path, rel)
+            for path, rel in [*model_files(root, macro_folders), *generic_test_files(tests)]
+            if path.suffix == ".sql"
+        },
         test_lines=(None,) * len(config.tests),
+        dbt=True,
+        singular_tests=[SqlModelFile(path.stem, rel, _read_text(path, rel)) for path, rel in singular_test_files(tests)],
     )
     _check_unique_names(project)
     return project

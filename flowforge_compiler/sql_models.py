@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowforge_compiler.authoring import relation_for
+from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG
 from flowforge_compiler.drafts import (
     DEFAULT_MATERIALIZATION,
     Missing,
@@ -73,6 +74,8 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             vars=run.vars,
             environ=run.environ,
             incremental=incremental,
+            package=run.project.config.name,
+            config_ignored=IGNORED_MODEL_CONFIG if run.project.dbt else frozenset(),
         )
         return strip_statement(run.renderer.render(sql_model.path, ctx)), ctx
 

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import sqlglot
 from sqlglot import exp
 
-from flowforge_compiler.plan import PlanCheck, RelationshipsPlanCheck
+from flowforge_compiler.plan import PlanCheck, RelationshipsPlanCheck, SqlPlanCheck
 from runtime.statements import column, count_star, literal, relation
 
 
@@ -43,6 +44,7 @@ class CheckInput:
     check: PlanCheck
     source: exp.Expression
     render: Callable[[exp.Expression], str]
+    dialect: str  # the engine's, for SQL the plan holds as text
 
     @property
     def column(self) -> exp.Column:
@@ -178,7 +180,30 @@ class Freshness(CheckType):
         )
 
 
+class FailingRows(CheckType):
+    """A query of the failing rows (dbt's singular tests): it fails when it returns any. The
+    query is parsed again here, so a plan edited by hand cannot run a second statement."""
+
+    name = "sql"
+
+    def query(self, c: CheckInput) -> CheckQuery:
+        check: SqlPlanCheck = c.check  # type: ignore[assignment]
+        statements = [s for s in sqlglot.parse(check.sql, read=c.dialect) if s is not None]
+        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+            raise ValueError(f"check {check.id!r}: its sql is not one query")
+        failing = statements[0]
+        return CheckQuery(
+            value_sql=c.render(exp.select(count_star()).from_(failing.subquery("failing", copy=True))),
+            fails=lambda n: int(n) > 0,
+            message=lambda n: f"{check.path} returned {_plural(int(n), 'row')}",
+            failing_rows_sql=c.render(failing),
+        )
+
+
 CHECK_TYPES: dict[str, CheckType] = {
     t.name: t
-    for t in (NotNull(), Unique(), GreaterEqual(), NonNegativeSum(), RowCountBetween(), Freshness(), AcceptedValues(), Relationships())
+    for t in (
+        NotNull(), Unique(), GreaterEqual(), NonNegativeSum(), RowCountBetween(), Freshness(), AcceptedValues(), Relationships(),
+        FailingRows(),
+    )
 }

@@ -52,7 +52,7 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
         dialect = ex.profile.dialect
         where = boolean_filter(check.where, Location("plan.json"), what=f"the where: of check {check.id!r}", dialect=dialect)
         source = exp.select("*").from_(source).where(exp.maybe_parse(where, dialect=dialect)).subquery("checked")
-    return check_type.query(CheckInput(check, source, ex.statements.sql))
+    return check_type.query(CheckInput(check, source, ex.statements.sql, ex.profile.dialect))
 
 
 def run_check(check: PlanCheck, executor: Executor) -> CheckResult:

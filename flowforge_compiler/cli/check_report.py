@@ -22,6 +22,8 @@ def check_line(result: CheckResult) -> list[str]:
     else:
         mark = "❌"
     target = f"{result.table}.{result.column}" if result.column else result.table
+    if result.type == "sql":  # a singular test: its name says what it asserts
+        target = result.check_id
     lines = [f"{mark} {result.type:<18} {target:<40} ({result.seconds * 1000:.0f}ms)"]
     if result.status != "pass":
         lines.append(f"   ↳ {result.message}" + (" (warning)" if result.severity == "warn" else ""))

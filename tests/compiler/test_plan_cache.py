@@ -269,3 +269,32 @@ def test_a_new_password_is_served_the_same_plan_and_a_new_schema_is_not(make_pro
     rotated = compile_at(root, {**pg, "FF_PG_DSN": "postgresql://app:s3cret-new@db:5432/w"})
     assert rotated.to_json() == before.to_json()
     assert not any(b"s3cret" in p.read_bytes() for p in entries(root))
+
+
+DBT_FILES = {
+    "project.yml": None,
+    "dbt_project.yml": "name: shop\nversion: '1'\nmodel-paths: [transform]\nmacro-paths: [lib]\ntest-paths: [checks]\nseed-paths: [data]\n",
+    "transform/a.sql": "select {{ val() }} as v",
+    "lib/m.sql": "{% macro val() %}3{% endmacro %}",
+    "checks/t.sql": "select * from {{ ref('a') }} where v < 0",
+    "data/s.csv": "id\n1\n",
+}
+
+
+def test_a_dbt_project_is_cached_and_a_change_in_any_folder_it_names_compiles_again(make_project, no_compile) -> None:
+    root = make_project(DBT_FILES)
+    cold = compile_at(root)
+    versions = [cold.to_json()]
+    for path, text in [
+        ("transform/a.sql", "select {{ val() }} + 0 as v"),
+        ("lib/m.sql", "{% macro val() %}4{% endmacro %}"),
+        ("checks/t.sql", "select * from {{ ref('a') }} where v < 1"),
+        ("data/s.csv", "id\n2\n"),
+        ("transform/schema.yml", "version: 2\nmodels:\n  - name: a\n    description: The a.\n"),
+        ("dbt_project.yml", DBT_FILES["dbt_project.yml"] + "vars: {x: 1}\n"),
+    ]:
+        (root / path).write_text(text)
+        versions.append(compile_at(root).to_json())
+    assert len(set(versions)) == len(versions)  # every change gave a new plan
+    no_compile()
+    assert compile_at(root).to_json() == versions[-1]  # and an unchanged one is served

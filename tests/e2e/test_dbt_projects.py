@@ -51,9 +51,26 @@ def jaffle_shop(tmp_path: Path) -> Path:
     return project
 
 
-def assert_dbts_rows(rows_of) -> None:
+def assert_dbts_rows(rows_of, *, by_value: bool = False) -> None:
+    """Each table's CSV equals dbt's; `by_value` compares numbers as numbers (PostgreSQL writes
+    jaffle_shop's `amount / 100` of integer cents as an integer, as dbt-postgres does, where
+    DuckDB writes 33.0)."""
     for table in TABLES:
-        assert rows_of(table) == (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text(), table
+        expected = (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text()
+        got = rows_of(table)
+        if by_value:
+            got, expected = _values(got), _values(expected)
+        assert got == expected, table
+
+
+def _values(text: str) -> list[list[object]]:
+    def value(cell: str) -> object:
+        try:
+            return float(cell)
+        except ValueError:
+            return cell
+
+    return [[value(cell) for cell in line.split(",")] for line in text.splitlines()]
 
 
 def test_jaffle_shop_builds_unmodified_with_its_20_tests_and_dbts_rows(tmp_path: Path, ffc) -> None:
@@ -94,7 +111,7 @@ def test_jaffle_shop_on_the_dbt_profiles_postgres_target_gives_the_same_rows(tmp
             lines = [",".join("" if v is None else str(v) for v in row) for row in cursor.fetchall()]
             return "\n".join([header, *lines]) + "\n"
 
-        assert_dbts_rows(rows_of)
+        assert_dbts_rows(rows_of, by_value=True)
 
 
 def test_a_dbt_test_flowforge_does_not_have_names_itself_and_its_file(tmp_path: Path, ffc) -> None:
@@ -118,3 +135,18 @@ def test_the_docs_site_of_a_dbt_project_shows_its_schema_descriptions(tmp_path: 
     pages = "\n".join(p.read_text(encoding="utf-8") for p in (project / "docs" / "nodes").glob("*.html"))
     assert "This table has basic information about a customer" in pages
     assert "Orders can be one of the following statuses" in pages  # a doc() block
+
+
+def test_singular_tests_run_with_ffc_test_and_a_failing_one_exits_2(tmp_path: Path, ffc) -> None:
+    project = jaffle_shop(tmp_path)
+    (project / "tests").mkdir()
+    (project / "tests" / "assert_total_payment_amount_is_positive.sql").write_text(
+        "-- Refunds have a negative amount, so the total amount should always be >= 0.\n"
+        "select order_id, sum(amount) as total_amount from {{ ref('orders') }} group by 1 having not (sum(amount) >= 0)\n"
+    )
+    assert ffc("build", project).exit_code == 0
+    (project / "tests" / "assert_no_coupons.sql").write_text("select * from {{ ref('jaffle_shop', 'stg_payments') }} where payment_method = 'coupon'")
+    result = ffc("test", project)
+    assert result.exit_code == 2, result.output
+    assert "assert_no_coupons" in result.stdout and "tests/assert_no_coupons.sql returned" in result.stdout
+    assert "passed: 21" in result.stdout

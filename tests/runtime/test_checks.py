@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from runtime import open_executor, run_check, run_checks
 from tests.compiler.helpers import compile_dir
+from tests.runtime.engines import ENGINES, engine_profile
 from tests.runtime.helpers import build_all, duckdb_profile
 
 pytestmark = pytest.mark.duckdb
+
 
 DATA = {
     "seeds/users.csv": "id,email,status,signed_up\n1,a@x.io,active,2020-01-01 00:00:00\n2,,active,2020-01-02 00:00:00\n2,c@x.io,gone,2020-01-03 00:00:00\n",
@@ -111,6 +114,49 @@ def test_every_check_type_of_project_yml_has_one_registered_check_class() -> Non
     from flowforge_compiler.project_file import CheckSpec
     from runtime.check_types import CHECK_TYPES
 
+    from flowforge_compiler.plan import CHECK_MODELS
+
     union = get_args(CheckSpec)[0]
     written = {get_args(model.model_fields["type"].annotation)[0] for model in get_args(union)}
-    assert written == set(CHECK_TYPES)
+    assert set(CHECK_MODELS) == set(CHECK_TYPES)
+    assert written == set(CHECK_TYPES) - {"sql"}  # a query's checks come from dbt's singular tests
+
+
+SINGULAR = {
+    "project.yml": None,
+    "dbt_project.yml": "name: shop\nversion: '1'\n",
+    "seeds/orders.csv": "order_id,amount\n10,5\n11,-3\n12,-4\n",
+    "tests/assert_no_refund_below_minus_10.sql": "select * from {{ ref('orders') }} where amount < -10",
+    "tests/assert_amounts_positive.sql": "select order_id, amount from {{ ref('orders') }} where amount < 0",
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_singular_test_fails_with_the_rows_its_query_returns(request, engine: str, make_project, tmp_path: Path) -> None:
+    root = make_project(SINGULAR)
+    profile = engine_profile(request, engine, root, tmp_path)
+    from flowforge_compiler.compile import compile_project
+    from flowforge_compiler.project import load_project
+    from runtime import run_node
+
+    plan = compile_project(load_project(root), profile, environ={})
+    with open_executor(profile) as executor:
+        for node in plan.nodes:
+            run_node(plan, node.id, executor=executor, root=root)
+        results = {c.id: run_check(c, executor) for c in plan.checks if c.type == "sql"}
+        assert results["assert_no_refund_below_minus_10"].status == "pass"
+        failing = results["assert_amounts_positive"]
+        assert (failing.status, failing.failures, failing.message) == ("fail", 2, "tests/assert_amounts_positive.sql returned 2 rows")
+        assert sorted(int(row[0]) for row in executor.fetch_rows(failing.failing_rows_sql)) == [11, 12]
+
+
+def test_a_plan_edited_to_hold_two_statements_in_a_singular_test_runs_neither(make_project, tmp_path: Path) -> None:
+    root = make_project(SINGULAR)
+    db = tmp_path / "w.duckdb"
+    plan, _ = build_all(root, db)
+    check = next(c for c in plan.checks if c.type == "sql")
+    hostile = check.model_copy(update={"sql": "select 1; drop table orders"})
+    with open_executor(duckdb_profile(root, db)) as executor, pytest.raises(ValueError, match="not one query"):
+        run_check(hostile, executor)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from orders").fetchone() == (3,)

@@ -1,0 +1,154 @@
+"""A dbt project's templates: singular tests, ref('package', 'name'), the dbt names FlowForge has
+(log, return, adapter.dispatch, exceptions, dbt.* cross-database macros) and clear errors for
+the ones it does not (run_query, packages), and SQL read in the target's dialect as dbt does."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from flowforge_compiler.compile import compile_project
+from flowforge_compiler.errors import DependencyNotFoundError, FlowForgeError, TemplateError
+from flowforge_compiler.profiles import resolve_profile
+from flowforge_compiler.project import load_project
+from tests.compiler.helpers import compile_dir
+
+DBT = "name: shop\nversion: '1'\nprofile: shop\n"
+PG_PROFILE = "shop:\n  target: pg\n  outputs:\n    pg: {type: postgres, host: h, user: u, password: p, port: 5432, dbname: d, schema: s}\n"
+
+
+def dbt_project(make_project, files: dict[str, str]) -> Path:
+    return make_project({"project.yml": None, "dbt_project.yml": DBT, "models/orders.sql": "select 1 as id, 5 as amount", **files})
+
+
+def sql_of(plan, node: str) -> str:
+    return next(n.sql for n in plan.nodes if n.id == node)
+
+
+def test_a_singular_test_is_a_check_after_the_last_node_it_reads(make_project) -> None:
+    root = dbt_project(
+        make_project,
+        {
+            "models/customers.sql": "select 1 as id",
+            "models/late.sql": "select * from {{ ref('orders') }} join {{ ref('customers') }} using (id)",
+            "tests/assert_amount_positive.sql": (
+                "{{ config(severity='WARN', tags='finance', store_failures=true) }}\n"
+                "select * from {{ ref('late') }} join {{ ref('orders') }} using (id) where amount < 0"
+            ),
+            "tests/disabled.sql": "{{ config(enabled=false) }} select * from {{ ref('orders') }}",
+            "tests/generic/is_even.sql": "{% test is_even(model, column_name) %} select * from {{ model }} {% endtest %}",
+        },
+    )
+    (check,) = [c for c in compile_dir(root).checks if c.type == "sql"]
+    assert (check.id, check.node, check.nodes, check.severity, check.tags) == ("assert_amount_positive", "late", ["orders", "late"], "warn", ["finance"])
+    assert check.path == "tests/assert_amount_positive.sql" and "amount < 0" in check.sql
+
+
+def test_a_singular_test_naming_a_missing_model_stops_the_compile_naming_it(make_project) -> None:
+    root = dbt_project(make_project, {"tests/t.sql": "select * from {{ ref('ordrs') }}"})
+    with pytest.raises(DependencyNotFoundError, match=r"t: 'ordrs' \(did you mean 'orders'\?\)"):
+        compile_dir(root)
+
+
+def test_a_singular_test_is_one_query(make_project) -> None:
+    root = dbt_project(make_project, {"tests/t.sql": "select 1; drop table orders"})
+    with pytest.raises(FlowForgeError, match="one") as error:
+        compile_dir(root)
+    assert error.value.location is not None and error.value.location.path == "tests/t.sql"
+
+
+def test_ref_may_name_the_project_as_its_package_and_nothing_else(make_project) -> None:
+    root = dbt_project(make_project, {"models/b.sql": "select * from {{ ref('shop', 'orders') }}"})
+    assert next(n for n in compile_dir(root).nodes if n.id == "b").depends_on == ["orders"]
+    other = dbt_project(make_project, {"models/b.sql": "select * from {{ ref('dbt_utils', 'orders') }}"})
+    with pytest.raises(TemplateError, match=r"ref\('dbt_utils', 'orders'\) does not name a model of this project") as error:
+        compile_dir(other)
+    assert str(error.value.location) == "models/b.sql:1"
+    versioned = dbt_project(make_project, {"models/b.sql": "select * from {{ ref('orders', v=2) }}"})
+    with pytest.raises(TemplateError, match="no model versions"):
+        compile_dir(versioned)
+
+
+def test_adapter_dispatch_prefers_the_engines_macro_and_return_gives_its_value(make_project, caplog) -> None:
+    macros = """
+{% macro cents_to_dollars(column_name) -%}
+    {{ return(adapter.dispatch('cents_to_dollars')(column_name)) }}
+{%- endmacro %}
+{% macro default__cents_to_dollars(column_name) -%} ({{ column_name }} / 100)::numeric(16, 2) {%- endmacro %}
+{% macro duckdb__cents_to_dollars(column_name) -%} round({{ column_name }} / 100, 2) {%- endmacro %}
+{% macro greeting() %}{{ log('rendering ' ~ project_name, info=True) }}{{ return('hello') }}never{% endmacro %}
+"""
+    root = dbt_project(make_project, {"macros/m.sql": macros, "models/b.sql": "select {{ cents_to_dollars('amount') }} as d, '{{ greeting() }}' as g from {{ ref('orders') }}"})
+    with caplog.at_level(logging.INFO, logger="flowforge"):
+        sql = sql_of(compile_dir(root), "b")
+    assert "round(amount / 100, 2)" in sql.lower() and "'hello' as g" in sql.lower() and "never" not in sql
+    assert "rendering shop" in caplog.text
+    pg = dbt_project(make_project, {"macros/m.sql": macros, "models/b.sql": "select {{ cents_to_dollars('amount') }} as d from {{ ref('orders') }}", "profiles.yml": PG_PROFILE})
+    project = load_project(pg)
+    plan = compile_project(project, resolve_profile(project.root, None, environ={}), environ={})
+    assert "NUMERIC(16, 2)" in sql_of(plan, "b").upper()  # no postgres__ macro: the default one
+
+
+@pytest.mark.parametrize(
+    ("macro", "duckdb", "postgres"),
+    [
+        ("dbt.date_trunc('day', 'ordered_at')", "DATE_TRUNC('DAY', ordered_at)", "DATE_TRUNC('DAY', ordered_at)"),
+        ("dbt.datediff('a', 'b', 'day')", "DATE_DIFF('DAY', a, b)", "(CAST(b AS DATE) - CAST(a AS DATE))"),
+        ("dbt.safe_cast('x', dbt.type_int())", "TRY_CAST(x AS INT)", None),
+        ("dbt.concat(['a', \"'-'\", 'b'])", "a || '-' || b", "a || '-' || b"),
+    ],
+)
+def test_dbts_cross_database_macros_are_written_for_the_target(make_project, macro: str, duckdb: str, postgres: str | None) -> None:
+    root = dbt_project(make_project, {"models/b.sql": f"select {{{{ {macro} }}}} as v from (select 1 as a, 2 as b, 3 as x, current_date as ordered_at) t"})
+    assert duckdb in sql_of(compile_dir(root), "b")
+    if postgres is not None:
+        (root / "profiles.yml").write_text(PG_PROFILE)
+        project = load_project(root)
+        assert postgres in sql_of(compile_project(project, resolve_profile(project.root, None, environ={}), environ={}), "b")
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{% set rows = run_query('select 1') %}select 1 as id", "run_query is a dbt feature FlowForge does not have"),
+        ("select '{{ run_started_at }}' as t", "run_started_at is a dbt feature FlowForge does not have"),
+        ("select {{ dbt.listagg('x') }} as v", "dbt.listagg is a dbt macro FlowForge does not have"),
+        ("select {{ adapter.get_relation('a', 'b') }} as v", "adapter.get_relation is a dbt macro FlowForge does not have"),
+        ("{{ exceptions.raise_compiler_error('orders need an id') }}", "orders need an id"),
+        ("select {{ dbt_utils.generate_surrogate_key(['id']) }} as k", "'dbt_utils' is undefined"),
+    ],
+)
+def test_dbt_names_flowforge_does_not_have_stop_the_compile_naming_them(make_project, template: str, message: str) -> None:
+    root = dbt_project(make_project, {"models/b.sql": "-- the second line is wrong\n" + template})
+    with pytest.raises(TemplateError, match=message) as error:
+        compile_dir(root)
+    assert str(error.value.location) == "models/b.sql:2"
+    if "dbt_utils" in message:
+        assert "installs no dbt packages" in (error.value.hint or "")
+
+
+def test_a_dbt_projects_sql_is_read_in_its_targets_dialect(make_project) -> None:
+    """dbt runs SQL on its target as written: on PostgreSQL, 7 / 2 stays integer division (FlowForge
+    reading it as DuckDB's would rewrite it to keep DuckDB's 3.5)."""
+    root = dbt_project(make_project, {"models/b.sql": "select 7 / 2 as half, 'a'::text as t", "profiles.yml": PG_PROFILE})
+    project = load_project(root)
+    plan = compile_project(project, resolve_profile(project.root, None, environ={}), environ={})
+    assert plan.project.dialect == "postgres" and "7 / 2" in sql_of(plan, "b")
+
+
+def test_dbt_model_config_flowforge_does_not_use_is_named_and_ignored(make_project, caplog) -> None:
+    root = dbt_project(make_project, {"models/b.sql": "{{ config(materialized='table', schema='marts', post_hook='grant select on {{ this }} to r') }}select 1 as id"})
+    with caplog.at_level(logging.WARNING, logger="flowforge"):
+        plan = compile_dir(root)
+    assert next(n for n in plan.nodes if n.id == "b").materialization == "table"
+    assert "config() post_hook, schema not supported by FlowForge and ignored" in caplog.text
+
+
+def test_a_cross_database_macro_the_engine_cannot_write_faithfully_says_so(make_project) -> None:
+    root = dbt_project(make_project, {"models/b.sql": "select {{ dbt.datediff('a', 'b', 'month') }} as v from {{ ref('orders') }}", "profiles.yml": PG_PROFILE})
+    project = load_project(root)
+    with pytest.raises(TemplateError, match="in days") as error:
+        compile_project(project, resolve_profile(project.root, None, environ={}), environ={})
+    assert str(error.value.location) == "models/b.sql:1"
