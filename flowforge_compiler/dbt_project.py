@@ -13,15 +13,19 @@ FlowForge does not have stops the load, naming the test and its file.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import ProjectFiles
 from flowforge_compiler.project_file import ProjectConfig
+from flowforge_compiler.seeds_file import SeedFile, SeedSettings
 from flowforge_compiler.sources_file import SourceTable
-from flowforge_compiler.yaml_files import read_yaml
+from flowforge_compiler.yaml_files import read_yaml, validate
 
 log = logging.getLogger("flowforge")
 
@@ -33,10 +37,20 @@ _CONFIG_KEYS = {
     "meta", "grants", "full_refresh", "on_schema_change", "contract", "pre-hook", "post-hook", "sql_header", "group", "access",
 }  # fmt: skip
 _SUPPORTED = {"materialized", "tags", "enabled", "unique_key", "incremental_strategy"}
+_SEED_SUPPORTED = {"column_types", "enabled", "tags"}
+_SEED_KEYS = _SEED_SUPPORTED | {
+    "schema", "alias", "database", "quote_columns", "delimiter", "docs", "persist_docs", "meta", "full_refresh", "grants",
+    "pre-hook", "post-hook", "group",
+}  # fmt: skip
 _TESTS = {"not_null", "unique", "accepted_values", "relationships"}
 _GENERIC_TEST = re.compile(r"\{%-?\s*test\s+\w+\s*\(")
 # config() keys of dbt models that FlowForge accepts and leaves unread, with a warning
 IGNORED_MODEL_CONFIG = frozenset(_CONFIG_KEYS - _SUPPORTED - {"enabled"}) | {"pre_hook", "post_hook", "on_schema_change", "file_format", "packages"}
+# config() keys of dbt models that a model's own file cannot set in FlowForge, and what to do
+REFUSED_MODEL_CONFIG = {
+    "enabled": "FlowForge knows which models exist before it renders any; disable the model with `+enabled: false` "
+    "in dbt_project.yml or `config: {enabled: false}` in its schema.yml",
+}
 _DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 _REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
@@ -87,11 +101,15 @@ def model_files(root: Path, folders: list[str]) -> list[tuple[Path, str]]:
     return out
 
 
-def folder_config(models: dict[str, Any], project: str, parts: tuple[str, ...], rel: str) -> dict[str, Any]:
-    """The config dbt gives a model in folder `parts` (under the model path): the project's
-    level, then each sub-folder's, the deeper winning; tags add up."""
+def folder_config(
+    block: dict[str, Any], project: str, parts: tuple[str, ...], rel: str, *, kind: str = "models", vars: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The config dbt gives a model (or, with `kind="seeds"`, a seed) in folder `parts` under
+    its path: the project's level, then each sub-folder's, the deeper winning; tags add up. A
+    value written as a template (`"{{ var('x', false) }}"`) is rendered with the project's vars."""
+    supported, known = (_SEED_SUPPORTED, _SEED_KEYS) if kind == "seeds" else (_SUPPORTED, _CONFIG_KEYS)
     merged: dict[str, Any] = {}
-    level: Any = models.get(project, {})
+    level: Any = block.get(project, {})
     for part in (None, *parts):
         if part is not None:
             level = level.get(part, {}) if isinstance(level, dict) else {}
@@ -99,14 +117,57 @@ def folder_config(models: dict[str, Any], project: str, parts: tuple[str, ...], 
             break
         for key, value in level.items():
             name = key.lstrip("+")
-            if key.startswith("+") or (name in _CONFIG_KEYS and not isinstance(value, dict)):
+            if key.startswith("+") or (name in known and not isinstance(value, dict)):
+                value = _rendered(value, vars or {})
                 if name == "tags":
                     merged["tags"] = [*merged.get("tags", []), *([value] if isinstance(value, str) else value)]
-                elif name in _SUPPORTED:
+                elif name == "column_types" and isinstance(value, dict):
+                    merged["column_types"] = {**merged.get("column_types", {}), **value}
+                elif name in supported:
                     merged[name] = value
                 else:
-                    log.warning("%s: models config %r (for %s) is not supported by FlowForge and is ignored", DBT_PROJECT, name, rel)
+                    log.warning("%s: %s config %r (for %s) is not supported by FlowForge and is ignored", DBT_PROJECT, kind, name, rel)
     return merged
+
+
+def _rendered(value: Any, vars: dict[str, Any]) -> Any:
+    """A dbt_project.yml value; text with `{{` is a template of var() and env_var(), and a
+    rendered `true`/`false` is the flag (as dbt reads `+enabled: "{{ var('x', false) }}"`)."""
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.globals.update(var=lambda name, default=None: vars.get(name, default), env_var=lambda name, default="": os.environ.get(name, default))
+    try:
+        text = env.from_string(value).render().strip()
+    except jinja2.TemplateError as exc:
+        raise ProjectFileError(f"{value!r}: {exc}", location=Location(DBT_PROJECT)) from exc
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def dbt_seeds(root: Path, data: dict[str, Any], folders: list[str], described: dict[str, dict[str, Any]]) -> list[SeedFile]:
+    """The CSV files under the seed paths, each with the config of its folder (`seeds:` in
+    dbt_project.yml) and of its properties in schema files; disabled ones left out."""
+    seeds: list[SeedFile] = []
+    for folder in folders:
+        for path, rel in model_files(root, [folder]):
+            if path.suffix in (".yml", ".yaml"):
+                continue  # property files, read with the model paths'
+            if path.suffix != ".csv":
+                log.warning("%s: not read; dbt seeds are .csv files", rel)
+                continue
+            parts = tuple(Path(rel[len(folder.rstrip("/")) + 1 :]).parts[:-1])
+            settings = folder_config(data.get("seeds") or {}, str(data["name"]), parts, rel, kind="seeds", vars=data.get("vars") or {})
+            extra = described.get(path.stem, {})
+            own = {k: v for k, v in (extra.get("config") or {}).items() if k in _SEED_SUPPORTED}
+            own["column_types"] = {**settings.get("column_types", {}), **own.get("column_types", {})}  # merged, as dbt does
+            settings.update(own)
+            if settings.pop("enabled", True) is False:
+                continue
+            for key in ("description", "columns"):
+                if extra.get(key):
+                    settings[key] = extra[key]
+            seeds.append(SeedFile(path.stem, rel, "csv", validate(SeedSettings, settings, rel, None)))
+    return seeds
 
 
 def docs_blocks(files: list[tuple[Path, str]]) -> dict[str, str]:
@@ -133,8 +194,9 @@ def _described(text: Any, blocks: dict[str, str], rel: str) -> str | None:
 def schema_files(
     files: list[tuple[Path, str]], blocks: dict[str, str]
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str], SourceTable]]:
-    """From every schema .yml under the model paths: per model, its description, column
-    descriptions and config; the sources; and the column tests of both as FlowForge checks."""
+    """From every schema .yml under the model and seed paths: per model or seed, its
+    description, column descriptions and config; the sources; and the column tests of all of
+    them as FlowForge checks."""
     described: dict[str, dict[str, Any]] = {}
     checks: list[dict[str, Any]] = []
     sources: dict[tuple[str, str], SourceTable] = {}
@@ -145,10 +207,10 @@ def schema_files(
         if not isinstance(data, dict):
             continue
         _sources(data.get("sources") or [], rel, blocks, sources, checks)
-        for model in data.get("models") or []:
-            name = model.get("name")
+        for model in [*(data.get("models") or []), *(data.get("seeds") or [])]:
+            name = model.get("name") if isinstance(model, dict) else None
             if not isinstance(name, str):
-                raise ProjectFileError("a model entry has no name", location=Location(rel))
+                raise ProjectFileError("a model or seed entry has no name", location=Location(rel))
             entry = described.setdefault(name, {})
             entry["description"] = _described(model.get("description"), blocks, rel)
             entry["columns"] = {}
@@ -231,12 +293,20 @@ def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
 
 
 def dbt_config(
-    root: Path, data: dict[str, Any], models: list[tuple[str, str]], files: list[tuple[Path, str]], model_folders: list[str]
-) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str]]:
+    root: Path,
+    data: dict[str, Any],
+    models: list[tuple[str, str]],
+    files: list[tuple[Path, str]],
+    model_folders: list[str],
+    seed_folders: list[str],
+) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str], list[SeedFile]]:
     """project.yml's equivalent: models' config from folders and schema files, checks, vars;
-    the sources; the names of disabled models."""
+    the sources; the names of disabled models; the enabled seeds. Tests of what is disabled
+    are dropped, as dbt drops them."""
     blocks = docs_blocks(files)
-    described, checks, sources = schema_files(files, blocks)
+    properties = [*files, *((p, r) for p, r in model_files(root, seed_folders) if p.suffix in (".yml", ".yaml"))]
+    described, checks, sources = schema_files(properties, blocks)
+    seeds = dbt_seeds(root, data, seed_folders, described)
     per_model: dict[str, dict[str, Any]] = {}
     disabled: set[str] = set()
     for name, rel in models:
@@ -254,10 +324,13 @@ def dbt_config(
             settings["columns"] = extra["columns"]
         if settings:
             per_model[name] = settings
-    unknown = sorted(set(described) - {n for n, _ in models})
+    seed_files = {path.stem for folder in seed_folders for path, _ in model_files(root, [folder]) if path.suffix == ".csv"}
+    disabled |= seed_files - {seed.name for seed in seeds}
+    unknown = sorted(set(described) - {n for n, _ in models} - seed_files)
     if unknown:
-        log.warning("schema files describe models that have no .sql file: %s", ", ".join(unknown))
+        log.warning("schema files describe models or seeds that have no file: %s", ", ".join(unknown))
+    checks = [c for c in checks if c["table"] not in disabled]
     config = ProjectConfig.model_validate(
         {"name": str(data["name"]), "version": str(data.get("version", "0")), "vars": data.get("vars") or {}, "models": per_model, "tests": checks}
     )
-    return config, sources, disabled
+    return config, sources, disabled, seeds

@@ -60,6 +60,7 @@ class RenderContext:
     package: str | None = None  # the project's name: `ref('package', 'name')` may name it
     config_model: type[BaseModel] = ModelConfig  # what config() accepts (a singular test's differs)
     config_ignored: frozenset[str] = frozenset()  # config() keys accepted and left unread (dbt's), with a warning
+    config_refused: Mapping[str, str] = field(default_factory=dict)  # config() keys that are an error here -> what to do
 
 
 _CURRENT: ContextVar[RenderContext] = ContextVar("flowforge_render_context")
@@ -128,6 +129,9 @@ def _var(name: str, default: Any = _MISSING) -> Any:
 
 def _config(**kwargs: Any) -> str:
     ctx = _CURRENT.get()
+    for key in kwargs:
+        if key in ctx.config_refused:
+            raise DslError(f"config({key}=...) inside the file is not read by FlowForge", hint=ctx.config_refused[key])
     ignored = sorted(k for k in kwargs if k in ctx.config_ignored)
     if ignored:
         log.warning("%s: config() %s not supported by FlowForge and ignored", ctx.display, ", ".join(ignored))

@@ -107,7 +107,7 @@ def _load_dbt(root: Path) -> Project:
     files = model_files(root, model_folders)
     tests = model_files(root, test_folders)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
-    config, sources, disabled = dbt_config(root, data, sql, files, model_folders)
+    config, sources, disabled, seeds = dbt_config(root, data, sql, files, model_folders, seed_folders)
     by_path = dict((rel, path) for path, rel in files)
     project = Project(
         root=root,
@@ -115,7 +115,7 @@ def _load_dbt(root: Path) -> Project:
         sources=sources,
         sql_models=[SqlModelFile(name, rel, _read_text(by_path[rel], rel)) for name, rel in sql if name not in disabled],
         python_models=[],
-        seeds=[seed for folder in seed_folders for seed in discover_seeds(root, folder)],
+        seeds=seeds,
         macros={
             rel: _read_text(path, rel)
             for path, rel in [*model_files(root, macro_folders), *generic_test_files(tests)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG
+from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG
 from flowforge_compiler.drafts import (
     DEFAULT_MATERIALIZATION,
     Missing,
@@ -76,6 +76,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             incremental=incremental,
             package=run.project.config.name,
             config_ignored=IGNORED_MODEL_CONFIG if run.project.dbt else frozenset(),
+            config_refused=REFUSED_MODEL_CONFIG if run.project.dbt else {},
         )
         return strip_statement(run.renderer.render(sql_model.path, ctx)), ctx
 

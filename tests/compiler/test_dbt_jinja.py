@@ -152,3 +152,10 @@ def test_a_cross_database_macro_the_engine_cannot_write_faithfully_says_so(make_
     with pytest.raises(TemplateError, match="in days") as error:
         compile_project(project, resolve_profile(project.root, None, environ={}), environ={})
     assert str(error.value.location) == "models/b.sql:1"
+
+
+def test_a_model_disabling_itself_in_its_own_file_is_told_where_to_say_it(make_project) -> None:
+    root = dbt_project(make_project, {"models/b.sql": "{{ config(enabled=false) }}select 1 as id"})
+    with pytest.raises(TemplateError, match=r"config\(enabled=\.\.\.\) inside the file") as error:
+        compile_dir(root)
+    assert "+enabled: false" in (error.value.hint or "")

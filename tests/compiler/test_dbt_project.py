@@ -96,3 +96,49 @@ def test_sources_in_schema_files_take_dbts_default_schema_and_their_column_tests
     assert plan.node("stg_orders").source_relations == ["raw.orders_v2"]
     (check,) = plan.checks
     assert (check.type, check.relation.schema_, check.relation.name, check.node) == ("not_null", "raw", "orders_v2", None)
+
+
+def test_seeds_take_dbts_folder_config_and_properties_and_a_disabled_seeds_tests_go_with_it(make_project) -> None:
+    from tests.compiler.helpers import compile_dir
+
+    root = make_project(
+        {
+            "project.yml": None,
+            "dbt_project.yml": """
+                name: shop
+                version: '1'
+                vars: {load_legacy: false}
+                seeds:
+                  shop:
+                    +column_types: {zip: varchar}
+                    +quote_columns: false
+                    legacy:
+                      +enabled: "{{ var('load_legacy', true) }}"
+            """,
+            "seeds/stores.csv": "id,zip\n1,01234\n",
+            "seeds/legacy/old_stores.csv": "id\n1\n",
+            "seeds/properties.yml": """
+                version: 2
+                seeds:
+                  - name: stores
+                    description: Our stores.
+                    config: {column_types: {id: bigint}}
+                    columns:
+                      - name: zip
+                        description: Kept as text, leading zeros and all.
+                        data_tests: [not_null]
+                  - name: old_stores
+                    columns:
+                      - name: id
+                        data_tests: [unique]
+            """,
+        }
+    )
+    project = load_project(root)
+    (stores,) = project.seeds
+    assert stores.settings.column_types == {"zip": "varchar", "id": "bigint"} and stores.settings.description == "Our stores."
+    assert stores.settings.columns == {"zip": "Kept as text, leading zeros and all."}
+    assert [(c.type, c.table) for c in project.config.tests] == [("not_null", "stores")]
+    assert [c.table for c in compile_dir(root).checks] == ["stores"]
+    (root / "dbt_project.yml").write_text((root / "dbt_project.yml").read_text().replace("load_legacy: false", "load_legacy: true"))
+    assert sorted(s.name for s in load_project(root).seeds) == ["old_stores", "stores"]

@@ -150,3 +150,21 @@ def test_singular_tests_run_with_ffc_test_and_a_failing_one_exits_2(tmp_path: Pa
     assert result.exit_code == 2, result.output
     assert "assert_no_coupons" in result.stdout and "tests/assert_no_coupons.sql returned" in result.stdout
     assert "passed: 21" in result.stdout
+
+
+def test_a_seeds_column_types_from_dbt_project_yml_keep_leading_zeros(tmp_path: Path, ffc) -> None:
+    from tests.conftest import write_project
+
+    project = write_project(
+        tmp_path / "shop",
+        {
+            "project.yml": None,
+            "dbt_project.yml": "name: shop\nversion: '1'\nseeds:\n  shop:\n    +column_types: {zip: varchar}\n",
+            "seeds/stores.csv": "id,zip\n1,01234\n",
+            "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb}\n",
+        },
+    )
+    (project / "dbt_project.yml").write_text((project / "dbt_project.yml").read_text().replace("name: shop\n", "name: shop\nprofile: shop\n"))
+    assert ffc("seed", project).exit_code == 0
+    with duckdb.connect(str(project / "shop.duckdb"), read_only=True) as con:
+        assert con.execute("select zip from stores").fetchall() == [("01234",)]
