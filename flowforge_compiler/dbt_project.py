@@ -51,6 +51,7 @@ REFUSED_MODEL_CONFIG = {
     "enabled": "FlowForge knows which models exist before it renders any; disable the model with `+enabled: false` "
     "in dbt_project.yml or `config: {enabled: false}` in its schema.yml",
 }
+_NAMING_MACRO = re.compile(r"\{%-?\s*macro\s+(generate_(?:schema|alias|database)_name)\s*\(")
 _DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 _REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
@@ -74,6 +75,23 @@ def read_dbt_project(root: Path, *, warn: bool = True) -> tuple[dict[str, Any], 
         for key, default in (("model-paths", "models"), ("seed-paths", "seeds"), ("macro-paths", "macros"), ("test-paths", "tests"))
     ]
     return data, folders[0], folders[1], folders[2], folders[3]
+
+
+def unread_files(root: Path, data: dict[str, Any], model_folders: list[str]) -> None:
+    """Warn about what a dbt project holds that FlowForge does not build: packages, snapshots,
+    dbt Python models."""
+    for name in ("packages.yml", "dependencies.yml"):
+        if (root / name).is_file():
+            log.warning("%s: not read; FlowForge installs no dbt packages (copy the macros you use into macros/)", name)
+    for folder in data.get("snapshot-paths", ["snapshots"]):
+        if any(path.suffix in (".sql", ".yml") for path, _ in model_files(root, [str(folder)])):
+            log.warning("%s/: dbt snapshots are not built by FlowForge", folder)
+    for path, rel in model_files(root, model_folders):
+        if path.suffix == ".py":
+            log.warning("%s: dbt Python models are not read by FlowForge (FlowForge projects have @model)", rel)
+    for path, rel in model_files(root, [str(f) for f in data.get("macro-paths", ["macros"])]):
+        for name in _NAMING_MACRO.findall(path.read_text(encoding="utf-8")) if path.suffix == ".sql" else ():
+            log.warning("%s: %s is not called by FlowForge; every model builds in the profile's schema, named after its file", rel, name)
 
 
 def singular_test_files(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
@@ -207,6 +225,9 @@ def schema_files(
         if not isinstance(data, dict):
             continue
         _sources(data.get("sources") or [], rel, blocks, sources, checks)
+        unread = sorted(set(data) - {"version", "models", "seeds", "sources"})
+        if unread:
+            log.warning("%s: %s not read by FlowForge", rel, ", ".join(unread))
         for model in [*(data.get("models") or []), *(data.get("seeds") or [])]:
             name = model.get("name") if isinstance(model, dict) else None
             if not isinstance(name, str):

@@ -17,6 +17,7 @@ from flowforge_compiler.dbt_project import (
     model_files,
     read_dbt_project,
     singular_test_files,
+    unread_files,
 )
 from flowforge_compiler.project_file import DocsSettings, ProjectConfig
 from flowforge_compiler.python_models import PythonModelDecl, discover_python_models
@@ -106,6 +107,7 @@ def _load_dbt(root: Path) -> Project:
     data, model_folders, seed_folders, macro_folders, test_folders = read_dbt_project(root)
     files = model_files(root, model_folders)
     tests = model_files(root, test_folders)
+    unread_files(root, data, model_folders)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
     config, sources, disabled, seeds = dbt_config(root, data, sql, files, model_folders, seed_folders)
     by_path = dict((rel, path) for path, rel in files)

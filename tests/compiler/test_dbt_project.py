@@ -142,3 +142,32 @@ def test_seeds_take_dbts_folder_config_and_properties_and_a_disabled_seeds_tests
     assert [c.table for c in compile_dir(root).checks] == ["stores"]
     (root / "dbt_project.yml").write_text((root / "dbt_project.yml").read_text().replace("load_legacy: false", "load_legacy: true"))
     assert sorted(s.name for s in load_project(root).seeds) == ["old_stores", "stores"]
+
+
+def test_what_a_dbt_project_holds_that_flowforge_does_not_build_is_named(make_project, caplog) -> None:
+    import logging
+
+    root = make_project(
+        {
+            "project.yml": None,
+            "dbt_project.yml": "name: shop\nversion: '1'\non-run-end: \"{{ log('done') }}\"\n",
+            "packages.yml": "packages:\n  - package: dbt-labs/dbt_utils\n",
+            "snapshots/orders_snapshot.sql": "{% snapshot orders_snapshot %}select 1{% endsnapshot %}",
+            "models/a.sql": "select 1 as id",
+            "macros/naming.sql": "{% macro generate_schema_name(custom_schema_name, node) %}x{% endmacro %}",
+            "models/py_model.py": "def model(dbt, session):\n    return None\n",
+            "models/exposures.yml": "version: 2\nexposures:\n  - name: dashboard\nsemantic_models: []\n",
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger="flowforge"):
+        project = load_project(root)
+    assert [m.name for m in project.sql_models] == ["a"]
+    for expected in [
+        "'on-run-end' is not supported",
+        "packages.yml: not read; FlowForge installs no dbt packages",
+        "snapshots/: dbt snapshots are not built",
+        "models/py_model.py: dbt Python models are not read",
+        "models/exposures.yml: exposures, semantic_models not read",
+        "macros/naming.sql: generate_schema_name is not called by FlowForge",
+    ]:
+        assert expected in caplog.text, expected

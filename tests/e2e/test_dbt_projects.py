@@ -168,3 +168,26 @@ def test_a_seeds_column_types_from_dbt_project_yml_keep_leading_zeros(tmp_path: 
     assert ffc("seed", project).exit_code == 0
     with duckdb.connect(str(project / "shop.duckdb"), read_only=True) as con:
         assert con.execute("select zip from stores").fetchall() == [("01234",)]
+
+
+def test_flowforge_unit_tests_run_beside_an_unmodified_dbt_project(tmp_path: Path, ffc) -> None:
+    project = jaffle_shop(tmp_path)
+    (project / "tests" / "unit").mkdir(parents=True)
+    case = """
+model: stg_payments
+defaults:
+  inputs:
+    raw_payments:
+      rows:
+        - {{id: 1, order_id: 10, payment_method: coupon, amount: 1250}}
+cases:
+  - name: cents_become_dollars
+    expect:
+      rows:
+        - {{payment_id: 1, order_id: 10, payment_method: coupon, amount: {amount}}}
+"""
+    (project / "tests" / "unit" / "stg_payments.yml").write_text(case.format(amount=12.5))
+    passing = ffc("utest", project)
+    assert passing.exit_code == 0 and "1 passed" in passing.stdout, passing.output
+    (project / "tests" / "unit" / "stg_payments.yml").write_text(case.format(amount=1250))
+    assert ffc("utest", project).exit_code == 2
