@@ -62,6 +62,8 @@ def test_ffc_docs_serve_serves_the_site_until_interrupted(example_copy, tmp_path
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # started as a background job is: SIGINT ignored, which the server must still obey
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         lines = [server.stdout.readline(), server.stdout.readline()]

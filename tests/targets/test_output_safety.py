@@ -64,14 +64,7 @@ def _project(make_project, name: str, node: str, text: str) -> Path:
 def test_hostile_project_text_adds_no_statement_and_no_raw_comment(make_project, tmp_path: Path, target: str) -> None:
     benign = _project(make_project, "shop", "enriched", "plain words")
     hostile = _project(make_project, HOSTILE, HOSTILE_NODE, HOSTILE)
-    benign_out = compile_target(target, benign, tmp_path / "benign")
-    hostile_out = compile_target(target, hostile, tmp_path / "hostile")
-    [benign_module] = benign_out.glob("*.py")
-    [hostile_module] = hostile_out.glob("*.py")
-    assert _shape(hostile_module) == _shape(benign_module)
-    for comment in _comments(hostile_module):
-        assert "import os" not in comment or repr(HOSTILE) in comment, comment
-    assert not (Path.cwd() / "pwned").exists()
+    hostile_module = _assert_same_code(target, benign, hostile, tmp_path)
     module_name = hostile_module.stem
     assert module_name.isidentifier() or all(c.isalnum() or c in "_-" for c in module_name)
 
@@ -150,3 +143,37 @@ def test_out_that_is_a_file_is_exit_1(make_project, tmp_path: Path, capsys) -> N
         assert done.value.code == 1
         assert "is a file, not a folder" in capsys.readouterr().err
     assert a_file.read_text() == "x"
+
+
+def _dbt_project(make_project, name: str, node: str, text: str) -> Path:
+    q = json.dumps
+    return make_project(
+        {
+            "project.yml": None,
+            "dbt_project.yml": f"name: {q(name)}\nversion: '1'\nmodels:\n  {q(name)}:\n    +tags: [{q(text)}]\n",
+            "models/ok.sql": "select 1 as id",
+            f"models/{node}.sql": "select * from {{ ref('ok') }}",
+            "models/schema.yml": f"version: 2\nmodels:\n  - name: {q(node)}\n    description: {q(text)}\n"
+            f"    columns:\n      - name: id\n        description: {q(text)}\n        data_tests: [not_null]\n",
+            f"tests/{node}_test.sql": "select * from {{ ref(" + repr(node) + ") }} where id is null",
+        }
+    )
+
+
+@pytest.mark.airflow
+@pytest.mark.prefect
+@pytest.mark.parametrize("target", ["airflow", "prefect"])
+def test_a_hostile_dbt_project_adds_no_statement_either(make_project, tmp_path: Path, target: str) -> None:
+    _assert_same_code(target, _dbt_project(make_project, "shop", "enriched", "plain words"), _dbt_project(make_project, HOSTILE, HOSTILE_NODE, HOSTILE), tmp_path)
+
+
+def _assert_same_code(target: str, benign: Path, hostile: Path, tmp_path: Path) -> Path:
+    """The hostile project's generated module runs the same code as the benign one's, and no
+    comment carries its text raw; returns the hostile module."""
+    [benign_module] = compile_target(target, benign, tmp_path / "benign").glob("*.py")
+    [hostile_module] = compile_target(target, hostile, tmp_path / "hostile").glob("*.py")
+    assert _shape(hostile_module) == _shape(benign_module)
+    for comment in _comments(hostile_module):
+        assert "import os" not in comment or repr(HOSTILE) in comment, comment
+    assert not (Path.cwd() / "pwned").exists()
+    return hostile_module
