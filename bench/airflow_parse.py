@@ -51,6 +51,7 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "-m", "flowforge_compiler.cli", "compile", str(root), "--target", "airflow", "--out", str(dags), "-q"],
             check=True,
+            env={**os.environ, "FF_DUCKDB_PATH": str(Path(tmp) / "warehouse.duckdb")},  # tasks need a lasting database
         )
         compile_seconds = time.perf_counter() - started
         runs = dag_parse_runs(dags, Path(tmp) / "airflow", args.repeat)
