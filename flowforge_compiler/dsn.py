@@ -120,13 +120,20 @@ def url_part(value: Any) -> str:
     text = str(value)
     if "{{" not in text:
         return quote(text, safe="")
+    return "{{ (" + whole_template(text, "a database URL") + ") | url_part }}"
+
+
+def whole_template(text: str, inside: str) -> str:
+    """The expression of a value that is one `{{ ... }}` template, to be rendered where it is
+    written into `inside` with a filter that escapes it there; text mixed with a template is
+    an error (its parts could not be escaped apart)."""
     whole = _WHOLE_TEMPLATE.fullmatch(text.strip())
     if whole is None:
         raise ProfileError(
-            f"{text!r} mixes text and a template inside a database URL",
+            f"{text!r} mixes text and a template inside {inside}",
             hint="write the whole value as one template, e.g. \"{{ env_var('DBT_PASSWORD') }}\"",
         )
-    return "{{ (" + whole.group(1).strip() + ") | url_part }}"
+    return whole.group(1).strip()
 
 
 def dsn_from_parts(

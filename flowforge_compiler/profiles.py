@@ -8,6 +8,7 @@ template and is listed in `Profile.unresolved`, and opening a connection insists
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -241,8 +242,12 @@ def _render(value: Any, environ: Mapping[str, str], profile: str, path: str, unr
 
 
 # dbt profiles' filters (the settings models convert text, so the type casts pass values on),
-# and the one dbt_profiles.py writes into the database URLs it builds from an output's parts.
-_FILTERS = {"as_number": lambda v: v, "as_bool": lambda v: v, "as_native": lambda v: v, "as_text": str, "url_part": url_part}
+# and those engines' dbt mappings write where they build a URL or a JSON text from an output's parts.
+_FILTERS = {
+    "as_number": lambda v: v, "as_bool": lambda v: v, "as_native": lambda v: v, "as_text": str,
+    "url_part": url_part,
+    "json_text": lambda v: json.dumps(str(v))[1:-1],  # a value inside a JSON string (a key file built from parts)
+}  # fmt: skip
 
 
 def _env_var_reader(environ: Mapping[str, str], missing: list[str]) -> Any:

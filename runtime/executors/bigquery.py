@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import field_validator
 from sqlglot import exp
 
+from flowforge_compiler.dsn import whole_template
 from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import ModelBuildError, ProfileError
 from flowforge_compiler.plan import Plan, PlanNode, Relation
@@ -417,6 +418,25 @@ def _transient(error: BaseException) -> bool:
     return any(e.get("reason") in _TRANSIENT_REASONS for e in getattr(error, "errors", None) or [])
 
 
+def _key_text(key: Any) -> str:
+    """dbt's `keyfile_json` mapping as JSON text; a value given by a template (a private key from
+    env_var()) stays a template, escaped for JSON where it is rendered (keys hold newlines)."""
+    templates: list[str] = []
+
+    def hide(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: hide(v) for k, v in value.items()}
+        if isinstance(value, str) and "{{" in value:
+            templates.append(whole_template(value, "keyfile_json"))
+            return f"fftemplate{len(templates) - 1}x"
+        return value
+
+    text = json.dumps(hide(key))
+    for number, expression in enumerate(templates):
+        text = text.replace(f"fftemplate{number}x", "{{ (" + expression + ") | json_text }}")
+    return text
+
+
 def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """dbt-bigquery's output: project (or database), dataset (or schema), location, and the
     key of `method: service-account` (keyfile) or `service-account-json` (keyfile_json);
@@ -431,7 +451,7 @@ def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         settings["keyfile"] = out.pop("keyfile")
     if "keyfile_json" in out:
         key = out.pop("keyfile_json")
-        settings["keyfile_json"] = key if isinstance(key, str) else json.dumps(key)
+        settings["keyfile_json"] = key if isinstance(key, str) else _key_text(key)
     out.pop("method", None)
     out.pop("threads", None)
     return settings, sorted(out)

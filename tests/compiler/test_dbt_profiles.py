@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -162,9 +163,12 @@ shop_profile:
     sf: {type: snowflake, account: xy12345, user: me, password: "{{ env_var('SF_PASSWORD') }}", role: r, warehouse: wh,
          database: DB, schema: MARTS, authenticator: externalbrowser, threads: 8}
 """)
-    bq = resolve_profile(dbt_project, None, environ={"BQ_KEY": "k"}).engine_settings
+    key = '-----BEGIN PRIVATE KEY-----\nMII"x\\y\n-----END PRIVATE KEY-----\n'  # newlines, a quote, a backslash
+    bq = resolve_profile(dbt_project, None, environ={"BQ_KEY": key}).engine_settings
     assert (bq.project, bq.dataset, bq.location) == ("my-proj", "marts", "EU")
-    assert '"private_key": "k"' in bq.keyfile_json
+    assert json.loads(bq.keyfile_json) == {"type": "service_account", "private_key": key}
+    waiting = resolve_profile(dbt_project, None, environ={})
+    assert waiting.unresolved == {"bigquery.keyfile_json": "BQ_KEY"}  # the key waits for the worker
     sf = resolve_profile(dbt_project, "sf", environ={"SF_PASSWORD": "pw"}).engine_settings
     assert (sf.account, sf.user, sf.password, sf.database, sf.db_schema) == ("xy12345", "me", "pw", "DB", "MARTS")
     assert sf.options == {"authenticator": "externalbrowser"}
