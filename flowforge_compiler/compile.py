@@ -47,7 +47,7 @@ from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
 from flowforge_compiler.sources_file import normalised_sources
 from flowforge_compiler.sql_cache import SqlCache
-from flowforge_compiler.singular_tests import singular_checks
+from flowforge_compiler.singular_tests import generic_checks, singular_checks
 from flowforge_compiler.sql_models import SqlCompile, analysed, sql_draft
 from flowforge_compiler.transpile import engine_type
 from flowforge_compiler.sql_statements import (
@@ -123,7 +123,9 @@ def compile_project(
     checks = bind_checks(
         project.config.tests, nodes, project.sources, project.test_lines, (project.config.dialect, profile.dialect), run
     )
-    checks += singular_checks(project.singular_tests, run, nodes, {c.id for c in checks})
+    taken = {c.id for c in checks}
+    checks += singular_checks(project.singular_tests, run, nodes, taken)
+    checks += generic_checks(project.generic_tests, run, nodes, taken)
     return Plan(
         flowforge_version=__version__,
         project=PlanProject(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ _SEED_KEYS = _SEED_SUPPORTED | {
 }  # fmt: skip
 _TESTS = {"not_null", "unique", "accepted_values", "relationships"}
 _GENERIC_TEST = re.compile(r"\{%-?\s*test\s+\w+\s*\(")
+_GENERIC_TEST_NAME = re.compile(r"\{%-?\s*test\s+(\w+)\s*\(")
 # config() keys of dbt models that FlowForge accepts and leaves unread, with a warning
 IGNORED_MODEL_CONFIG = frozenset(_CONFIG_KEYS - _SUPPORTED - {"enabled"}) | {"pre_hook", "post_hook", "on_schema_change", "file_format", "packages"}
 # config() keys of dbt models that a model's own file cannot set in FlowForge, and what to do
@@ -56,6 +58,21 @@ _DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 _REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
 _SOURCE = re.compile(r"^\s*source\(\s*['\"][^'\"]+['\"]\s*,\s*['\"][^'\"]+['\"]\s*\)\s*$")
+
+
+@dataclass(frozen=True)
+class GenericTest:
+    """One use of a generic test the project defines: its macro is rendered with the model
+    (or source) and column, and the query it returns is a check of type sql."""
+
+    test: str  # the test's name: its macro is test_<name>
+    table: str  # a model or seed name, or source('a', 'b')
+    column: str | None
+    args: dict[str, Any]
+    severity: str
+    where: str | None
+    tags: tuple[str, ...]
+    path: str  # the schema file that uses it
 
 
 def is_dbt_project(root: Path) -> bool:
@@ -210,7 +227,7 @@ def _described(text: Any, blocks: dict[str, str], rel: str) -> str | None:
 
 
 def schema_files(
-    files: list[tuple[Path, str]], blocks: dict[str, str]
+    files: list[tuple[Path, str]], blocks: dict[str, str], generic: frozenset[str] = frozenset()
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str], SourceTable]]:
     """From every schema .yml under the model and seed paths: per model or seed, its
     description, column descriptions and config; the sources; and the column tests of all of
@@ -224,7 +241,7 @@ def schema_files(
         data, _ = read_yaml(path, rel)
         if not isinstance(data, dict):
             continue
-        _sources(data.get("sources") or [], rel, blocks, sources, checks)
+        _sources(data.get("sources") or [], rel, blocks, sources, checks, generic)
         unread = sorted(set(data) - {"version", "models", "seeds", "sources"})
         if unread:
             log.warning("%s: %s not read by FlowForge", rel, ", ".join(unread))
@@ -236,18 +253,29 @@ def schema_files(
             entry["description"] = _described(model.get("description"), blocks, rel)
             entry["columns"] = {}
             entry["config"] = dict(model.get("config") or {})
+            for test in _tests_of(model):
+                checks.append(_check(test, name, None, rel, generic))
             for column in model.get("columns") or []:
                 column_name = column.get("name")
                 text = _described(column.get("description"), blocks, rel)
                 if text:
                     entry["columns"][column_name] = text
-                for test in [*(column.get("tests") or []), *(column.get("data_tests") or [])]:
-                    checks.append(_check(test, name, column_name, rel))
+                for test in _tests_of(column):
+                    checks.append(_check(test, name, column_name, rel, generic))
     return described, checks, sources
 
 
+def _tests_of(entry: dict[str, Any]) -> list[Any]:
+    return [*(entry.get("tests") or []), *(entry.get("data_tests") or [])]
+
+
 def _sources(
-    entries: list[Any], rel: str, blocks: dict[str, str], out: dict[tuple[str, str], SourceTable], checks: list[dict[str, Any]]
+    entries: list[Any],
+    rel: str,
+    blocks: dict[str, str],
+    out: dict[tuple[str, str], SourceTable],
+    checks: list[dict[str, Any]],
+    generic: frozenset[str],
 ) -> None:
     """dbt's sources: a table's schema is the source's `schema`, else the source's name (as dbt
     has it); its identifier is `identifier`, else its name."""
@@ -268,28 +296,40 @@ def _sources(
                 _described(table.get("description"), blocks, rel),
                 _described(source.get("description"), blocks, rel),
             )
+            written = f"source('{name}', '{table_name}')"
+            for test in _tests_of(table):
+                checks.append(_check(test, written, None, rel, generic))
             for column in table.get("columns") or []:
-                for test in [*(column.get("tests") or []), *(column.get("data_tests") or [])]:
-                    checks.append(_check(test, f"source('{name}', '{table_name}')", column.get("name"), rel))
+                for test in _tests_of(column):
+                    checks.append(_check(test, written, column.get("name"), rel, generic))
 
 
-def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
+def _check(test: Any, model: str, column: str | None, rel: str, generic: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """One test of a schema file as a check (a dict for project.yml's `tests:`), or, for a
+    generic test the project defines (`{% test name(...) %}`), `type: generic` with its
+    arguments, compiled later by rendering the test's macro. A model-level test names its
+    column with `column_name`."""
     name: Any = None
     args: Any = None
     if isinstance(test, str):
         name, args = test, {}
     elif isinstance(test, dict) and len(test) == 1:
         ((name, args),) = test.items()
-    if name not in _TESTS:
+    args = dict(args or {})
+    column = column if column is not None else args.pop("column_name", None)
+    where_shown = f"{model}.{column}" if column else model
+    if name not in _TESTS and name not in generic:
         shown = name if name is not None else test
         raise ProjectFileError(
-            f"the test {shown!r} on {model}.{column} is not one FlowForge has",
+            f"the test {shown!r} on {where_shown} is not one FlowForge has",
             location=Location(rel),
-            hint=f"FlowForge runs {', '.join(sorted(_TESTS))}; write others as a singular test or remove it",
+            hint=f"FlowForge runs {', '.join(sorted(_TESTS))} and the generic tests the project defines ({{% test %}}); "
+            "write others as a singular test or remove it",
         )
-    args = dict(args or {})
     config = dict(args.pop("config", None) or {})
     check: dict[str, Any] = {"type": name, "table": model, "column": column}
+    if name in generic and name not in _TESTS:
+        check.update(type="generic", test=name, path=rel)
     severity = args.pop("severity", config.get("severity"))
     if severity:
         check["severity"] = str(severity).lower()
@@ -299,6 +339,10 @@ def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
     tags = args.pop("tags", config.get("tags"))
     if tags:
         check["tags"] = [tags] if isinstance(tags, str) else list(tags)
+    if check["type"] == "generic":
+        return {**check, "args": args}
+    if column is None:
+        raise ProjectFileError(f"the test {name!r} on {model} names no column", location=Location(rel), hint="put it under a column, or give column_name")
     if name == "accepted_values":
         check["values"] = args.pop("values")
         args.pop("quote", None)
@@ -309,7 +353,7 @@ def _check(test: Any, model: str, column: str, rel: str) -> dict[str, Any]:
             raise ProjectFileError(f"relationships on {model}.{column}: `to` must be ref('model') or source('name', 'table')", location=Location(rel))
         check["to"], check["to_column"] = target.group(1) if target else to.strip(), args.pop("field")
     if args:
-        raise ProjectFileError(f"the test {name!r} on {model}.{column} has arguments FlowForge does not read: {sorted(args)}", location=Location(rel))
+        raise ProjectFileError(f"the test {name!r} on {where_shown} has arguments FlowForge does not read: {sorted(args)}", location=Location(rel))
     return check
 
 
@@ -320,13 +364,15 @@ def dbt_config(
     files: list[tuple[Path, str]],
     model_folders: list[str],
     seed_folders: list[str],
-) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str], list[SeedFile]]:
+    generic: frozenset[str] = frozenset(),
+) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str], list[SeedFile], list[GenericTest]]:
     """project.yml's equivalent: models' config from folders and schema files, checks, vars;
-    the sources; the names of disabled models; the enabled seeds. Tests of what is disabled
-    are dropped, as dbt drops them."""
+    the sources; the names of disabled models; the enabled seeds; the uses of the project's
+    own generic tests (`generic`: their names). Tests of what is disabled are dropped, as dbt
+    drops them."""
     blocks = docs_blocks(files)
     properties = [*files, *((p, r) for p, r in model_files(root, seed_folders) if p.suffix in (".yml", ".yaml"))]
-    described, checks, sources = schema_files(properties, blocks)
+    described, checks, sources = schema_files(properties, blocks, generic)
     seeds = dbt_seeds(root, data, seed_folders, described)
     per_model: dict[str, dict[str, Any]] = {}
     disabled: set[str] = set()
@@ -351,7 +397,20 @@ def dbt_config(
     if unknown:
         log.warning("schema files describe models or seeds that have no file: %s", ", ".join(unknown))
     checks = [c for c in checks if c["table"] not in disabled]
+    uses = [
+        GenericTest(c["test"], c["table"], c["column"], c["args"], c.get("severity", "error"), c.get("where"), tuple(c.get("tags", ())), c["path"])
+        for c in checks
+        if c["type"] == "generic"
+    ]
     config = ProjectConfig.model_validate(
-        {"name": str(data["name"]), "version": str(data.get("version", "0")), "vars": data.get("vars") or {}, "models": per_model, "tests": checks}
-    )
-    return config, sources, disabled, seeds
+        {
+            "name": str(data["name"]), "version": str(data.get("version", "0")), "vars": data.get("vars") or {}, "models": per_model,
+            "tests": [c for c in checks if c["type"] != "generic"],
+        }
+    )  # fmt: skip
+    return config, sources, disabled, seeds, uses
+
+
+def generic_test_names(texts: list[str]) -> frozenset[str]:
+    """The generic tests (`{% test name(...) %}`) defined in these macro files."""
+    return frozenset(name for text in texts for name in _GENERIC_TEST_NAME.findall(text))

@@ -240,11 +240,26 @@ class ModelRenderer:
         """Render one template in the given context; errors name the file and line."""
         source = self._templates[name]
         simple = simple_calls(source)
+        if simple is not None:
+            return self._run(name, ctx, lambda: _render_simple(source, simple, name))
+        return self._run(name, ctx, lambda: self._template(name).render())
+
+    def call_macro(self, macro: str, ctx: RenderContext, arguments: Callable[[], dict[str, Any]]) -> str:
+        """Call a macro made global (a dbt generic test's `test_<name>`) in the given context,
+        with the keyword arguments `arguments` builds there (so its ref() and source() count)."""
+
+        def call() -> str:
+            target = self.env.globals.get(macro)
+            if not callable(target):
+                raise DslError(f"no macro named {macro!r}")
+            return str(target(**arguments()))
+
+        return self._run(ctx.display, ctx, call)
+
+    def _run(self, name: str, ctx: RenderContext, work: Callable[[], str]) -> str:
         token = _CURRENT.set(ctx)
         try:
-            if simple is not None:
-                return _render_simple(source, simple, name)
-            return self._template(name).render()
+            return work()
         except FlowForgeError:
             raise
         except DslError as exc:
@@ -273,7 +288,8 @@ class ModelRenderer:
 _EXPRESSION = re.compile(r"\{\{(?P<body>[^{}]*)\}\}")
 _CALL = re.compile(r"^\s*(?P<func>ref|source|var|config|env_var)\s*\((?P<args>.*)\)\s*$", re.DOTALL)
 _THIS = re.compile(r"^\s*this\s*$")
-_SIMPLE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+# The DSL functions by name (the fast path calls them; dbt generic tests build their `model` with them)
+DSL_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ref": _ref, "source": _source, "var": _var, "config": _config, "env_var": _env_var,
 }
 
@@ -326,7 +342,7 @@ def _render_simple(source: str, calls: list[_SimpleCall], name: str) -> str:
     for call in calls:
         parts.append(source[position:call.start])
         try:
-            value = str(_This()) if call.func == "this" else _SIMPLE_FUNCTIONS[call.func](*call.args, **call.kwargs)
+            value = str(_This()) if call.func == "this" else DSL_FUNCTIONS[call.func](*call.args, **call.kwargs)
         except DslError as exc:
             raise TemplateError(str(exc), location=Location(name, source.count("\n", 0, call.start) + 1), hint=exc.hint) from exc
         except TypeError as exc:

@@ -11,7 +11,9 @@ from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import ProjectFiles, project_root
 from flowforge_compiler.dbt_project import (
+    GenericTest,
     dbt_config,
+    generic_test_names,
     generic_test_files,
     is_dbt_project,
     model_files,
@@ -49,6 +51,7 @@ class Project:
     test_lines: tuple[int | None, ...] = ()  # the line of each `tests:` entry in project.yml
     dbt: bool = False  # read from dbt_project.yml: dbt's Jinja names, its SQL in the target's dialect
     singular_tests: list[SqlModelFile] = field(default_factory=list)  # dbt's tests/*.sql: fail when they return rows
+    generic_tests: list[GenericTest] = field(default_factory=list)  # uses of the dbt project's own {% test %} blocks
 
     def node_names(self) -> list[str]:
         return [
@@ -109,7 +112,11 @@ def _load_dbt(root: Path) -> Project:
     tests = model_files(root, test_folders)
     unread_files(root, data, model_folders)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
-    config, sources, disabled, seeds = dbt_config(root, data, sql, files, model_folders, seed_folders)
+    macros = {
+        rel: _read_text(path, rel) for path, rel in [*model_files(root, macro_folders), *generic_test_files(tests)] if path.suffix == ".sql"
+    }
+    generic = generic_test_names(list(macros.values()))
+    config, sources, disabled, seeds, generic_uses = dbt_config(root, data, sql, files, model_folders, seed_folders, generic)
     by_path = dict((rel, path) for path, rel in files)
     project = Project(
         root=root,
@@ -118,13 +125,10 @@ def _load_dbt(root: Path) -> Project:
         sql_models=[SqlModelFile(name, rel, _read_text(by_path[rel], rel)) for name, rel in sql if name not in disabled],
         python_models=[],
         seeds=seeds,
-        macros={
-            rel: _read_text(path, rel)
-            for path, rel in [*model_files(root, macro_folders), *generic_test_files(tests)]
-            if path.suffix == ".sql"
-        },
+        macros=macros,
         test_lines=(None,) * len(config.tests),
         dbt=True,
+        generic_tests=generic_uses,
         singular_tests=[SqlModelFile(path.stem, rel, _read_text(path, rel)) for path, rel in singular_test_files(tests)],
     )
     _check_unique_names(project)

@@ -1,30 +1,37 @@
-"""dbt's singular tests (`tests/*.sql`): each a query that fails when it returns rows, compiled
-like a model (rendered, parsed once, written in the engine's dialect) into a check of type `sql`.
+"""dbt's singular tests (`tests/*.sql`) and the uses of a project's own generic tests (`{% test
+name(model, column_name) %}` named in a schema file): each a query that fails when it returns
+rows, compiled like a model (rendered, parsed once, written in the engine's dialect) into a
+check of type `sql`.
 
 A test guards the last node it reads in build order, so it runs once everything it reads is
-built; its `config()` takes `severity`, `tags` and `enabled` (dbt's other test settings are
-named in a warning and left unread).
+built; a singular test's `config()` takes `severity`, `tags` and `enabled`, a generic test's
+use takes `severity`, `where` and `tags` in its schema file (dbt's other test settings are named
+in a warning and left unread).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import field_validator
+from sqlglot import exp
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.drafts import Missing, collect_missing
-from flowforge_compiler.dsl import RenderContext
+from flowforge_compiler.dbt_project import GenericTest
+from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext
 from flowforge_compiler.errors import DependencyNotFoundError, Location, TemplateError
 from flowforge_compiler.plan import PlanCheck, PlanNode, Relation, SqlPlanCheck
 from flowforge_compiler.project import SqlModelFile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.sql_models import SqlCompile, analysed
-from flowforge_compiler.sql_statements import is_blank, strip_statement
+from flowforge_compiler.sql_statements import boolean_filter, is_blank, strip_statement
 
 log = logging.getLogger("flowforge")
+_SOURCE = re.compile(r"^source\('([^']*)', '([^']*)'\)$")  # how dbt_project.py writes a source's tests' table
 
 # dbt's test settings that FlowForge does not read (warned about, never applied)
 IGNORED_TEST_CONFIG = frozenset(
@@ -52,60 +59,108 @@ class SingularTestConfig(Strict):
 
 def singular_checks(tests: Sequence[SqlModelFile], run: SqlCompile, nodes: Sequence[PlanNode], taken: set[str]) -> list[PlanCheck]:
     """One check per enabled singular test; `taken` are the check ids already in the plan."""
-    position = {node.id: i for i, node in enumerate(nodes)}  # nodes come in build order
-    by_id = {node.id: node for node in nodes}
-    missing: Missing = {}
-    checks: list[PlanCheck] = []
+    query = _Queries(run, nodes, taken)
     for test in tests:
-        ctx = RenderContext(
-            display=test.path,
-            relation=test.name,
+        ctx = query.context(test.path, test.name, SingularTestConfig)
+        sql = run.renderer.render(test.path, ctx)
+        settings = SingularTestConfig.model_validate(ctx.config)
+        if settings.enabled:
+            query.add(test.name, test.name, sql, ctx, settings.severity, settings.tags, test.path)
+    return query.done()
+
+
+def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence[PlanNode], taken: set[str]) -> list[PlanCheck]:
+    """One check per use of a generic test the project defines: its macro `test_<name>` called
+    with the model (or source; with `where:`, the filtered rows), `column_name` and the use's
+    arguments, as dbt calls it."""
+    query = _Queries(run, nodes, taken)
+    dialect = run.project.config.dialect
+    for use in uses:
+        ctx = query.context(use.path, use.test, SingularTestConfig)
+        sql = run.renderer.call_macro(f"test_{use.test}", ctx, lambda use=use: _arguments(use, dialect))
+        own = SingularTestConfig.model_validate(ctx.config)  # the test's own config(): the use's settings win
+        severity = use.severity if use.severity != "error" else own.severity
+        name = "_".join(p for p in (use.test, use.table if _SOURCE.match(use.table) is None else "source", use.column) if p)
+        query.add(_plain(name), use.test, sql, ctx, severity, [*use.tags, *own.tags], use.path)
+    return query.done()
+
+
+def _arguments(use: GenericTest, dialect: str) -> dict[str, object]:
+    """What dbt passes a generic test: `model` (the relation, or its rows under `where:`, as
+    a subquery built with sqlglot around the one expression the filter must be),
+    `column_name` when the use has a column, and the use's own arguments."""
+    source = _SOURCE.match(use.table)
+    model = DSL_FUNCTIONS["source"](*source.groups()) if source else DSL_FUNCTIONS["ref"](use.table)
+    if use.where:
+        condition = boolean_filter(use.where, Location(use.path), what=f"the where: of the test {use.test!r}", dialect=dialect)
+        rows = exp.select("*").from_(exp.maybe_parse(model, into=exp.Table, dialect=dialect)).where(exp.maybe_parse(condition, dialect=dialect))
+        model = rows.subquery("dbt_subquery").sql(dialect)
+    return {"model": model, **({"column_name": use.column} if use.column else {}), **use.args}
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_]+", "_", name).strip("_") or "test"
+
+
+class _Queries:
+    """Failing-row queries turned into checks: each rendered, checked to be one query, written
+    in the engine's dialect, and bound to the last node it reads."""
+
+    def __init__(self, run: SqlCompile, nodes: Sequence[PlanNode], taken: set[str]):
+        self.run, self.taken = run, taken
+        self.position = {node.id: i for i, node in enumerate(nodes)}  # nodes come in build order
+        self.by_id = {node.id: node for node in nodes}
+        self.missing: Missing = {}
+        self.checks: list[PlanCheck] = []
+
+    def context(self, display: str, name: str, config: type[Strict]) -> RenderContext:
+        run = self.run
+        return RenderContext(
+            display=display,
+            relation=name,
             resolve_ref=run.index.resolve,
             sources=run.project.sources,
             vars=run.vars,
             environ=run.environ,
             package=run.project.config.name,
-            config_model=SingularTestConfig,
+            config_model=config,
             config_ignored=IGNORED_TEST_CONFIG,
         )
-        sql = strip_statement(run.renderer.render(test.path, ctx))
-        settings = SingularTestConfig.model_validate(ctx.config)
-        if not settings.enabled:
-            continue
-        collect_missing(test.name, ctx.missing, run.index, missing)
-        if missing:
-            continue
-        where = Location(test.path)
+
+    def add(self, check_id: str, name: str, rendered: str, ctx: RenderContext, severity: str, tags: list[str], path: str) -> None:
+        run = self.run
+        collect_missing(name, ctx.missing, run.index, self.missing)
+        if self.missing:
+            return
+        where = Location(path)
+        sql = strip_statement(rendered)
         if is_blank(sql):
-            raise TemplateError("the test renders to no SQL", location=where, hint="a singular test is one SELECT of the failing rows")
+            raise TemplateError(f"the test {name!r} renders to no SQL", location=where, hint="a test is one SELECT of the failing rows")
         declared = {*((relation_for(r),) for r in ctx.refs), *(t.parts for t in ctx.source_tables)}
-        engine_sql = analysed(sql, run.project.config.dialect, run, where, declared, what="the test")
+        engine_sql = analysed(sql, run.project.config.dialect, run, where, declared, what=f"the test {name!r}")
         seeded = {run.index.resolve(t.identifier) for t in ctx.source_tables}
-        read = sorted({*ctx.refs, *(s for s in seeded if s)}, key=lambda n: position[n])
-        guarded = by_id[read[-1]] if read else None
+        read = sorted({*ctx.refs, *(s for s in seeded if s)}, key=lambda n: self.position[n])
+        guarded = self.by_id[read[-1]] if read else None
         if guarded is not None:
             table, relation = guarded.relation, Relation(name=guarded.relation)
         elif ctx.source_tables:
             source = ctx.source_tables[0]
             table, relation = source.relation, Relation(schema=source.schema, name=source.identifier)
         else:
-            table, relation = test.name, Relation(name=test.name)
-        check_id = test.name if test.name not in taken else f"{test.name}_singular"
-        taken.add(check_id)
-        checks.append(
+            table, relation = name, Relation(name=name)
+        unique, n = check_id, 1
+        while unique in self.taken:
+            n += 1
+            unique = f"{check_id}_{n}"
+        self.taken.add(unique)
+        self.checks.append(
             SqlPlanCheck(
-                id=check_id,
-                type="sql",
-                table=table,
-                relation=relation,
-                node=guarded.id if guarded else None,
-                nodes=read,
-                severity=settings.severity,
-                tags=sorted(set(settings.tags)),
-                sql=engine_sql,
-                path=test.path,
-            )
+                id=unique, type="sql", table=table, relation=relation, node=guarded.id if guarded else None, nodes=read,
+                severity=severity, tags=sorted(set(tags)), sql=engine_sql, path=path,
+            )  # fmt: skip
         )
-    if missing:
-        raise DependencyNotFoundError(missing)
-    return checks
+
+    def done(self) -> list[PlanCheck]:
+        if self.missing:
+            raise DependencyNotFoundError(self.missing)
+        return self.checks

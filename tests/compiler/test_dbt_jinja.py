@@ -159,3 +159,60 @@ def test_a_model_disabling_itself_in_its_own_file_is_told_where_to_say_it(make_p
     with pytest.raises(TemplateError, match=r"config\(enabled=\.\.\.\) inside the file") as error:
         compile_dir(root)
     assert "+enabled: false" in (error.value.hint or "")
+
+
+GENERIC = """
+{% test is_positive(model, column_name) %}
+select * from {{ model }} where {{ column_name }} <= 0
+{% endtest %}
+{% test has_rows_above(model, threshold=1) %}
+{{ config(severity='warn') }}
+select 1 as failing where (select count(*) from {{ model }}) < {{ threshold }}
+{% endtest %}
+"""
+
+
+def test_the_projects_own_generic_tests_are_checks_of_their_models(make_project) -> None:
+    root = dbt_project(
+        make_project,
+        {
+            "macros/tests.sql": GENERIC,
+            "models/schema.yml": """
+                version: 2
+                models:
+                  - name: orders
+                    data_tests:
+                      - has_rows_above: {threshold: 3}
+                    columns:
+                      - name: amount
+                        data_tests:
+                          - is_positive
+                          - is_positive: {config: {where: "id > 0", severity: warn, tags: [money]}}
+            """,
+        },
+    )
+    checks = {c.id: c for c in compile_dir(root).checks if c.type == "sql"}
+    assert sorted(checks) == ["has_rows_above_orders", "is_positive_orders_amount", "is_positive_orders_amount_2"]
+    plain, filtered = checks["is_positive_orders_amount"], checks["is_positive_orders_amount_2"]
+    assert plain.node == "orders" and "from orders where amount <= 0" in " ".join(plain.sql.lower().split())
+    assert "dbt_subquery" in filtered.sql and "id > 0" in filtered.sql and (filtered.severity, filtered.tags) == ("warn", ["money"])
+    assert checks["has_rows_above_orders"].severity == "warn" and "< 3" in checks["has_rows_above_orders"].sql
+
+
+def test_a_generic_tests_where_is_one_expression(make_project) -> None:
+    root = dbt_project(
+        make_project,
+        {
+            "macros/tests.sql": GENERIC,
+            "models/schema.yml": "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: amount\n"
+            "        data_tests: [{is_positive: {where: '1=1) union select 1 --'}}]\n",
+        },
+    )
+    with pytest.raises(FlowForgeError, match="where"):
+        compile_dir(root)
+
+
+def test_a_generic_test_the_project_does_not_define_is_still_named(make_project) -> None:
+    root = dbt_project(make_project, {"macros/tests.sql": GENERIC, "models/schema.yml": "version: 2\nmodels:\n  - name: orders\n    data_tests: [is_negative]\n"})
+    with pytest.raises(FlowForgeError, match="'is_negative' on orders is not one FlowForge has"):
+        compile_dir(root)

@@ -128,6 +128,9 @@ SINGULAR = {
     "seeds/orders.csv": "order_id,amount\n10,5\n11,-3\n12,-4\n",
     "tests/assert_no_refund_below_minus_10.sql": "select * from {{ ref('orders') }} where amount < -10",
     "tests/assert_amounts_positive.sql": "select order_id, amount from {{ ref('orders') }} where amount < 0",
+    "tests/generic/is_positive.sql": "{% test is_positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
+    "seeds/properties.yml": "version: 2\nseeds:\n  - name: orders\n    columns:\n      - name: amount\n"
+    "        data_tests: [is_positive, {is_positive: {where: 'order_id < 12'}}]\n",
 }
 
 
@@ -148,6 +151,8 @@ def test_a_singular_test_fails_with_the_rows_its_query_returns(request, engine: 
         failing = results["assert_amounts_positive"]
         assert (failing.status, failing.failures, failing.message) == ("fail", 2, "tests/assert_amounts_positive.sql returned 2 rows")
         assert sorted(int(row[0]) for row in executor.fetch_rows(failing.failing_rows_sql)) == [11, 12]
+        generic = results["is_positive_orders_amount"], results["is_positive_orders_amount_2"]  # a {% test %} of the project
+        assert [(r.status, r.failures) for r in generic] == [("fail", 2), ("fail", 1)]
 
 
 def test_a_plan_edited_to_hold_two_statements_in_a_singular_test_runs_neither(make_project, tmp_path: Path) -> None:
