@@ -231,3 +231,18 @@ def test_a_stream_is_a_kind_of_its_own_with_its_settings_on_its_page(make_projec
     page = (site.folder / catalog.entries["fct_sessions_streaming"].page).read_text(encoding="utf-8")
     assert "events/events.jsonl" in page and "a new one after 30.0 minutes without events" in page
     assert "<code>session_id</code>" in page and "the same in every run" in page
+
+
+def test_a_singular_tests_query_shows_as_code_escaped(make_project, tmp_path: Path) -> None:
+    root = make_project(
+        {
+            "project.yml": None,
+            "dbt_project.yml": "name: shop\nversion: '1'\n",
+            "models/orders.sql": "select 1 as id",
+            "tests/assert_no_script.sql": f"-- {HOSTILE}\nselect * from {{{{ ref('orders') }}}} where id < 0",
+        }
+    )
+    plan, _ = compiled(root)
+    page = next(p for p in write_site(plan, root, tmp_path / "site").folder.rglob("*orders*.html")).read_text(encoding="utf-8")
+    assert "<code>sql</code> assert_no_script" in page
+    assert '<pre class="param-sql"><code>-- &lt;/script&gt;&lt;script&gt;alert(1)' in page and "<script>alert" not in page
