@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import jinja2.ext
 import jinja2.runtime
 
 from flowforge_compiler import __version__
@@ -174,7 +175,7 @@ def _dbt_jinja(project: Project, profile: Profile) -> dict[str, Any]:
             env, adapter_types=types, dialect=profile.dialect, project=project.config.name, engine_macros=profile.spec.dbt_macros
         ),
         "wrap_macro": lambda value: returning(value) if isinstance(value, jinja2.runtime.Macro) else value,
-        "extensions": (TestBlocks,),
+        "extensions": (TestBlocks, jinja2.ext.do),  # dbt enables `{% do %}`
         "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; it installs no dbt packages "
         "(copy the macros you use into macros/)",
     }

@@ -216,3 +216,15 @@ def test_a_generic_test_the_project_does_not_define_is_still_named(make_project)
     root = dbt_project(make_project, {"macros/tests.sql": GENERIC, "models/schema.yml": "version: 2\nmodels:\n  - name: orders\n    data_tests: [is_negative]\n"})
     with pytest.raises(FlowForgeError, match="'is_negative' on orders is not one FlowForge has"):
         compile_dir(root)
+
+
+def test_do_statements_work_as_in_dbt(make_project) -> None:
+    macro = """
+{% macro key(fields) -%}
+{%- set parts = [] -%}
+{%- for f in fields -%}{%- do parts.append("coalesce(cast(" ~ f ~ " as " ~ dbt.type_string() ~ "), '')") -%}{%- endfor -%}
+{{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+"""
+    root = dbt_project(make_project, {"macros/key.sql": macro, "models/b.sql": "select {{ key(['id', 'amount']) }} as k from {{ ref('orders') }}"})
+    assert "MD5(CAST(COALESCE(CAST(id AS TEXT), '') || COALESCE(CAST(amount AS TEXT), '') AS TEXT))" in sql_of(compile_dir(root), "b")
