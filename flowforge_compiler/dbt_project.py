@@ -1,15 +1,15 @@
 """A dbt project (dbt_project.yml and no project.yml) read into the same `Project` as FlowForge's
 own format, so everything after loading — compile, plan, runtime, targets — is shared.
 
-Read: `name`, `version`, `vars`, `model-paths`, `seed-paths`, `macro-paths`; models `**/*.sql`
-named by their file stem; folder config under `models:` with dbt's nesting and `+` prefixes
-(`materialized`, `tags`, `enabled`; others are named in a warning); `schema.yml` files
-(`version: 2`) with model and column descriptions (`{{ doc('x') }}` from `{% docs %}` blocks in
-`.md` files), sources (a table's schema defaults to its source's name, as in dbt) and the column
-tests of models and sources: `not_null`, `unique`, `accepted_values`, `relationships`. A test
-FlowForge does not have stops the load, naming the test and its file.
+Read: `name`, `version`, `vars`, `profile` and the model, seed, macro and test paths; models
+`**/*.sql` named by their file stem; folder config under `models:` and `seeds:` with dbt's
+nesting and `+` prefixes; schema files (`version: 2`) under the model and seed paths with
+descriptions (`{{ doc('x') }}` from `{% docs %}` blocks in `.md` files), config, sources (a
+table's schema defaults to its source's name, as in dbt) and tests: `not_null`, `unique`,
+`accepted_values`, `relationships`, and the generic tests the project defines (`{% test %}`);
+singular tests are the `.sql` files under the test paths. A test FlowForge cannot run stops the
+load, naming the test and its file; what it does not build is named in a warning.
 """
-
 from __future__ import annotations
 
 import logging
@@ -60,6 +60,14 @@ _REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
 _SOURCE = re.compile(r"^\s*source\(\s*['\"][^'\"]+['\"]\s*,\s*['\"][^'\"]+['\"]\s*\)\s*$")
 
 
+def source_test_table(source: str, table: str) -> str:
+    """How a source's tests name their table (as a check's `table:` takes it)."""
+    return f"source('{source}', '{table}')"
+
+
+_SOURCE_TABLE = re.compile(r"^source\('(?P<source>[^']*)', '(?P<table>[^']*)'\)$")
+
+
 @dataclass(frozen=True)
 class GenericTest:
     """One use of a generic test the project defines: its macro is rendered with the model
@@ -73,6 +81,12 @@ class GenericTest:
     where: str | None
     tags: tuple[str, ...]
     path: str  # the schema file that uses it
+
+    @property
+    def source(self) -> tuple[str, str] | None:
+        """(source, table) when the test is on a source's table, else None (a model or seed)."""
+        match = _SOURCE_TABLE.match(self.table)
+        return (match.group("source"), match.group("table")) if match else None
 
 
 def is_dbt_project(root: Path) -> bool:
@@ -94,31 +108,29 @@ def read_dbt_project(root: Path, *, warn: bool = True) -> tuple[dict[str, Any], 
     return data, folders[0], folders[1], folders[2], folders[3]
 
 
-def unread_files(root: Path, data: dict[str, Any], model_folders: list[str]) -> None:
+def unread_files(root: Path, data: dict[str, Any], model_paths: list[tuple[Path, str]], macros: dict[str, str]) -> None:
     """Warn about what a dbt project holds that FlowForge does not build: packages, snapshots,
-    dbt Python models."""
+    dbt Python models (among `model_paths`, the files under the model paths), naming macros
+    (among `macros`, relative path -> text)."""
     for name in ("packages.yml", "dependencies.yml"):
         if (root / name).is_file():
             log.warning("%s: not read; FlowForge installs no dbt packages (copy the macros you use into macros/)", name)
     for folder in data.get("snapshot-paths", ["snapshots"]):
         if any(path.suffix in (".sql", ".yml") for path, _ in model_files(root, [str(folder)])):
             log.warning("%s/: dbt snapshots are not built by FlowForge", folder)
-    for path, rel in model_files(root, model_folders):
+    for path, rel in model_paths:
         if path.suffix == ".py":
             log.warning("%s: dbt Python models are not read by FlowForge (FlowForge projects have @model)", rel)
-    for path, rel in model_files(root, [str(f) for f in data.get("macro-paths", ["macros"])]):
-        for name in _NAMING_MACRO.findall(path.read_text(encoding="utf-8")) if path.suffix == ".sql" else ():
+    for rel, text in macros.items():
+        for name in _NAMING_MACRO.findall(text):
             log.warning("%s: %s is not called by FlowForge; every model builds in the profile's schema, named after its file", rel, name)
 
 
-def singular_test_files(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
-    """The singular tests among the files under the test paths: `.sql` files that are not
-    generic test definitions (`{% test name(...) %}`, which are read as macros)."""
-    return [(path, rel) for path, rel in files if path.suffix == ".sql" and not _GENERIC_TEST.search(path.read_text(encoding="utf-8"))]
-
-
-def generic_test_files(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
-    return [(path, rel) for path, rel in files if path.suffix == ".sql" and _GENERIC_TEST.search(path.read_text(encoding="utf-8"))]
+def split_tests(texts: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The `.sql` files under the test paths (relative path -> text) as singular tests and as
+    generic test definitions (`{% test name(...) %}`, read as macros)."""
+    generic = {rel: text for rel, text in texts.items() if _GENERIC_TEST.search(text)}
+    return {rel: text for rel, text in texts.items() if rel not in generic}, generic
 
 
 def model_files(root: Path, folders: list[str]) -> list[tuple[Path, str]]:
@@ -179,30 +191,42 @@ def _rendered(value: Any, vars: dict[str, Any]) -> Any:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
-def dbt_seeds(root: Path, data: dict[str, Any], folders: list[str], described: dict[str, dict[str, Any]]) -> list[SeedFile]:
-    """The CSV files under the seed paths, each with the config of its folder (`seeds:` in
-    dbt_project.yml) and of its properties in schema files; disabled ones left out."""
+def dbt_seeds(data: dict[str, Any], csv_files: list[tuple[str, str]], described: dict[str, dict[str, Any]]) -> list[SeedFile]:
+    """The seed files (relative path, folder under the seed paths), each with the config of
+    its folder (`seeds:` in dbt_project.yml) and of its properties in schema files; disabled
+    ones left out."""
     seeds: list[SeedFile] = []
+    for rel, folder in csv_files:
+        path = Path(rel)
+        parts = tuple(Path(rel[len(folder.rstrip("/")) + 1 :]).parts[:-1])
+        settings = folder_config(data.get("seeds") or {}, str(data["name"]), parts, rel, kind="seeds", vars=data.get("vars") or {})
+        extra = described.get(path.stem, {})
+        own = {k: v for k, v in (extra.get("config") or {}).items() if k in _SEED_SUPPORTED}
+        own["column_types"] = {**settings.get("column_types", {}), **own.get("column_types", {})}  # merged, as dbt does
+        settings.update(own)
+        if settings.pop("enabled", True) is False:
+            continue
+        for key in ("description", "columns"):
+            if extra.get(key):
+                settings[key] = extra[key]
+        seeds.append(SeedFile(path.stem, rel, "csv", validate(SeedSettings, settings, rel, None)))
+    return seeds
+
+
+def _seed_paths(root: Path, folders: list[str]) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """The property files under the seed paths, and the CSV files with their folder; other
+    files are named in a warning."""
+    properties: list[tuple[Path, str]] = []
+    csv_files: list[tuple[str, str]] = []
     for folder in folders:
         for path, rel in model_files(root, [folder]):
             if path.suffix in (".yml", ".yaml"):
-                continue  # property files, read with the model paths'
-            if path.suffix != ".csv":
+                properties.append((path, rel))
+            elif path.suffix == ".csv":
+                csv_files.append((rel, folder))
+            else:
                 log.warning("%s: not read; dbt seeds are .csv files", rel)
-                continue
-            parts = tuple(Path(rel[len(folder.rstrip("/")) + 1 :]).parts[:-1])
-            settings = folder_config(data.get("seeds") or {}, str(data["name"]), parts, rel, kind="seeds", vars=data.get("vars") or {})
-            extra = described.get(path.stem, {})
-            own = {k: v for k, v in (extra.get("config") or {}).items() if k in _SEED_SUPPORTED}
-            own["column_types"] = {**settings.get("column_types", {}), **own.get("column_types", {})}  # merged, as dbt does
-            settings.update(own)
-            if settings.pop("enabled", True) is False:
-                continue
-            for key in ("description", "columns"):
-                if extra.get(key):
-                    settings[key] = extra[key]
-            seeds.append(SeedFile(path.stem, rel, "csv", validate(SeedSettings, settings, rel, None)))
-    return seeds
+    return properties, csv_files
 
 
 def docs_blocks(files: list[tuple[Path, str]]) -> dict[str, str]:
@@ -296,7 +320,7 @@ def _sources(
                 _described(table.get("description"), blocks, rel),
                 _described(source.get("description"), blocks, rel),
             )
-            written = f"source('{name}', '{table_name}')"
+            written = source_test_table(name, table_name)
             for test in _tests_of(table):
                 checks.append(_check(test, written, None, rel, generic))
             for column in table.get("columns") or []:
@@ -371,9 +395,9 @@ def dbt_config(
     own generic tests (`generic`: their names). Tests of what is disabled are dropped, as dbt
     drops them."""
     blocks = docs_blocks(files)
-    properties = [*files, *((p, r) for p, r in model_files(root, seed_folders) if p.suffix in (".yml", ".yaml"))]
-    described, checks, sources = schema_files(properties, blocks, generic)
-    seeds = dbt_seeds(root, data, seed_folders, described)
+    seed_properties, csv_files = _seed_paths(root, seed_folders)
+    described, checks, sources = schema_files([*files, *seed_properties], blocks, generic)
+    seeds = dbt_seeds(data, csv_files, described)
     per_model: dict[str, dict[str, Any]] = {}
     disabled: set[str] = set()
     for name, rel in models:
@@ -391,7 +415,7 @@ def dbt_config(
             settings["columns"] = extra["columns"]
         if settings:
             per_model[name] = settings
-    seed_files = {path.stem for folder in seed_folders for path, _ in model_files(root, [folder]) if path.suffix == ".csv"}
+    seed_files = {Path(rel).stem for rel, _ in csv_files}
     disabled |= seed_files - {seed.name for seed in seeds}
     unknown = sorted(set(described) - {n for n, _ in models} - seed_files)
     if unknown:

@@ -128,21 +128,22 @@ def resolve_profile(
     name = env_name or "default"
     unresolved: dict[str, str] = {}
     overridden: dict[str, str] = {}
-    if profiles_path is None and profiles_dir is not None and not is_dbt_project(project_dir):
+    dbt_project = profiles_path is None and is_dbt_project(project_dir)
+    if profiles_path is None and profiles_dir is not None and not dbt_project:
         profiles_path = profiles_dir / "profiles.yml"
-    dbt = None if profiles_path is not None else _dbt_output(project_dir, env_name, profiles_dir, environ)
+    dbt = _dbt_output(project_dir, env_name, profiles_dir, environ) if dbt_project else None
     if dbt is not None:
-        name, written, root_node, prefix = dbt.name, dbt.raw, None, ()
-        raw = _render(written, environ, name, "", unresolved)
+        name, written, root_node, prefix, display = dbt.name, dbt.raw, None, (), dbt.where.path
     else:
         written, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name)
-        raw, prefix = _render(written, environ, name, "", unresolved), (name,) if root_node else ()
+        prefix, display = ((name,) if root_node else ()), "profiles.yml"
+    raw = _render(written, environ, name, "", unresolved)
     raw = _apply_overrides(
         _relative_paths(raw, project_dir, unresolved), environ if overrides else {}, engine, unresolved, overridden
     )
     _require_engine_block(raw, name)
     try:
-        settings = validate(engine_profile_union(), raw, dbt.where.path if dbt else "profiles.yml", root_node, prefix=prefix)
+        settings = validate(engine_profile_union(), raw, display, root_node, prefix=prefix)
     except ProjectFileError:
         if unresolved:  # a template where a number or flag belongs: the variables are the problem
             raise _missing_variable(unresolved, name) from None
@@ -162,8 +163,6 @@ def resolve_profile(
 def _dbt_output(project_dir: Path, target: str | None, profiles_dir: Path | None, environ: Mapping[str, str]) -> DbtOutput | None:
     """A dbt project's output from dbt's profiles.yml; None when it has none (an in-memory DuckDB
     then, as for any project without profiles, unless a target was asked for)."""
-    if not is_dbt_project(project_dir):
-        return None
     path = profiles_file(project_dir, profiles_dir, environ)
     if path is None:
         if target and target != "default":

@@ -14,11 +14,10 @@ from flowforge_compiler.dbt_project import (
     GenericTest,
     dbt_config,
     generic_test_names,
-    generic_test_files,
     is_dbt_project,
     model_files,
     read_dbt_project,
-    singular_test_files,
+    split_tests,
     unread_files,
 )
 from flowforge_compiler.project_file import DocsSettings, ProjectConfig
@@ -109,12 +108,11 @@ def _load_dbt(root: Path) -> Project:
     """A dbt project, read by `dbt_project.py` into the same Project."""
     data, model_folders, seed_folders, macro_folders, test_folders = read_dbt_project(root)
     files = model_files(root, model_folders)
-    tests = model_files(root, test_folders)
-    unread_files(root, data, model_folders)
+    test_texts = {rel: _read_text(path, rel) for path, rel in model_files(root, test_folders) if path.suffix == ".sql"}
+    singular, generic_definitions = split_tests(test_texts)
+    macros = {rel: _read_text(path, rel) for path, rel in model_files(root, macro_folders) if path.suffix == ".sql"} | generic_definitions
+    unread_files(root, data, files, macros)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
-    macros = {
-        rel: _read_text(path, rel) for path, rel in [*model_files(root, macro_folders), *generic_test_files(tests)] if path.suffix == ".sql"
-    }
     generic = generic_test_names(list(macros.values()))
     config, sources, disabled, seeds, generic_uses = dbt_config(root, data, sql, files, model_folders, seed_folders, generic)
     by_path = dict((rel, path) for path, rel in files)
@@ -129,7 +127,7 @@ def _load_dbt(root: Path) -> Project:
         test_lines=(None,) * len(config.tests),
         dbt=True,
         generic_tests=generic_uses,
-        singular_tests=[SqlModelFile(path.stem, rel, _read_text(path, rel)) for path, rel in singular_test_files(tests)],
+        singular_tests=[SqlModelFile(Path(rel).stem, rel, text) for rel, text in singular.items()],
     )
     _check_unique_names(project)
     return project

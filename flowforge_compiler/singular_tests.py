@@ -31,7 +31,6 @@ from flowforge_compiler.sql_models import SqlCompile, analysed
 from flowforge_compiler.sql_statements import boolean_filter, is_blank, strip_statement
 
 log = logging.getLogger("flowforge")
-_SOURCE = re.compile(r"^source\('([^']*)', '([^']*)'\)$")  # how dbt_project.py writes a source's tests' table
 
 # dbt's test settings that FlowForge does not read (warned about, never applied)
 IGNORED_TEST_CONFIG = frozenset(
@@ -80,7 +79,7 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
         sql = run.renderer.call_macro(f"test_{use.test}", ctx, lambda use=use: _arguments(use, dialect))
         own = SingularTestConfig.model_validate(ctx.config)  # the test's own config(): the use's settings win
         severity = use.severity if use.severity != "error" else own.severity
-        name = "_".join(p for p in (use.test, use.table if _SOURCE.match(use.table) is None else "source", use.column) if p)
+        name = "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
         query.add(_plain(name), use.test, sql, ctx, severity, [*use.tags, *own.tags], use.path)
     return query.done()
 
@@ -89,8 +88,7 @@ def _arguments(use: GenericTest, dialect: str) -> dict[str, object]:
     """What dbt passes a generic test: `model` (the relation, or its rows under `where:`, as
     a subquery built with sqlglot around the one expression the filter must be),
     `column_name` when the use has a column, and the use's own arguments."""
-    source = _SOURCE.match(use.table)
-    model = DSL_FUNCTIONS["source"](*source.groups()) if source else DSL_FUNCTIONS["ref"](use.table)
+    model = DSL_FUNCTIONS["source"](*use.source) if use.source else DSL_FUNCTIONS["ref"](use.table)
     if use.where:
         condition = boolean_filter(use.where, Location(use.path), what=f"the where: of the test {use.test!r}", dialect=dialect)
         rows = exp.select("*").from_(exp.maybe_parse(model, into=exp.Table, dialect=dialect)).where(exp.maybe_parse(condition, dialect=dialect))
