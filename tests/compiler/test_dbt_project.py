@@ -171,3 +171,15 @@ def test_what_a_dbt_project_holds_that_flowforge_does_not_build_is_named(make_pr
         "macros/naming.sql: generate_schema_name is not called by FlowForge",
     ]:
         assert expected in caplog.text, expected
+
+
+@pytest.mark.parametrize("key", ["model-paths", "seed-paths", "macro-paths", "test-paths"])
+@pytest.mark.parametrize("folder", ["../outside", "/tmp"])
+def test_a_dbt_path_outside_the_project_is_refused(make_project, tmp_path, key: str, folder: str) -> None:
+    (tmp_path / "outside").mkdir(exist_ok=True)
+    (tmp_path / "outside" / "x.sql").write_text("select 1 as id")
+    root = make_project({"project.yml": None, "dbt_project.yml": f"name: shop\nversion: '1'\n{key}: ['{folder}']\n"})
+    if folder == "../outside":
+        (root.parent / "outside").mkdir(exist_ok=True)
+    with pytest.raises(ProjectFileError, match="outside the project folder"):
+        load_project(root)
