@@ -79,7 +79,8 @@ def compile_project(
 
     if project.dbt:  # dbt runs a project's SQL on its target as written
         project = replace(project, config=project.config.model_copy(update={"dialect": profile.dialect}))
-    templates = {**project.macros, **{m.path: m.text for m in (*project.sql_models, *project.singular_tests)}}
+    package_macros = {rel: text for package in project.packages for rel, text in package.macros.items()}
+    templates = {**project.macros, **package_macros, **{m.path: m.text for m in (*project.sql_models, *project.singular_tests)}}
     renderer = ModelRenderer(templates, list(project.macros), target=profile.target(), **_dbt_jinja(project, profile))
     run = SqlCompile(
         project,
@@ -172,12 +173,15 @@ def _dbt_jinja(project: Project, profile: Profile) -> dict[str, Any]:
     types = profile.spec.dbt_types or (profile.engine,)
     return {
         "extra_globals": lambda env: dbt_globals(
-            env, adapter_types=types, dialect=profile.dialect, project=project.config.name, engine_macros=profile.spec.dbt_macros
+            env, adapter_types=types, dialect=profile.dialect, project=project.config.name, engine_macros=profile.spec.dbt_macros,
+            dispatch=project.dispatch,
         ),
+        "packages": {package.name: list(package.macros) for package in project.packages},
         "wrap_macro": lambda value: returning(value) if isinstance(value, jinja2.runtime.Macro) else value,
         "extensions": (TestBlocks, jinja2.ext.do),  # dbt enables `{% do %}`
-        "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; it installs no dbt packages "
-        "(copy the macros you use into macros/)",
+        "undefined": jinja2.Undefined,  # as dbt runs: an unset name is empty text (using one as a macro or object still fails)
+        "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; a package's macros "
+        "(dbt_utils.x) need the package installed in the project's dbt_packages/ (run `dbt deps`)",
     }
 
 

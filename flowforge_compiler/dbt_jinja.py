@@ -5,7 +5,10 @@ Chosen by reading dbt-labs' jaffle_shop and jaffle-shop and the projects Cosmos 
 `exceptions.raise_compiler_error`/`warn`, `execute`, `project_name`, `modules` (datetime, re),
 `fromjson`/`tojson`/`fromyaml`/`toyaml`, `zip`, `set`, `local_md5`, and the cross-database
 macros under `dbt.` (`date_trunc`, `dateadd`, `datediff`, `type_*`, `safe_cast`, `concat`,
-`hash`, ...), built with sqlglot and written in the dialect the project's SQL is read in.
+`hash`, `split_part`, `except`, ...), built with sqlglot and written in the dialect the
+project's SQL is read in; `should_store_failures()` is false (a check counts failing rows).
+Packages installed in the project (`dbt deps`) are namespaces: `dbt_utils.x`, with
+`adapter.dispatch(name, 'dbt_utils')` following dbt_project.yml's `dispatch:` search order.
 dbt names that need the warehouse while compiling (`run_query`, `statement`, `load_result`),
 the manifest (`graph`, `model`, `selected_resources`) or a run (`run_started_at`,
 `invocation_id`) stop the compile with an error that names them.
@@ -28,7 +31,7 @@ import jinja2.parser
 import yaml
 from sqlglot import exp
 
-from flowforge_compiler.dsl import DslError, quote_identifier
+from flowforge_compiler.dsl import DslError, MacroNamespace, quote_identifier
 
 log = logging.getLogger("flowforge")
 
@@ -133,27 +136,50 @@ def _log(message: Any, info: bool = False) -> str:
 
 
 def dbt_globals(
-    env: jinja2.Environment, *, adapter_types: tuple[str, ...], dialect: str, project: str, engine_macros: Mapping[str, Callable[..., str]]
+    env: jinja2.Environment,
+    *,
+    adapter_types: tuple[str, ...],
+    dialect: str,
+    project: str,
+    engine_macros: Mapping[str, Callable[..., str]],
+    dispatch: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The globals a dbt project's templates see, beside FlowForge's own DSL. `adapter_types`
-    are the prefixes `adapter.dispatch` tries before `default__` (the engine's dbt types)."""
+    are the prefixes `adapter.dispatch` tries before `default__` (the engine's dbt types);
+    `dispatch` is dbt_project.yml's search order per macro namespace."""
+    order = dict(dispatch or {})
 
-    def dispatch(name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
-        if macro_namespace == "dbt" and name in cross_database:
+    def own_macros(package: str) -> Mapping[str, Any]:
+        if package == project:
+            return env.globals
+        found = env.globals.get(package)
+        if not isinstance(found, MacroNamespace):
+            raise DslError(f"adapter.dispatch searches the package {package!r}, which is not installed", hint="run `dbt deps`, or fix dispatch: in dbt_project.yml")
+        return found.macros
+
+    def find(name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
+        namespace = macro_namespace or project
+        if namespace == "dbt" and "dbt" not in order and name in cross_database:
             return cross_database[name]
-        for prefix in (*adapter_types, "default"):
-            found = env.globals.get(f"{prefix}__{name}")
-            if callable(found):
-                return found  # type: ignore[no-any-return]
-        if name in cross_database:
-            return cross_database[name]
-        tried = ", ".join(f"{p}__{name}" for p in (*adapter_types, "default"))
-        raise DslError(f"adapter.dispatch({name!r}) found no macro (tried {tried})", hint=f"define {{% macro default__{name}(...) %}} in macros/")
+        searched = order.get(namespace, [namespace] if macro_namespace else [project, "dbt"])
+        tried: list[str] = []
+        for package in searched:
+            if package == "dbt":
+                if name in cross_database:
+                    return cross_database[name]
+                continue
+            macros = own_macros(package)
+            for prefix in (*adapter_types, "default"):
+                candidate = macros.get(f"{prefix}__{name}")
+                if callable(candidate):
+                    return candidate  # type: ignore[no-any-return]
+                tried.append(f"{package}.{prefix}__{name}")
+        raise DslError(f"adapter.dispatch({name!r}) found no macro (tried {', '.join(tried)})", hint=f"define {{% macro default__{name}(...) %}} in macros/")
 
     cross_database = cross_database_macros(dialect, engine_macros)
     adapter = _Namespace(
         "adapter",
-        {"dispatch": dispatch, "quote": lambda name: quote_identifier(str(name))},
+        {"dispatch": find, "quote": lambda name: quote_identifier(str(name))},
         "FlowForge's adapter has dispatch() and quote(); other adapter methods need the warehouse while compiling",
     )
     found: dict[str, Any] = {name: Unsupported(name, why) for name, why in UNSUPPORTED.items()}
@@ -172,6 +198,7 @@ def dbt_globals(
         zip=zip,
         set=set,
         local_md5=lambda text: hashlib.md5(str(text).encode(), usedforsecurity=False).hexdigest(),
+        should_store_failures=lambda: False,  # a check counts the failing rows; they are not stored
         dbt=_Namespace("dbt", cross_database, "FlowForge has dbt's cross-database macros " + ", ".join(sorted(cross_database))),
     )
     found["return"] = _return
@@ -198,6 +225,12 @@ def cross_database_macros(dialect: str, engine_macros: Mapping[str, Callable[...
 
     def render(node: exp.Expression) -> str:
         return node.sql(dialect)
+
+    def set_operator(build: Callable[..., exp.Expression]) -> Callable[[], str]:
+        # the keyword the dialect writes between two queries (BigQuery: EXCEPT DISTINCT)
+        one = exp.select("1")
+        written = render(build(one, one.copy()))
+        return lambda: written[len(one.sql(dialect)) : -len(one.sql(dialect))].strip().lower()
 
     def datediff(first_date: Any, second_date: Any, datepart: Any) -> str:
         part = str(datepart).strip("'\"").upper()
@@ -228,4 +261,11 @@ def cross_database_macros(dialect: str, engine_macros: Mapping[str, Callable[...
         "bool_or": lambda expression: render(exp.LogicalOr(this=sql(expression))),
         "string_literal": lambda value: render(exp.Literal.string(str(value))),
         "escape_single_quotes": lambda expression: str(expression).replace("'", "''"),
+        "split_part": lambda string_text, delimiter_text, part_number: render(
+            exp.SplitPart(this=sql(string_text), delimiter=sql(delimiter_text), part_index=sql(part_number))
+        ),
+        "replace": lambda field, old_chars, new_chars: render(exp.func("replace", sql(field), sql(old_chars), sql(new_chars))),
+        "cast_bool_to_text": lambda field: render(exp.cast(sql(field), "text")),
+        "except": set_operator(exp.except_),
+        "intersect": set_operator(exp.intersect),
     } | dict(engine_macros)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,11 @@ from flowforge_compiler.yaml_files import read_yaml, validate
 log = logging.getLogger("flowforge")
 
 DBT_PROJECT = "dbt_project.yml"
-_USED = {"name", "version", "vars", "models", "model-paths", "seed-paths", "macro-paths", "test-paths", "seeds", "profile", "config-version"}
-_NOT_NEEDED = {"target-path", "clean-targets", "require-dbt-version", "analysis-paths", "snapshot-paths", "docs-paths", "asset-paths", "log-path", "packages-install-path"}
+_USED = {
+    "name", "version", "vars", "models", "model-paths", "seed-paths", "macro-paths", "test-paths", "seeds", "profile", "config-version",
+    "packages-install-path", "dispatch",
+}  # fmt: skip
+_NOT_NEEDED = {"target-path", "clean-targets", "require-dbt-version", "analysis-paths", "snapshot-paths", "docs-paths", "asset-paths", "log-path"}
 _CONFIG_KEYS = {
     "materialized", "tags", "enabled", "schema", "alias", "database", "unique_key", "incremental_strategy", "docs", "persist_docs",
     "meta", "grants", "full_refresh", "on_schema_change", "contract", "pre-hook", "post-hook", "sql_header", "group", "access",
@@ -44,8 +48,10 @@ _SEED_KEYS = _SEED_SUPPORTED | {
     "pre-hook", "post-hook", "group",
 }  # fmt: skip
 _TESTS = {"not_null", "unique", "accepted_values", "relationships"}
-_GENERIC_TEST = re.compile(r"\{%-?\s*test\s+\w+\s*\(")
-_GENERIC_TEST_NAME = re.compile(r"\{%-?\s*test\s+(\w+)\s*\(")
+# a generic test: `{% test name(...) %}`, or a macro named test_<name> as dbt still reads
+_GENERIC_TEST = re.compile(r"\{%-?\s*(?:test\s+\w+|macro\s+test_\w+)\s*\(")
+_GENERIC_TEST_NAME = re.compile(r"\{%-?\s*(?:test\s+|macro\s+test_)(\w+)\s*\(")
+PACKAGE_FILES = ("packages.yml", "dependencies.yml")
 # config() keys of dbt models that FlowForge accepts and leaves unread, with a warning
 IGNORED_MODEL_CONFIG = frozenset(_CONFIG_KEYS - _SUPPORTED - {"enabled"}) | {"pre_hook", "post_hook", "on_schema_change", "file_format", "packages"}
 # config() keys of dbt models that a model's own file cannot set in FlowForge, and what to do
@@ -112,9 +118,13 @@ def unread_files(root: Path, data: dict[str, Any], model_paths: list[tuple[Path,
     """Warn about what a dbt project holds that FlowForge does not build: packages, snapshots,
     dbt Python models (among `model_paths`, the files under the model paths), naming macros
     (among `macros`, relative path -> text)."""
-    for name in ("packages.yml", "dependencies.yml"):
-        if (root / name).is_file():
-            log.warning("%s: not read; FlowForge installs no dbt packages (copy the macros you use into macros/)", name)
+    if not (root / package_folder(data)).is_dir():
+        for name in PACKAGE_FILES:
+            if (root / name).is_file():
+                log.warning(
+                    "%s: its packages are not installed in %s/; run `dbt deps` (FlowForge reads installed packages and installs none)",
+                    name, package_folder(data),
+                )  # fmt: skip
     for folder in data.get("snapshot-paths", ["snapshots"]):
         if any(path.suffix in (".sql", ".yml") for path, _ in model_files(root, [str(folder)])):
             log.warning("%s/: dbt snapshots are not built by FlowForge", folder)
@@ -124,6 +134,63 @@ def unread_files(root: Path, data: dict[str, Any], model_paths: list[tuple[Path,
     for rel, text in macros.items():
         for name in _NAMING_MACRO.findall(text):
             log.warning("%s: %s is not called by FlowForge; every model builds in the profile's schema, named after its file", rel, name)
+
+
+@dataclass(frozen=True)
+class DbtPackage:
+    """A package `dbt deps` installed in the project: its macros are called as `name.macro`
+    (and see each other unqualified), its generic tests are named `name.test` in schema files."""
+
+    name: str
+    folder: str  # relative to the project
+    macros: Mapping[str, str]  # path relative to the project -> text
+
+
+def package_folder(data: dict[str, Any]) -> str:
+    """Where `dbt deps` installs packages (`packages-install-path`, relative to the project)."""
+    return str(data.get("packages-install-path", "dbt_packages"))
+
+
+def installed_packages(root: Path, data: dict[str, Any], read_text: Callable[[Path, str], str]) -> list[DbtPackage]:
+    """The packages in the install folder: each sub-folder with a dbt_project.yml. Only their
+    macros and generic tests are read; models, seeds or snapshots a package has are named in
+    a warning. A package linked from outside the project (as `dbt deps` links a `local:`
+    one) is an error, as any file outside the project is."""
+    install = package_folder(data)
+    folder = root / install
+    if not folder.is_dir():
+        return []
+    files = ProjectFiles(root)
+    files.relative(folder, f"{install}/")
+    packages: list[DbtPackage] = []
+    for child in sorted(folder.iterdir()):
+        if not (child / DBT_PROJECT).is_file():
+            continue
+        rel = files.relative(child, f"{install}/{child.name}/")
+        own, _ = read_yaml(child / DBT_PROJECT, f"{rel}/{DBT_PROJECT}")
+        if not isinstance(own, dict) or not isinstance(own.get("name"), str):
+            raise ProjectFileError("a package's dbt_project.yml must be a mapping with a name", location=Location(f"{rel}/{DBT_PROJECT}", 1))
+        taken = {str(data["name"]), *(p.name for p in packages)}
+        if own["name"] in taken:
+            raise ProjectFileError(f"two packages (or the project and a package) are named {own['name']!r}", location=Location(f"{rel}/{DBT_PROJECT}", 1))
+        macro_folders = [f"{rel}/{m}" for m in own.get("macro-paths", ["macros"])]
+        macros = {r: read_text(p, r) for p, r in model_files(root, macro_folders) if p.suffix == ".sql"}
+        for key, default, what in (("model-paths", "models", "models"), ("seed-paths", "seeds", "seeds"), ("snapshot-paths", "snapshots", "snapshots")):
+            if any(p.suffix in (".sql", ".csv") for p, _ in model_files(root, [f"{rel}/{m}" for m in own.get(key, [default])])):
+                log.warning("%s: the package's %s are not built by FlowForge (it reads a package's macros and generic tests)", rel, what)
+        packages.append(DbtPackage(own["name"], rel, macros))
+    return packages
+
+
+def dispatch_order(data: dict[str, Any]) -> dict[str, list[str]]:
+    """dbt_project.yml's `dispatch:`: per macro namespace, the packages adapter.dispatch
+    searches, in order (dbt's default: the namespace alone)."""
+    order: dict[str, list[str]] = {}
+    for i, entry in enumerate(data.get("dispatch") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("macro_namespace"), str) or not isinstance(entry.get("search_order"), list):
+            raise ProjectFileError(f"dispatch entry {i + 1} needs macro_namespace and a search_order list", location=Location(DBT_PROJECT))
+        order[entry["macro_namespace"]] = [str(p) for p in entry["search_order"]]
+    return order
 
 
 def split_tests(texts: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -340,6 +407,10 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
     elif isinstance(test, dict) and len(test) == 1:
         ((name, args),) = test.items()
     args = dict(args or {})
+    nested = args.pop("arguments", None)  # dbt 1.10+ nests a test's own arguments under `arguments:`
+    if nested is not None and not isinstance(nested, dict):
+        raise ProjectFileError(f"the test {name!r} on {model}: `arguments:` must be a mapping", location=Location(rel))
+    args.update(nested or {})
     column = column if column is not None else args.pop("column_name", None)
     where_shown = f"{model}.{column}" if column else model
     if name not in _TESTS and name not in generic:
@@ -347,8 +418,8 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
         raise ProjectFileError(
             f"the test {shown!r} on {where_shown} is not one FlowForge has",
             location=Location(rel),
-            hint=f"FlowForge runs {', '.join(sorted(_TESTS))} and the generic tests the project defines ({{% test %}}); "
-            "write others as a singular test or remove it",
+            hint=f"FlowForge runs {', '.join(sorted(_TESTS))}, the generic tests the project defines ({{% test %}}) and those of "
+            "the packages installed in dbt_packages/ (`dbt deps` installs them; name them package.test); write others as a singular test",
         )
     config = dict(args.pop("config", None) or {})
     check: dict[str, Any] = {"type": name, "table": model, "column": column}
@@ -435,6 +506,8 @@ def dbt_config(
     return config, sources, disabled, seeds, uses
 
 
-def generic_test_names(texts: list[str]) -> frozenset[str]:
-    """The generic tests (`{% test name(...) %}`) defined in these macro files."""
-    return frozenset(name for text in texts for name in _GENERIC_TEST_NAME.findall(text))
+def generic_test_names(texts: list[str], package: str | None = None) -> frozenset[str]:
+    """The generic tests (`{% test name(...) %}`) defined in these macro files; a package's
+    are named `package.name`, as schema files name them."""
+    prefix = f"{package}." if package else ""
+    return frozenset(prefix + name for text in texts for name in _GENERIC_TEST_NAME.findall(text))

@@ -10,7 +10,7 @@ import ast
 import logging
 import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,6 +172,20 @@ class DslError(Exception):
 _UNDEFINED_HINT = "DSL names are ref, source, var, config, this, target, env_var, is_incremental and your macros"
 
 
+class MacroNamespace:
+    """A package's macros, as templates call them: `package.macro(...)`."""
+
+    def __init__(self, package: str, macros: Mapping[str, Any]):
+        self.package, self.macros = package, macros
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("package", "macros"):
+            raise AttributeError(name)
+        if name not in self.macros:
+            raise DslError(f"{self.package}.{name} is not a macro of the package {self.package}", hint="see the macros/ folder of the package for its names")
+        return self.macros[name]
+
+
 class ModelRenderer:
     """Renders model templates; macros are loaded once and shared by every model."""
 
@@ -185,15 +199,20 @@ class ModelRenderer:
         wrap_macro: Callable[[Any], Any] | None = None,
         undefined_hint: str = _UNDEFINED_HINT,
         extensions: tuple[type[jinja2.ext.Extension], ...] = (),
+        packages: Mapping[str, list[str]] | None = None,
+        undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
     ):
         """`extra_globals` adds names beside the DSL's (a dbt project's builtins), `wrap_macro`
-        wraps every macro made global (dbt's `return()`)."""
+        wraps every macro made global (dbt's `return()`). `packages` names each package's macro
+        templates: a package's macros are called as `package.macro` and see each other (then
+        the globals) unqualified. `undefined` is what an unknown name is (dbt's render as empty
+        text; FlowForge's are errors)."""
         self._templates = dict(templates)
         self._wrap_macro = wrap_macro
         self._undefined_hint = undefined_hint
         self.env = jinja2.Environment(
             loader=jinja2.FunctionLoader(self._load),
-            undefined=jinja2.StrictUndefined,
+            undefined=undefined,
             autoescape=False,
             keep_trailing_newline=True,
             auto_reload=False,
@@ -209,28 +228,33 @@ class ModelRenderer:
             this=_This(),
             target=target,  # the profile: target.name, .type, .schema, .database, .dialect
         )
+        self.packages: dict[str, dict[str, Any]] = {name: {} for name in packages or {}}
+        self.env.globals.update({name: MacroNamespace(name, macros) for name, macros in self.packages.items()})
         if extra_globals is not None:
             self.env.globals.update(extra_globals(self.env))
-        self._load_macros(macro_names)
+        self._load_macros(macro_names, self.env.globals)
+        for name, templates in (packages or {}).items():
+            self._load_macros(templates, self.packages[name])
 
     def _load(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
         # Returning the name as the filename makes Jinja's tracebacks point into the file.
         source = self._templates.get(name)
         return None if source is None else (source, name, lambda: True)
 
-    def _load_macros(self, names: list[str]) -> None:
+    def _load_macros(self, names: list[str], into: MutableMapping[str, Any]) -> None:
+        """Load macro templates into `into`: the globals, or a package's own names (which its
+        templates see before the globals)."""
+        own = None if into is self.env.globals else into
         # Two passes: macros in one file may call macros defined in another.
         for _ in range(2):
             for name in names:
-                module = self._template(name).make_module()
+                module = self._template(name, own).make_module()
                 wrap = self._wrap_macro or (lambda macro: macro)
-                self.env.globals.update(
-                    {k: wrap(getattr(module, k)) for k in dir(module) if not k.startswith("_")}
-                )
+                into.update({k: wrap(getattr(module, k)) for k in dir(module) if not k.startswith("_")})
 
-    def _template(self, name: str) -> jinja2.Template:
+    def _template(self, name: str, own: MutableMapping[str, Any] | None = None) -> jinja2.Template:
         try:
-            return self.env.get_template(name)
+            return self.env.get_template(name, globals=own)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"Jinja syntax error: {exc.message}", location=Location(name, exc.lineno)
@@ -249,7 +273,8 @@ class ModelRenderer:
         with the keyword arguments `arguments` builds there (so its ref() and source() count)."""
 
         def call() -> str:
-            target = self.env.globals.get(macro)
+            package, _, name = macro.rpartition(".")
+            target = self.packages.get(package, {}).get(name) if package else self.env.globals.get(macro)
             if not callable(target):
                 raise DslError(f"no macro named {macro!r}")
             return str(target(**arguments()))

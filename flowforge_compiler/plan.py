@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 
-IR_VERSION = "6"  # 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "7"  # 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed", "stream"]
@@ -232,11 +232,13 @@ class RelationshipsPlanCheck(PlanCheck):
 
 
 class SqlPlanCheck(PlanCheck):
-    """A query that fails the check when it returns rows: dbt's singular tests."""
+    """A query that fails the check when it returns rows (or, with `fail_calc`, when that
+    aggregate over its rows is not 0): dbt's singular and generic tests."""
 
     type: Literal["sql"]
     sql: str  # one SELECT, in the engine's dialect
     path: str  # the file it is written in, relative to the project
+    fail_calc: str | None = None  # dbt's fail_calc: the failures are this aggregate over the rows (not their count)
 
 
 TypedCheck = Annotated[

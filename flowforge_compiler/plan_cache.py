@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from flowforge_compiler.code_identity import code_identity, engine_modules
-from flowforge_compiler.dbt_project import DBT_PROJECT, is_dbt_project, read_dbt_project
+from flowforge_compiler.dbt_project import DBT_PROJECT, is_dbt_project, package_folder, read_dbt_project
 from flowforge_compiler.errors import FlowForgeError
 from flowforge_compiler.local_modules import ImportProbes, recording_imports
 from flowforge_compiler.plan import Plan
@@ -123,11 +123,12 @@ def _files_digest(root: Path) -> str | None:
 
 def _hashed(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The files and folders a compile reads: FlowForge's fixed ones, or the folders a dbt
-    project's dbt_project.yml names (a broken one is left to the compile to report)."""
+    project's dbt_project.yml names and its installed packages (a broken one is left to the
+    compile to report)."""
     if not is_dbt_project(root):
         return _HASHED_FILES, _HASHED_FOLDERS
-    _, *folders = read_dbt_project(root, warn=False)
-    return (DBT_PROJECT, *_HASHED_FILES), tuple(dict.fromkeys(f for group in folders for f in group))
+    data, *folders = read_dbt_project(root, warn=False)
+    return (DBT_PROJECT, *_HASHED_FILES), tuple(dict.fromkeys([*(f for group in folders for f in group), package_folder(data)]))
 
 
 class _NotHashable(Exception):

@@ -11,9 +11,12 @@ from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import ProjectFiles, project_root
 from flowforge_compiler.dbt_project import (
+    DbtPackage,
     GenericTest,
     dbt_config,
+    dispatch_order,
     generic_test_names,
+    installed_packages,
     is_dbt_project,
     model_files,
     read_dbt_project,
@@ -50,7 +53,9 @@ class Project:
     test_lines: tuple[int | None, ...] = ()  # the line of each `tests:` entry in project.yml
     dbt: bool = False  # read from dbt_project.yml: dbt's Jinja names, its SQL in the target's dialect
     singular_tests: list[SqlModelFile] = field(default_factory=list)  # dbt's tests/*.sql: fail when they return rows
-    generic_tests: list[GenericTest] = field(default_factory=list)  # uses of the dbt project's own {% test %} blocks
+    generic_tests: list[GenericTest] = field(default_factory=list)  # uses of the dbt project's (or a package's) {% test %} blocks
+    packages: list[DbtPackage] = field(default_factory=list)  # the dbt packages installed in the project
+    dispatch: dict[str, list[str]] = field(default_factory=dict)  # dbt's `dispatch:`: namespace -> packages searched
 
     def node_names(self) -> list[str]:
         return [
@@ -112,8 +117,9 @@ def _load_dbt(root: Path) -> Project:
     singular, generic_definitions = split_tests(test_texts)
     macros = {rel: _read_text(path, rel) for path, rel in model_files(root, macro_folders) if path.suffix == ".sql"} | generic_definitions
     unread_files(root, data, files, macros)
+    packages = installed_packages(root, data, _read_text)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
-    generic = generic_test_names(list(macros.values()))
+    generic = generic_test_names(list(macros.values())).union(*(generic_test_names(list(p.macros.values()), p.name) for p in packages))
     config, sources, disabled, seeds, generic_uses = dbt_config(root, data, sql, files, model_folders, seed_folders, generic)
     by_path = dict((rel, path) for path, rel in files)
     project = Project(
@@ -128,6 +134,8 @@ def _load_dbt(root: Path) -> Project:
         dbt=True,
         generic_tests=generic_uses,
         singular_tests=[SqlModelFile(Path(rel).stem, rel, text) for rel, text in singular.items()],
+        packages=packages,
+        dispatch=dispatch_order(data),
     )
     _check_unique_names(project)
     return project

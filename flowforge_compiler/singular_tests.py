@@ -4,13 +4,15 @@ rows, compiled like a model (rendered, parsed once, written in the engine's dial
 check of type `sql`.
 
 A test guards the last node it reads in build order, so it runs once everything it reads is
-built; a singular test's `config()` takes `severity`, `tags` and `enabled`, a generic test's
+built; a singular test's `config()` takes `severity`, `tags`, `enabled` and `fail_calc` (the
+failures are that aggregate over the rows, as dbt_utils' `equal_rowcount` counts), a generic test's
 use takes `severity`, `where` and `tags` in its schema file (dbt's other test settings are named
 in a warning and left unread).
 """
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from collections.abc import Sequence
@@ -28,13 +30,13 @@ from flowforge_compiler.plan import PlanCheck, PlanNode, Relation, SqlPlanCheck
 from flowforge_compiler.project import SqlModelFile
 from flowforge_compiler.project_file import Strict
 from flowforge_compiler.sql_models import SqlCompile, analysed
-from flowforge_compiler.sql_statements import boolean_filter, is_blank, strip_statement
+from flowforge_compiler.sql_statements import boolean_filter, is_blank, one_expression, strip_statement
 
 log = logging.getLogger("flowforge")
 
 # dbt's test settings that FlowForge does not read (warned about, never applied)
 IGNORED_TEST_CONFIG = frozenset(
-    {"store_failures", "store_failures_as", "warn_if", "error_if", "limit", "fail_calc", "meta", "database", "schema", "alias", "group", "where"}
+    {"store_failures", "store_failures_as", "warn_if", "error_if", "limit", "meta", "database", "schema", "alias", "group", "where"}
 )
 
 
@@ -44,6 +46,7 @@ class SingularTestConfig(Strict):
     severity: Literal["error", "warn"] = "error"
     tags: list[str] = []
     enabled: bool = True
+    fail_calc: str = "count(*)"  # dbt's: what the failures are, over the query's rows
 
     @field_validator("severity", mode="before")
     @classmethod
@@ -64,7 +67,7 @@ def singular_checks(tests: Sequence[SqlModelFile], run: SqlCompile, nodes: Seque
         sql = run.renderer.render(test.path, ctx)
         settings = SingularTestConfig.model_validate(ctx.config)
         if settings.enabled:
-            query.add(test.name, test.name, sql, ctx, settings.severity, settings.tags, test.path)
+            query.add(test.name, test.name, sql, ctx, settings.severity, settings.tags, test.path, settings.fail_calc)
     return query.done()
 
 
@@ -76,11 +79,13 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
     dialect = run.project.config.dialect
     for use in uses:
         ctx = query.context(use.path, use.test, SingularTestConfig)
-        sql = run.renderer.call_macro(f"test_{use.test}", ctx, lambda use=use: _arguments(use, dialect))
+        package, _, test = use.test.rpartition(".")  # a package's test: dbt_utils.expression_is_true
+        macro = f"{package}.test_{test}" if package else f"test_{test}"
+        sql = run.renderer.call_macro(macro, ctx, lambda use=use: _arguments(use, dialect))
         own = SingularTestConfig.model_validate(ctx.config)  # the test's own config(): the use's settings win
         severity = use.severity if use.severity != "error" else own.severity
         name = "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
-        query.add(_plain(name), use.test, sql, ctx, severity, [*use.tags, *own.tags], use.path)
+        query.add(_plain(name), use.test, sql, ctx, severity, [*use.tags, *own.tags], use.path, own.fail_calc)
     return query.done()
 
 
@@ -93,7 +98,26 @@ def _arguments(use: GenericTest, dialect: str) -> dict[str, object]:
         condition = boolean_filter(use.where, Location(use.path), what=f"the where: of the test {use.test!r}", dialect=dialect)
         rows = exp.select("*").from_(exp.maybe_parse(model, into=exp.Table, dialect=dialect)).where(exp.maybe_parse(condition, dialect=dialect))
         model = rows.subquery("dbt_subquery").sql(dialect)
-    return {"model": model, **({"column_name": use.column} if use.column else {}), **use.args}
+    args = {key: _relation_argument(value) for key, value in use.args.items()}
+    return {"model": model, **({"column_name": use.column} if use.column else {}), **args}
+
+
+_RELATION_CALL = re.compile(r"^\s*(?P<func>ref|source)\s*\((?P<args>[^()]*)\)\s*$")
+
+
+def _relation_argument(value: object) -> object:
+    """An argument written `ref('x')` or `source('a', 'b')` (`to:`, `compare_model:`) is that
+    relation, as dbt renders it; the call is recorded, so the check runs once it is built."""
+    match = _RELATION_CALL.match(value) if isinstance(value, str) else None
+    if match is None:
+        return value
+    try:
+        parsed = ast.parse(f"f({match.group('args')})", mode="eval").body
+        assert isinstance(parsed, ast.Call) and not parsed.keywords
+        names = [ast.literal_eval(a) for a in parsed.args]
+    except (SyntaxError, ValueError, AssertionError):
+        return value
+    return DSL_FUNCTIONS[match.group("func")](*names)
 
 
 def _plain(name: str) -> str:
@@ -125,7 +149,9 @@ class _Queries:
             config_ignored=IGNORED_TEST_CONFIG,
         )
 
-    def add(self, check_id: str, name: str, rendered: str, ctx: RenderContext, severity: str, tags: list[str], path: str) -> None:
+    def add(
+        self, check_id: str, name: str, rendered: str, ctx: RenderContext, severity: str, tags: list[str], path: str, fail_calc: str = "count(*)"
+    ) -> None:
         run = self.run
         collect_missing(name, ctx.missing, run.index, self.missing)
         if self.missing:
@@ -146,6 +172,11 @@ class _Queries:
             table, relation = source.relation, Relation(schema=source.schema, name=source.identifier)
         else:
             table, relation = name, Relation(name=name)
+        calc = None
+        if fail_calc.replace(" ", "").lower() != "count(*)":
+            source_dialect = run.project.config.dialect
+            one_expression(fail_calc, where, what=f"the fail_calc of the test {name!r}", dialect=source_dialect, kind="aggregate", example="sum(n)")
+            calc = exp.maybe_parse(fail_calc, dialect=source_dialect).sql(run.engine_dialect)
         unique, n = check_id, 1
         while unique in self.taken:
             n += 1
@@ -154,7 +185,7 @@ class _Queries:
         self.checks.append(
             SqlPlanCheck(
                 id=unique, type="sql", table=table, relation=relation, node=guarded.id if guarded else None, nodes=read,
-                severity=severity, tags=sorted(set(tags)), sql=engine_sql, path=path,
+                severity=severity, tags=sorted(set(tags)), sql=engine_sql, path=path, fail_calc=calc,
             )  # fmt: skip
         )
 

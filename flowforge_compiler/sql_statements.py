@@ -145,24 +145,30 @@ def statement_tokens(
 def boolean_filter(text: str, location: Location, *, what: str, dialect: str = SOURCE_DIALECT) -> str:
     """A `where:` filter: one expression that cannot close a parenthesis it did not open nor
     start a statement, so it can be embedded in FlowForge's own SQL."""
+    return one_expression(text, location, what=what, dialect=dialect, kind="boolean expression", example="status = 'active'")
+
+
+def one_expression(text: str, location: Location, *, what: str, dialect: str, kind: str = "expression", example: str = "sum(n)") -> str:
+    """SQL text that must be one expression (a filter, an aggregate), checked by its tokens
+    and parse, so it can be embedded in FlowForge's own SQL."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
     depth = 0
     for token in _tokens(text, what, location, dialect):
-        kind = token.token_type.name
-        depth += 1 if kind == "L_PAREN" else -1 if kind == "R_PAREN" else 0
-        if kind == "SEMICOLON" or depth < 0:
+        kind_of = token.token_type.name
+        depth += 1 if kind_of == "L_PAREN" else -1 if kind_of == "R_PAREN" else 0
+        if kind_of == "SEMICOLON" or depth < 0:
             raise ProjectFileError(
-                f"{what} must be one boolean expression; it {'ends the statement' if kind == 'SEMICOLON' else 'closes a parenthesis it did not open'}",
+                f"{what} must be one {kind}; it {'ends the statement' if kind_of == 'SEMICOLON' else 'closes a parenthesis it did not open'}",
                 location=location,
-                hint="write a condition such as `status = 'active'`",
+                hint=f"write an {kind} such as `{example}`" if kind[0] in "aeiou" else f"write a {kind} such as `{example}`",
             )
     try:
         parsed = sqlglot.parse_one(text, read=dialect)
     except ParseError as exc:
         raise ProjectFileError(f"{what} is not a valid SQL expression: {str(exc).splitlines()[0]}", location=location) from exc
     if depth != 0 or not isinstance(parsed, exp.Condition) or isinstance(parsed, exp.Query):
-        raise ProjectFileError(f"{what} must be one boolean expression, not a statement", location=location)
+        raise ProjectFileError(f"{what} must be one {kind}, not a statement", location=location)
     return text

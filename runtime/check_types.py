@@ -192,6 +192,17 @@ class FailingRows(CheckType):
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
             raise ValueError(f"check {check.id!r}: its sql is not one query")
         failing = statements[0]
+        if check.fail_calc is not None:
+            parsed = [s for s in sqlglot.parse(check.fail_calc, read=c.dialect) if s is not None]
+            calc = parsed[0] if len(parsed) == 1 else None
+            if not isinstance(calc, exp.Condition) or isinstance(calc, exp.Query):
+                raise ValueError(f"check {check.id!r}: its fail_calc is not one expression")
+            return CheckQuery(  # as dbt: failing when the aggregate is neither 0 nor null
+                value_sql=c.render(exp.select(calc).from_(failing.subquery("dbt_internal_test", copy=True))),
+                fails=lambda n: n is not None and n != 0,
+                message=lambda n: f"{check.path}: {check.fail_calc} is {n}",
+                failing_rows_sql=c.render(failing),
+            )
         return CheckQuery(
             value_sql=c.render(exp.select(count_star()).from_(failing.subquery("failing", copy=True))),
             fails=lambda n: int(n) > 0,

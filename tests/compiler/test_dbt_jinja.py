@@ -126,7 +126,7 @@ def test_dbt_names_flowforge_does_not_have_stop_the_compile_naming_them(make_pro
         compile_dir(root)
     assert str(error.value.location) == "models/b.sql:2"
     if "dbt_utils" in message:
-        assert "installs no dbt packages" in (error.value.hint or "")
+        assert "installed in the project's dbt_packages/ (run `dbt deps`)" in (error.value.hint or "")
 
 
 def test_a_dbt_projects_sql_is_read_in_its_targets_dialect(make_project) -> None:

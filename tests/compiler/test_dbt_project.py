@@ -164,7 +164,7 @@ def test_what_a_dbt_project_holds_that_flowforge_does_not_build_is_named(make_pr
     assert [m.name for m in project.sql_models] == ["a"]
     for expected in [
         "'on-run-end' is not supported",
-        "packages.yml: not read; FlowForge installs no dbt packages",
+        "packages.yml: its packages are not installed in dbt_packages/; run `dbt deps`",
         "snapshots/: dbt snapshots are not built",
         "models/py_model.py: dbt Python models are not read",
         "models/exposures.yml: exposures, semantic_models not read",

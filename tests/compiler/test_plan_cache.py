@@ -274,8 +274,10 @@ def test_a_new_password_is_served_the_same_plan_and_a_new_schema_is_not(make_pro
 DBT_FILES = {
     "project.yml": None,
     "dbt_project.yml": "name: shop\nversion: '1'\nmodel-paths: [transform]\nmacro-paths: [lib]\ntest-paths: [checks]\nseed-paths: [data]\n",
-    "transform/a.sql": "select {{ val() }} as v",
+    "transform/a.sql": "select {{ val() }} + {{ tools.bump() }} as v",
     "lib/m.sql": "{% macro val() %}3{% endmacro %}",
+    "dbt_packages/tools/dbt_project.yml": "name: tools\n",
+    "dbt_packages/tools/macros/bump.sql": "{% macro bump() %}0{% endmacro %}",
     "checks/t.sql": "select * from {{ ref('a') }} where v < 0",
     "data/s.csv": "id\n1\n",
 }
@@ -286,8 +288,9 @@ def test_a_dbt_project_is_cached_and_a_change_in_any_folder_it_names_compiles_ag
     cold = compile_at(root)
     versions = [cold.to_json()]
     for path, text in [
-        ("transform/a.sql", "select {{ val() }} + 0 as v"),
+        ("transform/a.sql", "select {{ val() }} + {{ tools.bump() }} + 0 as v"),
         ("lib/m.sql", "{% macro val() %}4{% endmacro %}"),
+        ("dbt_packages/tools/macros/bump.sql", "{% macro bump() %}1{% endmacro %}"),  # an installed package
         ("checks/t.sql", "select * from {{ ref('a') }} where v < 1"),
         ("data/s.csv", "id\n2\n"),
         ("transform/schema.yml", "version: 2\nmodels:\n  - name: a\n    description: The a.\n"),

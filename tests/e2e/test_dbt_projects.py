@@ -51,12 +51,12 @@ def jaffle_shop(tmp_path: Path) -> Path:
     return project
 
 
-def assert_dbts_rows(rows_of, *, by_value: bool = False) -> None:
-    """Each table's CSV equals dbt's; `by_value` compares numbers as numbers (PostgreSQL writes
-    jaffle_shop's `amount / 100` of integer cents as an integer, as dbt-postgres does, where
-    DuckDB writes 33.0)."""
-    for table in TABLES:
-        expected = (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text()
+def assert_dbts_rows(rows_of, *, by_value: bool = False, expected_in: str = "jaffle_shop_expected", tables: list[str] = TABLES) -> None:
+    """Each table's CSV equals dbt's; `by_value` compares numbers as numbers, rows in order of
+    their values (PostgreSQL writes jaffle_shop's `amount / 100` of integer cents as an integer,
+    as dbt-postgres does, where DuckDB writes 33.0)."""
+    for table in tables:
+        expected = (FIXTURES / expected_in / f"{table}.csv").read_text()
         got = rows_of(table)
         if by_value:
             got, expected = _values(got), _values(expected)
@@ -70,7 +70,34 @@ def _values(text: str) -> list[list[object]]:
         except ValueError:
             return cell
 
-    return [[value(cell) for cell in line.split(",")] for line in text.splitlines()]
+    header, *rows = [[value(cell) for cell in line.split(",")] for line in text.splitlines()]
+    return [header, *sorted(rows, key=lambda row: [(isinstance(v, str), v) for v in row])]
+
+
+def pg_rows(pg_dsn: str, schema: str):
+    """A reader of one table's rows on PostgreSQL, as CSV text with a header."""
+    import psycopg
+
+    con = psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://"))
+
+    def rows_of(table: str) -> str:
+        cursor = con.execute(f'select * from "{schema}"."{table}" order by 1')
+        header = ",".join(d.name for d in cursor.description)
+        lines = [",".join("" if v is None else str(v) for v in row) for row in cursor.fetchall()]
+        return "\n".join([header, *lines]) + "\n"
+
+    return con, rows_of
+
+
+def pg_environ(pg_dsn: str, schema: str) -> dict[str, str]:
+    """The variables the test profiles' postgres outputs read."""
+    from flowforge_compiler.dsn import parse_dsn
+
+    dsn = parse_dsn(pg_dsn, "test")
+    return {
+        "PGHOST_TEST": dsn.host or "localhost", "PGPORT_TEST": str(dsn.port or 5432), "PGUSER_TEST": dsn.username or "",
+        "DBT_ENV_SECRET_PG_PASSWORD": dsn.password or "", "PGDATABASE_TEST": dsn.database or "", "PGSCHEMA_TEST": schema,
+    }  # fmt: skip
 
 
 def test_jaffle_shop_builds_unmodified_with_its_20_tests_and_dbts_rows(tmp_path: Path, ffc) -> None:
@@ -87,15 +114,7 @@ def test_jaffle_shop_builds_unmodified_with_its_20_tests_and_dbts_rows(tmp_path:
 
 @pytest.mark.postgres
 def test_jaffle_shop_on_the_dbt_profiles_postgres_target_gives_the_same_rows(tmp_path: Path, ffc, pg_dsn: str, pg_schema: str) -> None:
-    import psycopg
-
-    from flowforge_compiler.dsn import parse_dsn
-
-    dsn = parse_dsn(pg_dsn, "test")
-    environ = {
-        "PGHOST_TEST": dsn.host or "localhost", "PGPORT_TEST": str(dsn.port or 5432), "PGUSER_TEST": dsn.username or "",
-        "DBT_ENV_SECRET_PG_PASSWORD": dsn.password or "", "PGDATABASE_TEST": dsn.database or "", "PGSCHEMA_TEST": pg_schema,
-    }  # fmt: skip
+    environ = pg_environ(pg_dsn, pg_schema)
     project = jaffle_shop(tmp_path)
     profiles = tmp_path / "dbt-home"
     profiles.mkdir()
@@ -103,15 +122,52 @@ def test_jaffle_shop_on_the_dbt_profiles_postgres_target_gives_the_same_rows(tmp
     result = ffc("build", project, "--target", "pg", env={**environ, "DBT_PROFILES_DIR": str(profiles)})
     assert result.exit_code == 0, result.output
     assert "passed: 20" in result.stdout
-    with psycopg.connect(pg_dsn.replace("postgresql+psycopg://", "postgresql://")) as con:
-
-        def rows_of(table: str) -> str:
-            cursor = con.execute(f'select * from "{pg_schema}"."{table}" order by 1')
-            header = ",".join(d.name for d in cursor.description)
-            lines = [",".join("" if v is None else str(v) for v in row) for row in cursor.fetchall()]
-            return "\n".join([header, *lines]) + "\n"
-
+    con, rows_of = pg_rows(pg_dsn, pg_schema)
+    with con:
         assert_dbts_rows(rows_of, by_value=True)
+
+
+UTILS_TABLES = ["stg_customers", "stg_orders", "stg_events", "stg_page_views", "customer_orders", "order_months", "day_numbers", "event_ids"]
+
+
+def utils_shop(tmp_path: Path, *, installed: bool = True) -> Path:
+    """utils_shop as `dbt deps` leaves it: dbt_utils (the copy in tests/fixtures/dbt/packages)
+    installed in dbt_packages/, and a dbt profiles.yml beside it."""
+    project = tmp_path / "utils_shop"
+    shutil.copytree(FIXTURES / "utils_shop", project)
+    if installed:
+        shutil.copytree(FIXTURES / "packages" / "dbt_utils", project / "dbt_packages" / "dbt_utils")
+    (project / "profiles.yml").write_text(PROFILES.replace("jaffle_shop:", "utils_shop:").replace("jaffle.duckdb", "utils_shop.duckdb"))
+    return project
+
+
+def test_a_project_using_dbt_utils_builds_with_the_installed_package_and_gives_dbts_rows(tmp_path: Path, ffc) -> None:
+    project = utils_shop(tmp_path)
+    result = ffc("build", project)
+    assert result.exit_code == 0, result.output
+    # dbt build: 22 tests, one of them a failing warn-severity expression_is_true ("WARN 2")
+    assert "passed: 21" in result.stdout and "warned: 1" in result.stdout and "Finished 13 nodes" in result.stdout
+    assert "dbt_utils_expression_is_true_stg_orders_2" in result.stdout and "returned 2 rows" in result.stdout
+    db = project / "utils_shop.duckdb"
+    assert_dbts_rows(lambda table: as_csv(db, table, tmp_path / f"{table}.csv"), expected_in="utils_shop_expected", tables=UTILS_TABLES)
+
+
+@pytest.mark.postgres
+def test_the_dbt_utils_project_gives_the_same_rows_on_postgres(tmp_path: Path, ffc, pg_dsn: str, pg_schema: str) -> None:
+    project = utils_shop(tmp_path)
+    result = ffc("build", project, "--target", "pg", env=pg_environ(pg_dsn, pg_schema))
+    assert result.exit_code == 0, result.output
+    assert "passed: 21" in result.stdout and "warned: 1" in result.stdout  # dbt_utils dispatches to postgres__deduplicate here
+    con, rows_of = pg_rows(pg_dsn, pg_schema)
+    with con:
+        assert_dbts_rows(rows_of, by_value=True, expected_in="utils_shop_expected", tables=UTILS_TABLES)
+
+
+def test_a_project_whose_packages_are_not_installed_says_to_run_dbt_deps(tmp_path: Path, ffc) -> None:
+    project = utils_shop(tmp_path, installed=False)
+    result = ffc("build", project)
+    assert result.exit_code == 1
+    assert "run `dbt deps`" in result.output and "models/schema.yml" in result.output
 
 
 def test_a_dbt_test_flowforge_does_not_have_names_itself_and_its_file(tmp_path: Path, ffc) -> None:

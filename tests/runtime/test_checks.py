@@ -128,6 +128,10 @@ SINGULAR = {
     "seeds/orders.csv": "order_id,amount\n10,5\n11,-3\n12,-4\n",
     "tests/assert_no_refund_below_minus_10.sql": "select * from {{ ref('orders') }} where amount < -10",
     "tests/assert_amounts_positive.sql": "select order_id, amount from {{ ref('orders') }} where amount < 0",
+    # dbt's fail_calc: the failures are this aggregate over the rows; 0 or null passes
+    "tests/refunds_total.sql": "{{ config(fail_calc='sum(-amount)') }} select amount from {{ ref('orders') }} where amount < 0",
+    "tests/big_refunds.sql": "{{ config(fail_calc='sum(case when amount < -10 then 1 else 0 end)') }} select amount from {{ ref('orders') }}",
+    "tests/no_rows_sum.sql": "{{ config(fail_calc='sum(amount)') }} select amount from {{ ref('orders') }} where amount > 100",
     "tests/generic/is_positive.sql": "{% test is_positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
     "seeds/properties.yml": "version: 2\nseeds:\n  - name: orders\n    columns:\n      - name: amount\n"
     "        data_tests: [is_positive, {is_positive: {where: 'order_id < 12'}}]\n",
@@ -151,6 +155,9 @@ def test_a_singular_test_fails_with_the_rows_its_query_returns(request, engine: 
         failing = results["assert_amounts_positive"]
         assert (failing.status, failing.failures, failing.message) == ("fail", 2, "tests/assert_amounts_positive.sql returned 2 rows")
         assert sorted(int(row[0]) for row in executor.fetch_rows(failing.failing_rows_sql)) == [11, 12]
+        refunds = results["refunds_total"]
+        assert (refunds.status, refunds.failures, refunds.message) == ("fail", 7, "tests/refunds_total.sql: SUM(-amount) is 7")
+        assert results["big_refunds"].status == results["no_rows_sum"].status == "pass"
         generic = results["is_positive_orders_amount"], results["is_positive_orders_amount_2"]  # a {% test %} of the project
         assert [(r.status, r.failures) for r in generic] == [("fail", 2), ("fail", 1)]
 
@@ -161,7 +168,11 @@ def test_a_plan_edited_to_hold_two_statements_in_a_singular_test_runs_neither(ma
     plan, _ = build_all(root, db)
     check = next(c for c in plan.checks if c.type == "sql")
     hostile = check.model_copy(update={"sql": "select 1; drop table orders"})
-    with open_executor(duckdb_profile(root, db)) as executor, pytest.raises(ValueError, match="not one query"):
-        run_check(hostile, executor)
+    calc = check.model_copy(update={"fail_calc": "count(*); drop table orders"})
+    with open_executor(duckdb_profile(root, db)) as executor:
+        with pytest.raises(ValueError, match="not one query"):
+            run_check(hostile, executor)
+        with pytest.raises(ValueError, match="fail_calc is not one expression"):
+            run_check(calc, executor)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from orders").fetchone() == (3,)
