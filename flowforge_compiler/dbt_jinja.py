@@ -9,8 +9,9 @@ macros under `dbt.` (`date_trunc`, `dateadd`, `datediff`, `type_*`, `safe_cast`,
 project's SQL is read in; `should_store_failures()` is false (a check counts failing rows).
 Packages installed in the project (`dbt deps`) are namespaces: `dbt_utils.x`, with
 `adapter.dispatch(name, 'dbt_utils')` following dbt_project.yml's `dispatch:` search order.
-dbt names that need the warehouse while compiling (`run_query`, `statement`, `load_result`),
-the manifest (`graph`, `model`, `selected_resources`) or a run (`run_started_at`,
+`statement`/`load_result` and `run_query` answer a query of constants (see
+`compile_time_queries`); a query that reads a table needs the warehouse and stops the compile.
+dbt names that need the manifest (`graph`, `model`, `selected_resources`) or a run (`run_started_at`,
 `invocation_id`) stop the compile with an error that names them.
 """
 
@@ -31,15 +32,13 @@ import jinja2.parser
 import yaml
 from sqlglot import exp
 
+from flowforge_compiler.compile_time_queries import CompileTimeQueries
 from flowforge_compiler.dsl import DslError, MacroNamespace, quote_identifier
 
 log = logging.getLogger("flowforge")
 
 # dbt names FlowForge does not have, and why; each stops the compile naming itself.
 UNSUPPORTED = {
-    "run_query": "it runs a query while compiling, and FlowForge compiles without the warehouse",
-    "statement": "it runs a query while compiling, and FlowForge compiles without the warehouse",
-    "load_result": "it reads a query run while compiling, and FlowForge compiles without the warehouse",
     "graph": "FlowForge has no dbt manifest",
     "model": "FlowForge has no dbt manifest node for the model",
     "selected_resources": "FlowForge has no dbt manifest",
@@ -182,7 +181,9 @@ def dbt_globals(
         {"dispatch": find, "quote": lambda name: quote_identifier(str(name))},
         "FlowForge's adapter has dispatch() and quote(); other adapter methods need the warehouse while compiling",
     )
+    queries = CompileTimeQueries(dialect)
     found: dict[str, Any] = {name: Unsupported(name, why) for name, why in UNSUPPORTED.items()}
+    found.update(statement=queries.statement, load_result=queries.load_result, run_query=queries.run)
     found.update(
         log=_log,
         print=_log,

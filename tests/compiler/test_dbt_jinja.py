@@ -1,6 +1,6 @@
 """A dbt project's templates: singular tests, ref('package', 'name'), the dbt names FlowForge has
 (log, return, adapter.dispatch, exceptions, dbt.* cross-database macros) and clear errors for
-the ones it does not (run_query, packages), and SQL read in the target's dialect as dbt does."""
+the ones it does not (a run_query of a table, packages not installed), and SQL read in the target's dialect as dbt does."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_dbts_cross_database_macros_are_written_for_the_target(make_project, mac
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("{% set rows = run_query('select 1') %}select 1 as id", "run_query is a dbt feature FlowForge does not have"),
+        ("{% set rows = run_query('select max(id) from orders') %}select 1 as id", "the query run while compiling reads orders"),
         ("select '{{ run_started_at }}' as t", "run_started_at is a dbt feature FlowForge does not have"),
         ("select {{ dbt.listagg('x') }} as v", "dbt.listagg is a dbt macro FlowForge does not have"),
         ("select {{ adapter.get_relation('a', 'b') }} as v", "adapter.get_relation is a dbt macro FlowForge does not have"),
