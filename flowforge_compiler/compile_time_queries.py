@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from flowforge_compiler.dsl import DslError
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 
 _VOLATILE = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.CurrentDatetime, exp.Localtimestamp, exp.Rand, exp.Uuid)
 _VOLATILE_NAMES = frozenset({"now", "random", "uuid", "gen_random_uuid", "getenv", "current_setting", "clock_timestamp", "statement_timestamp"})
@@ -71,7 +72,7 @@ class CompileTimeQueries:
                 ":memory:",
                 config={"enable_external_access": False, "autoinstall_known_extensions": False, "autoload_known_extensions": False},
             )
-        cursor = self._connection.execute(query.sql("duckdb"))
+        cursor = self._connection.execute(query.sql(DEFAULT_DIALECT))  # the default engine's, embedded and always installed
         return Table(tuple(d[0] for d in cursor.description or ()), tuple(tuple(row) for row in cursor.fetchall()))
 
     def statement(

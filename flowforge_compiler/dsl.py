@@ -245,12 +245,16 @@ class ModelRenderer:
         """Load macro templates into `into`: the globals, or a package's own names (which its
         templates see before the globals)."""
         own = None if into is self.env.globals else into
+        wrap = self._wrap_macro or (lambda macro: macro)
         # Two passes: macros in one file may call macros defined in another.
         for _ in range(2):
             for name in names:
-                module = self._template(name, own).make_module()
-                wrap = self._wrap_macro or (lambda macro: macro)
-                into.update({k: wrap(getattr(module, k)) for k in dir(module) if not k.startswith("_")})
+                template = self._template(name, own)
+                context = template.new_context()
+                for _chunk in template.root_render_func(context):
+                    pass  # runs the file's top level: defines its macros and {% set %} names
+                # every name, `_private` ones too (a module would hide those; dbt_utils calls its own)
+                into.update({k: wrap(v) for k, v in context.vars.items()})
 
     def _template(self, name: str, own: MutableMapping[str, Any] | None = None) -> jinja2.Template:
         try:
@@ -288,18 +292,18 @@ class ModelRenderer:
         except FlowForgeError:
             raise
         except DslError as exc:
-            raise TemplateError(str(exc), location=Location(name, _template_line(exc, name)), hint=exc.hint) from exc
+            raise TemplateError(f"{exc}{_inner_place(exc, name)}", location=Location(name, _template_line(exc, name)), hint=exc.hint) from exc
         except jinja2.UndefinedError as exc:
             raise TemplateError(
-                f"{exc.message}",
+                f"{exc.message}{_inner_place(exc, name)}",
                 location=Location(name, _template_line(exc, name)),
                 hint=self._undefined_hint,
             ) from exc
         except jinja2.TemplateError as exc:
-            raise TemplateError(str(exc), location=Location(name, _template_line(exc, name))) from exc
+            raise TemplateError(f"{exc}{_inner_place(exc, name)}", location=Location(name, _template_line(exc, name))) from exc
         except Exception as exc:  # noqa: BLE001 - a user template raised; keep the location
             raise TemplateError(
-                f"error while rendering: {type(exc).__name__}: {exc}",
+                f"error while rendering: {type(exc).__name__}: {exc}{_inner_place(exc, name)}",
                 location=Location(name, _template_line(exc, name)),
             ) from exc
         finally:
@@ -379,10 +383,13 @@ def _render_simple(source: str, calls: list[_SimpleCall], name: str) -> str:
 
 
 def _template_line(exc: BaseException, name: str) -> int | None:
-    """Jinja rewrites tracebacks to template lines; take the innermost frame in the template
-    (or in a macro file, when the model's own frame is missing)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        if frame.filename == name:
-            return frame.lineno
-    return next((f.lineno for f in reversed(frames) if f.filename.endswith(".sql")), None)
+    """Jinja rewrites tracebacks to template lines; take the innermost frame in the template."""
+    return next((f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename == name), None)
+
+
+def _inner_place(exc: BaseException, name: str) -> str:
+    """The other template (a macro's file) the error arose in, as ` (in file)`; empty when it
+    arose in the template itself. No line: Jinja's lines for frames of macros called across
+    files are not reliable."""
+    inner = next((f for f in reversed(traceback.extract_tb(exc.__traceback__)) if f.filename.endswith(".sql") or f.filename == name), None)
+    return "" if inner is None or inner.filename == name else f" (in {inner.filename})"

@@ -14,12 +14,21 @@ from pathlib import Path
 
 import pytest
 
+
 REPO = Path(__file__).resolve().parent.parent
 # tests/runtime/bigframes_env runs in the bigframes environment only (tests/runtime/test_bigquery_bigframes.py)
 collect_ignore = [] if os.environ.get("FF_IN_BIGFRAMES_ENV") else ["runtime/bigframes_env"]
 EXAMPLES = REPO / "examples"
 # Read once, before any test clears FF_* variables: where the PostgreSQL tests may run.
 PG_DSN = os.environ.get("FF_TEST_PG_DSN")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Airflow's environment before anything can import airflow (see tests/targets/airflow_env.py)."""
+    from tests.targets import airflow_env
+
+    airflow_env.configure_once()
+    config.add_cleanup(airflow_env.remove)
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:

@@ -156,3 +156,27 @@ def test_a_package_macro_path_outside_the_package_is_refused(make_project) -> No
     (root.parent / "elsewhere").mkdir(exist_ok=True)
     with pytest.raises(ProjectFileError, match="outside the project folder"):
         load_project(root)
+
+
+def test_a_packages_private_macros_are_called_too(make_project) -> None:
+    root = dbt_project(
+        make_project,
+        {
+            "dbt_packages/tools/macros/private.sql": "{% macro _quoted(x) %}'{{ x }}'{% endmacro %}\n{% macro label(x) %}{{ tools._quoted(x) }}{% endmacro %}",
+            "models/v.sql": "select {{ tools.label('a') }} as v",
+        },
+    )
+    assert "'a' as v" in sql_of(compile_dir(root), "v")  # dbt_utils calls its own _is_relation this way
+
+
+def test_an_error_inside_a_packages_macro_names_the_model_line_and_the_packages_file(make_project) -> None:
+    root = dbt_project(
+        make_project,
+        {
+            "dbt_packages/tools/macros/strict.sql": "{% macro strict(x) %}\n{{ exceptions.raise_compiler_error('strict wants a number') }}\n{% endmacro %}",
+            "models/v.sql": "-- one\nselect {{ tools.strict('a') }} as v",
+        },
+    )
+    with pytest.raises(TemplateError, match=r"strict wants a number \(in dbt_packages/tools/macros/strict.sql\)") as error:
+        compile_dir(root)
+    assert str(error.value.location) == "models/v.sql:2"

@@ -12,15 +12,15 @@ from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
 from tests.conftest import EXAMPLES
 from tests.targets.generated_code import SELECTABLE, STREAMING, append_events, assert_same_as_ffc_run, compile_target, imported_modules
-from tests.targets.airflow_env import configure
+from tests.targets.airflow_env import configure_once
 
 pytestmark = pytest.mark.airflow
 GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture(scope="module")
-def dags_folder(tmp_path_factory) -> Path:
-    dags = configure(tmp_path_factory.mktemp("airflow"))
+def dags_folder() -> Path:
+    dags = configure_once()
     pytest.importorskip("airflow")
     from airflow.utils import db
 
@@ -658,3 +658,15 @@ def test_an_unmodified_dbt_project_compiles_to_a_dag_that_imports_and_builds_dbt
     for table in TABLES:
         expected = (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text()
         assert as_csv(project / "jaffle.duckdb", table, tmp_path / f"{table}.csv") == expected, table
+
+
+def test_a_dbt_project_with_dbt_utils_installed_runs_as_a_dag_with_dbts_rows(dags_folder: Path, tmp_path: Path) -> None:
+    from tests.e2e.test_dbt_projects import FIXTURES, UTILS_TABLES, as_csv, utils_shop
+
+    project = utils_shop(tmp_path)  # dbt_utils in dbt_packages/, as dbt deps leaves it
+    compile_airflow(project, dags_folder, "--dag-id", "ff_utils_shop")
+    run = load_dag(dags_folder, "ff_utils_shop").test()
+    assert str(run.state) == "success", task_states(run)  # its warn-severity test warns, it does not fail the run
+    for table in UTILS_TABLES:
+        expected = (FIXTURES / "utils_shop_expected" / f"{table}.csv").read_text()
+        assert as_csv(project / "utils_shop.duckdb", table, tmp_path / f"{table}.csv") == expected, table

@@ -416,3 +416,15 @@ def test_an_unmodified_dbt_project_runs_as_a_prefect_flow_with_dbts_rows(prefect
     for table in TABLES:
         expected = (FIXTURES / "jaffle_shop_expected" / f"{table}.csv").read_text()
         assert as_csv(project / "jaffle.duckdb", table, tmp_path / f"{table}.csv") == expected, table
+
+
+def test_a_dbt_project_with_dbt_utils_installed_runs_as_a_prefect_flow_with_dbts_rows(prefect_api: str, tmp_path: Path) -> None:
+    from tests.e2e.test_dbt_projects import FIXTURES, UTILS_TABLES, as_csv, utils_shop
+
+    project = utils_shop(tmp_path)
+    out = compile_prefect(project, tmp_path / "flows")
+    state = load_flow_module(out / "utils_shop.py").flow(return_state=True)
+    assert state.is_completed(), state.message
+    for table in UTILS_TABLES:
+        expected = (FIXTURES / "utils_shop_expected" / f"{table}.csv").read_text()
+        assert as_csv(project / "utils_shop.duckdb", table, tmp_path / f"{table}.csv") == expected, table
