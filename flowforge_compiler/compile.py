@@ -49,6 +49,7 @@ from flowforge_compiler.seeds_file import SeedFile
 from flowforge_compiler.sources_file import normalised_sources
 from flowforge_compiler.sql_cache import SqlCache
 from flowforge_compiler.singular_tests import generic_checks, singular_checks
+from flowforge_compiler.compile_columns import ColumnCatalog
 from flowforge_compiler.sql_models import SqlCompile, analysed, sql_draft
 from flowforge_compiler.transpile import engine_type
 from flowforge_compiler.sql_statements import (
@@ -82,6 +83,7 @@ def compile_project(
     package_macros = {rel: text for package in project.packages for rel, text in package.macros.items()}
     templates = {**project.macros, **package_macros, **{m.path: m.text for m in (*project.sql_models, *project.singular_tests)}}
     renderer = ModelRenderer(templates, list(project.macros), target=profile.target(), **_dbt_jinja(project, profile))
+    columns = ColumnCatalog(project.root, project.seeds, {m.name for m in project.sql_models}, profile.dialect)
     run = SqlCompile(
         project,
         renderer,
@@ -93,10 +95,20 @@ def compile_project(
         rules=profile.spec.rewrites,
         cache=cache,
         code=code_identity(engine_modules(profile.spec)),
+        columns=columns,
     )
     drafts: dict[str, NodeDraft] = {}
+    by_name = {m.name: m for m in project.sql_models}
+
+    def draft_of(name: str) -> NodeDraft:  # a model whose columns another reads is drafted first
+        if name not in drafts:
+            drafts[name] = sql_draft(by_name[name], run, missing)
+        return drafts[name]
+
+    columns.bind(draft_of)
     for sql_model in project.sql_models:
-        drafts[sql_model.name] = sql_draft(sql_model, run, missing)
+        draft_of(sql_model.name)
+    drafts = {m.name: drafts[m.name] for m in project.sql_models}  # in the project's order, whatever was drafted first
     for py_model in project.python_models:
         drafts[py_model.name] = _python_draft(py_model, project, index, missing)
     for seed in project.seeds:

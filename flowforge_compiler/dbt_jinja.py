@@ -33,7 +33,7 @@ import yaml
 from sqlglot import exp
 
 from flowforge_compiler.compile_time_queries import CompileTimeQueries
-from flowforge_compiler.dsl import DslError, MacroNamespace, quote_identifier
+from flowforge_compiler.dsl import DslError, MacroNamespace, RelationName, current_context, quote_identifier
 
 log = logging.getLogger("flowforge")
 
@@ -178,8 +178,8 @@ def dbt_globals(
     cross_database = cross_database_macros(dialect, engine_macros)
     adapter = _Namespace(
         "adapter",
-        {"dispatch": find, "quote": lambda name: quote_identifier(str(name))},
-        "FlowForge's adapter has dispatch() and quote(); other adapter methods need the warehouse while compiling",
+        {"dispatch": find, "quote": lambda name: quote_identifier(str(name)), "get_columns_in_relation": _columns_in_relation},
+        "FlowForge's adapter has dispatch(), quote() and get_columns_in_relation(); other adapter methods need the warehouse while compiling",
     )
     queries = CompileTimeQueries(dialect)
     found: dict[str, Any] = {name: Unsupported(name, why) for name, why in UNSUPPORTED.items()}
@@ -204,6 +204,34 @@ def dbt_globals(
     )
     found["return"] = _return
     return found
+
+
+class DbtColumn:
+    """A column as dbt's adapter gives it; FlowForge knows its name while compiling, not its type."""
+
+    def __init__(self, name: str):
+        self.name = self.column = name
+
+    @property
+    def quoted(self) -> str:
+        return quote_identifier(self.name)
+
+    @property
+    def data_type(self) -> str:
+        raise DslError(f"the type of the column {self.name!r} is known only to the warehouse, after a build", hint="cast the columns in the SQL instead")
+
+    dtype = data_type
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _columns_in_relation(relation: Any) -> list[DbtColumn]:
+    """dbt's adapter.get_columns_in_relation, from what the compile knows (`compile_columns`)."""
+    ctx = current_context()
+    if not isinstance(relation, RelationName) or ctx.columns_of is None:
+        raise DslError("adapter.get_columns_in_relation needs a relation from ref() or source()")
+    return [DbtColumn(name) for name in ctx.columns_of(relation)]
 
 
 def _or_default(parse: Callable[[str], Any], text: str, default: Any) -> Any:

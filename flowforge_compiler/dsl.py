@@ -61,9 +61,51 @@ class RenderContext:
     config_model: type[BaseModel] = ModelConfig  # what config() accepts (a singular test's differs)
     config_ignored: frozenset[str] = frozenset()  # config() keys accepted and left unread (dbt's), with a warning
     config_refused: Mapping[str, str] = field(default_factory=dict)  # config() keys that are an error here -> what to do
+    columns_of: Callable[[RelationName], list[str]] | None = None  # a relation's column names while compiling (dbt's adapter)
 
 
 _CURRENT: ContextVar[RenderContext] = ContextVar("flowforge_render_context")
+
+
+def current_context() -> RenderContext:
+    """The render in progress (for the dbt names that read it)."""
+    return _CURRENT.get()
+
+
+class RelationName(str):
+    """What ref() and source() give: the relation's quoted name, which is what SQL templates
+    write, carrying dbt's Relation attributes that macros read (`identifier`, `schema`, `name`,
+    `is_cte`) and what it names (`node`, or the `source` table)."""
+
+    node: str | None
+    source: SourceTable | None
+    identifier: str
+    schema: str | None
+    database: str | None = None
+    is_cte = False
+
+    def __new__(cls, text: str, *, identifier: str, schema: str | None = None, node: str | None = None, source: SourceTable | None = None):
+        made = super().__new__(cls, text)
+        made.identifier, made.schema, made.node, made.source = identifier, schema, node, source
+        return made
+
+    @property
+    def name(self) -> str:
+        return self.identifier
+
+    @property
+    def table(self) -> str:
+        return self.identifier
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """dbt_utils checks `obj is mapping and obj.get('metadata').get('type')` ends with Relation."""
+        return {"metadata": {"type": "FlowForgeRelation"}}.get(key, default)
+
+    def render(self) -> str:
+        return str.__str__(self)
+
+
+Mapping.register(RelationName)  # so Jinja's `is mapping` holds, as for dbt's Relation
 
 
 class _This:
@@ -76,7 +118,7 @@ class _This:
         return str(self)
 
 
-def _ref(*names: Any, version: Any = None, v: Any = None) -> str:
+def _ref(*names: Any, version: Any = None, v: Any = None) -> RelationName:
     """`ref('name')`, or dbt's `ref('package', 'name')` for the project's own package; a model
     version (`version=`/`v=`) is a dbt feature FlowForge does not have."""
     ctx = _CURRENT.get()
@@ -94,21 +136,22 @@ def _ref(*names: Any, version: Any = None, v: Any = None) -> str:
     node = ctx.resolve_ref(str(name))
     if node is None:
         ctx.missing.append(str(name))
-        return quote_identifier(str(name))
+        return RelationName(quote_identifier(str(name)), identifier=str(name))
     ctx.refs.append(node)
     from flowforge_compiler.authoring import relation_for
 
-    return quote_identifier(relation_for(node))
+    relation = relation_for(node)
+    return RelationName(quote_identifier(relation), identifier=relation, node=node)
 
 
-def _source(source_name: str, table_name: str) -> str:
+def _source(source_name: str, table_name: str) -> RelationName:
     ctx = _CURRENT.get()
     table = ctx.sources.get((str(source_name), str(table_name)))
     if table is None:
         ctx.missing.append(f"source('{source_name}', '{table_name}')")
-        return quote_identifier(str(table_name))
+        return RelationName(quote_identifier(str(table_name)), identifier=str(table_name))
     ctx.source_tables.append(table)
-    return quote_parts(table.parts)
+    return RelationName(quote_parts(table.parts), identifier=table.identifier, schema=table.schema, source=table)
 
 
 def _var(name: str, default: Any = _MISSING) -> Any:

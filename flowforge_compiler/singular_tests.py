@@ -147,6 +147,7 @@ class _Queries:
             package=run.project.config.name,
             config_model=config,
             config_ignored=IGNORED_TEST_CONFIG,
+            columns_of=run.columns.of if run.columns else None,
         )
 
     def add(

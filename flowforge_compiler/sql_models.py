@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG
@@ -40,6 +40,9 @@ from flowforge_compiler.sql_cache import SqlCache
 
 from flowforge_compiler.transpile import parse_model, to_engine, undeclared_tables
 
+if TYPE_CHECKING:
+    from flowforge_compiler.compile_columns import ColumnCatalog
+
 log = logging.getLogger("flowforge")
 
 
@@ -58,6 +61,7 @@ class SqlCompile:
     support: set[str] = field(default_factory=set)  # statements the engine runs before building
     cache: SqlCache | None = None  # results of the SQL stage from earlier compiles
     code: str = ""  # code_identity() of the compiler and the engine: part of every cache key
+    columns: ColumnCatalog | None = None  # relations' column names while compiling (dbt's adapter.get_columns_in_relation)
 
 
 def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> NodeDraft:
@@ -77,6 +81,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             package=run.project.config.name,
             config_ignored=IGNORED_MODEL_CONFIG if run.project.dbt else frozenset(),
             config_refused=REFUSED_MODEL_CONFIG if run.project.dbt else {},
+            columns_of=run.columns.of if run.columns else None,
         )
         return strip_statement(run.renderer.render(sql_model.path, ctx)), ctx
 

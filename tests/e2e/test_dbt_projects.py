@@ -129,7 +129,7 @@ def test_jaffle_shop_on_the_dbt_profiles_postgres_target_gives_the_same_rows(tmp
 
 UTILS_TABLES = [
     "stg_customers", "stg_orders", "stg_events", "stg_page_views", "customer_orders", "order_months", "day_numbers", "event_ids",
-    "calendar", "status_counts",
+    "calendar", "status_counts", "customers_public", "event_kinds", "event_kinds_expected",
 ]  # fmt: skip
 
 
@@ -148,8 +148,8 @@ def test_a_project_using_dbt_utils_builds_with_the_installed_package_and_gives_d
     project = utils_shop(tmp_path)
     result = ffc("build", project)
     assert result.exit_code == 0, result.output
-    # dbt build: 24 tests, one of them a failing warn-severity expression_is_true ("WARN 2")
-    assert "passed: 23" in result.stdout and "warned: 1" in result.stdout and "Finished 15 nodes" in result.stdout
+    # dbt build: 25 tests, one of them a failing warn-severity expression_is_true ("WARN 2")
+    assert "passed: 24" in result.stdout and "warned: 1" in result.stdout and "Finished 18 nodes" in result.stdout
     assert "dbt_utils_expression_is_true_stg_orders_2" in result.stdout and "returned 2 rows" in result.stdout
     db = project / "utils_shop.duckdb"
     assert_dbts_rows(lambda table: as_csv(db, table, tmp_path / f"{table}.csv"), expected_in="utils_shop_expected", tables=UTILS_TABLES)
@@ -160,7 +160,7 @@ def test_the_dbt_utils_project_gives_the_same_rows_on_postgres(tmp_path: Path, f
     project = utils_shop(tmp_path)
     result = ffc("build", project, "--target", "pg", env=pg_environ(pg_dsn, pg_schema))
     assert result.exit_code == 0, result.output
-    assert "passed: 23" in result.stdout and "warned: 1" in result.stdout  # dbt_utils dispatches to postgres__deduplicate here
+    assert "passed: 24" in result.stdout and "warned: 1" in result.stdout  # dbt_utils dispatches to postgres__deduplicate here
     con, rows_of = pg_rows(pg_dsn, pg_schema)
     with con:
         assert_dbts_rows(rows_of, by_value=True, expected_in="utils_shop_expected", tables=UTILS_TABLES)
