@@ -48,6 +48,11 @@ _SEED_KEYS = _SEED_SUPPORTED | {
     "pre-hook", "post-hook", "group",
 }  # fmt: skip
 _TESTS = {"not_null", "unique", "accepted_values", "relationships"}
+# dbt's test settings, which it takes under config: or beside the arguments
+_TEST_CONFIG = {
+    "severity", "where", "tags", "enabled", "fail_calc", "warn_if", "error_if", "store_failures", "store_failures_as", "limit",
+    "meta", "alias", "schema", "database", "group",
+}  # fmt: skip
 # a generic test: `{% test name(...) %}`, or a macro named test_<name> as dbt still reads
 _GENERIC_TEST = re.compile(r"\{%-?\s*(?:test\s+\w+|macro\s+test_\w+)\s*\(")
 _GENERIC_TEST_NAME = re.compile(r"\{%-?\s*(?:test\s+|macro\s+test_)(\w+)\s*\(")
@@ -87,6 +92,7 @@ class GenericTest:
     where: str | None
     tags: tuple[str, ...]
     path: str  # the schema file that uses it
+    fail_calc: str | None = None  # the use's own (else the test's config())
 
     @property
     def source(self) -> tuple[str, str] | None:
@@ -407,6 +413,9 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
     elif isinstance(test, dict) and len(test) == 1:
         ((name, args),) = test.items()
     args = dict(args or {})
+    # a test's settings: under config:, or beside its arguments (dbt's config keys), as dbt takes them
+    config = dict(args.pop("config", None) or {})
+    config.update({key: args.pop(key) for key in _TEST_CONFIG & set(args)})
     nested = args.pop("arguments", None)  # dbt 1.10+ nests a test's own arguments under `arguments:`
     if nested is not None and not isinstance(nested, dict):
         raise ProjectFileError(f"the test {name!r} on {model}: `arguments:` must be a mapping", location=Location(rel))
@@ -421,19 +430,24 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
             hint=f"FlowForge runs {', '.join(sorted(_TESTS))}, the generic tests the project defines ({{% test %}}) and those of "
             "the packages installed in dbt_packages/ (`dbt deps` installs them; name them package.test); write others as a singular test",
         )
-    config = dict(args.pop("config", None) or {})
     check: dict[str, Any] = {"type": name, "table": model, "column": column}
     if name in generic and name not in _TESTS:
         check.update(type="generic", test=name, path=rel)
-    severity = args.pop("severity", config.get("severity"))
+    if str(config.pop("enabled", True)).lower() == "false":
+        check["disabled"] = True
+    severity = config.pop("severity", None)
     if severity:
         check["severity"] = str(severity).lower()
-    where = args.pop("where", config.get("where"))
+    where = config.pop("where", None)
     if where:
         check["where"] = where
-    tags = args.pop("tags", config.get("tags"))
+    tags = config.pop("tags", None)
     if tags:
         check["tags"] = [tags] if isinstance(tags, str) else list(tags)
+    if check["type"] == "generic" and "fail_calc" in config:
+        check["fail_calc"] = str(config.pop("fail_calc"))
+    if config:
+        log.warning("%s: the test %r on %s: %s not read by FlowForge", rel, name, where_shown, ", ".join(sorted(config)))
     if check["type"] == "generic":
         return {**check, "args": args}
     if column is None:
@@ -491,9 +505,12 @@ def dbt_config(
     unknown = sorted(set(described) - {n for n, _ in models} - seed_files)
     if unknown:
         log.warning("schema files describe models or seeds that have no file: %s", ", ".join(unknown))
-    checks = [c for c in checks if c["table"] not in disabled]
+    checks = [c for c in checks if c["table"] not in disabled and not c.pop("disabled", False)]
     uses = [
-        GenericTest(c["test"], c["table"], c["column"], c["args"], c.get("severity", "error"), c.get("where"), tuple(c.get("tags", ())), c["path"])
+        GenericTest(
+            c["test"], c["table"], c["column"], c["args"], c.get("severity", "error"), c.get("where"), tuple(c.get("tags", ())), c["path"],
+            c.get("fail_calc"),
+        )
         for c in checks
         if c["type"] == "generic"
     ]

@@ -85,7 +85,7 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
         own = SingularTestConfig.model_validate(ctx.config)  # the test's own config(): the use's settings win
         severity = use.severity if use.severity != "error" else own.severity
         name = "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
-        query.add(_plain(name), use.test, sql, ctx, severity, [*use.tags, *own.tags], use.path, own.fail_calc)
+        query.add(_plain(name), use.test, sql, ctx, severity, [*use.tags, *own.tags], use.path, use.fail_calc or own.fail_calc)
     return query.done()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flowforge_compiler.errors import ProjectFileError, TemplateError
+from flowforge_compiler.errors import FlowForgeError, ProjectFileError, TemplateError
 from flowforge_compiler.plan import SqlPlanCheck
 from flowforge_compiler.project import load_project
 from tests.compiler.helpers import compile_dir
@@ -180,3 +180,36 @@ def test_an_error_inside_a_packages_macro_names_the_model_line_and_the_packages_
     with pytest.raises(TemplateError, match=r"strict wants a number \(in dbt_packages/tools/macros/strict.sql\)") as error:
         compile_dir(root)
     assert str(error.value.location) == "models/v.sql:2"
+
+
+def test_a_package_tests_argument_that_smuggles_a_second_statement_is_refused(make_project) -> None:
+    root = dbt_project(
+        make_project,
+        {
+            "dbt_packages/tools/macros/expr.sql": "{% test holds(model, expression) %}select * from {{ model }} where not ({{ expression }}){% endtest %}",
+            "models/schema.yml": (
+                "version: 2\nmodels:\n  - name: orders\n    data_tests:\n"
+                "      - tools.holds:\n          expression: \"1 = 1); drop table orders; select (1\"\n"
+            ),
+        },
+    )
+    with pytest.raises(FlowForgeError, match="more than one SQL statement") as error:
+        compile_dir(root)
+    assert "models/schema.yml" in str(error.value)
+
+
+def test_a_uses_settings_are_read_as_dbt_reads_them_and_the_rest_named(make_project, caplog) -> None:
+    root = dbt_project(
+        make_project,
+        {
+            "models/schema.yml": (
+                "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: amount\n        data_tests:\n"
+                "          - tools.positive:\n              config: {enabled: false}\n"  # dropped, as dbt drops it
+                "          - tools.positive:\n              config: {fail_calc: 'max(amount)', warn_if: '>10'}\n              store_failures: true\n"
+            ),
+        },
+    )
+    with caplog.at_level(logging.WARNING, logger="flowforge"):
+        (check,) = compile_dir(root).checks
+    assert isinstance(check, SqlPlanCheck) and check.fail_calc == "MAX(amount)"  # the use's fail_calc
+    assert "the test 'tools.positive' on orders.amount: store_failures, warn_if not read by FlowForge" in caplog.text
