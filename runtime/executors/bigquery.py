@@ -437,6 +437,16 @@ def _key_text(key: Any) -> str:
     return text
 
 
+def _dbt_split_part(string_text: Any, delimiter_text: Any, part_number: Any) -> str:
+    """dbt's split_part, which BigQuery has no function for (sqlglot writes SPLIT_PART):
+    SPLIT(...)[SAFE_OFFSET(n - 1)], as dbt-bigquery writes it, for a part counted from the start."""
+    part = int(str(part_number))
+    if part < 1:
+        raise ValueError(f"dbt.split_part(..., {part}): FlowForge writes it for BigQuery only for parts counted from 1")
+    text, delimiter = (exp.maybe_parse(str(v), dialect="bigquery") for v in (string_text, delimiter_text))
+    return exp.Bracket(this=exp.Split(this=text, expression=delimiter), expressions=[exp.func("SAFE_OFFSET", exp.Literal.number(part - 1))]).sql("bigquery")
+
+
 def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """dbt-bigquery's output: project (or database), dataset (or schema), location, and the
     key of `method: service-account` (keyfile) or `service-account-json` (keyfile_json);
@@ -484,4 +494,5 @@ ENGINE = EngineSpec(
     relation_name_problem=_relation_name_problem,
     dbt_types=("bigquery",),
     from_dbt=_from_dbt,
+    dbt_macros={"split_part": _dbt_split_part},
 )

@@ -154,6 +154,21 @@ def test_a_cross_database_macro_the_engine_cannot_write_faithfully_says_so(make_
     assert str(error.value.location) == "models/b.sql:1"
 
 
+BQ_PROFILE = "shop:\n  target: bq\n  outputs:\n    bq: {type: bigquery, method: oauth, project: p, dataset: d}\n"
+
+
+def test_split_part_is_written_as_bigquery_has_it(make_project) -> None:
+    """sqlglot writes SPLIT_PART, which BigQuery lacks; the engine writes dbt-bigquery's form."""
+    pytest.importorskip("google.cloud.bigquery", reason="the bigquery extra is not installed")
+    model = "select {{ dbt.split_part('url', \"'/'\", 2) }} as host from (select 'a/b' as url) t"
+    root = dbt_project(make_project, {"models/b.sql": model, "profiles.yml": BQ_PROFILE})
+    project = load_project(root)
+    assert "SPLIT(url, '/')[SAFE_OFFSET(1)]" in sql_of(compile_project(project, resolve_profile(project.root, None, environ={}), environ={}), "b")
+    (root / "models" / "b.sql").write_text(model.replace(", 2)", ", -1)"))
+    with pytest.raises(TemplateError, match="only for parts counted from 1"):
+        compile_project(load_project(root), resolve_profile(project.root, None, environ={}), environ={})
+
+
 def test_a_model_disabling_itself_in_its_own_file_is_told_where_to_say_it(make_project) -> None:
     root = dbt_project(make_project, {"models/b.sql": "{{ config(enabled=false) }}select 1 as id"})
     with pytest.raises(TemplateError, match=r"config\(enabled=\.\.\.\) inside the file") as error:
