@@ -80,14 +80,23 @@ class RelationName(str):
     node: str | None
     source: SourceTable | None
     identifier: str
-    schema: str | None
-    database: str | None = None
     is_cte = False
 
     def __new__(cls, text: str, *, identifier: str, schema: str | None = None, node: str | None = None, source: SourceTable | None = None):
         made = super().__new__(cls, text)
-        made.identifier, made.schema, made.node, made.source = identifier, schema, node, source
+        made.identifier, made._schema, made.node, made.source = identifier, schema, node, source
         return made
+
+    @property
+    def schema(self) -> str:
+        """A source's schema; a model's is the profile's, which the template reads as target.schema."""
+        if self._schema is None:
+            raise DslError(f"the schema of {str(self)} is not known to the model", hint=_NO_SCHEMA)
+        return self._schema
+
+    @property
+    def database(self) -> str:
+        raise DslError(f"the database of {str(self)} is not known to the model", hint=_NO_SCHEMA)
 
     @property
     def name(self) -> str:
@@ -108,14 +117,30 @@ class RelationName(str):
 Mapping.register(RelationName)  # so Jinja's `is mapping` holds, as for dbt's Relation
 
 
+_NO_SCHEMA = "FlowForge builds every model in the profile's schema: write {{ target.schema }} (and target.database)"
+
+
 class _This:
-    """`{{ this }}`: the model's own relation, resolved per render."""
+    """`{{ this }}`: the model's own relation, resolved per render, with dbt's `identifier`,
+    `name` and `table`; its schema is the profile's (target.schema)."""
 
     def __str__(self) -> str:
         return quote_identifier(_CURRENT.get().relation)
 
     def __html__(self) -> str:
         return str(self)
+
+    @property
+    def identifier(self) -> str:
+        return _CURRENT.get().relation
+
+    name = table = identifier
+
+    @property
+    def schema(self) -> str:
+        raise DslError("this.schema is not known to the model", hint=_NO_SCHEMA)
+
+    database = schema
 
 
 def _ref(*names: Any, version: Any = None, v: Any = None) -> RelationName:

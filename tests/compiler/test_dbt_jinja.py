@@ -243,3 +243,25 @@ def test_do_statements_work_as_in_dbt(make_project) -> None:
 """
     root = dbt_project(make_project, {"macros/key.sql": macro, "models/b.sql": "select {{ key(['id', 'amount']) }} as k from {{ ref('orders') }}"})
     assert "MD5(CAST(COALESCE(CAST(id AS TEXT), '') || COALESCE(CAST(amount AS TEXT), '') AS TEXT))" in sql_of(compile_dir(root), "b")
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("select '{{ this.identifier }}|{{ this.name }}|{{ ref('orders').identifier }}|{{ ref('orders').name }}' as v", "'b|b|orders|orders'"),
+        ("select '{{ source('app', 'users').schema }}.{{ source('app', 'users').identifier }}' as v", "'app.users'"),
+        ("select '{{ this.schema }}' as v", "this.schema is not known to the model"),
+        ("select '{{ ref('orders').schema }}' as v", "the schema of orders is not known to the model"),
+        ("select '{{ ref('orders').database }}' as v", "the database of orders is not known to the model"),
+    ],
+)
+def test_relations_have_dbts_attributes_and_a_schema_it_cannot_know_is_an_error_not_empty_text(make_project, template: str, expected: str) -> None:
+    """An undefined name renders empty in a dbt project; a relation's attribute must not."""
+    sources = "version: 2\nsources:\n  - name: app\n    tables: [{name: users}]\n"
+    root = dbt_project(make_project, {"models/b.sql": template, "models/sources.yml": sources})
+    if expected.startswith("'"):
+        assert expected in sql_of(compile_dir(root), "b")
+        return
+    with pytest.raises(TemplateError, match=expected) as error:
+        compile_dir(root)
+    assert "target.schema" in (error.value.hint or "")
