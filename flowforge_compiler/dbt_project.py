@@ -148,7 +148,6 @@ class DbtPackage:
     (and see each other unqualified), its generic tests are named `name.test` in schema files."""
 
     name: str
-    folder: str  # relative to the project
     macros: Mapping[str, str]  # path relative to the project -> text
 
 
@@ -184,7 +183,7 @@ def installed_packages(root: Path, data: dict[str, Any], read_text: Callable[[Pa
         for key, default, what in (("model-paths", "models", "models"), ("seed-paths", "seeds", "seeds"), ("snapshot-paths", "snapshots", "snapshots")):
             if any(p.suffix in (".sql", ".csv") for p, _ in model_files(root, [f"{rel}/{m}" for m in own.get(key, [default])])):
                 log.warning("%s: the package's %s are not built by FlowForge (it reads a package's macros and generic tests)", rel, what)
-        packages.append(DbtPackage(own["name"], rel, macros))
+        packages.append(DbtPackage(own["name"], macros))
     return packages
 
 

@@ -12,7 +12,6 @@ in a warning and left unread).
 
 from __future__ import annotations
 
-import ast
 import logging
 import re
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from sqlglot import exp
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.drafts import Missing, collect_missing
 from flowforge_compiler.dbt_project import GenericTest
-from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext
+from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext, simple_calls
 from flowforge_compiler.errors import DependencyNotFoundError, Location, TemplateError
 from flowforge_compiler.plan import PlanCheck, PlanNode, Relation, SqlPlanCheck
 from flowforge_compiler.project import SqlModelFile
@@ -102,22 +101,14 @@ def _arguments(use: GenericTest, dialect: str) -> dict[str, object]:
     return {"model": model, **({"column_name": use.column} if use.column else {}), **args}
 
 
-_RELATION_CALL = re.compile(r"^\s*(?P<func>ref|source)\s*\((?P<args>[^()]*)\)\s*$")
-
-
 def _relation_argument(value: object) -> object:
     """An argument written `ref('x')` or `source('a', 'b')` (`to:`, `compare_model:`) is that
-    relation, as dbt renders it; the call is recorded, so the check runs once it is built."""
-    match = _RELATION_CALL.match(value) if isinstance(value, str) else None
-    if match is None:
+    relation, as dbt renders it; the call is recorded, so the check runs once it is built. It
+    is read as the renderer's fast path reads a literal DSL call (`simple_calls`)."""
+    calls = simple_calls(f"{{{{ {value} }}}}") if isinstance(value, str) and "{" not in value and "}" not in value else None
+    if not calls or len(calls) != 1 or calls[0].func not in ("ref", "source"):
         return value
-    try:
-        parsed = ast.parse(f"f({match.group('args')})", mode="eval").body
-        assert isinstance(parsed, ast.Call) and not parsed.keywords
-        names = [ast.literal_eval(a) for a in parsed.args]
-    except (SyntaxError, ValueError, AssertionError):
-        return value
-    return DSL_FUNCTIONS[match.group("func")](*names)
+    return DSL_FUNCTIONS[calls[0].func](*calls[0].args, **calls[0].kwargs)
 
 
 def _plain(name: str) -> str:
@@ -176,7 +167,7 @@ class _Queries:
         calc = None
         if fail_calc.replace(" ", "").lower() != "count(*)":
             source_dialect = run.project.config.dialect
-            one_expression(fail_calc, where, what=f"the fail_calc of the test {name!r}", dialect=source_dialect, kind="aggregate", example="sum(n)")
+            one_expression(fail_calc, where, what=f"the fail_calc of the test {name!r}", dialect=source_dialect, kind="aggregate", hint="write an aggregate such as `sum(n)`")
             calc = exp.maybe_parse(fail_calc, dialect=source_dialect).sql(run.engine_dialect)
         unique, n = check_id, 1
         while unique in self.taken:

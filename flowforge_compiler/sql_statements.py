@@ -145,10 +145,10 @@ def statement_tokens(
 def boolean_filter(text: str, location: Location, *, what: str, dialect: str = SOURCE_DIALECT) -> str:
     """A `where:` filter: one expression that cannot close a parenthesis it did not open nor
     start a statement, so it can be embedded in FlowForge's own SQL."""
-    return one_expression(text, location, what=what, dialect=dialect, kind="boolean expression", example="status = 'active'")
+    return one_expression(text, location, what=what, dialect=dialect, kind="boolean expression", hint="write a condition such as `status = 'active'`")
 
 
-def one_expression(text: str, location: Location, *, what: str, dialect: str, kind: str = "expression", example: str = "sum(n)") -> str:
+def one_expression(text: str, location: Location, *, what: str, dialect: str, kind: str, hint: str) -> str:
     """SQL text that must be one expression (a filter, an aggregate), checked by its tokens
     and parse, so it can be embedded in FlowForge's own SQL."""
     import sqlglot
@@ -163,7 +163,7 @@ def one_expression(text: str, location: Location, *, what: str, dialect: str, ki
             raise ProjectFileError(
                 f"{what} must be one {kind}; it {'ends the statement' if kind_of == 'SEMICOLON' else 'closes a parenthesis it did not open'}",
                 location=location,
-                hint=f"write an {kind} such as `{example}`" if kind[0] in "aeiou" else f"write a {kind} such as `{example}`",
+                hint=hint,
             )
     try:
         parsed = sqlglot.parse_one(text, read=dialect)

@@ -181,8 +181,9 @@ class Freshness(CheckType):
 
 
 class FailingRows(CheckType):
-    """A query of the failing rows (dbt's singular tests): it fails when it returns any. The
-    query is parsed again here, so a plan edited by hand cannot run a second statement."""
+    """A query of the failing rows (dbt's singular and generic tests): it fails when it returns
+    any, or with `fail_calc` when that aggregate over them is neither 0 nor null. The query and
+    the aggregate are parsed again here, so a plan edited by hand cannot run a second statement."""
 
     name = "sql"
 
@@ -192,21 +193,18 @@ class FailingRows(CheckType):
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
             raise ValueError(f"check {check.id!r}: its sql is not one query")
         failing = statements[0]
+        value: exp.Expression | None = count_star()
         if check.fail_calc is not None:
             parsed = [s for s in sqlglot.parse(check.fail_calc, read=c.dialect) if s is not None]
-            calc = parsed[0] if len(parsed) == 1 else None
-            if not isinstance(calc, exp.Condition) or isinstance(calc, exp.Query):
+            value = parsed[0] if len(parsed) == 1 else None
+            if not isinstance(value, exp.Condition) or isinstance(value, exp.Query):
                 raise ValueError(f"check {check.id!r}: its fail_calc is not one expression")
-            return CheckQuery(  # as dbt: failing when the aggregate is neither 0 nor null
-                value_sql=c.render(exp.select(calc).from_(failing.subquery("dbt_internal_test", copy=True))),
-                fails=lambda n: n is not None and n != 0,
-                message=lambda n: f"{check.path}: {check.fail_calc} is {n}",
-                failing_rows_sql=c.render(failing),
-            )
+        counted = check.fail_calc is None
         return CheckQuery(
-            value_sql=c.render(exp.select(count_star()).from_(failing.subquery("failing", copy=True))),
-            fails=lambda n: int(n) > 0,
-            message=lambda n: f"{check.path} returned {_plural(int(n), 'row')}",
+            value_sql=c.render(exp.select(value).from_(failing.subquery("failing", copy=True))),
+            # as dbt: with fail_calc, failing when the aggregate is neither 0 nor null
+            fails=(lambda n: int(n) > 0) if counted else (lambda n: n is not None and n != 0),
+            message=(lambda n: f"{check.path} returned {_plural(int(n), 'row')}") if counted else (lambda n: f"{check.path}: {check.fail_calc} is {n}"),
             failing_rows_sql=c.render(failing),
         )
 

@@ -156,6 +156,11 @@ def _dbt_project(make_project, name: str, node: str, text: str) -> Path:
             "models/schema.yml": f"version: 2\nmodels:\n  - name: {q(node)}\n    description: {q(text)}\n"
             f"    columns:\n      - name: id\n        description: {q(text)}\n        data_tests: [not_null]\n",
             f"tests/{node}_test.sql": "select * from {{ ref(" + repr(node) + ") }} where id is null",
+            # an installed package under a folder named by the text, its test given the text as an argument
+            f"dbt_packages/{node}_pkg/dbt_project.yml": "name: tools\n",
+            f"dbt_packages/{node}_pkg/macros/holds.sql": "{% test holds(model, expression) %}select * from {{ model }} where not ({{ expression }}){% endtest %}",
+            "models/tests.yml": f"version: 2\nmodels:\n  - name: {q(node)}\n    data_tests:\n      - tools.holds:\n"
+            f"          expression: {q('id is not null or ' + chr(39) + text.replace(chr(39), chr(39) * 2) + chr(39) + ' is null')}\n",
         }
     )
 
