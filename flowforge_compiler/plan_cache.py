@@ -231,8 +231,9 @@ def _env_digest(key: str, name: str, environ: Mapping[str, str]) -> str | None:
 
 @contextmanager
 def _warnings_logged() -> Iterator[list[tuple[str, int, str]] | None]:
-    """The warnings logged meanwhile; None when logging is set to drop them (-q), since an
-    entry must be able to show them again."""
+    """The warnings logged meanwhile; None when the logger is set to drop them (a level above
+    WARNING; the CLI's -q hides them at its handler instead), since an entry must be able to
+    show them again."""
     if log.getEffectiveLevel() > logging.WARNING:
         yield None
         return

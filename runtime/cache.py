@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import IO
 
 from flowforge_compiler.plan import Plan, PlanNode
 from runtime.executors.base import Executor
@@ -69,6 +70,7 @@ class FileStore:
         self._lock = threading.Lock()
         self._entries = self._load()
         self._dirty = False
+        self._appending: IO[str] | None = None  # the journal, open from the first build to save()
 
     @classmethod
     def for_profile(cls, root: Path, profile_name: str, engine: str) -> FileStore:
@@ -100,13 +102,18 @@ class FileStore:
         with self._lock:
             self._entries[node_id] = entry
             self._dirty = True
-            self.journal.parent.mkdir(parents=True, exist_ok=True)
-            with self.journal.open("a", encoding="utf-8") as handle:
-                handle.write(line)
+            if self._appending is None:
+                self.journal.parent.mkdir(parents=True, exist_ok=True)
+                self._appending = self.journal.open("a", encoding="utf-8")
+            self._appending.write(line)
+            self._appending.flush()  # in the operating system's hands: a killed process keeps it
 
     def save(self) -> None:
         """Fold the journal into the file, atomically."""
         with self._lock:
+            if self._appending is not None:
+                self._appending.close()
+                self._appending = None
             if not self._dirty:
                 return
             data = {"version": 1, "nodes": {k: vars(v) for k, v in sorted(self._entries.items())}}

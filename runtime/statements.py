@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.plan import Relation
@@ -61,16 +63,24 @@ class Statements:
     dialect: str
     rewrites: tuple[Rewrite, ...] = ()
 
+    @cached_property
+    def _generator(self) -> Dialect:
+        return Dialect.get_or_raise(self.dialect)
+
     def sql(self, expression: exp.Expression) -> str:
+        """The expression in this dialect (the caller's expression is left as it was)."""
         if self.rewrites:
             expression = rewrite(expression.copy(), DEFAULT_DIALECT, self.rewrites)
-        return expression.sql(dialect=self.dialect)
+        return self._generator.generate(expression)
+
+    @cached_property
+    def _marker(self) -> str:
+        return self.sql(exp.Placeholder(this=_QUERY))
 
     def with_query(self, expression: exp.Expression, query: str) -> str:
         """Render `expression`, whose query is the placeholder, with the model's SQL in its place."""
         text = self.sql(expression)
-        marker = self.sql(exp.Placeholder(this=_QUERY))
-        head, found, tail = text.rpartition(marker)
+        head, found, tail = text.rpartition(self._marker)
         assert found, f"no query placeholder in {text!r}"
         return f"{head}\n{query}{tail}"
 
@@ -185,14 +195,27 @@ class Statements:
             whens=exp.Whens(expressions=whens),
         ))
 
-    def begin(self) -> str:
+    # the same text every time, for every node: rendered once
+    @cached_property
+    def _begin(self) -> str:
         return self.sql(exp.Transaction())
 
-    def commit(self) -> str:
+    @cached_property
+    def _commit(self) -> str:
         return self.sql(exp.Commit())
 
-    def rollback(self) -> str:
+    @cached_property
+    def _rollback(self) -> str:
         return self.sql(exp.Rollback())
+
+    def begin(self) -> str:
+        return self._begin
+
+    def commit(self) -> str:
+        return self._commit
+
+    def rollback(self) -> str:
+        return self._rollback
 
     def transaction_script(self, statements: Sequence[str]) -> str:
         """Statements run as one multi-statement transaction (one script, one job)."""

@@ -55,6 +55,17 @@ def configure_logging(verbosity: int) -> None:
     """
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     sql_debug = verbosity >= 2 or os.environ.get("FLOWFORGE_SQL_DEBUG", "").lower() in {"1", "true", "yes"}
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse warnings are ours to word
+    # -q hides warnings at the handler, not the logger: they are still made, so a compile can
+    # keep them with its cached plan (and show them again on a hit without -q)
+    for name, shown in (("flowforge", level), ("flowforge.sql", logging.DEBUG if sql_debug else level)):
+        logger = logging.getLogger(name)
+        logger.handlers = [_stderr_handler(verbosity, shown)]
+        logger.setLevel(min(shown, logging.WARNING))
+        logger.propagate = False
+
+
+def _stderr_handler(verbosity: int, level: int) -> logging.Handler:
     handler: logging.Handler
     if sys.stderr.isatty():
         from rich.logging import RichHandler
@@ -65,12 +76,8 @@ def configure_logging(verbosity: int) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse warnings are ours to word
-    for name, logger_level in (("flowforge", level), ("flowforge.sql", logging.DEBUG if sql_debug else level)):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.setLevel(logger_level)
-        logger.propagate = False
+    handler.setLevel(level)
+    return handler
 
 
 def render_rows(data: Any, output: str) -> str:

@@ -50,6 +50,7 @@ class Executor(ABC):
         self._meta_lock = threading.Lock()
         self._building = threading.local()  # .node: the node whose audit row is not written yet
         self._supported: set[str] = set()  # support statements of plans already prepared
+        self._catalog_at_start: frozenset[str] | None = None  # relations when this executor first built
 
     # -- primitives every engine implements -------------------------------------------------
 
@@ -201,7 +202,20 @@ class Executor(ABC):
         """Build into a temporary relation and swap it in, all in one transaction (one commit):
         a failure anywhere leaves the previous relation and its rows as they were. A relation
         that does not exist yet is built under its own name: the transaction keeps that atomic
-        too, and a first run saves the temporary table, the drop and the rename."""
+        too, and a first run saves the temporary table, the drop and the rename.
+
+        Whether it exists is first taken from the catalog as this executor first read it (one
+        query, not one a node): a name absent then is created straight away, and only if that
+        fails is the catalog asked again, in case the relation has appeared since."""
+        if self._absent_at_start(relation):
+            try:
+                with self.transaction():
+                    written = create(relation)
+                    return written if written is not None else self.count_rows(relation)
+            except Exception:
+                if self.relation_kind(relation) is None:
+                    raise
+                log.debug("%s was created after the catalog was read; replacing it", relation)
         with self.transaction():
             if self.relation_kind(relation) is None:
                 written = create(relation)
@@ -212,6 +226,12 @@ class Executor(ABC):
             rows = written if written is not None else self.count_rows(tmp)
             self.swap_in(tmp, relation)
         return rows
+
+    def _absent_at_start(self, relation: str) -> bool:
+        with self._meta_lock:
+            if self._catalog_at_start is None:
+                self._catalog_at_start = frozenset(self.existing_relations())
+        return self.catalog_name(relation) not in self._catalog_at_start
 
     def _drop_quietly(self, relation: str) -> None:
         try:

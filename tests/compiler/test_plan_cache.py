@@ -225,6 +225,21 @@ def test_a_quiet_compile_stores_nothing_it_could_not_show_again(make_project) ->
     assert len(entries(root)) == 1
 
 
+def test_the_cli_quiet_flag_still_caches_the_plan_and_hides_its_warnings(make_project, capsys, no_compile) -> None:
+    """`-q` hides warnings where they are printed, so they are still there to keep with the plan."""
+    from flowforge_compiler.cli.console import configure_logging
+
+    root = make_project({"models/a.ff.sql": "select * from raw_table"})
+    configure_logging(-1)  # -q
+    compile_at(root)
+    assert len(entries(root)) == 1
+    assert "raw_table" not in capsys.readouterr().err
+    configure_logging(0)
+    no_compile()
+    compile_at(root)
+    assert "raw_table" in capsys.readouterr().err  # shown again on the hit
+
+
 def test_a_torn_or_foreign_entry_means_a_compile(make_project) -> None:
     root = make_project({"models/a.ff.sql": "select 1 as v"})
     compile_at(root)
