@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.paths import ProjectFiles
+from flowforge_compiler.paths import DBT_PROJECT, ProjectFiles
 from flowforge_compiler.project_file import ProjectConfig
 from flowforge_compiler.seeds_file import SeedFile, SeedSettings
 from flowforge_compiler.sources_file import SourceTable
@@ -31,7 +31,6 @@ from flowforge_compiler.yaml_files import read_yaml, validate
 
 log = logging.getLogger("flowforge")
 
-DBT_PROJECT = "dbt_project.yml"
 _USED = {
     "name", "version", "vars", "models", "model-paths", "seed-paths", "macro-paths", "test-paths", "seeds", "profile", "config-version",
     "packages-install-path", "dispatch",
@@ -99,10 +98,6 @@ class GenericTest:
         """(source, table) when the test is on a source's table, else None (a model or seed)."""
         match = _SOURCE_TABLE.match(self.table)
         return (match.group("source"), match.group("table")) if match else None
-
-
-def is_dbt_project(root: Path) -> bool:
-    return (root / DBT_PROJECT).is_file() and not (root / "project.yml").is_file()
 
 
 def read_dbt_project(root: Path, *, warn: bool = True) -> tuple[dict[str, Any], list[str], list[str], list[str], list[str]]:

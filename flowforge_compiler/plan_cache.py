@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from flowforge_compiler.code_identity import code_identity, engine_modules
-from flowforge_compiler.dbt_project import DBT_PROJECT, is_dbt_project, package_folder, read_dbt_project
 from flowforge_compiler.errors import FlowForgeError
 from flowforge_compiler.local_modules import ImportProbes, recording_imports
+from flowforge_compiler.paths import DBT_PROJECT, is_dbt_project
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, fingerprinted_environment
 
@@ -57,16 +57,20 @@ def compile_cached(
 ) -> Plan:
     """The plan of the project at `root` (resolved) for `profile`: the cached one when nothing
     it depends on changed, else a compile (whose SQL stage has its own cache)."""
+    environ = os.environ if environ is None else environ
+    cache = PlanCache(root / ".flowforge" / "cache" / "plans")
+    keys = plan_keys(root, profile, vars or {}, strict=strict, environ=environ)
+    key = keys[lineage] if keys is not None else None
+    # column lineage only adds to a plan: one that has it serves a command that does not ask
+    # for it (`ffc compile`, then `ffc run`)
+    for wanted in dict.fromkeys((lineage, True)) if keys is not None else ():
+        plan = cache.get(keys[wanted], environ)
+        if plan is not None:
+            return plan
     from flowforge_compiler.compile import compile_project  # the compiler proper: only on a miss
     from flowforge_compiler.project import load_project
     from flowforge_compiler.sql_cache import SqlCache
 
-    environ = os.environ if environ is None else environ
-    cache = PlanCache(root / ".flowforge" / "cache" / "plans")
-    key = plan_key(root, profile, vars or {}, strict=strict, lineage=lineage, environ=environ)
-    plan = cache.get(key, environ) if key is not None else None
-    if plan is not None:
-        return plan
     with recording_imports() as probes, _warnings_logged() as warnings:
         project = load_project(root)
         sql_cache = SqlCache.for_project(project.root)
@@ -77,14 +81,19 @@ def compile_cached(
     return plan
 
 
-def plan_key(
-    root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: bool, lineage: bool, environ: Mapping[str, str]
-) -> str | None:
-    """A hash of what a compile reads that is known before it runs; None when the files cannot
-    be hashed faithfully (a symlink, an unreadable file)."""
+def plan_keys(root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: bool, environ: Mapping[str, str]) -> dict[bool, str] | None:
+    """The keys of a plan without and with column lineage (the files are read once for both);
+    None when the files cannot be hashed faithfully (a symlink, an unreadable file)."""
     files = _files_digest(root)
     if files is None:
         return None
+    return {lineage: plan_key(root, profile, vars, strict=strict, lineage=lineage, environ=environ, files=files) for lineage in (False, True)}
+
+
+def plan_key(
+    root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: bool, lineage: bool, environ: Mapping[str, str], files: str
+) -> str:
+    """A hash of what a compile reads that is known before it runs (`files`: their digest)."""
     facts = {
         "code": code_identity(engine_modules(profile.spec)),
         "root": str(root),
@@ -127,6 +136,8 @@ def _hashed(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     compile to report)."""
     if not is_dbt_project(root):
         return _HASHED_FILES, _HASHED_FOLDERS
+    from flowforge_compiler.dbt_project import package_folder, read_dbt_project
+
     data, *folders = read_dbt_project(root, warn=False)
     return (DBT_PROJECT, *_HASHED_FILES), tuple(dict.fromkeys([*(f for group in folders for f in group), package_folder(data)]))
 

@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Union
 
-import jinja2
 from pydantic import BaseModel, Field
 
 from flowforge_compiler.dbt_profiles import PROFILES_DIR_VARIABLE, DbtOutput, profiles_file, read_dbt_output
-from flowforge_compiler.dbt_project import is_dbt_project, read_dbt_project
 from flowforge_compiler.engine_sdk import DEFAULT_ENGINE, EngineSpec, engines
 from flowforge_compiler.engine_sdk import engine as engine_spec
 from flowforge_compiler.dsn import url_part
 from flowforge_compiler.errors import Location, ProfileError, ProjectFileError
+from flowforge_compiler.paths import is_dbt_project
 from flowforge_compiler.yaml_files import read_yaml, validate
 
 
@@ -171,6 +170,8 @@ def _dbt_output(project_dir: Path, target: str | None, profiles_dir: Path | None
                 hint=f"put profiles.yml in the project folder or ~/.dbt/, or pass --profiles-dir (or set ${PROFILES_DIR_VARIABLE})",
             )
         return None
+    from flowforge_compiler.dbt_project import read_dbt_project
+
     data = read_dbt_project(project_dir, warn=False)[0]
     return read_dbt_output(path, project_dir, str(data.get("profile") or data["name"]), target)
 
@@ -225,6 +226,8 @@ def _render(value: Any, environ: Mapping[str, str], profile: str, path: str, unr
     if isinstance(value, list):
         return [_render(v, environ, profile, path, unresolved) for v in value]
     if isinstance(value, str) and "{{" in value:
+        import jinja2  # only for a profile that has templates
+
         missing: list[str] = []
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         env.globals["env_var"] = _env_var_reader(environ, missing)

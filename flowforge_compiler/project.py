@@ -9,7 +9,7 @@ from typing import Any
 
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.paths import ProjectFiles, project_root
+from flowforge_compiler.paths import ProjectFiles, is_dbt_project, project_root
 from flowforge_compiler.dbt_project import (
     DbtPackage,
     GenericTest,
@@ -17,7 +17,6 @@ from flowforge_compiler.dbt_project import (
     dispatch_order,
     generic_test_names,
     installed_packages,
-    is_dbt_project,
     model_files,
     read_dbt_project,
     split_tests,

@@ -6,11 +6,12 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.plan import SECRET_OPTION
 from flowforge_compiler.schedule import schedule_problem
+from flowforge_compiler.yaml_files import Strict
 
 Materialization = Literal["table", "view", "incremental", "ephemeral"]
 IncrementalStrategy = Literal["append", "merge", "delete+insert"]
@@ -23,12 +24,6 @@ def _check_dialect(value: str | None) -> str | None:
     if problem:
         raise ValueError(f"{value!r} is not a SQL dialect sqlglot knows ({problem})")
     return value
-
-
-class Strict(BaseModel):
-    """Base for every user-facing file format: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelConfig(Strict):

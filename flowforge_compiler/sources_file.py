@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import Strict
 from flowforge_compiler.yaml_files import read_yaml, validate
 
 

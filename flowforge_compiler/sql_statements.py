@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flowforge_compiler.dsl import quote_identifier
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT as SOURCE_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
 
@@ -68,6 +67,8 @@ def inject_ctes(sql: str, ctes: list[tuple[str, str]]) -> str:
     a leading WITH of its own."""
     if not ctes:
         return sql
+    from flowforge_compiler.dsl import quote_identifier  # the template language: only when compiling
+
     text = ",\n".join(f"{quote_identifier(name)} as (\n{body}\n)" for name, body in ctes)
     match = _WITH.match(sql)
     if match:

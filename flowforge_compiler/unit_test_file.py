@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import project_file, project_relative
-from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import Strict
 from flowforge_compiler.yaml_files import read_yaml, validate
 
 

@@ -37,7 +37,7 @@ from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import ModelBuildError, ProfileError
 from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
-from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import Strict
 from flowforge_compiler.rewrites import NotPortable, RegexpReplaceEveryMatch, Rewrite
 from runtime.executors.base import RelationKind, WithoutTransactions, sql_log, throwaway_schema
 from runtime.statements import Name

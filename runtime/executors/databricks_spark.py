@@ -43,7 +43,7 @@ from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.paths import project_relative
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
-from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import Strict
 from flowforge_compiler.rewrites import NotPortable, RegexpReplaceEveryMatch, Rewrite
 from runtime.executors.base import META_TABLE, TEMP_SUFFIX, RelationKind, WithoutTransactions, throwaway_schema
 from runtime.statements import Name

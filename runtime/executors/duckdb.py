@@ -24,7 +24,7 @@ from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.paths import project_relative
 from flowforge_compiler.profiles import Profile
-from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import Strict
 from runtime.executors.base import Executor, RelationKind, sql_log
 from runtime.statements import Name
 

@@ -26,7 +26,7 @@ from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.plan import Relation
 from flowforge_compiler.profiles import Profile
-from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import Strict
 from flowforge_compiler.rewrites import NotPortable, Rewrite
 from runtime.executors.base import Executor, RelationKind, throwaway_schema
 from runtime.statements import Name

@@ -38,7 +38,7 @@ from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
-from flowforge_compiler.project_file import Strict
+from flowforge_compiler.yaml_files import Strict
 from flowforge_compiler.rewrites import Rewrite, regexp_replace_flags
 from runtime.executors.base import RelationKind, WithoutTransactions, throwaway_schema
 from runtime.statements import Name, literal

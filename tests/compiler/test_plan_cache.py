@@ -240,6 +240,20 @@ def test_the_cli_quiet_flag_still_caches_the_plan_and_hides_its_warnings(make_pr
     assert "raw_table" in capsys.readouterr().err  # shown again on the hit
 
 
+def test_a_plan_with_column_lineage_serves_a_command_that_does_not_ask_for_it(make_project, no_compile) -> None:
+    root = make_project({"models/a.ff.sql": "select 1 as v"})
+    assert compile_at(root, lineage=True).node("a.ff").columns  # `ffc compile`
+    no_compile()
+    assert compile_at(root).node("a.ff").sql == "select 1 as v"  # then `ffc run`: no compile
+
+
+def test_a_plan_without_column_lineage_does_not_serve_one_that_asks_for_it(make_project) -> None:
+    root = make_project({"models/a.ff.sql": "select 1 as v"})
+    compile_at(root)
+    assert compile_at(root, lineage=True).node("a.ff").columns
+    assert len(entries(root)) == 2
+
+
 def test_a_torn_or_foreign_entry_means_a_compile(make_project) -> None:
     root = make_project({"models/a.ff.sql": "select 1 as v"})
     compile_at(root)
