@@ -8,6 +8,7 @@ lets one process write a file at a time: opening a file another process holds wa
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import threading
@@ -69,6 +70,8 @@ class DuckDBExecutor(Executor):
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ProfileError(f"{where}: cannot create its folder ({exc.strerror})") from exc
+            if not path.exists():
+                _create_whole(path)
         config = {"threads": settings.threads} if settings.threads else {}
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.1
@@ -79,7 +82,10 @@ class DuckDBExecutor(Executor):
                 holder = _LOCK_HOLDER.search(str(exc))
                 if holder is None:
                     reason = str(exc).removeprefix("IO Error: ")
-                    raise ProfileError(f"{where} cannot be opened: {reason}", hint="is it a DuckDB database file?") from exc
+                    hint = "is it a DuckDB database file?"
+                    if Path(settings.path).is_file() and Path(settings.path).stat().st_size == 0:
+                        hint = "it is empty, as a process killed while DuckDB created it leaves it: delete it and run again"
+                    raise ProfileError(f"{where} cannot be opened: {reason}", hint=hint) from exc
                 if time.monotonic() >= deadline:
                     raise ProfileError(
                         f"{where} is locked by another process: {holder.group('program')} (PID {holder.group('pid')}); "
@@ -141,6 +147,40 @@ class DuckDBExecutor(Executor):
                 cursor.close()
             self._cursors.clear()
         self._con.close()
+
+
+def _create_whole(path: Path) -> None:
+    """Create a new database file whole or not at all. DuckDB writes a new file in steps, and a
+    process killed between them leaves an empty file DuckDB refuses ever after; so the file is
+    made under a name of its own beside `path` and linked into place. A process that loses the
+    race to another creator uses the other's file. Without hard links, DuckDB creates it."""
+    import duckdb
+
+    for stale in path.parent.glob(f".{path.name}.*.creating*"):  # left by killed creators
+        pid = stale.name.removeprefix(f".{path.name}.").split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    try:
+        duckdb.connect(str(draft)).close()
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        log.debug("could not create %s by a link (%s); DuckDB creates it", path, exc)
+    finally:
+        draft.unlink(missing_ok=True)
+        draft.with_name(draft.name + ".wal").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _location(settings: DuckDBSettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flowforge_compiler.errors import ModelBuildError, RequiredColumnsError
+from flowforge_compiler.errors import ModelBuildError, ProfileError, RequiredColumnsError
 from runtime import open_executor, run_node
 from tests.compiler.helpers import compile_dir
 from tests.runtime.helpers import build_all, duckdb_profile, rows
@@ -245,6 +245,52 @@ def test_a_locked_file_is_waited_for_then_named_with_the_holding_process(make_pr
 def test_a_lock_released_in_time_lets_the_run_go_on(make_project, ffc, tmp_path: Path) -> None:
     result, _ = _run_while_locked(make_project, ffc, tmp_path / "busy.duckdb", hold_seconds=2, lock_timeout="30")
     assert result.exit_code == 0, result.output
+
+
+def test_a_new_database_file_appears_whole_so_a_killed_run_never_leaves_a_broken_one(make_project, tmp_path: Path, monkeypatch) -> None:
+    """A process killed while DuckDB creates a file leaves it empty, and DuckDB refuses an empty
+    file ever after (seen with kill -9 in test_stream_cli). So DuckDB may only ever create a
+    file under another name: whenever it is asked to open the warehouse's path, that path is
+    already a whole database."""
+    import duckdb
+
+    db = tmp_path / "new" / "w.duckdb"
+    opened: list[tuple[str, bool]] = []
+    real = duckdb.connect
+
+    def connect(path: str = ":memory:", *args, **kwargs):
+        if path == str(db):
+            opened.append((path, db.is_file() and db.stat().st_size > 0))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", connect)
+    root = make_project({"models/a.ff.sql": "select 1 as x"})
+    with open_executor(duckdb_profile(root, db)):
+        pass
+    assert opened == [(str(db), True)]
+    assert sorted(p.name for p in db.parent.iterdir()) == ["w.duckdb"]  # no draft left beside it
+
+
+def test_an_empty_database_file_is_named_with_what_to_do(make_project, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(b"")  # what a run killed before this fix left
+    root = make_project({"models/a.ff.sql": "select 1 as x"})
+    with pytest.raises(ProfileError) as info:
+        open_executor(duckdb_profile(root, db))
+    assert "it is empty" in info.value.render() and "delete it" in info.value.render()
+
+
+def test_a_draft_left_by_a_killed_creator_is_cleared(make_project, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    draft = tmp_path / f".w.duckdb.{dead.stdout.strip()}.creating"
+    draft.write_bytes(b"")
+    db = tmp_path / "w.duckdb"
+    root = make_project({"models/a.ff.sql": "select 1 as x"})
+    build_all(root, db)
+    assert not draft.exists() and rows(db, "select x from a") == [(1,)]
 
 
 def test_every_materialization_of_the_plan_has_one_registered_class() -> None:
