@@ -8,14 +8,14 @@ from pathlib import Path
 
 from flowforge_compiler.errors import Location, ProjectFileError
 
+log = logging.getLogger("flowforge")
+
 DBT_PROJECT = "dbt_project.yml"
 
 
 def is_dbt_project(root: Path) -> bool:
     """A dbt project: dbt_project.yml and no project.yml (which wins when both are there)."""
     return (root / DBT_PROJECT).is_file() and not (root / "project.yml").is_file()
-
-log = logging.getLogger("flowforge")
 
 
 def project_file(root: Path, path: Path, display: str) -> str:

@@ -15,8 +15,7 @@ from pydantic import Field, field_validator
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import ProjectFiles
-from flowforge_compiler.yaml_files import Strict
-from flowforge_compiler.yaml_files import load_model
+from flowforge_compiler.yaml_files import Strict, load_model
 
 log = logging.getLogger("flowforge")
 

@@ -27,9 +27,9 @@ from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext, simple_calls
 from flowforge_compiler.errors import DependencyNotFoundError, Location, TemplateError
 from flowforge_compiler.plan import PlanCheck, PlanNode, Relation, SqlPlanCheck
 from flowforge_compiler.project import SqlModelFile
-from flowforge_compiler.yaml_files import Strict
 from flowforge_compiler.sql_models import SqlCompile, analysed
 from flowforge_compiler.sql_statements import boolean_filter, is_blank, one_expression, strip_statement
+from flowforge_compiler.yaml_files import Strict
 
 log = logging.getLogger("flowforge")
 

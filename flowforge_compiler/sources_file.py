@@ -9,8 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.yaml_files import Strict
-from flowforge_compiler.yaml_files import read_yaml, validate
+from flowforge_compiler.yaml_files import Strict, read_yaml, validate
 
 
 @dataclass(frozen=True, order=True)

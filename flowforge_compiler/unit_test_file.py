@@ -10,8 +10,7 @@ from pydantic import Field, model_validator
 
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.paths import project_file, project_relative
-from flowforge_compiler.yaml_files import Strict
-from flowforge_compiler.yaml_files import read_yaml, validate
+from flowforge_compiler.yaml_files import Strict, read_yaml, validate
 
 
 class InputSpec(Strict):

@@ -7,6 +7,7 @@ lets one process write a file at a time: opening a file another process holds wa
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
@@ -149,38 +150,35 @@ class DuckDBExecutor(Executor):
         self._con.close()
 
 
+_DRAFT_ABANDONED = 600.0  # seconds: a draft lives for milliseconds unless its creator was killed
+
+
 def _create_whole(path: Path) -> None:
     """Create a new database file whole or not at all. DuckDB writes a new file in steps, and a
     process killed between them leaves an empty file DuckDB refuses ever after; so the file is
-    made under a name of its own beside `path` and linked into place. A process that loses the
-    race to another creator uses the other's file. Without hard links, DuckDB creates it."""
+    made under a draft name beside `path` and linked into place. A process that loses the race
+    to another creator uses the other's file. Where that cannot be done (no hard links, a
+    read-only folder), DuckDB creates the file itself, and reports what stops it."""
     import duckdb
 
-    for stale in path.parent.glob(f".{path.name}.*.creating*"):  # left by killed creators
-        pid = stale.name.removeprefix(f".{path.name}.").split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            stale.unlink(missing_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    drafts = f".{glob.escape(path.name)}.*.creating*"
+    for stale in path.parent.glob(drafts):
+        try:
+            if time.time() - stale.stat().st_mtime > _DRAFT_ABANDONED:
+                stale.unlink()
+        except OSError:
+            pass
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.creating")
     try:
         duckdb.connect(str(draft)).close()
         os.link(draft, path)
     except FileExistsError:
-        pass
-    except OSError as exc:
-        log.debug("could not create %s by a link (%s); DuckDB creates it", path, exc)
+        pass  # another process created it first
+    except Exception as exc:  # noqa: BLE001 - the connect that follows reports what matters
+        log.debug("could not create %s from a draft (%s); DuckDB creates it", path, exc)
     finally:
         draft.unlink(missing_ok=True)
         draft.with_name(draft.name + ".wal").unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _location(settings: DuckDBSettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:

@@ -280,17 +280,37 @@ def test_an_empty_database_file_is_named_with_what_to_do(make_project, tmp_path:
     assert "it is empty" in info.value.render() and "delete it" in info.value.render()
 
 
-def test_a_draft_left_by_a_killed_creator_is_cleared(make_project, tmp_path: Path) -> None:
-    import subprocess
-    import sys
+def test_a_draft_left_by_a_killed_creator_is_cleared_and_a_live_ones_kept(make_project, tmp_path: Path) -> None:
+    import os
+    import time
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    draft = tmp_path / f".w.duckdb.{dead.stdout.strip()}.creating"
-    draft.write_bytes(b"")
+    abandoned, live = tmp_path / ".w[1].duckdb.123.456.creating", tmp_path / ".w[1].duckdb.789.1.creating"
+    for draft in (abandoned, live):
+        draft.write_bytes(b"")
+    an_hour_ago = time.time() - 3600
+    os.utime(abandoned, (an_hour_ago, an_hour_ago))
+    db = tmp_path / "w[1].duckdb"  # a name glob would read as a pattern
+    root = make_project({"models/a.ff.sql": "select 1 as x"})
+    build_all(root, db)
+    assert (abandoned.exists(), live.exists()) == (False, True)
+    assert rows(db, "select x from a") == [(1,)]
+
+
+def test_where_no_draft_can_be_made_duckdb_creates_the_file_itself(make_project, tmp_path: Path, monkeypatch) -> None:
+    import duckdb
+
+    real = duckdb.connect
+
+    def connect(path: str = ":memory:", *args, **kwargs):
+        if path.endswith(".creating"):
+            raise duckdb.IOException("IO Error: Cannot open file: Permission denied")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", connect)
     db = tmp_path / "w.duckdb"
     root = make_project({"models/a.ff.sql": "select 1 as x"})
     build_all(root, db)
-    assert not draft.exists() and rows(db, "select x from a") == [(1,)]
+    assert rows(db, "select x from a") == [(1,)]
 
 
 def test_every_materialization_of_the_plan_has_one_registered_class() -> None:
