@@ -50,7 +50,8 @@ class Executor(ABC):
         self._meta_lock = threading.Lock()
         self._building = threading.local()  # .node: the node whose audit row is not written yet
         self._supported: set[str] = set()  # support statements of plans already prepared
-        self._catalog_at_start: frozenset[str] | None = None  # relations when this executor first built
+        self._catalog: frozenset[str] | None = None  # the relations as read for the second table replaced
+        self._tables_replaced = 0
 
     # -- primitives every engine implements -------------------------------------------------
 
@@ -204,10 +205,12 @@ class Executor(ABC):
         that does not exist yet is built under its own name: the transaction keeps that atomic
         too, and a first run saves the temporary table, the drop and the rename.
 
-        Whether it exists is first taken from the catalog as this executor first read it (one
-        query, not one a node): a name absent then is created straight away, and only if that
-        fails is the catalog asked again, in case the relation has appeared since."""
-        if self._absent_at_start(relation):
+        An executor that replaces many tables (a run) reads the catalog once, when it comes to its
+        second, instead of looking each name up: a name absent then is created straight away, and
+        only if that fails is the catalog asked again, in case the relation has appeared since.
+        One that replaces a single table (an orchestrator's task) looks that name up, which on a
+        large catalog costs less than reading all of it."""
+        if self._absent_from_catalog(relation):
             try:
                 with self.transaction():
                     written = create(relation)
@@ -227,11 +230,14 @@ class Executor(ABC):
             self.swap_in(tmp, relation)
         return rows
 
-    def _absent_at_start(self, relation: str) -> bool:
+    def _absent_from_catalog(self, relation: str) -> bool:
         with self._meta_lock:
-            if self._catalog_at_start is None:
-                self._catalog_at_start = frozenset(self.existing_relations())
-        return self.catalog_name(relation) not in self._catalog_at_start
+            self._tables_replaced += 1
+            if self._tables_replaced == 1:
+                return False  # the first: look it up
+            if self._catalog is None:
+                self._catalog = frozenset(self.existing_relations())
+        return self.catalog_name(relation) not in self._catalog
 
     def _drop_quietly(self, relation: str) -> None:
         try:

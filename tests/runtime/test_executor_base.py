@@ -21,8 +21,10 @@ def _values(ex, relation: str) -> list[tuple]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_first_build_reads_the_catalog_once_not_once_a_node(engine, request, make_project, tmp_path: Path, monkeypatch) -> None:
-    root = make_project(MODELS)
+def test_a_first_run_reads_the_catalog_once_not_once_a_node(engine, request, make_project, tmp_path: Path, monkeypatch) -> None:
+    """The first table is looked up by name (all an orchestrator's one-node task needs); from
+    the second on, the catalog read once answers."""
+    root = make_project(MODELS | {f"models/n{i}.ff.sql": f"select {i} as v" for i in range(3)})
     profile = engine_profile(request, engine, root, tmp_path)
     plan = compile_project(load_project(root), profile)
     relations = {node.relation for node in plan.nodes}
@@ -34,9 +36,19 @@ def test_a_first_build_reads_the_catalog_once_not_once_a_node(engine, request, m
         monkeypatch.setattr(ex, "existing_relations", lambda: catalogs.append(1) or existing())
         for node in plan.nodes:
             ex.build(plan, node, root)
-        assert [name for name in asked if name in relations] == []
+        assert [name for name in asked if name in relations] == [plan.nodes[0].relation]
         assert len(catalogs) == 1
         assert [_values(ex, f"m{i}") for i in range(3)] == [[(0,)], [(1,)], [(2,)]]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_task_that_builds_one_table_never_reads_the_whole_catalog(engine, request, make_project, tmp_path: Path, monkeypatch) -> None:
+    root = make_project(MODELS)
+    profile = engine_profile(request, engine, root, tmp_path)
+    plan = compile_project(load_project(root), profile)
+    with open_executor(profile) as ex:
+        monkeypatch.setattr(ex, "existing_relations", lambda: pytest.fail("read the whole catalog for one table"))
+        assert ex.build(plan, plan.node("m1.ff"), root).status == "built"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -45,19 +57,24 @@ def test_a_table_made_after_the_catalog_was_read_is_replaced_not_failed(engine, 
     profile = engine_profile(request, engine, root, tmp_path)
     plan = compile_project(load_project(root), profile)
     with open_executor(profile) as ex:
-        ex.build(plan, plan.node("m0.ff"), root)  # the catalog is read here: m1 is absent
-        ex.execute(ex.statements.create_table_as("m1", "select 99 as v"))  # another writer makes it
-        result = ex.build(plan, plan.node("m1.ff"), root)
-        assert (result.status, _values(ex, "m1")) == ("built", [(1,)])
+        ex.build(plan, plan.node("m0.ff"), root)
+        ex.build(plan, plan.node("m1.ff"), root)  # the catalog is read here: m2 is absent
+        ex.execute(ex.statements.create_table_as("m2", "select 99 as v"))  # another writer makes it
+        result = ex.build(plan, plan.node("m2.ff"), root)
+        assert (result.status, _values(ex, "m2")) == ("built", [(2,)])
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_failed_first_build_reports_the_engine_and_leaves_no_table(engine, request, make_project, tmp_path: Path) -> None:
-    root = make_project({"models/bad.ff.sql": "select cast('x' as integer) as v"})
+    root = make_project({"models/bad.ff.sql": "select cast('x' as integer) as v", "models/good.ff.sql": "select 1 as v"})
     profile = engine_profile(request, engine, root, tmp_path)
     plan = compile_project(load_project(root), profile)
     with open_executor(profile) as ex:
-        with pytest.raises(ModelBuildError) as info:
-            ex.build(plan, plan.node("bad.ff"), root)
-        assert info.value.node == "bad.ff" and info.value.engine_message
-        assert ex.relation_kind("bad") is None
+        for first in ("bad.ff", "good.ff", "bad.ff"):  # looked up by name, then from the catalog read
+            if first == "good.ff":
+                ex.build(plan, plan.node(first), root)
+                continue
+            with pytest.raises(ModelBuildError) as info:
+                ex.build(plan, plan.node(first), root)
+            assert info.value.node == "bad.ff" and info.value.engine_message
+            assert ex.relation_kind("bad") is None
