@@ -87,14 +87,13 @@ def plan_keys(root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: 
     files = _files_digest(root)
     if files is None:
         return None
-    return {lineage: plan_key(root, profile, vars, strict=strict, lineage=lineage, environ=environ, files=files) for lineage in (False, True)}
+    facts = _facts(root, profile, vars, strict=strict, environ=environ, files=files)
+    return {lineage: _digest({**facts, "lineage": lineage}) for lineage in (False, True)}
 
 
-def plan_key(
-    root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: bool, lineage: bool, environ: Mapping[str, str], files: str
-) -> str:
-    """A hash of what a compile reads that is known before it runs (`files`: their digest)."""
-    facts = {
+def _facts(root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: bool, environ: Mapping[str, str], files: str) -> dict[str, Any]:
+    """What a compile reads that is known before it runs (`files`: their digest)."""
+    return {
         "code": code_identity(engine_modules(profile.spec)),
         "root": str(root),
         "files": files,
@@ -111,8 +110,10 @@ def plan_key(
         "ff_environment": fingerprinted_environment(environ),
         "vars": vars,
         "strict": strict,
-        "lineage": lineage,
     }
+
+
+def _digest(facts: dict[str, Any]) -> str:
     text = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

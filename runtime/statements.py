@@ -195,27 +195,14 @@ class Statements:
             whens=exp.Whens(expressions=whens),
         ))
 
-    # the same text every time, for every node: rendered once
-    @cached_property
-    def _begin(self) -> str:
+    def begin(self) -> str:
         return self.sql(exp.Transaction())
 
-    @cached_property
-    def _commit(self) -> str:
+    def commit(self) -> str:
         return self.sql(exp.Commit())
 
-    @cached_property
-    def _rollback(self) -> str:
-        return self.sql(exp.Rollback())
-
-    def begin(self) -> str:
-        return self._begin
-
-    def commit(self) -> str:
-        return self._commit
-
     def rollback(self) -> str:
-        return self._rollback
+        return self.sql(exp.Rollback())
 
     def transaction_script(self, statements: Sequence[str]) -> str:
         """Statements run as one multi-statement transaction (one script, one job)."""

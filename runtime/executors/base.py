@@ -213,22 +213,25 @@ class Executor(ABC):
         if self._absent_from_catalog(relation):
             try:
                 with self.transaction():
-                    written = create(relation)
-                    return written if written is not None else self.count_rows(relation)
+                    return self._create_new(relation, create)
             except Exception:
                 if self.relation_kind(relation) is None:
                     raise
                 log.debug("%s was created after the catalog was read; replacing it", relation)
         with self.transaction():
             if self.relation_kind(relation) is None:
-                written = create(relation)
-                return written if written is not None else self.count_rows(relation)
+                return self._create_new(relation, create)
             tmp = relation + TEMP_SUFFIX
             self.execute(self.statements.drop("table", tmp, if_exists=True))  # left by a killed process
             written = create(tmp)
             rows = written if written is not None else self.count_rows(tmp)
             self.swap_in(tmp, relation)
         return rows
+
+    def _create_new(self, relation: str, create: Callable[[str], int | None]) -> int:
+        """Create a relation that does not exist yet under its own name; the rows written."""
+        written = create(relation)
+        return written if written is not None else self.count_rows(relation)
 
     def _absent_from_catalog(self, relation: str) -> bool:
         with self._meta_lock:
