@@ -3,6 +3,8 @@ views, COPY of Python results, incremental models, checks, isolation and error m
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 import psycopg
@@ -137,13 +139,23 @@ def test_example_gives_the_same_tables_on_duckdb_and_postgres(example_copy, pg, 
 def test_unit_tests_on_postgres_use_a_throwaway_schema_dropped_whatever_happens(
     example_copy, make_project, ffc, pg_dsn: str, pg
 ) -> None:
-    # One test, so no other test creates such schemas meanwhile (the suite may run in parallel).
+    # Tests in the other process may hold throwaway schemas of their own for a moment; one this
+    # command left would stay for good, so wait a little for the others to go.
     _, rows = pg
-    before = rows("select count(*) from pg_namespace where nspname like 'ff_utest_%'")
+
+    def left_since(before: set[str]) -> set[str]:
+        for _ in range(60):
+            left = {name for (name,) in rows("select nspname from pg_namespace where nspname like 'ff_utest_%'")} - before
+            if not left:
+                break
+            time.sleep(0.5)
+        return left
+
+    before = {name for (name,) in rows("select nspname from pg_namespace where nspname like 'ff_utest_%'")}
     result = ffc("utest", example_copy("simple_duckdb"), "--engine", "postgres", env={"FF_PG_DSN": pg_dsn})
     assert result.exit_code == 0, result.output
     assert "Unit tests: 4 passed, 0 failed" in result.stdout
-    assert rows("select count(*) from pg_namespace where nspname like 'ff_utest_%'") == before
+    assert left_since(before) == set()
     failing = make_project(
         {
             "models/m.ff.sql": "select 1 / 0 as x",
@@ -152,7 +164,7 @@ def test_unit_tests_on_postgres_use_a_throwaway_schema_dropped_whatever_happens(
     )
     result = ffc("utest", failing, "--engine", "postgres", env={"FF_PG_DSN": pg_dsn})
     assert result.exit_code == 2 and "division by zero" in result.stdout
-    assert rows("select count(*) from pg_namespace where nspname like 'ff_utest_%'") == before
+    assert left_since(before) == set()
 
 
 @pytest.mark.parametrize(
