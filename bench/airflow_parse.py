@@ -49,7 +49,7 @@ def main() -> None:
         dags = Path(tmp) / "dags"
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "flowforge_compiler.cli", "compile", str(root), "--target", "airflow", "--out", str(dags), "-q"],
+            [sys.executable, "-m", "flowforge.cli", "compile", str(root), "--target", "airflow", "--out", str(dags), "-q"],
             check=True,
             env={**os.environ, "FF_DUCKDB_PATH": str(Path(tmp) / "warehouse.duckdb")},  # tasks need a lasting database
         )

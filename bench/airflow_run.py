@@ -51,7 +51,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the services are stopped
     schema = f"ff_bench_{uuid.uuid4().hex[:8]}"
     tmp = Path(tempfile.mkdtemp(prefix="ff_airflow_run_"))
-    ffc = [sys.executable, "-m", "flowforge_compiler.cli"]
+    ffc = [sys.executable, "-m", "flowforge.cli"]
     try:
         project = generate(tmp / "project", args.models, python_share=0.0)
         (project / "profiles.yml").write_text(

@@ -49,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = generate_dbt(Path(tmp) / "project", args.models)
         dags = Path(tmp) / "dags"
-        compile_command = [sys.executable, "-m", "flowforge_compiler.cli", "compile", str(root), "--target", "airflow", "--out", str(dags), "-q"]
+        compile_command = [sys.executable, "-m", "flowforge.cli", "compile", str(root), "--target", "airflow", "--out", str(dags), "-q"]
         cold = timed(compile_command)
         cached = statistics.median(timed(compile_command) for _ in range(args.repeat))
         runs = dag_parse_runs(dags, Path(tmp) / "airflow", args.repeat)

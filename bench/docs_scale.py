@@ -37,7 +37,7 @@ mermaid.run().then(() => {{ window.drawnMs = performance.now() - started; }}, (e
 
 def ffc(*args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", *args], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "flowforge.cli", *args], check=True, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -59,7 +59,7 @@ def render_ms(browser, index: Path, runs: int = 3) -> list[float]:
 
 def mermaid_ms(browser, project: Path, mermaid_js: Path, work: Path) -> float:
     text = subprocess.run(
-        [sys.executable, "-m", "flowforge_compiler.cli", "dag", str(project), "-q"], check=True, capture_output=True, text=True
+        [sys.executable, "-m", "flowforge.cli", "dag", str(project), "-q"], check=True, capture_output=True, text=True
     ).stdout
     shutil.copyfile(mermaid_js, work / "mermaid.min.js")
     page_file = work / "mermaid.html"

@@ -72,12 +72,12 @@ def main() -> None:
         plan = Path(tmp) / "plan.json"
         warehouse = Path(tmp) / "ffc.duckdb"  # one path for every run (part of the plan's key), a new file each time
         env = {"FF_DUCKDB_PATH": str(warehouse), "PATH": ""}
-        subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", "compile", str(root), "--out", str(tmp), "-q"], check=True, env=env)
+        subprocess.run([sys.executable, "-m", "flowforge.cli", "compile", str(root), "--out", str(tmp), "-q"], check=True, env=env)
         ffc, bare, meta, imports, duckdb_only = [], [], [], [], []
         for i in range(args.repeat):
             for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
                 stale.unlink(missing_ok=True)
-            ffc.append(_seconds([sys.executable, "-m", "flowforge_compiler.cli", "run", str(root), "-q"], env))
+            ffc.append(_seconds([sys.executable, "-m", "flowforge.cli", "run", str(root), "-q"], env))
             bare.append(_seconds([sys.executable, "-c", BARE, str(plan), str(Path(tmp) / f"bare{i}.duckdb"), str(root)]))
             meta.append(_seconds([sys.executable, "-c", BARE, str(plan), str(Path(tmp) / f"meta{i}.duckdb"), str(root), "meta"]))
             imports.append(_seconds([sys.executable, "-c", LIBRARIES]))

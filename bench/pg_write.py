@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from flowforge_compiler.profiles import Profile
-from runtime.executors.postgres import PostgresProfile, PostgresSettings
+from flowforge_compiler.engines.postgres import PostgresProfile, PostgresSettings
 from runtime import open_executor
 
 

@@ -24,7 +24,7 @@ from synthetic import generate  # noqa: E402
 def ffc_run(root: Path, db: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "flowforge_compiler.cli", "run", str(root), "-q"],
+        [sys.executable, "-m", "flowforge.cli", "run", str(root), "-q"],
         check=True,
         env={"FF_DUCKDB_PATH": str(db), "PATH": ""},
     )

@@ -35,7 +35,7 @@ from targets.local import LevelScheduler  # noqa: E402
 def ffc_run_seconds(root: Path, jobs: int, db: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "flowforge_compiler.cli", "run", str(root), "-q", "--jobs", str(jobs)],
+        [sys.executable, "-m", "flowforge.cli", "run", str(root), "-q", "--jobs", str(jobs)],
         check=True,
         env={"FF_DUCKDB_PATH": str(db), "PATH": ""},
     )

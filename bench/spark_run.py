@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 def ffc(*args: str, environ: dict[str, str]) -> float:
     started = time.perf_counter()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FF_")} | environ
-    subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", *args, "-q"], check=True, env=env, capture_output=True)
+    subprocess.run([sys.executable, "-m", "flowforge.cli", *args, "-q"], check=True, env=env, capture_output=True)
     return time.perf_counter() - started
 
 

@@ -15,18 +15,18 @@ from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.checks import bind_checks
 from flowforge_compiler.code_identity import code_identity, engine_modules
 from flowforge_compiler.drafts import (
-    DEFAULT_MATERIALIZATION,
     Missing,
     NameIndex,
     NodeDraft,
     collect_missing,
     model_config,
-    node_config,
+    node_materialization,
 )
 from flowforge_compiler.dsl import ModelRenderer
 from flowforge_compiler.errors import DependencyNotFoundError, Location, ProjectFileError
 from flowforge_compiler.fingerprints import EnvContext, file_digest, node_fingerprint
 from flowforge_compiler.graph import levels, topo_sort
+from flowforge_compiler.materializations import MaterializationConfig, SeedMaterialization, StreamMaterialization
 from flowforge_compiler.plan import (
     Plan,
     PlanAirflow,
@@ -201,7 +201,7 @@ def _check_relation_names(drafts: dict[str, NodeDraft], profile: Profile) -> Non
     """A relation the engine's catalog cannot name stops the compile, at the model's file."""
     for draft in drafts.values():
         relation = relation_for(draft.id)
-        problem = None if draft.materialization == "ephemeral" else profile.spec.relation_name_problem(relation)
+        problem = profile.spec.relation_name_problem(relation) if draft.materialization.builds_relation else None
         if problem:
             raise ProjectFileError(
                 f"{draft.id!r} would build the relation {relation!r}, which the {profile.engine} engine cannot name: {problem}",
@@ -220,8 +220,8 @@ def _python_draft(
     collect_missing(decl.name, [d for d, r in resolved.items() if r is None], index, missing)
     dep_ids = [r for r in resolved.values() if r]
     settings = model_config(project, decl.name)
-    materialization = settings.materialized or DEFAULT_MATERIALIZATION
     where = Location(decl.path, decl.line)
+    materialization = node_materialization(settings, decl.path)
     if decl.name in dep_ids:
         raise ProjectFileError(
             f"@model {decl.name!r} lists itself in deps",
@@ -229,11 +229,12 @@ def _python_draft(
             hint="a Python model cannot read its own table; remove it from deps",
         )
     _check_signature(decl, len(set(dep_ids)), where)
-    if materialization not in ("table", "incremental"):
+    if not materialization.allows_python:
+        allowed = " or ".join(name for name, config in sorted(MaterializationConfig.registry.items()) if config.allows_python)
         raise ProjectFileError(
-            f"Python model {decl.name!r} cannot be materialized as {materialization!r}",
+            f"Python model {decl.name!r} cannot be materialized as {materialization.type!r}",
             location=where,
-            hint="Python models build tables (materialized: table or incremental)",
+            hint=f"Python models build tables (materialized: {allowed})",
         )
     return NodeDraft(
         id=decl.name,
@@ -244,7 +245,7 @@ def _python_draft(
         tags=sorted(set(settings.tags or [])),
         description=settings.description,
         column_descriptions=dict(settings.columns or {}),
-        config=node_config(settings, decl.path),
+
         python=PythonEntry(
             path=decl.path,
             function=decl.function,
@@ -320,7 +321,7 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
         id=seed.name,
         kind="seed",
         path=seed.path,
-        materialization="seed",
+        materialization=SeedMaterialization(),
         depends_on=[],
         tags=sorted(set(seed.settings.tags)),
         description=seed.settings.description,
@@ -363,7 +364,7 @@ def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> Node
         id=stream.into,
         kind="stream",
         path="project.yml",
-        materialization="stream",
+        materialization=StreamMaterialization(),
         depends_on=[],
         tags=sorted(set(stream.tags)),
         description=stream.description,
@@ -381,7 +382,7 @@ def _inline_ephemerals(drafts: dict[str, NodeDraft], order: list[str]) -> None:
     for node_id in order:
         chain: list[str] = []
         for dep in drafts[node_id].depends_on:
-            if drafts[dep].materialization == "ephemeral":
+            if not drafts[dep].materialization.builds_relation:
                 chain.extend(c for c in [*chains[dep], dep] if c not in chain)
         chains[node_id] = sorted(chain, key=order.index)
         draft = drafts[node_id]
@@ -400,7 +401,7 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
         payload = {
             "id": d.id,
             "kind": d.kind,
-            "materialization": d.materialization,
+            "materialization": d.materialization.model_dump(),
             "config": d.config.model_dump(),
             "sql": normalize_for_fingerprint(d.sql) if d.sql else None,
             "sql_incremental": normalize_for_fingerprint(d.sql_incremental) if d.sql_incremental else None,
@@ -414,7 +415,7 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
                 id=d.id,
                 kind=d.kind,  # type: ignore[arg-type]
                 relation=relation_for(d.id),
-                materialization=d.materialization,  # type: ignore[arg-type]
+                materialization=d.materialization,
                 depends_on=d.depends_on,
                 source_relations=d.source_relations,
                 tags=d.tags,

@@ -8,7 +8,10 @@ from difflib import get_close_matches
 from typing import Any
 
 from flowforge_compiler.authoring import relation_for
+from pydantic import ValidationError
+
 from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.materializations import MaterializationConfig, config_for
 from flowforge_compiler.plan import NodeConfig, PythonEntry, SeedEntry, StreamEntry
 from flowforge_compiler.project import Project
 from flowforge_compiler.project_file import ModelConfig
@@ -24,7 +27,7 @@ class NodeDraft:
     id: str
     kind: str
     path: str
-    materialization: str
+    materialization: MaterializationConfig
     depends_on: list[str]
     tags: list[str]
     source_relations: list[str] = field(default_factory=list)
@@ -70,18 +73,18 @@ def merged_config(project_level: ModelConfig, in_file: Mapping[str, Any]) -> Mod
     return ModelConfig.model_validate(merged)
 
 
-def node_config(settings: ModelConfig, path: str) -> NodeConfig:
+def node_materialization(settings: ModelConfig, path: str, name: str | None = None) -> MaterializationConfig:
+    """The typed materialization a model's settings give (`name` when the file's DDL says it)."""
     unique_key = [settings.unique_key] if isinstance(settings.unique_key, str) else list(settings.unique_key or [])
-    strategy = settings.incremental_strategy
-    if settings.materialized == "incremental":
-        strategy = strategy or ("merge" if unique_key else "append")
-        if strategy != "append" and not unique_key:
-            raise ProjectFileError(
-                f"incremental_strategy={strategy!r} needs a unique_key",
-                location=Location(path),
-                hint="add unique_key='id' to config(), or use incremental_strategy='append'",
-            )
-    return NodeConfig(unique_key=unique_key, incremental_strategy=strategy)
+    try:
+        return config_for(name or settings.materialized or DEFAULT_MATERIALIZATION, unique_key=unique_key, strategy=settings.incremental_strategy)
+    except ValidationError as exc:
+        problem = str(exc.errors()[0].get("ctx", {}).get("error") or exc.errors()[0]["msg"])
+        raise ProjectFileError(
+            problem, location=Location(path), hint="add unique_key='id' to config(), or use incremental_strategy='append'"
+        ) from None
+    except ValueError as exc:
+        raise ProjectFileError(str(exc), location=Location(path)) from None
 
 
 def collect_missing(

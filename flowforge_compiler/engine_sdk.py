@@ -1,11 +1,14 @@
-"""The engine SDK: what one engine module declares, and the registry that finds them.
+"""The engine SDK: what an engine declares, and the registry that finds them.
 
-An engine is one module that defines `ENGINE = EngineSpec(...)`: its profile block (a strict
-pydantic model), `FF_*` overrides and path keys, its SQL dialect, its capabilities, where its
-data lives (for fingerprints) and what `target.*` shows, how an Airflow connection maps onto it,
-how unit tests get a throw-away place, and its executor. Engines register through the
-entry-point group `flowforge.engines` (the built-in ones too) and are imported on first use,
-so nothing outside an engine's module names it.
+An engine has two halves, split by when they run. Its compile-time half is one module that
+defines `ENGINE = EngineSpec(...)`: its profile block (a strict pydantic model), `FF_*` overrides
+and path keys, its SQL dialect and rewrites, its capabilities, where its data lives (for
+fingerprints) and what `target.*` shows, how a dbt output and an Airflow connection map onto its
+settings. It imports no runtime module, so compiling loads no driver. Its run-time half, the
+executor, is named here by its import path and loaded only when a connection opens
+(`runtime.executors.open_executor`). Engines register through the entry-point group
+`flowforge.engines` (the built-in ones too), which names the compile-time half; nothing outside an
+engine's two modules names it.
 """
 
 from __future__ import annotations
@@ -15,14 +18,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from flowforge_compiler.errors import ProfileError
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
 ENTRY_POINT_GROUP = "flowforge.engines"
 DEFAULT_ENGINE = "duckdb"  # a project without profiles.yml builds on an in-memory DuckDB
@@ -40,9 +40,13 @@ class Capabilities:
     frame: str = "pandas"  # the DataFrame type Python models receive
 
 
+Settings = TypeVar("Settings", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class EngineSpec:
-    """One engine, as its module declares it."""
+class EngineSpec(Generic[Settings]):
+    """One engine, as its compile-time module declares it; every hook takes the engine's own
+    settings block (`Settings`)."""
 
     name: str  # `engine:` in profiles.yml, and the profile block's key
     dialect: str  # sqlglot's name for its SQL
@@ -53,18 +57,21 @@ class EngineSpec:
     path_keys: tuple[str, ...] = ()  # settings that are paths, relative to the project
     block_hint: str | None = None  # said when the settings block is required and missing
     requires: tuple[str, ...] = ()  # top-level modules whose absence means the extra is missing
-    executor: Callable[[], type] | None = None  # the Executor class, imported late; None: not in this version
+    # The run-time half: "module:Class" of its Executor, imported when a connection opens (never
+    # by a compile); None: no executor in this version.
+    executor: str | None = None
     rewrites: tuple[Any, ...] = ()  # flowforge_compiler.rewrites.Rewrite: where sqlglot's translation changes meaning
-    location: Callable[[Any, Path, Mapping[str, str]], dict[str, str]] = lambda settings, root, unresolved: {}
-    target: Callable[[Any, Mapping[str, str]], tuple[str | None, str | None]] = lambda settings, unresolved: (None, None)
-    airflow_connection: Callable[[Any, Any, str], dict[str, Any]] | None = None  # -> settings updates
-    isolated: Callable[[Any], AbstractContextManager[Any]] | None = None  # Profile -> a throw-away executor
+    location: Callable[[Settings, Path, Mapping[str, str]], dict[str, str]] = lambda settings, root, unresolved: {}
+    target: Callable[[Settings, Mapping[str, str]], tuple[str | None, str | None]] = lambda settings, unresolved: (None, None)
+    # An Airflow connection (an object with host, login, password, schema, port, extra_dejson)
+    # as updates of the settings; the Airflow target reads the connection in the worker.
+    airflow_connection: Callable[[Settings, Any, str], dict[str, Any]] | None = None
     # Why these settings cannot serve orchestrator tasks, each of which runs in its own process
     # (None: they can); an Airflow or Prefect compile stops with it.
-    orchestrator_problem: Callable[[Any], str | None] = lambda settings: None
+    orchestrator_problem: Callable[[Settings], str | None] = lambda settings: None
     # The URI prefix of the profile's relations as Assets (`<prefix>/<relation>`), in the forms
     # Airflow's providers and OpenLineage use; None when the settings do not say (unresolved).
-    asset_namespace: Callable[[Any, Path, Mapping[str, str]], str | None] = lambda settings, root, unresolved: None
+    asset_namespace: Callable[[Settings, Path, Mapping[str, str]], str | None] = lambda settings, root, unresolved: None
     # Whether one of the engine's own errors may pass if tried again (a lost connection, a
     # serialization conflict); orchestrators retry those and fail the rest at once.
     transient: Callable[[BaseException], bool] = lambda error: False
@@ -72,7 +79,7 @@ class EngineSpec:
     relation_name_problem: Callable[[str], str | None] = lambda name: None
     # Why the warehouse holds nothing to read yet, found without creating it (a database file not
     # written yet); None: it may exist, connect to find out. Lets `ffc docs` look without side effects.
-    warehouse_absent: Callable[[Any], str | None] = lambda settings: None
+    warehouse_absent: Callable[[Settings], str | None] = lambda settings: None
     # dbt's profiles.yml: the `type:` of the outputs this engine reads, and how one output (its
     # `type` removed) becomes this engine's settings block, with the keys it leaves unread.
     dbt_types: tuple[str, ...] = ()
@@ -86,9 +93,9 @@ class EngineSpec:
 
 
 @lru_cache(maxsize=1)
-def engines() -> dict[str, EngineSpec]:
+def engines() -> dict[str, EngineSpec[Any]]:
     """Every registered engine by name (built-in ones are registered like any other)."""
-    found: dict[str, EngineSpec] = {}
+    found: dict[str, EngineSpec[Any]] = {}
     for point in entry_points(group=ENTRY_POINT_GROUP):
         spec = point.load()
         if not isinstance(spec, EngineSpec) or spec.name != point.name:
@@ -102,7 +109,7 @@ def engines() -> dict[str, EngineSpec]:
     return dict(sorted(found.items()))
 
 
-def engine(name: str) -> EngineSpec:
+def engine(name: str) -> EngineSpec[Any]:
     """The engine registered as `name`; an unknown name lists the known ones."""
     known = engines()
     if name not in known:

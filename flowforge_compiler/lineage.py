@@ -122,7 +122,7 @@ def with_lineage(nodes: list[PlanNode], root: Path, dialect: str) -> list[PlanNo
         if node.kind == "seed" and node.seed is not None and node.seed.format != "sql":
             known[node.relation] = seed_columns(root / node.seed.path, node.seed.format)
             node = node.model_copy(update={"columns": [PlanColumn(name=c) for c in known[node.relation]]})
-        elif node.sql is not None and node.materialization != "ephemeral":
+        elif node.sql is not None and node.builds_relation:
             # only the relations this model reads: the whole schema would make the compile quadratic
             read = {by_id[p].relation for p in built_parents(by_id, node.id)}  # an ephemeral parent's SQL is a CTE here
             reads = {r: known[r] for r in read if r in known}

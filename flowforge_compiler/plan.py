@@ -13,14 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
+from flowforge_compiler.materializations import MaterializationConfig, materialization_config
 
-IR_VERSION = "7"  # 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "8"  # 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
-MaterializationKind = Literal["table", "view", "incremental", "ephemeral", "seed", "stream"]
 
 
 class _IR(BaseModel):
@@ -122,8 +122,6 @@ class StreamEntry(_IR):
 
 
 class NodeConfig(_IR):
-    unique_key: list[str] = Field(default_factory=list)
-    incremental_strategy: str | None = None
     dialect: str | None = None  # what the SQL was written in (SQL nodes); `sql` is the engine's dialect
     transpile: bool = True  # false: engine-native SQL, kept as written
 
@@ -144,7 +142,7 @@ class PlanNode(_IR):
     id: str
     kind: NodeKind
     relation: str
-    materialization: MaterializationKind
+    materialization: SerializeAsAny[MaterializationConfig]  # a registered config, keyed by `type`
     depends_on: list[str] = Field(default_factory=list)
     source_relations: list[str] = Field(default_factory=list)  # relations read through source()
     tags: list[str] = Field(default_factory=list)
@@ -167,6 +165,16 @@ class PlanNode(_IR):
     # Column-level lineage, when the compile was asked for it (`ffc lineage`, `--target local`);
     # None: not worked out (not asked, a Python model, or a star over unknown columns).
     columns: list[PlanColumn] | None = None
+
+    @field_validator("materialization", mode="before")
+    @classmethod
+    def _registered(cls, value: Any) -> Any:
+        return materialization_config(value)
+
+    @property
+    def builds_relation(self) -> bool:
+        """Whether the node is a relation in the warehouse (an ephemeral one is inlined instead)."""
+        return self.materialization.builds_relation
 
 
 class PlanCheck(_IR):
@@ -309,6 +317,11 @@ class Plan(_IR):
         """See `built_parents` (module level), for this plan's nodes."""
         return built_parents(self._by_id, node_id, among)
 
+    def checks_guarding(self, node_id: str) -> list[PlanCheck]:
+        """The checks that guard `node_id`'s table, in plan order. They may read other nodes too
+        (`relationships`): run them once every node in `check.nodes` is built."""
+        return [c for c in self.checks if c.node == node_id]
+
     def deps(self) -> dict[str, list[str]]:
         """node -> its dependencies, for graph queries (`flowforge_compiler.graph`)."""
         return {n.id: n.depends_on for n in self.nodes}
@@ -337,7 +350,7 @@ def built_parents(nodes: Mapping[str, PlanNode], node_id: str, among: Collection
     dropped. Over nodes by id, so the compiler can ask before the plan exists."""
     out: list[str] = []
     for parent in nodes[node_id].depends_on:
-        if nodes[parent].materialization == "ephemeral" and (among is None or parent not in among):
+        if not nodes[parent].builds_relation and (among is None or parent not in among):
             out += [p for p in built_parents(nodes, parent, among) if p not in out]
         elif (among is None or parent in among) and parent not in out:
             out.append(parent)

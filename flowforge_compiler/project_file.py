@@ -9,12 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
+from flowforge_compiler.materializations import IncrementalStrategy, chosen_in_config
 from flowforge_compiler.plan import SECRET_OPTION
 from flowforge_compiler.schedule import schedule_problem
 from flowforge_compiler.yaml_files import Strict
 
-Materialization = Literal["table", "view", "incremental", "ephemeral"]
-IncrementalStrategy = Literal["append", "merge", "delete+insert"]
 
 
 def _check_dialect(value: str | None) -> str | None:
@@ -29,7 +28,7 @@ def _check_dialect(value: str | None) -> str | None:
 class ModelConfig(Strict):
     """The keys of `config(...)` in a model and of `models:` in project.yml."""
 
-    materialized: Materialization | None = None
+    materialized: str | None = None  # a registered materialization (flowforge_compiler.materializations)
     tags: list[str] | None = None
     unique_key: str | list[str] | None = None
     incremental_strategy: IncrementalStrategy | None = None
@@ -42,6 +41,13 @@ class ModelConfig(Strict):
     @classmethod
     def _known_dialect(cls, value: str | None) -> str | None:
         return _check_dialect(value)
+
+    @field_validator("materialized")
+    @classmethod
+    def _known_materialization(cls, value: str | None) -> str | None:
+        if value is not None and value not in chosen_in_config():
+            raise ValueError(f"{value!r} is not a materialization (use one of: {', '.join(chosen_in_config())})")
+        return value
 
 
 class _CheckBase(Strict):

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG
 from flowforge_compiler.drafts import (
-    DEFAULT_MATERIALIZATION,
     Missing,
     NameIndex,
     NodeDraft,
     collect_missing,
     merged_config,
     model_config,
-    node_config,
+    node_materialization,
 )
 from flowforge_compiler.dsl import ModelRenderer, RenderContext
 from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
+from flowforge_compiler.plan import NodeConfig
 from flowforge_compiler.project import Project, SqlModelFile
 from flowforge_compiler.sql_statements import (
     SOURCE_DIALECT,
@@ -104,14 +104,14 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             )
         single_statement(sql, where)  # the DDL itself is one statement
         sql, materialization = ddl.select, full.config.get("materialized") or ddl.kind
-    materialization = materialization or DEFAULT_MATERIALIZATION
+    materialization = node_materialization(settings, sql_model.path, materialization)
     if is_blank(sql):
         raise TemplateError("the model renders to no SQL", location=where, hint="a model is one SELECT statement")
 
     refs = list(full.refs)
     sql_incremental = None
     sources = list(full.source_tables)
-    if materialization == "incremental":
+    if materialization.renders_incremental:
         sql_incremental, incremental = render(incremental=True)
         refs += incremental.refs
         sources += incremental.source_tables
@@ -149,7 +149,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         tags=sorted(set(settings.tags or [])),
         description=settings.description,
         column_descriptions=dict(settings.columns or {}),
-        config=node_config(settings, sql_model.path).model_copy(update={"dialect": dialect, "transpile": transpile}),
+        config=NodeConfig(dialect=dialect, transpile=transpile),
         sql=sql,
         sql_incremental=sql_incremental,
         sql_written=written if written is not None and written != sql else None,

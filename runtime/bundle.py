@@ -129,8 +129,8 @@ def run_bundle_node(
     node = plan.node(node_id)
     if decision is not None and not decision["build"]:
         log.info("skipped %s: %s (decided by the plan task)", node_id, decision["reason"])
-        return asdict(NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization, message=decision["reason"]))
-    log.info("node %s (%s, %s) from %s", node_id, node.kind, node.materialization, node.path)
+        return asdict(NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization.type, message=decision["reason"]))
+    log.info("node %s (%s, %s) from %s", node_id, node.kind, node.materialization.type, node.path)
     if node.sql:
         shown = node.sql if len(node.sql) <= SQL_IN_LOGS else node.sql[:SQL_IN_LOGS] + f"... ({len(node.sql)} characters)"
         log.info("SQL:\n%s", shown)
@@ -142,7 +142,7 @@ def run_bundle_node(
     if result.status == "skipped":
         log.info("skipped %s: %s", node_id, result.message)
     else:
-        log.info("built %s as %s %s: %s rows in %.2fs", node_id, node.materialization, node.relation, result.rows, result.seconds)
+        log.info("built %s as %s %s: %s rows in %.2fs", node_id, node.materialization.type, node.relation, result.rows, result.seconds)
     return asdict(result)
 
 

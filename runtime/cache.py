@@ -183,13 +183,11 @@ class CachePolicy:
         """Build or skip, and why (what `ffc plan` shows)."""
         if not self.mode.reads:
             return Decision(True, f"cache mode {self.mode.value}")
-        if node.materialization == "ephemeral":
-            return Decision(True, "ephemeral: inlined into its children")
-        if node.materialization == "stream":
-            return Decision(True, "a stream: new events may have arrived")
+        if not node.materialization.cacheable:
+            return Decision(True, node.materialization.uncached_reason)
         if self._forced(node):
             return Decision(True, "--rebuild names it")
-        if full_refresh and node.materialization == "incremental":
+        if full_refresh and node.materialization.full_refresh_rebuilds:
             return Decision(True, "--full-refresh")
         if node.id in self._external:
             return Decision(True, "reads an external source, whose changes FlowForge cannot see")
@@ -224,7 +222,7 @@ class CachePolicy:
             if node.id not in wanted:
                 continue
             decisions[node.id] = decision = self.decide(node, executor, full_refresh=full_refresh)
-            if decision.build and node.materialization != "ephemeral":
+            if decision.build and node.builds_relation:
                 with self._lock:
                     self._built_now.add(node.id)
         return decisions

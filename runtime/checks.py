@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from flowforge_compiler.errors import Location
-from flowforge_compiler.plan import Plan, PlanCheck
+from flowforge_compiler.plan import PlanCheck
 from flowforge_compiler.sql_statements import boolean_filter
 from runtime.check_types import CHECK_TYPES, CheckInput, CheckQuery
 from runtime.executors.base import Executor
@@ -82,8 +82,3 @@ def run_check(check: PlanCheck, executor: Executor) -> CheckResult:
         failing_rows_sql=query.failing_rows_sql,
     )
 
-
-def checks_guarding(plan: Plan, node_id: str) -> list[PlanCheck]:
-    """The checks that guard `node_id`'s table, in plan order. They may read other nodes too
-    (`relationships`): run them once every node in `check.nodes` is built."""
-    return [c for c in plan.checks if c.node == node_id]

@@ -1,11 +1,13 @@
-"""Materializations: how a node's rows land in the warehouse, one small class each, in one registry.
+"""Materializations at run time: how a node's rows land in the warehouse, one small class each.
 
 A node's new rows come from its SQL (the incremental variant when rows are applied to an
 existing table) or from its Python function; a materialization decides what to do with them:
 replace a table atomically, apply them to an incremental table, (re)create a view, nothing for
-an ephemeral model (inlined into its readers), load a seed, or fold a stream's new events in. Engines reach every one of them
-through the executor's primitives, so an engine module changes a materialization by overriding
-a primitive (`swap_in`, `replace_view`, ...), not by branching here.
+an ephemeral model (inlined into its readers), load a seed, or fold a stream's new events in.
+Each class names the plan's config it builds (`flowforge_compiler.materializations`) and is
+registered by defining it; the executor picks one by the node's config type, never by name.
+Engines reach every one of them through the executor's primitives, so an engine module changes a
+materialization by overriding a primitive (`swap_in`, `replace_view`, ...), not by branching here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from flowforge_compiler.errors import ModelBuildError
+from flowforge_compiler.materializations import (
+    EphemeralMaterialization,
+    IncrementalMaterialization,
+    MaterializationConfig,
+    SeedMaterialization,
+    StreamMaterialization,
+    TableMaterialization,
+    ViewMaterialization,
+)
 from flowforge_compiler.plan import Plan, PlanNode
 
 if TYPE_CHECKING:
@@ -41,15 +52,32 @@ def new_rows(ex: Executor, plan: Plan, node: PlanNode, root: Path, *, incrementa
 
 
 class Materialization:
-    name: ClassVar[str]
+    """Builds the nodes whose plan config is `config`; subclasses register themselves."""
+
+    config: ClassVar[type[MaterializationConfig]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        MATERIALIZATIONS[cls.config] = cls()
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
         """Build the node; the number of rows written, when known."""
         raise NotImplementedError
 
 
+MATERIALIZATIONS: dict[type[MaterializationConfig], Materialization] = {}
+
+
+def materialization_of(node: PlanNode) -> Materialization:
+    """The runtime class for the node's config; a config without one says so."""
+    found = MATERIALIZATIONS.get(type(node.materialization))
+    if found is None:
+        raise ModelBuildError(node.id, node.path, "plan", f"no runtime builds the materialization {node.materialization.type!r}")
+    return found
+
+
 class Table(Materialization):
-    name = "table"
+    config = TableMaterialization
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
         return ex.replace_table(node.relation, new_rows(ex, plan, node, root, incremental=False))
@@ -58,16 +86,17 @@ class Table(Materialization):
 class Incremental(Materialization):
     """The first run and --full-refresh build the whole table; later runs apply the new rows."""
 
-    name = "incremental"
+    config = IncrementalMaterialization
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
+        assert isinstance(node.materialization, IncrementalMaterialization)
         applies = not full_refresh and ex.relation_kind(node.relation) == "table"
         create = new_rows(ex, plan, node, root, incremental=applies)
-        return ex.apply_incremental(node, create) if applies else ex.replace_table(node.relation, create)
+        return ex.apply_incremental(node, node.materialization, create) if applies else ex.replace_table(node.relation, create)
 
 
 class View(Materialization):
-    name = "view"
+    config = ViewMaterialization
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
         ex.replace_view(node.relation, node_sql(node))
@@ -77,14 +106,14 @@ class View(Materialization):
 class Ephemeral(Materialization):
     """Inlined into its readers as a CTE at compile time: nothing to build."""
 
-    name = "ephemeral"
+    config = EphemeralMaterialization
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
         return None
 
 
 class Seed(Materialization):
-    name = "seed"
+    config = SeedMaterialization
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
         return ex.load_seed(node, root)
@@ -94,12 +123,9 @@ class Stream(Materialization):
     """Whatever is new in the stream's files, folded into its sessions (runtime/streaming);
     the rows reported are the events read."""
 
-    name = "stream"
+    config = StreamMaterialization
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
         from runtime.streaming import run_stream
 
         return run_stream(ex, node, root, full_refresh=full_refresh).events
-
-
-MATERIALIZATIONS: dict[str, Materialization] = {m.name: m for m in (Table(), Incremental(), View(), Ephemeral(), Seed(), Stream())}

@@ -9,7 +9,7 @@ from pathlib import Path
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
 from runtime.cache import CachePolicy
-from runtime.checks import CheckResult, checks_guarding, run_check
+from runtime.checks import CheckResult, run_check
 from runtime.executors import Executor, open_executor
 from runtime.results import NodeResult
 
@@ -36,7 +36,7 @@ def run_node(
     with _executor(plan, base, executor, profile) as ex:
         reason = cache.skip_reason(node, ex, full_refresh=full_refresh) if cache else None
         if reason:
-            return NodeResult(node.id, "skipped", relation=node.relation, materialization=node.materialization, message=reason)
+            return NodeResult(node.id, "skipped", relation=node.relation, materialization=node.materialization.type, message=reason)
         result = ex.build(plan, node, base, full_refresh=full_refresh)
         if cache:
             cache.built(node)
@@ -51,10 +51,10 @@ def run_checks(
     profile: Profile | None = None,
     root: Path | str | None = None,
 ) -> list[CheckResult]:
-    """Run the checks that guard `node_id` (see `checks_guarding`); results, not exceptions."""
+    """Run the checks that guard `node_id` (see `Plan.checks_guarding`); results, not exceptions."""
     plan, base = _plan_and_root(plan, root)
     with _executor(plan, base, executor, profile) as ex:
-        return [run_check(check, ex) for check in checks_guarding(plan, node_id)]
+        return [run_check(check, ex) for check in plan.checks_guarding(node_id)]
 
 
 def _plan_and_root(plan: Plan | Path | str, root: Path | str | None) -> tuple[Plan, Path]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flowforge_compiler.errors import FlowForgeError, ProfileError
+from flowforge_compiler.errors import FlowForgeError
 from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.unit_test_file import InputSpec, UnitTestCase
@@ -32,13 +32,10 @@ class CaseResult:
 def isolated_executor(profile: Profile) -> AbstractContextManager[Executor]:
     """An engine no real run uses (each engine says how: an in-memory DuckDB, a throw-away
     PostgreSQL schema dropped afterwards whatever happens)."""
-    if profile.spec.isolated is None:
-        raise ProfileError(
-            f"unit tests on the {profile.engine} engine are not available in this version",
-            hint="run them on an isolated in-memory DuckDB (--engine duckdb) or PostgreSQL (--engine postgres)",
-        )
+    from runtime.executors import executor_class
+
     profile.require_resolved()
-    return profile.spec.isolated(profile)
+    return executor_class(profile.spec).isolated(profile)
 
 
 def relations_read(plan: Plan, node: PlanNode) -> list[str]:
@@ -47,7 +44,7 @@ def relations_read(plan: Plan, node: PlanNode) -> list[str]:
     out: list[str] = list(node.source_relations)
     for parent_id in node.depends_on:
         parent = nodes[parent_id]
-        if parent.materialization == "ephemeral" and node.kind == "sql":
+        if not parent.builds_relation and node.kind == "sql":
             out += relations_read(plan, parent)
         else:
             out.append(parent.relation)

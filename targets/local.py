@@ -229,7 +229,7 @@ class LevelScheduler:
         if reason is None:
             return None
         self.reporter.node_started(node)
-        result = NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization, message=reason)
+        result = NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization.type, message=reason)
         return self._finish(node, result)
 
     def _build(self, node_id: str) -> _Outcome:

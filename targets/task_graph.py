@@ -16,7 +16,6 @@ from typing import Literal
 from urllib.parse import quote
 
 from flowforge_compiler.plan import Plan, PlanNode
-from runtime.checks import checks_guarding
 from targets.codegen import safe_name
 
 TestsPlacement = Literal["after_each", "after_all", "none"]
@@ -73,9 +72,9 @@ def task_graph(
     """Tasks in an order where every task comes after its upstream tasks."""
     namespace = asset_namespace or f"flowforge://{quote(plan.project.name, safe='')}"
     selected = node_ids if node_ids is not None else {n.id for n in plan.nodes}
-    nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
+    nodes = [n for n in plan.nodes if n.id in selected and n.builds_relation]
     kept = {n.id for n in nodes}
-    checked = {n.id for n in nodes if tests == "after_each" and checks_guarding(plan, n.id)}
+    checked = {n.id for n in nodes if tests == "after_each" and plan.checks_guarding(n.id)}
     names: set[str] = set()
     groups: dict[str, str] = {}
 
@@ -100,7 +99,7 @@ def task_graph(
                      None if node.id in checked else uri, _doc(node), upstream, inlets)
         )
         if node.id in checked:
-            reads = sorted({n for c in checks_guarding(plan, node.id) for n in c.nodes if n in kept} | {node.id})
+            reads = sorted({n for c in plan.checks_guarding(node.id) for n in c.nodes if n in kept} | {node.id})
             tasks.append(
                 TaskSpec(("checks", node.id), safe_name(f"test_{node.relation}", names), group_of(node), uri,
                          f"Checks of {node.id}", tuple(("node", n) for n in reads))
@@ -118,12 +117,12 @@ def group_graph(plan: Plan, granularity: Granularity, node_ids: set[str] | None 
     holds a parent of its nodes or a node their checks read; groups that would wait for each
     other are merged into one task."""
     selected = node_ids if node_ids is not None else {n.id for n in plan.nodes}
-    nodes = [n for n in plan.nodes if n.id in selected and n.materialization != "ephemeral"]
+    nodes = [n for n in plan.nodes if n.id in selected and n.builds_relation]
     folder_of = {n.id: _group_folder(n) if granularity == "group" else "all" for n in nodes}
     needs: dict[str, set[str]] = {folder: set() for folder in folder_of.values()}
     for node in nodes:
         reads = set(plan.built_parents(node.id, set(folder_of)))
-        reads |= {r for c in checks_guarding(plan, node.id) for r in c.nodes if r in folder_of}
+        reads |= {r for c in plan.checks_guarding(node.id) for r in c.nodes if r in folder_of}
         needs[folder_of[node.id]] |= {folder_of[r] for r in reads} - {folder_of[node.id]}
     merged = _merge_cycles(needs)
     names: set[str] = set()
@@ -207,7 +206,7 @@ def _in_dependency_order(tasks: list[TaskSpec]) -> list[TaskSpec]:
 def _doc(node: PlanNode) -> str:
     """The task's doc_md: what the node is, its description and its SQL (in a fence longer than
     any run of backticks in it, so the SQL cannot end it)."""
-    lines = [f"**{node.id}** ({node.kind}, {node.materialization}) from `{node.path}`"]
+    lines = [f"**{node.id}** ({node.kind}, {node.materialization.type}) from `{node.path}`"]
     if node.description:
         lines.append(node.description)
     if node.sql:

@@ -85,7 +85,7 @@ def ffc(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CliResult]]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FF_", "FLOWFORGE_", "DBT_"))}
         full_env.update(env or {})
         proc = subprocess.run(
-            [sys.executable, "-m", "flowforge_compiler.cli", *map(str, args)],
+            [sys.executable, "-m", "flowforge.cli", *map(str, args)],
             capture_output=True,
             text=True,
             env=full_env,

@@ -1,12 +1,36 @@
-"""Executors by engine, found in the engine registry and imported only when a connection opens."""
+"""Executors by engine: the engine's compile-time half names its executor by import path, and
+the executor module is imported here, when a connection opens."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from flowforge_compiler.engine_sdk import EngineSpec, engines
 from flowforge_compiler.errors import EngineNotInstalledError, ProfileError
 from flowforge_compiler.profiles import Profile
 from runtime.executors.base import Executor
 
 DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+def executor_class(spec: EngineSpec) -> type[Executor]:
+    """The engine's Executor class, imported now; a missing driver names the extra to install."""
+    if spec.executor is None:
+        available = [name for name, other in engines().items() if other.executor is not None]
+        raise ProfileError(
+            f"the {spec.name} engine has no executor in this version of FlowForge",
+            hint=f"engines available: {', '.join(available)}",
+        )
+    module, _, name = spec.executor.partition(":")
+    try:
+        found = getattr(import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name and any(exc.name.split(".")[0] == required.split(".")[0] for required in spec.requires):
+            raise EngineNotInstalledError(spec.name, spec.extra, exc.name) from exc
+        raise
+    if not (isinstance(found, type) and issubclass(found, Executor)):
+        raise ProfileError(f"the {spec.name} engine names {spec.executor!r} as its executor, which is not an Executor class")
+    return found
 
 
 def open_executor(profile: Profile, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Executor:
@@ -17,21 +41,14 @@ def open_executor(profile: Profile, *, lock_timeout: float = DEFAULT_LOCK_TIMEOU
     another process to let go of its database.
     """
     profile.require_resolved()
-    spec = profile.spec
-    if spec.executor is None:
-        from flowforge_compiler.engine_sdk import engines
-
-        available = [name for name, other in engines().items() if other.executor is not None]
-        raise ProfileError(
-            f"the {spec.name} engine has no executor in this version of FlowForge",
-            hint=f"engines available: {', '.join(available)}",
-        )
+    cls = executor_class(profile.spec)
     try:
-        return spec.executor()(profile, lock_timeout=lock_timeout)
+        return cls(profile, lock_timeout=lock_timeout)
     except ModuleNotFoundError as exc:
+        spec = profile.spec
         if exc.name and any(exc.name.split(".")[0] == required.split(".")[0] for required in spec.requires):
             raise EngineNotInstalledError(spec.name, spec.extra, exc.name) from exc
         raise
 
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT", "Executor", "open_executor"]
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "Executor", "executor_class", "open_executor"]

@@ -11,17 +11,18 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 
 from flowforge_compiler.authoring import incremental_run
-from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError, ProjectFileError
+from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError, ProfileError, ProjectFileError
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.profiles import Profile
 from runtime import python_models
-from runtime.materializations import MATERIALIZATIONS, node_sql
+from flowforge_compiler.materializations import IncrementalMaterialization
+from runtime.materializations import materialization_of, node_sql
 from runtime.results import NodeResult
 from runtime.seeds import read_seed
 from runtime.statements import Name, Statements, relation
@@ -41,6 +42,20 @@ class Executor(ABC):
     """Builds plan nodes on one engine. Subclasses implement the abstract primitives only."""
 
     engine: ClassVar[str]
+    # The settings key naming the schema (dataset, database) nodes build in: unit tests run in a
+    # throw-away one of that name. None: the engine says how in `isolated`.
+    schema_setting: ClassVar[str | None] = None
+
+    @classmethod
+    def isolated(cls, profile: Profile) -> AbstractContextManager[Executor]:
+        """An executor no real run uses, for unit tests: by default on a fresh schema, dropped
+        afterwards whatever happens."""
+        if cls.schema_setting is None:
+            raise ProfileError(
+                f"unit tests on the {profile.engine} engine are not available in this version",
+                hint="run them on an isolated in-memory DuckDB (--engine duckdb) or PostgreSQL (--engine postgres)",
+            )
+        return throwaway_schema(profile, cls, cls.schema_setting)
 
     def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
         self.profile = profile
@@ -171,7 +186,7 @@ class Executor(ABC):
         the transaction that swaps it in. Engine failures become ModelBuildError."""
         started = time.perf_counter()
         self.prepare_run(plan)
-        if node.materialization != "ephemeral":
+        if node.builds_relation:
             self._building.node = node
         try:
             rows = self._dispatch(plan, node, root, full_refresh)
@@ -186,13 +201,13 @@ class Executor(ABC):
             node_id=node.id,
             status="built",
             seconds=time.perf_counter() - started,
-            relation=None if node.materialization == "ephemeral" else node.relation,
-            materialization=node.materialization,
+            relation=node.relation if node.builds_relation else None,
+            materialization=node.materialization.type,
             rows=rows,
         )
 
     def _dispatch(self, plan: Plan, node: PlanNode, root: Path, full_refresh: bool) -> int | None:
-        return MATERIALIZATIONS[node.materialization].build(self, plan, node, root, full_refresh=full_refresh)
+        return materialization_of(node).build(self, plan, node, root, full_refresh=full_refresh)
 
     def create_table_as(self, name: str, sql: str) -> int | None:
         """Create a table from a query; engines that report the rows written return the count."""
@@ -260,7 +275,7 @@ class Executor(ABC):
                 self.execute(self.statements.drop("table", name))
             self.execute(self.statements.create_view_as(name, sql, replace=True))
 
-    def apply_incremental(self, node: PlanNode, create: Callable[[str], int | None]) -> int:
+    def apply_incremental(self, node: PlanNode, config: IncrementalMaterialization, create: Callable[[str], int | None]) -> int:
         """Apply new rows to an existing table, in one transaction: append, or replace the rows
         whose unique_key comes again."""
         tmp = node.relation + TEMP_SUFFIX
@@ -269,17 +284,17 @@ class Executor(ABC):
             create(tmp)
             new_columns = self.same_columns(node, tmp)
             rows = self.count_rows(tmp)
-            if node.config.incremental_strategy in ("merge", "delete+insert"):
-                self.execute(self.statements.delete_matching(node.relation, tmp, node.config.unique_key))
+            if config.replaces_keyed_rows:
+                self.execute(self.statements.delete_matching(node.relation, tmp, config.unique_key))
             self.execute(self.statements.insert_all(node.relation, tmp, new_columns))
             self.execute(self.statements.drop("table", tmp))
         return rows
 
-    def incremental_steps(self, node: PlanNode, new_rows: str, columns: list[str]) -> list[str]:
+    def incremental_steps(self, node: PlanNode, config: IncrementalMaterialization, new_rows: str, columns: list[str]) -> list[str]:
         """The statements that apply `new_rows` to the node's table, for engines that run them
         as one DML transaction: MERGE, DELETE then INSERT, or INSERT (append)."""
-        target, keys = node.relation, node.config.unique_key
-        match node.config.incremental_strategy:
+        target, keys = node.relation, config.unique_key
+        match config.strategy:
             case "merge":
                 return [self.statements.merge(target, new_rows, keys, columns)]
             case "delete+insert":
@@ -377,7 +392,7 @@ class Executor(ABC):
         from sqlglot import exp
 
         dialect = self.profile.dialect
-        if node.materialization == "ephemeral":
+        if not node.builds_relation:
             source: exp.Expression = exp.maybe_parse(node_sql(node), dialect=dialect).subquery(exp.to_identifier(node.relation, quoted=True))
         else:
             source = relation(node.relation)

@@ -1,4 +1,4 @@
-"""The DuckDB engine: its profile, its place in the SDK, and its executor.
+"""The DuckDB engine's executor (its compile-time half is `flowforge_compiler.engines.duckdb`).
 
 One connection per process, one cursor per thread (safe on one file from many threads). DuckDB
 lets one process write a file at a time: opening a file another process holds waits for it
@@ -11,22 +11,16 @@ import glob
 import logging
 import os
 import re
-import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
+from flowforge_compiler.engines.duckdb import MEMORY, DuckDBProfile, DuckDBSettings
 from flowforge_compiler.errors import ProfileError
-from flowforge_compiler.paths import project_relative
 from flowforge_compiler.profiles import Profile
-from flowforge_compiler.yaml_files import Strict
 from runtime.executors.base import Executor, RelationKind, sql_log
 from runtime.statements import Name
 
@@ -37,18 +31,15 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-class DuckDBSettings(Strict):
-    path: str = ":memory:"
-    threads: int | None = None
-
-
-class DuckDBProfile(Strict):
-    engine: Literal["duckdb"]
-    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
-
-
 class DuckDBExecutor(Executor):
     engine = "duckdb"
+
+    @classmethod
+    @contextmanager
+    def isolated(cls, profile: Profile) -> Iterator[Executor]:
+        """Unit tests run on an in-memory database that is thrown away."""
+        with cls(Profile("utest", DuckDBProfile(engine="duckdb"))) as executor:
+            yield executor
 
     def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
         super().__init__(profile, lock_timeout=lock_timeout)
@@ -63,7 +54,7 @@ class DuckDBExecutor(Executor):
         import duckdb
 
         where = f"profile {self.profile.name!r}: duckdb.path {settings.path}"
-        if settings.path != ":memory:":
+        if settings.path != MEMORY:
             path = Path(settings.path)
             if path.is_dir():
                 raise ProfileError(f"{where} is a folder, not a DuckDB file", hint="point the path at a file, e.g. .local/warehouse.duckdb")
@@ -179,93 +170,3 @@ def _create_whole(path: Path) -> None:
     finally:
         draft.unlink(missing_ok=True)
         draft.with_name(draft.name + ".wal").unlink(missing_ok=True)
-
-
-def _location(settings: DuckDBSettings, root: Path, unresolved: Mapping[str, str]) -> dict[str, str]:
-    if "duckdb.path" in unresolved or settings.path == ":memory:":
-        return {"path": settings.path}
-    return {"path": project_relative(Path(settings.path), root)}
-
-
-def _target(settings: DuckDBSettings, unresolved: Mapping[str, str]) -> tuple[str | None, str | None]:
-    return "main", "memory" if settings.path == ":memory:" else Path(settings.path).stem
-
-
-def _airflow_connection(settings: DuckDBSettings, connection: Any, conn_id: str) -> dict[str, Any]:
-    path = (connection.extra_dejson or {}).get("path") or connection.host
-    if not path:
-        raise ProfileError(f"Airflow connection {conn_id!r} has no DuckDB path (set its host or extra 'path')")
-    return {"path": path}
-
-
-def _transient(error: BaseException) -> bool:
-    """A write-write conflict between two transactions; everything else (binder and parser
-    errors, constraint violations, a missing file) fails the same way each time."""
-    duckdb = sys.modules.get("duckdb")
-    return duckdb is not None and isinstance(error, duckdb.TransactionException)
-
-
-def _asset_namespace(settings: DuckDBSettings, root: Path, unresolved: Mapping[str, str]) -> str | None:
-    """`duckdb:<absolute file path>/main`: a relation is the file, its schema and its name (the
-    form Airflow normalizes `duckdb:///path` to, since the scheme has no host part)."""
-    if "duckdb.path" in unresolved or settings.path == ":memory:":
-        return None
-    return "duckdb:" + quote(str(Path(settings.path).resolve()), safe="/") + "/main"
-
-
-def _orchestrator_problem(settings: DuckDBSettings) -> str | None:
-    if settings.path == ":memory:":
-        return (
-            "an in-memory DuckDB lives as long as one process, and every Airflow or Prefect task runs in its own, "
-            "so each would start from an empty database"
-        )
-    return None
-
-
-def _warehouse_absent(settings: DuckDBSettings) -> str | None:
-    if settings.path == ":memory:":
-        return "an in-memory DuckDB keeps nothing between processes"
-    if not Path(settings.path).is_file():
-        return f"{settings.path} does not exist"
-    return None
-
-
-def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """dbt-duckdb's output: `path` and `threads`. Models build in the file's `main` schema, as
-    dbt-duckdb's default `schema: main` has it; another schema is left unread."""
-    out = dict(output)
-    settings = {key: out.pop(key) for key in ("path", "threads") if key in out}
-    out.pop("database", None)  # dbt-duckdb derives it from the path, as FlowForge does
-    if out.get("schema") == "main":
-        out.pop("schema")
-    return settings, sorted(out)
-
-
-@contextmanager
-def _isolated(profile: Profile) -> Iterator[DuckDBExecutor]:
-    """Unit tests run on an in-memory database that is thrown away."""
-    with DuckDBExecutor(Profile("utest", DuckDBProfile(engine="duckdb"))) as executor:
-        yield executor
-
-
-ENGINE = EngineSpec(
-    name="duckdb",
-    dialect="duckdb",
-    profile=DuckDBProfile,
-    extra="duckdb",
-    capabilities=Capabilities(single_writer=True, merge=True),
-    overrides={"FF_DUCKDB_PATH": "path"},
-    path_keys=("path",),
-    requires=("duckdb",),
-    executor=lambda: DuckDBExecutor,
-    location=_location,
-    target=_target,
-    airflow_connection=_airflow_connection,
-    isolated=_isolated,
-    orchestrator_problem=_orchestrator_problem,
-    transient=_transient,
-    asset_namespace=_asset_namespace,
-    warehouse_absent=_warehouse_absent,
-    dbt_types=("duckdb",),
-    from_dbt=_from_dbt,
-)

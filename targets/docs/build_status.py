@@ -42,7 +42,7 @@ def read_build_status(plan: Plan, profile: Profile) -> StatusRead:
         if node.id not in meta
         else BuildStatus("current" if meta[node.id].fingerprint == node.fingerprint else "stale", meta[node.id].built_at)
         for node in plan.nodes
-        if node.materialization != "ephemeral"
+        if node.builds_relation
     }
     return StatusRead(statuses)
 

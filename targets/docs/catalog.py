@@ -42,6 +42,9 @@ class ColumnLine:
     sources: list[tuple[str, str, str | None]]  # (relation, column, page of the relation or None)
 
 
+_LABELS = {"strategy": "Incremental strategy"}
+
+
 @dataclass
 class Entry:
     """A node or a source, as a vertex of the graph and a page of the site."""
@@ -49,7 +52,7 @@ class Entry:
     key: str  # short DOM id, "n<position>"
     name: str  # the node id, or `source.table`
     kind: EntryKind
-    materialization: str | None
+    materialization: str | None  # its type, for people; None for a source
     relation: str
     page: str  # relative to the site's root
     tags: list[str]
@@ -62,6 +65,21 @@ class Entry:
     node: PlanNode | None = None
     source: PlanSource | None = None
     status: BuildStatus | None = None
+
+    @property
+    def builds_relation(self) -> bool:
+        """A node with a relation in the warehouse, so a last build to show (not a source, not ephemeral)."""
+        return self.node is not None and self.node.builds_relation
+
+    @property
+    def materialization_settings(self) -> list[tuple[str, str]]:
+        """The settings of the node's materialization, as (label, value) for its page: an
+        incremental model's strategy and unique key, and whatever a new config carries."""
+        if self.node is None:
+            return []
+        settings = self.node.materialization.model_dump(exclude={"type"})
+        shown = [(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value)) for key, value in settings.items()]
+        return [(_LABELS.get(key, key.replace("_", " ").capitalize()), value) for key, value in shown if value not in ("", "None")]
 
     @property
     def search_text(self) -> str:
@@ -90,7 +108,7 @@ def build_catalog(plan: Plan, status: Mapping[str, BuildStatus] | None = None) -
             key=f"n{len(entries)}",
             name=node.id,
             kind=node.kind,
-            materialization=node.materialization,
+            materialization=node.materialization.type,
             relation=node.relation,
             page=pages.name("nodes", node.id),
             tags=list(node.tags),

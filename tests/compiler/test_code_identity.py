@@ -50,5 +50,5 @@ def test_a_reinstalled_library_changes_the_identity(tmp_path, monkeypatch) -> No
 
 def test_an_engine_is_named_by_the_modules_of_its_spec_and_rewrites() -> None:
     modules = identity.engine_modules(engine("postgres"))
-    assert "runtime.executors.postgres" in modules
+    assert "flowforge_compiler.engines.postgres" in modules
     assert identity.code_identity(modules) != identity.code_identity()

@@ -142,7 +142,7 @@ def test_dbt_model_config_flowforge_does_not_use_is_named_and_ignored(make_proje
     root = dbt_project(make_project, {"models/b.sql": "{{ config(materialized='table', schema='marts', post_hook='grant select on {{ this }} to r') }}select 1 as id"})
     with caplog.at_level(logging.WARNING, logger="flowforge"):
         plan = compile_dir(root)
-    assert next(n for n in plan.nodes if n.id == "b").materialization == "table"
+    assert next(n for n in plan.nodes if n.id == "b").materialization.type == "table"
     assert "config() post_hook, schema not supported by FlowForge and ignored" in caplog.text
 
 

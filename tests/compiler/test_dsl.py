@@ -83,7 +83,7 @@ def test_config_sets_materialization_tags_and_wins_over_project_yml(make_project
         )
     )
     node = plan.node("a.ff")
-    assert (node.materialization, node.tags) == ("table", ["f", "p"])
+    assert (node.materialization.type, node.tags) == ("table", ["f", "p"])
     assert node.sql == "select 1 as x"
 
 
@@ -91,11 +91,11 @@ def test_project_yml_materialization_applies_without_config(make_project) -> Non
     plan = compile_dir(
         make_project({"project.yml": "name: t\nversion: '1'\nmodels:\n  a: {materialized: view}\n", "models/a.ff.sql": "select 1"})
     )
-    assert plan.node("a.ff").materialization == "view"
+    assert plan.node("a.ff").materialization.type == "view"
 
 
 def test_default_materialization_is_table(make_project) -> None:
-    assert compile_dir(make_project({"models/a.ff.sql": "select 1"})).node("a.ff").materialization == "table"
+    assert compile_dir(make_project({"models/a.ff.sql": "select 1"})).node("a.ff").materialization.type == "table"
 
 
 def test_config_with_unknown_key_is_an_error(make_project) -> None:
@@ -146,8 +146,8 @@ def test_spec_era_create_statement_sets_materialization(make_project) -> None:
             }
         )
     )
-    assert (plan.node("users.ff").materialization, sql_of(plan, "users.ff")) == ("view", "select 1 as id")
-    assert plan.node("orders.ff").materialization == "table"
+    assert (plan.node("users.ff").materialization.type, sql_of(plan, "users.ff")) == ("view", "select 1 as id")
+    assert plan.node("orders.ff").materialization.type == "table"
     assert sql_of(plan, "orders.ff") == "WITH o AS (select 1 as x) select * from o"
 
 
@@ -173,7 +173,7 @@ def test_is_incremental_renders_both_variants(make_project) -> None:
     node = plan.node("inc.ff")
     assert node.sql == "select * from src"
     assert node.sql_incremental == "select * from src\nwhere id > (select max(id) from inc)"
-    assert (node.config.unique_key, node.config.incremental_strategy) == (["id"], "merge")
+    assert (node.materialization.unique_key, node.materialization.strategy) == (["id"], "merge")
 
 
 def test_missing_refs_are_listed_per_node_with_suggestions(make_project) -> None:

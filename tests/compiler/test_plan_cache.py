@@ -227,7 +227,7 @@ def test_a_quiet_compile_stores_nothing_it_could_not_show_again(make_project) ->
 
 def test_the_cli_quiet_flag_still_caches_the_plan_and_hides_its_warnings(make_project, capsys, no_compile) -> None:
     """`-q` hides warnings where they are printed, so they are still there to keep with the plan."""
-    from flowforge_compiler.cli.console import configure_logging
+    from flowforge.cli.console import configure_logging
 
     root = make_project({"models/a.ff.sql": "select * from raw_table"})
     configure_logging(-1)  # -q

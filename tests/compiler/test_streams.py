@@ -32,7 +32,7 @@ def test_a_stream_is_a_node_named_after_its_table_that_models_can_ref(make_proje
     )
     plan = plan_of(root)
     node = plan.node("clicks")
-    assert (node.kind, node.materialization, node.relation, node.tags) == ("stream", "stream", "clicks", ["streaming"])
+    assert (node.kind, node.materialization.type, node.relation, node.tags) == ("stream", "stream", "clicks", ["streaming"])
     assert node.stream.name == "web" and node.stream.source.path == "events/*.jsonl" and node.stream.gap_minutes == 30
     assert plan.node("daily.ff").depends_on == ["clicks"]
     changed = make_project({"project.yml": STREAM.format(path="events/*.jsonl", gap=45, into="clicks")})

@@ -109,7 +109,7 @@ def test_plans_for_postgres_are_byte_identical_across_processes(make_project, tm
     texts = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "FF_ENGINE": "postgres", "FF_PG_DSN": "postgresql://h/db"}
-        subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", "compile", str(root), "--out", str(tmp_path / seed), "-q"], env=env, check=True)
+        subprocess.run([sys.executable, "-m", "flowforge.cli", "compile", str(root), "--out", str(tmp_path / seed), "-q"], env=env, check=True)
         texts.add((tmp_path / seed / "plan.json").read_text())
     assert len(texts) == 1
     assert "ff_subquery_" in texts.pop()

@@ -116,7 +116,7 @@ def _setup(name: str | None, project: Path, outside: Path) -> None:
     secret_file = outside / "secret.txt"
     secret_file.write_text(SECRET_OUTSIDE)
     if name == "seeded":
-        from flowforge_compiler.cli import main
+        from flowforge.cli import main
 
         (project / "profiles.yml").write_text("default:\n  engine: duckdb\n  duckdb: {path: w.duckdb}\n")
         assert _run(main, ["seed", str(project), "-q"]) == 0
@@ -161,7 +161,7 @@ def _run(main, argv: list[str]) -> int:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_a_clear_error_with_the_right_exit_code(case: Bad, tmp_path: Path, capsys) -> None:
-    from flowforge_compiler.cli import main
+    from flowforge.cli import main
 
     project = tmp_path / "p"
     _write(project, BASE)

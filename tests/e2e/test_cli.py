@@ -272,6 +272,6 @@ def test_show_reads_an_ephemeral_node_through_its_sql(make_project, ffc) -> None
 def test_the_command_line_loads_no_plan_models_until_a_command_runs() -> None:
     """`ffc --version` stays fast (about 0.1 s): registering the commands imports neither pydantic
     (the plan's models) nor sqlglot; each command imports what it needs when it runs."""
-    probe = "import sys, flowforge_compiler.cli; print(sorted(m for m in ('pydantic', 'sqlglot', 'jinja2') if m in sys.modules))"
+    probe = "import sys, flowforge.cli; print(sorted(m for m in ('pydantic', 'sqlglot', 'jinja2') if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"

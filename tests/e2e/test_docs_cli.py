@@ -57,7 +57,7 @@ def test_ffc_docs_serve_serves_the_site_until_interrupted(example_copy, tmp_path
     project = example_copy("simple_duckdb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FF_")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "flowforge_compiler.cli", "docs", str(project), "--out", str(tmp_path / "site"), "--serve", "--port", "0"],
+        [sys.executable, "-m", "flowforge.cli", "docs", str(project), "--out", str(tmp_path / "site"), "--serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

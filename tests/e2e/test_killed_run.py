@@ -23,7 +23,7 @@ EDITED = "select 2 as v"
 
 def _kill_after_a_is_built(project: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FF_", "FLOWFORGE_"))} | {"SLOW_MODEL": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "flowforge_compiler.cli", "run", str(project), "-q"], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "flowforge.cli", "run", str(project), "-q"], env=env)
     journal = project / ".flowforge" / "cache" / "default-duckdb.json.journal"
     deadline = time.monotonic() + 120
     while not (journal.exists() and '"a.ff"' in journal.read_text()):

@@ -97,7 +97,7 @@ def table_rows(engine: str, env: dict[str, str]) -> list[tuple]:
 def ffc_process(project: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     full = {k: v for k, v in os.environ.items() if not k.startswith("FF_")} | env
     return subprocess.Popen(
-        [sys.executable, "-m", "flowforge_compiler.cli", "stream", str(project), *args],
+        [sys.executable, "-m", "flowforge.cli", "stream", str(project), *args],
         env=full,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -156,7 +156,7 @@ def test_sigterm_lets_the_batch_in_flight_commit_and_exits_0(clicks: Path, tmp_p
     assert follower.wait(timeout=60) == 0, follower.stderr.read()
     with events.open("a") as handle:  # more after it stopped: the next run takes exactly those
         handle.write(json.dumps({"user_id": "u0", "ts": 1767225600 + 60 * 3000, "revenue": 1}) + "\n")
-    subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", "stream", str(clicks)], env=os.environ | env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "flowforge.cli", "stream", str(clicks)], env=os.environ | env, check=True, capture_output=True)
     with duckdb.connect(env["FF_DUCKDB_PATH"], read_only=True) as con:
         assert con.execute("select sum(pageviews), sum(revenue) from fct_sessions_streaming").fetchone() == (3001, Decimal("3751.000000000"))
 

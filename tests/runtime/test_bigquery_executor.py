@@ -290,7 +290,8 @@ def _service_account_key(project: str) -> dict[str, str]:
 
 def test_a_service_account_key_from_a_file_or_a_connection_makes_the_clients_credentials(tmp_path: Path) -> None:
     """The client is built from the key alone (no request is sent until a job runs)."""
-    from runtime.executors.bigquery import BigQuerySettings, make_client
+    from flowforge_compiler.engines.bigquery import BigQuerySettings
+    from runtime.executors.bigquery import make_client
 
     key = _service_account_key("p1")
     client = make_client(BigQuerySettings(project="p1", dataset="d", keyfile_json=json.dumps(key)), "prod")

@@ -102,10 +102,9 @@ def test_checks_are_bound_to_the_node_they_guard(built) -> None:
     _, _, plan = built
     relationships = next(c for c in plan.checks if c.type == "relationships")
     assert relationships.node == "orders" and relationships.nodes == ["orders", "users"]
-    from runtime.checks import checks_guarding
 
-    assert relationships in checks_guarding(plan, "orders")
-    assert relationships not in checks_guarding(plan, "users")
+    assert relationships in plan.checks_guarding("orders")
+    assert relationships not in plan.checks_guarding("users")
 
 
 def test_every_check_type_of_project_yml_has_one_registered_check_class() -> None:

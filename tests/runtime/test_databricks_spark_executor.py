@@ -287,7 +287,7 @@ def test_a_second_process_waits_for_the_warehouse_then_names_the_holder(make_pro
     build(root, environ)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FF_")} | environ
     proc = subprocess.run(
-        [sys.executable, "-m", "flowforge_compiler.cli", "run", str(root), "--lock-timeout", "1"],
+        [sys.executable, "-m", "flowforge.cli", "run", str(root), "--lock-timeout", "1"],
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert proc.returncode != 0
@@ -306,6 +306,6 @@ def test_without_java_the_run_says_what_to_install(make_project, tmp_path: Path)
     root = make_project({"models/a.ff.sql": "select 1 as id"})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FF_", "JAVA"))}
     env |= {"PATH": str(Path(sys.executable).parent), "FF_ENGINE": "databricks_spark", "FF_DBR_WAREHOUSE_DIR": str(tmp_path / "wh")}
-    proc = subprocess.run([sys.executable, "-m", "flowforge_compiler.cli", "run", str(root)], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "flowforge.cli", "run", str(root)], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "Spark needs a Java runtime" in proc.stderr and "default-jre-headless" in proc.stderr

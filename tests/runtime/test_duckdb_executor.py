@@ -314,9 +314,9 @@ def test_where_no_draft_can_be_made_duckdb_creates_the_file_itself(make_project,
 
 
 def test_every_materialization_of_the_plan_has_one_registered_class() -> None:
-    from typing import get_args
-
-    from flowforge_compiler.plan import MaterializationKind
+    from flowforge_compiler.materializations import MaterializationConfig
     from runtime.materializations import MATERIALIZATIONS
 
-    assert set(get_args(MaterializationKind)) == set(MATERIALIZATIONS)
+    builtin = {name: config for name, config in MaterializationConfig.registry.items() if config.__module__.startswith("flowforge_compiler")}
+    assert set(builtin) == {"table", "view", "incremental", "ephemeral", "seed", "stream"}
+    assert set(builtin.values()) <= set(MATERIALIZATIONS)

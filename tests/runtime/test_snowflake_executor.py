@@ -278,7 +278,7 @@ def test_a_snowpark_model_runs_through_flowforges_call_path_on_snowparks_local_t
     from snowflake.snowpark import DataFrame, Session
 
     from runtime import python_models
-    from runtime.executors.snowflake_snowpark import fold
+    from flowforge_compiler.engines.snowflake_snowpark import fold
 
     model = (
         PY + "from snowflake.snowpark.functions import col, lower\n"
@@ -308,7 +308,7 @@ def test_hostile_names_and_seed_values_stay_data(sf) -> None:
     model's name, reach Snowflake as data (escaped literals, quoted identifiers), not as SQL. (A
     quote in a table name is sent quoted too, but fakesnow's own status message breaks on it, so
     that one is checked in the statement.)"""
-    from runtime.executors.snowflake_snowpark import FoldNamesToSnowflake
+    from flowforge_compiler.engines.snowflake_snowpark import FoldNamesToSnowflake
     from runtime.statements import Statements
 
     hostile = "it's \\ a;\n-- drop"

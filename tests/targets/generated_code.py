@@ -60,7 +60,7 @@ def compile_target(target: str, project: Path, out: Path, *args: str, env: str |
     """`ffc compile PROJECT --target TARGET --out OUT ...` in-process; it must exit 0."""
     import pytest
 
-    from flowforge_compiler.cli import main
+    from flowforge.cli import main
 
     argv = ["compile", str(project), "--target", target, "--out", str(out), "-q", *args]
     if env:

@@ -71,7 +71,7 @@ def test_hostile_project_text_adds_no_statement_and_no_raw_comment(make_project,
 
 @pytest.mark.parametrize("bad", ["..", ".", "a/b", "x.y", "has space", "", "a\nb"])
 def test_ids_that_could_name_another_place_are_refused(make_project, tmp_path: Path, bad: str) -> None:
-    from flowforge_compiler.cli import main
+    from flowforge.cli import main
 
     project = make_project({"models/a.ff.sql": "select 1"})
     for flag in ("--dag-id", "--flow-name"):
@@ -95,7 +95,7 @@ def test_sibling_files_and_folders_survive_and_only_marked_bundles_are_replaced(
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "other_team" / "dag.py").read_text() == "# someone else's DAG"
 
-    from flowforge_compiler.cli import main
+    from flowforge.cli import main
 
     (out / "other_team" / "plan.json").write_text("{}")  # looks like a bundle but has no marker
     with pytest.raises(SystemExit) as done:
@@ -109,7 +109,7 @@ def test_a_hand_written_module_is_never_overwritten(make_project, tmp_path: Path
     out = tmp_path / "flows"
     out.mkdir()
     (out / "shop.py").write_text("print('hand written')\n")
-    from flowforge_compiler.cli import main
+    from flowforge.cli import main
 
     with pytest.raises(SystemExit) as done:
         main(["compile", str(project), "--target", "prefect", "--out", str(out), "--flow-name", "shop", "-q"])
@@ -132,7 +132,7 @@ def test_a_symlinked_bundle_folder_is_refused_and_its_target_untouched(make_proj
 
 
 def test_out_that_is_a_file_is_exit_1(make_project, tmp_path: Path, capsys) -> None:
-    from flowforge_compiler.cli import main
+    from flowforge.cli import main
 
     project = make_project({"models/a.ff.sql": "select 1"})
     a_file = tmp_path / "file.txt"

@@ -4,29 +4,78 @@ files the plan lists, never the compiler's Project or its stages."""
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 from tests.conftest import REPO
 from tests.compiler.helpers import compile_dir
 
-# The compiler's stages: what turns a project into a plan. The runtime and the targets start from
-# the plan; they share with the compiler only the plan, the authoring API, queries on a plan
-# (selection: a trigger-time `select` is evaluated in the plan task) and the settings and errors
-# both sides need (profiles, the engine SDK, errors, paths).
-COMPILER_STAGES = {
-    f"flowforge_compiler.{name}"
-    for name in ("project", "compile", "dsl", "sql_models", "drafts", "transpile", "lineage", "checks", "python_models", "cli")
+# What the runtime and the targets may import from the compiler package: its contract modules,
+# each for one reason. Anything else (the loader, the Jinja DSL, transpiling, the compile
+# itself) is a stage that turns a project into a plan; they start from the plan. Lazy imports
+# inside functions count too.
+ALLOWED = {
+    "flowforge_compiler": "__version__, for generated files' headers",
+    "flowforge_compiler.plan": "the IR",
+    "flowforge_compiler.materializations": "the IR's materialization configs and their traits",
+    "flowforge_compiler.errors": "one error hierarchy with exit codes",
+    "flowforge_compiler.engine_sdk": "the engine registry and capabilities",
+    "flowforge_compiler.profiles": "profiles resolve in the worker",
+    "flowforge_compiler.dsn": "a profile's DSN parts, secrets redacted",
+    "flowforge_compiler.authoring": "the API Python models import (is_incremental)",
+    "flowforge_compiler.paths": "the one rule for files inside a project",
+    "flowforge_compiler.rewrites": "an engine's rewrites, applied to FlowForge's own statements",
+    "flowforge_compiler.sql_statements": "a plan's where: filter parsed again before it runs",
+    "flowforge_compiler.selection": "a trigger-time select: a query on the plan",
+    "flowforge_compiler.schedule": "schedule presets as orchestrators write them",
+    "flowforge_compiler.graph": "pure graph queries",
+    "flowforge_compiler.local_modules": "the project-local modules a Python model imports",
+    "flowforge_compiler.unit_test_file": "the unit-test case format",
 }
+ENGINE_HALVES = "flowforge_compiler.engines."  # an executor reads its own engine's settings model
 
 
-def test_runtime_and_targets_import_no_compiler_stage() -> None:
-    files = [path for package in ("runtime", "targets") for path in sorted((REPO / package).rglob("*.py"))]
-    files.append(REPO / "flowforge_compiler" / "selection.py")  # the plan task runs it: it must stay stage-free
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every module a file imports, at the top or inside a function."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+    return found
+
+
+def _files(*packages: str) -> list[Path]:
+    return [path for package in packages for path in sorted((REPO / package).rglob("*.py"))]
+
+
+def test_runtime_and_targets_import_only_the_compilers_contract_modules() -> None:
+    files = [*_files("runtime", "targets"), REPO / "flowforge_compiler" / "selection.py"]  # the plan task runs selection
     found = []
     for path in files:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[:2] in [s.split(".") for s in COMPILER_STAGES]:
-                found.append(f"{path.relative_to(REPO)}: {node.module}")
+        for line, module in _imports(path):
+            executor_reads_its_engine = module.startswith(ENGINE_HALVES) and path.parent == REPO / "runtime" / "executors"
+            if module.startswith("flowforge_compiler") and module not in ALLOWED and not executor_reads_its_engine:
+                found.append(f"{path.relative_to(REPO)}:{line}: {module}")
     assert found == []
+
+
+def test_the_compiler_imports_neither_runtime_nor_targets_and_nothing_imports_the_cli() -> None:
+    found = []
+    for path in _files("flowforge_compiler", "runtime", "targets"):
+        package = path.relative_to(REPO).parts[0]
+        for line, module in _imports(path):
+            top = module.split(".")[0]
+            upward = module == "flowforge.cli" or module.startswith("flowforge.cli.")
+            if upward or (package == "flowforge_compiler" and top in ("runtime", "targets")) or (package == "runtime" and top == "targets"):
+                found.append(f"{path.relative_to(REPO)}:{line}: {module}")
+    assert found == []
+
+
+def test_the_layer_check_sees_a_lazy_import(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from flowforge_compiler.compile import compile_project\n", encoding="utf-8")
+    assert _imports(probe) == [(2, "flowforge_compiler.compile")] and "flowforge_compiler.compile" not in ALLOWED
 
 
 def test_graph_queries_live_on_the_plan(make_project) -> None:

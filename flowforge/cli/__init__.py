@@ -6,9 +6,9 @@ import sys
 
 import typer
 
-from flowforge_compiler.cli import docs_commands, project_commands, run_commands, stream_commands, test_commands  # noqa: F401 - register commands
-from flowforge_compiler.cli.app import app
-from flowforge_compiler.cli.console import Console
+from flowforge.cli import docs_commands, project_commands, run_commands, stream_commands, test_commands  # noqa: F401 - register commands
+from flowforge.cli.app import app
+from flowforge.cli.console import Console
 from flowforge_compiler.errors import EXIT_PROJECT_ERROR, EXIT_UNEXPECTED, FlowForgeError
 
 try:  # Typer >= 0.25 bundles its own click

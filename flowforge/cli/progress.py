@@ -12,8 +12,9 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from flowforge_compiler.cli.console import Console
+from flowforge.cli.console import Console
 from flowforge_compiler.errors import FlowForgeError, ModelBuildError
+from flowforge_compiler.materializations import MaterializationConfig
 from flowforge_compiler.plan import PlanNode
 if TYPE_CHECKING:
     from runtime import CheckResult, NodeResult
@@ -23,11 +24,11 @@ if TYPE_CHECKING:
 def describe(result: NodeResult) -> str:
     if result.status == "built":
         what = result.materialization or "node"
-        if what == "ephemeral":
-            return "ephemeral (inlined into its readers)"
+        if result.relation is None:
+            return f"{what} (inlined into its readers)"
         rows = f" ({result.rows} rows)" if result.rows is not None else ""
-        verb = "loaded seed" if what == "seed" else f"built {what}"
-        return f"{verb} {result.relation}{rows}"
+        config = MaterializationConfig.registry.get(what)
+        return f"{config.verb if config else 'built'} {what} {result.relation}{rows}"
     if result.status == "failed":
         return "FAILED"
     if result.message == "cached":

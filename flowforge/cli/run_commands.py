@@ -12,7 +12,7 @@ import logging
 
 import typer
 
-from flowforge_compiler.cli.app import (
+from flowforge.cli.app import (
     Compiled,
     EngineOpt,
     EnvOpt,
@@ -29,7 +29,7 @@ from flowforge_compiler.cli.app import (
     compile_at,
     session,
 )
-from flowforge_compiler.cli.console import Console
+from flowforge.cli.console import Console
 from flowforge_compiler.errors import EXIT_TEST_FAILURE
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def plan_command(
     verbose: VerboseOpt = 0,
 ) -> None:
     """What `ffc run` would build and skip, and why, asking the warehouse once; builds nothing."""
-    from flowforge_compiler.cli.console import aligned
+    from flowforge.cli.console import aligned
     from flowforge_compiler.selection import select_nodes
     from runtime import open_executor
 
@@ -182,8 +182,8 @@ def execute(
     lock_timeout: float = 60.0,
 ) -> None:
     """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed)."""
-    from flowforge_compiler.cli.check_report import print_check_summary
-    from flowforge_compiler.cli.progress import RunProgress, failures_exit_code, print_summary
+    from flowforge.cli.check_report import print_check_summary
+    from flowforge.cli.progress import RunProgress, failures_exit_code, print_summary
     from runtime import open_executor
     from targets.local import LevelScheduler
 

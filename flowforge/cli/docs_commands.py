@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from flowforge_compiler.cli.app import Compiled, EngineOpt, EnvOpt, ProfilesDirOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
-from flowforge_compiler.cli.console import Console
+from flowforge.cli.app import Compiled, EngineOpt, EnvOpt, ProfilesDirOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
+from flowforge.cli.console import Console
 from flowforge_compiler.errors import Location, ProjectFileError
 
 DEFAULT_PORT = 8080

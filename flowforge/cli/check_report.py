@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from flowforge_compiler.cli.console import Console
+from flowforge.cli.console import Console
 
 if TYPE_CHECKING:
     from runtime import CheckResult

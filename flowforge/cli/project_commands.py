@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from flowforge_compiler.cli.app import (
+from flowforge.cli.app import (
     EngineOpt,
     CompileEnvOpt,
     EnvOpt,
@@ -26,8 +26,8 @@ from flowforge_compiler.cli.app import (
     compile_at,
     session,
 )
-from flowforge_compiler.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
-from flowforge_compiler.cli.console import aligned, render_rows
+from flowforge.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
+from flowforge.cli.console import aligned, render_rows
 from flowforge_compiler.errors import SelectionError
 
 
@@ -164,7 +164,7 @@ def list_nodes(
     rows = [("NAME", "KIND", "MATERIALIZATION", "DEPENDS ON")]
     for node_id in select_nodes(compiled.plan, select):
         node = nodes[node_id]
-        rows.append((node.id, node.kind, node.materialization, ", ".join(node.depends_on) or "-"))
+        rows.append((node.id, node.kind, node.materialization.type, ", ".join(node.depends_on) or "-"))
     console.result(aligned(rows))
 
 
@@ -195,7 +195,7 @@ def show(
     compiled = compile_at(project, env, engine, None, profiles_dir=profiles_dir)
     found = find_node(compiled.plan, node)
     with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor:
-        if found.materialization != "ephemeral" and executor.relation_kind(found.relation) is None:
+        if found.builds_relation and executor.relation_kind(found.relation) is None:
             raise SelectionError(
                 f"{found.id!r} has not been built on profile {compiled.profile.name!r}",
                 hint=f"build it first: ffc run {project} --select {found.id}",
@@ -259,7 +259,7 @@ def dag(
     console = session(quiet, verbose)
     compiled = compile_at(project, env, engine, None, lineage=html, profiles_dir=profiles_dir)
     if html:
-        from flowforge_compiler.cli.docs_commands import write_docs
+        from flowforge.cli.docs_commands import write_docs
 
         write_docs(compiled, None, status=True, console=console)
         return

@@ -10,7 +10,7 @@ import logging
 import typer
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.cli.app import (
+from flowforge.cli.app import (
     Compiled,
     EngineOpt,
     EnvOpt,
@@ -52,7 +52,7 @@ def test(
     """Run the data-quality checks of project.yml against the built tables."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from flowforge_compiler.cli.check_report import print_check_summary
+    from flowforge.cli.check_report import print_check_summary
     from flowforge_compiler.selection import select_checks
     from runtime import open_executor, run_check
 

@@ -1,0 +1,5 @@
+"""`python -m flowforge.cli` runs `ffc`."""
+
+from flowforge.cli import main
+
+main()

@@ -1,5 +1,0 @@
-"""`python -m flowforge_compiler.cli` runs `ffc`."""
-
-from flowforge_compiler.cli import main
-
-main()
