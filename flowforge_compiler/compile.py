@@ -117,7 +117,7 @@ def compile_project(
         drafts[stream.into] = _stream_draft(stream, position, profile)
     if missing:
         raise DependencyNotFoundError(missing)
-    _check_relation_names(drafts, profile)
+    _check_buildable(drafts, profile)
 
     deps = {node_id: draft.depends_on for node_id, draft in drafts.items()}
     order = topo_sort(deps)
@@ -197,9 +197,17 @@ def _dbt_jinja(project: Project, profile: Profile) -> dict[str, Any]:
     }
 
 
-def _check_relation_names(drafts: dict[str, NodeDraft], profile: Profile) -> None:
-    """A relation the engine's catalog cannot name stops the compile, at the model's file."""
+def _check_buildable(drafts: dict[str, NodeDraft], profile: Profile) -> None:
+    """A relation the engine's catalog cannot name, or a materialization its capabilities cannot
+    build, stops the compile, at the model's file."""
     for draft in drafts.values():
+        unbuildable = draft.materialization.engine_problem(profile.spec.capabilities)
+        if unbuildable:
+            raise ProjectFileError(
+                f"{draft.id!r} cannot be built on the {profile.engine} engine: {unbuildable}",
+                location=Location(draft.path),
+                hint="choose what the engine has in config(), or build it on another engine",
+            )
         relation = relation_for(draft.id)
         problem = profile.spec.relation_name_problem(relation) if draft.materialization.builds_relation else None
         if problem:

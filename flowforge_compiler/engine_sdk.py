@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -29,15 +29,26 @@ DEFAULT_ENGINE = "duckdb"  # a project without profiles.yml builds on an in-memo
 DEFAULT_DIALECT = "duckdb"  # the dialect models are written in unless project.yml says otherwise
 
 
+# How a table built beside the old one takes its place (the executor's base reads it):
+# - rename: the old one is dropped and the new one renamed, in the build's transaction; an engine
+#   without transactions renames the old one aside first, and the next build puts it back if a
+#   run died in between;
+# - swap: the two are exchanged in one step (Snowflake's ALTER TABLE ... SWAP WITH);
+# - write_truncate: one atomic job writes the table in place, so nothing is built beside it (BigQuery).
+ReplaceStrategy = Literal["rename", "swap", "write_truncate"]
+ALL_INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
+
+
 @dataclass(frozen=True)
 class Capabilities:
-    """What the runtime and the orchestrator targets may count on."""
+    """What the shared runtime, the compiler and the orchestrator targets read to decide how to
+    build on the engine (a test checks each one is read somewhere)."""
 
     transactions: bool = True  # DDL and DML in one transaction (atomic swap + _ff_meta row)
-    create_or_replace: bool = True
+    replace: ReplaceStrategy = "rename"
     single_writer: bool = False  # one writing process at a time: orchestrators run one task at a time
-    merge: bool = False  # a MERGE statement for incremental models
-    frame: str = "pandas"  # the DataFrame type Python models receive
+    incremental_strategies: tuple[str, ...] = ALL_INCREMENTAL_STRATEGIES  # what `incremental_strategy` may be
+    frame: str | None = None  # the engine's own DataFrame type Python models receive; None: pandas
 
 
 Settings = TypeVar("Settings", bound=BaseModel)

@@ -10,10 +10,13 @@ Python model may use it, whether the compile renders an incremental variant.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from flowforge_compiler.engine_sdk import Capabilities
 
 
 class MaterializationConfig(BaseModel):
@@ -53,6 +56,10 @@ class MaterializationConfig(BaseModel):
     def from_settings(cls, unique_key: list[str], strategy: str | None) -> MaterializationConfig:
         """The config a model's settings give (`config()`, project.yml `models:`)."""
         return cls()
+
+    def engine_problem(self, capabilities: Capabilities) -> str | None:
+        """Why an engine with these capabilities cannot build it (None: it can)."""
+        return None
 
 
 def materialization_config(value: Any) -> Any:
@@ -116,6 +123,11 @@ class IncrementalMaterialization(MaterializationConfig):
     def replaces_keyed_rows(self) -> bool:
         """Whether rows whose key comes again replace the old ones (else: appended)."""
         return self.strategy != "append"
+
+    def engine_problem(self, capabilities: Capabilities) -> str | None:
+        if self.strategy not in capabilities.incremental_strategies:
+            return f"incremental_strategy={self.strategy!r} is not one the engine has (it has: {', '.join(capabilities.incremental_strategies)})"
+        return None
 
     @model_validator(mode="after")
     def _keyed(self) -> IncrementalMaterialization:

@@ -32,6 +32,7 @@ from typing import IO
 
 from flowforge_compiler.plan import Plan, PlanNode
 from runtime.executors.base import Executor
+from runtime.meta_store import CacheEntry
 
 log = logging.getLogger("flowforge")
 
@@ -49,12 +50,6 @@ class CacheMode(str, Enum):
     @property
     def writes(self) -> bool:
         return self in (CacheMode.RW, CacheMode.WO)
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    fingerprint: str
-    built_at: float  # seconds since the epoch
 
 
 class FileStore:
@@ -143,7 +138,7 @@ class WarehouseStore:
     def get(self, node_id: str) -> CacheEntry | None:
         with self._lock:
             if self._entries is None:
-                self._entries = self._executor.read_meta()
+                self._entries = self._executor.meta.read()
             return self._entries.get(node_id)
 
 

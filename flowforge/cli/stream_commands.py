@@ -64,7 +64,7 @@ def stream(
             for node in nodes:
                 progress = run_stream(executor, node, compiled.root, full_refresh=refresh, stop=stopping.is_set)
                 if progress.events or progress.rejected or not follow:
-                    executor.publish(node)  # the audit row: when the stream last took events in
+                    executor.meta.publish(node)  # the audit row: when the stream last took events in
                     console.print(
                         f"{node.id}: {progress.events} events ({progress.rejected} rejected), "
                         f"{progress.sessions_written} sessions written, {progress.batches} batch(es)"

@@ -227,7 +227,7 @@ ENGINE = EngineSpec[BigQuerySettings](
     dialect="bigquery",
     profile=BigQueryProfile,
     extra="bigquery",
-    capabilities=Capabilities(transactions=False, merge=True),
+    capabilities=Capabilities(transactions=False, replace="write_truncate"),
     overrides={
         "FF_BQ_PROJECT": "project",
         "FF_BQ_DATASET": "dataset",

@@ -289,7 +289,7 @@ ENGINE = EngineSpec[DatabricksSparkSettings](
     dialect=SPARK,
     profile=DatabricksSparkProfile,
     extra="spark",
-    capabilities=Capabilities(transactions=False, create_or_replace=False, single_writer=True, frame="spark"),
+    capabilities=Capabilities(transactions=False, single_writer=True, frame="Spark DataFrame"),
     overrides={
         "FF_DBR_MASTER": "master",
         "FF_DBR_APPNAME": "app_name",

@@ -94,7 +94,7 @@ ENGINE = EngineSpec[DuckDBSettings](
     dialect="duckdb",
     profile=DuckDBProfile,
     extra="duckdb",
-    capabilities=Capabilities(single_writer=True, merge=True),
+    capabilities=Capabilities(single_writer=True),
     overrides={"FF_DUCKDB_PATH": "path"},
     path_keys=("path",),
     requires=("duckdb",),

@@ -146,7 +146,7 @@ ENGINE = EngineSpec[SnowflakeSnowparkSettings](
     dialect="snowflake",
     profile=SnowflakeSnowparkProfile,
     extra="snowflake",
-    capabilities=Capabilities(transactions=False, merge=True, frame="snowpark"),
+    capabilities=Capabilities(transactions=False, replace="swap", frame="Snowpark DataFrame"),
     overrides={
         "FF_SF_ACCOUNT": "account",
         "FF_SF_USER": "user",

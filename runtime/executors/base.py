@@ -1,7 +1,10 @@
 """The executor base class: how a node is built, written once; engines supply the primitives.
 
-Every materialization is atomic. A table is built into `<relation>__ff_tmp` and swapped in
-with one transaction, so a failing model leaves the previous table and its rows intact.
+Every materialization is atomic. A table is built into `<relation>__ff_tmp` and takes the old
+one's place as the engine's capabilities say (`Capabilities.replace`: renamed in the build's
+transaction, swapped, or written in place by one atomic job), so a failing model leaves the
+previous table and its rows intact. Whether statements share a transaction is a capability too
+(`transactions`): the shared code reads both, and no engine overrides `build`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from flowforge_compiler.profiles import Profile
 from runtime import python_models
 from flowforge_compiler.materializations import IncrementalMaterialization
 from runtime.materializations import materialization_of, node_sql
+from runtime.meta_store import MetaStore
 from runtime.results import NodeResult
 from runtime.seeds import read_seed
 from runtime.statements import Name, Statements, relation
@@ -35,13 +39,14 @@ sql_log = logging.getLogger("flowforge.sql")
 
 RelationKind = Literal["table", "view"]
 TEMP_SUFFIX = "__ff_tmp"
-META_TABLE = "_ff_meta"
+OLD_SUFFIX = "__ff_old"  # the previous table while a new one is renamed in, on engines without transactions
 
 
 class Executor(ABC):
     """Builds plan nodes on one engine. Subclasses implement the abstract primitives only."""
 
     engine: ClassVar[str]
+    meta_store: ClassVar[type[MetaStore]] = MetaStore  # how `_ff_meta` is kept on the engine
     # The settings key naming the schema (dataset, database) nodes build in: unit tests run in a
     # throw-away one of that name. None: the engine says how in `isolated`.
     schema_setting: ClassVar[str | None] = None
@@ -61,8 +66,9 @@ class Executor(ABC):
         self.profile = profile
         self.lock_timeout = lock_timeout
         self.statements = Statements(profile.dialect, profile.spec.rewrites)
-        self._meta_ready = False
-        self._meta_lock = threading.Lock()
+        self.capabilities = profile.spec.capabilities
+        self.meta = self.meta_store(self)
+        self._run_lock = threading.Lock()
         self._building = threading.local()  # .node: the node whose audit row is not written yet
         self._supported: set[str] = set()  # support statements of plans already prepared
         self._catalog: frozenset[str] | None = None  # the relations as read for the second table replaced
@@ -103,11 +109,20 @@ class Executor(ABC):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One transaction; the node being built is published (its `_ff_meta` row) in the same
-        commit that swaps its relation in."""
+        """One transaction where the engine has them: the node being built is published (its
+        `_ff_meta` row) in the same commit that swaps its relation in. Elsewhere statements take
+        effect one by one, and `build` publishes once the relation is in place."""
+        if not self.capabilities.transactions:
+            yield
+            return
         with self.atomic():
             yield
             self.publish_pending()
+
+    @property
+    def renames_aside(self) -> bool:
+        """Whether a replace renames the old table aside first (no transaction holds the swap)."""
+        return self.capabilities.replace == "rename" and not self.capabilities.transactions
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -124,7 +139,7 @@ class Executor(ABC):
         """Publish the node being built, if its audit row is not written yet."""
         node = getattr(self._building, "node", None)
         if node is not None:
-            self.publish(node)
+            self.meta.publish(node)
             self._building.node = None
 
     # -- shared behaviour --------------------------------------------------------------------
@@ -165,11 +180,11 @@ class Executor(ABC):
     def prepare_run(self, plan: Plan) -> None:
         """Phase 1, idempotent and safe under concurrent tasks, once per executor and plan: the
         `_ff_meta` table and the support statements (helper functions) the plan's SQL calls."""
-        self._ensure_meta()
+        self.meta.ensure()
         needed = [sql for sql in plan.support_sql if sql not in self._supported]
         if not needed:
             return
-        with self._meta_lock:
+        with self._run_lock:
             needed = [sql for sql in needed if sql not in self._supported]
             if needed:
                 self.run_support(needed)
@@ -189,8 +204,9 @@ class Executor(ABC):
         if node.builds_relation:
             self._building.node = node
         try:
-            rows = self._dispatch(plan, node, root, full_refresh)
-            self.publish_pending()  # when no transaction published it
+            with self.building(node):
+                rows = materialization_of(node).build(self, plan, node, root, full_refresh=full_refresh)
+                self.publish_pending()  # when no transaction published it
         except FlowForgeError:
             raise
         except Exception as exc:  # noqa: BLE001 - the engine's own error, reported with the model
@@ -206,8 +222,25 @@ class Executor(ABC):
             rows=rows,
         )
 
-    def _dispatch(self, plan: Plan, node: PlanNode, root: Path, full_refresh: bool) -> int | None:
-        return materialization_of(node).build(self, plan, node, root, full_refresh=full_refresh)
+    @contextmanager
+    def building(self, node: PlanNode) -> Iterator[None]:
+        """The pre-build hook: what the engine sets up around one node's build (BigQuery labels
+        its jobs with the node). By default, where a replace renames the old table aside, a table
+        a killed run left aside is put back first."""
+        if node.builds_relation and self.renames_aside:
+            self.put_back(node.relation)
+        yield
+
+    def put_back(self, relation: str) -> None:
+        """A run killed between the two renames of a swap left the previous table as `__ff_old`."""
+        old = relation + OLD_SUFFIX
+        if self.relation_kind(old) != "table":
+            return
+        if self.relation_kind(relation) is None:
+            log.warning("%s: putting back the previous table, left as %s by a run that stopped mid-swap", relation, old)
+            self.execute(self.statements.rename(old, relation))
+        else:
+            self.execute(self.statements.drop("table", old))
 
     def create_table_as(self, name: str, sql: str) -> int | None:
         """Create a table from a query; engines that report the rows written return the count."""
@@ -224,7 +257,15 @@ class Executor(ABC):
         second, instead of looking each name up: a name absent then is created straight away, and
         only if that fails is the catalog asked again, in case the relation has appeared since.
         One that replaces a single table (an orchestrator's task) looks that name up, which on a
-        large catalog costs less than reading all of it."""
+        large catalog costs less than reading all of it.
+
+        Where one job writes a table in place atomically (`replace: write_truncate`), the table is
+        written under its own name: no temporary table, no swap (a view of that name goes first;
+        it holds no rows)."""
+        if self.capabilities.replace == "write_truncate":
+            if self.relation_kind(relation) == "view":
+                self.drop_relation(relation)
+            return self._create_new(relation, create)
         if self._absent_from_catalog(relation):
             try:
                 with self.transaction():
@@ -249,7 +290,7 @@ class Executor(ABC):
         return written if written is not None else self.count_rows(relation)
 
     def _absent_from_catalog(self, relation: str) -> bool:
-        with self._meta_lock:
+        with self._run_lock:
             self._tables_replaced += 1
             if self._tables_replaced == 1:
                 return False  # the first: look it up
@@ -264,12 +305,41 @@ class Executor(ABC):
             log.debug("could not drop %s after a failed build", relation, exc_info=True)
 
     def swap_in(self, tmp: str, relation: str) -> None:
-        """Replace `relation` by the freshly built `tmp` (inside the caller's transaction)."""
-        self.drop_relation(relation)
+        """Replace `relation` by the freshly built `tmp` as the engine's replace strategy says
+        (inside the caller's transaction, where there is one): exchanged in one step (`swap`),
+        renamed with the old table aside until the new one is in place (`rename` without
+        transactions), or dropped and renamed."""
+        kind = self.relation_kind(relation)
+        if kind == "table" and self.capabilities.replace == "swap":
+            self.execute(self.statements.swap(tmp, relation))
+            self.execute(self.statements.drop("table", tmp))  # the old rows, now under tmp
+            return
+        if self.renames_aside:
+            old = relation + OLD_SUFFIX
+            self.execute(self.statements.drop("table", old, if_exists=True))
+            if kind == "table":
+                self.execute(self.statements.rename(relation, old))
+            elif kind == "view":
+                self.execute(self.statements.drop("view", relation))
+            self.execute(self.statements.rename(tmp, relation))
+            self.execute(self.statements.drop("table", old, if_exists=True))
+            return
+        if kind is not None:
+            self.execute(self.statements.drop(kind, relation))
         self.execute(self.statements.rename(tmp, relation))
 
     def replace_view(self, name: str, sql: str) -> None:
-        """Create or replace a view in one transaction (a table of that name is dropped)."""
+        """Create or replace a view: in one transaction where the engine has them (a table of
+        that name is dropped); elsewhere CREATE OR REPLACE VIEW is one step, and a table of that
+        name goes only once the view's SQL has been accepted (tried as `__ff_tmp` first)."""
+        if not self.capabilities.transactions:
+            if self.relation_kind(name) == "table":
+                tmp = name + TEMP_SUFFIX
+                self.execute(self.statements.create_view_as(tmp, sql, replace=True))
+                self.execute(self.statements.drop("view", tmp))
+                self.execute(self.statements.drop("table", name))
+            self.execute(self.statements.create_view_as(name, sql, replace=True))
+            return
         with self.transaction():
             if self.relation_kind(name) == "table":
                 self.execute(self.statements.drop("table", name))
@@ -311,18 +381,23 @@ class Executor(ABC):
             )
         return new_columns
 
+    def apply_staged(self, node: PlanNode, create: Callable[[str], int | None], apply: Callable[[str, list[str]], None]) -> int:
+        """An incremental model's new rows, staged in `<name>__ff_tmp` (one a killed run left is
+        dropped first), checked against the table's columns and handed to `apply(stage,
+        columns)`; the stage is dropped whatever happens. The number of new rows."""
+        tmp = node.relation + TEMP_SUFFIX
+        self.execute(self.statements.drop("table", tmp, if_exists=True))
+        create(tmp)
+        try:
+            columns = self.same_columns(node, tmp)
+            rows = self.count_rows(tmp)
+            apply(tmp, columns)
+        finally:
+            self._drop_quietly(tmp)
+        return rows
+
     def columns(self, name: Name) -> list[str]:
         return list(self.read_arrow(self.statements.no_rows(name)).column_names)
-
-    # -- _ff_meta: one audit row per successful build, also the warehouse cache store ---------
-
-    def _ensure_meta(self) -> None:
-        with self._meta_lock:
-            if not self._meta_ready:
-                self.create_if_missing(
-                    self.statements.create_meta(META_TABLE), lambda: self.relation_kind(META_TABLE) is not None
-                )
-                self._meta_ready = True
 
     def create_if_missing(self, sql: str, exists: Callable[[], bool]) -> None:
         """Run an `if not exists` statement, safe when parallel tasks race to it: on some engines
@@ -333,23 +408,6 @@ class Executor(ABC):
             if not exists():
                 raise
 
-    def publish(self, node: PlanNode) -> None:
-        """Phase 3: the node's `_ff_meta` row, which is what the cache trusts."""
-        self.execute(self.meta_row(node))
-
-    def meta_row(self, node: PlanNode) -> str:
-        return self.statements.insert_meta(META_TABLE, [node.id, node.relation, node.fingerprint, self.engine])
-
-    def read_meta(self) -> dict[str, Any]:
-        """The latest build of every node: {node: CacheEntry}, read in one query."""
-        from runtime.cache import CacheEntry
-
-        if self.relation_kind(META_TABLE) is None:
-            return {}
-        # plain rows: a task that only asks (a cached node, the plan task) needs no pyarrow
-        latest = self.fetch_rows(self.statements.latest_meta(META_TABLE))
-        return {node: CacheEntry(fingerprint, float(built_at)) for node, fingerprint, built_at in latest}
-
     # -- Python models: inputs in the engine's frame type, the result written as it comes -----
 
     def input_frame(self, node: PlanNode) -> Any:
@@ -358,8 +416,6 @@ class Executor(ABC):
 
     def frame_columns(self, frame: Any) -> list[str]:
         return [str(c) for c in frame.columns]
-
-    native_frame: ClassVar[str | None] = None  # the engine's own DataFrame type, for messages
 
     def model_rows(self, frame: Any, node: PlanNode) -> Any:
         """What a Python model returned, as rows `table_from_rows` writes: Arrow by default
@@ -372,7 +428,8 @@ class Executor(ABC):
 
         if isinstance(frame, pd.DataFrame):
             return pa.Table.from_pandas(frame, preserve_index=False)
-        wanted = f"a {self.native_frame} (or a pandas DataFrame or pyarrow Table)" if self.native_frame else "a pandas DataFrame (or a pyarrow Table)"
+        frame_type = self.capabilities.frame
+        wanted = f"a {frame_type} (or a pandas DataFrame or pyarrow Table)" if frame_type else "a pandas DataFrame (or a pyarrow Table)"
         raise ModelBuildError(node.id, node.path, self.engine, f"the model returned {type(frame).__name__}; return {wanted}")
 
     def table_from_rows(self, relation: str, rows: Any) -> int:
@@ -444,41 +501,6 @@ class Executor(ABC):
                 self._drop_quietly(staging)
 
         return self.replace_table(node.relation, create)
-
-
-class WithoutTransactions(Executor):
-    """The primitives of engines whose DDL takes effect statement by statement: `build`
-    publishes the node once its relation is in place, and a view replaces a table only once
-    its SQL has been accepted."""
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        yield
-
-    def replace_view(self, name: str, sql: str) -> None:
-        """CREATE OR REPLACE VIEW is one step; a table of that name goes only once the view's SQL
-        has been accepted (tried as `__ff_tmp` first)."""
-        if self.relation_kind(name) == "table":
-            tmp = name + TEMP_SUFFIX
-            self.execute(self.statements.create_view_as(tmp, sql, replace=True))
-            self.execute(self.statements.drop("view", tmp))
-            self.execute(self.statements.drop("table", name))
-        self.execute(self.statements.create_view_as(name, sql, replace=True))
-
-    def apply_staged(self, node: PlanNode, create: Callable[[str], int | None], apply: Callable[[str, list[str]], None]) -> int:
-        """An incremental model's new rows, staged in `<name>__ff_tmp` (one a killed run left is
-        dropped first), checked against the table's columns and handed to `apply(stage,
-        columns)`; the stage is dropped whatever happens. The number of new rows."""
-        tmp = node.relation + TEMP_SUFFIX
-        self.execute(self.statements.drop("table", tmp, if_exists=True))
-        create(tmp)
-        try:
-            columns = self.same_columns(node, tmp)
-            rows = self.count_rows(tmp)
-            apply(tmp, columns)
-        finally:
-            self._drop_quietly(tmp)
-        return rows
 
 
 @contextmanager

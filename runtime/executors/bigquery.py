@@ -25,8 +25,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from flowforge_compiler.engines.bigquery import BigQuerySettings
@@ -34,7 +34,7 @@ from flowforge_compiler.errors import ModelBuildError, ProfileError
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
-from runtime.executors.base import RelationKind, WithoutTransactions, sql_log
+from runtime.executors.base import Executor, RelationKind, sql_log
 from runtime.statements import Name
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def make_client(settings: BigQuerySettings, profile: str) -> Any:
         ) from exc
 
 
-class BigQueryExecutor(WithoutTransactions):
+class BigQueryExecutor(Executor):
     engine = "bigquery"
     schema_setting = "dataset"  # unit tests: a throw-away dataset
 
@@ -186,10 +186,13 @@ class BigQueryExecutor(WithoutTransactions):
         self._project_label = _label(plan.project.name)
         super().prepare_run(plan)
 
-    def build(self, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool = False) -> Any:
+    @contextmanager
+    def building(self, node: PlanNode) -> Iterator[None]:
+        """Every job of the node's build is labelled with it."""
         self._node.id = node.id
         try:
-            return super().build(plan, node, root, full_refresh=full_refresh)
+            with super().building(node):
+                yield
         finally:
             self._node.id = None
 
@@ -199,17 +202,9 @@ class BigQueryExecutor(WithoutTransactions):
         rows = self._query(sql, destination=self._table(name), write_disposition="WRITE_TRUNCATE", create_disposition="CREATE_IF_NEEDED")
         return rows.total_rows
 
-    def replace_table(self, relation: str, create: Callable[[str], int | None]) -> int:
-        """The job that writes the table replaces it atomically: no temporary table, no swap
-        (a view of that name goes first; it holds no rows)."""
-        if self.relation_kind(relation) == "view":
-            self.drop_relation(relation)
-        written = create(relation)
-        return written if written is not None else self.count_rows(relation)
-
     def apply_incremental(self, node: PlanNode, config: IncrementalMaterialization, create: Callable[[str], int | None]) -> int:
         def apply(stage: str, columns: list[str]) -> None:
-            self.execute(self.statements.transaction_script([*self.incremental_steps(node, config, stage, columns), self.meta_row(node)]))
+            self.execute(self.statements.transaction_script([*self.incremental_steps(node, config, stage, columns), self.meta.row(node)]))
             self._building.node = None  # published by the script
 
         return self.apply_staged(node, create, apply)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -21,8 +20,9 @@ from flowforge_compiler.engines.databricks_spark import DatabricksSparkSettings
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
-from runtime.executors.base import META_TABLE, TEMP_SUFFIX, RelationKind, WithoutTransactions
+from runtime.executors.base import TEMP_SUFFIX, Executor, RelationKind
 from runtime.executors.spark_session import spark_session
+from runtime.meta_store import META_TABLE, CacheEntry, MetaStore
 from runtime.statements import Name
 
 if TYPE_CHECKING:
@@ -30,12 +30,67 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flowforge")
 
-OLD_SUFFIX = "__ff_old"  # the previous table while a new one is swapped in
 MERGE_SUFFIX = "__ff_merge"  # an incremental table's next version, on formats without DELETE
 
-class DatabricksSparkExecutor(WithoutTransactions):
+
+
+class SparkMetaStore(MetaStore):
+    """`_ff_meta` on Spark: appends serialized (each INSERT adds a file, and parallel ones clash),
+    and, once per executor before the table is first read or written, a table a killed compaction
+    left aside put back and its small files written again as one."""
+
+    FILES_KEPT = 200  # `_ff_meta` files before they are written again as one
+
+    executor: DatabricksSparkExecutor
+
+    def __init__(self, executor: Executor):
+        super().__init__(executor)
+        self._tidy = False
+
+    def ensure(self) -> None:
+        self.tidy()
+        super().ensure()
+
+    def read(self) -> dict[str, CacheEntry]:
+        self.tidy()
+        return super().read()
+
+    def publish(self, node: PlanNode) -> None:
+        with self.executor.append_lock:
+            super().publish(node)
+
+    def tidy(self) -> None:
+        ex = self.executor
+        with ex.append_lock:
+            if self._tidy:
+                return
+            self._tidy = True
+            ex.put_back(META_TABLE)
+            if ex.relation_kind(META_TABLE) == "table":
+                self._compact()
+
+    def _compact(self) -> None:
+        """Every build appends one small file to `_ff_meta`; past FILES_KEPT they are written
+        again as one (every row kept, swapped in like a model), so reading it for the cache stays
+        one short scan however many runs there were."""
+        ex = self.executor
+        files = ex.session.table(ex.quote(Relation(schema=ex.database, name=META_TABLE))).inputFiles()
+        if len(files) <= self.FILES_KEPT:
+            return
+        query = ex.statements.select_all(META_TABLE)
+        query.set("hint", exp.Hint(expressions=[exp.Anonymous(this="COALESCE", expressions=[exp.Literal.number(1)])]))
+        log.info("writing the %d files of %s again as one", len(files), META_TABLE)
+        ex.replace_table(META_TABLE, lambda tmp: ex.create_table_as(tmp, ex.statements.sql(query)))
+
+
+class DatabricksSparkExecutor(Executor):
+    """No transactions (`Capabilities.transactions` is off): a table is renamed in with the old
+    one renamed aside, and put back by the next build if a run died in between (the base does
+    both); merge and delete+insert write the table's next version and swap it in."""
+
     engine = "databricks_spark"
     schema_setting = "database"  # unit tests: a throw-away database
+    meta_store = SparkMetaStore
 
     def __init__(self, profile: Profile, *, lock_timeout: float = 60.0):
         super().__init__(profile, lock_timeout=lock_timeout)
@@ -45,8 +100,7 @@ class DatabricksSparkExecutor(WithoutTransactions):
         self.session = spark_session(settings, profile.name, lock_timeout)
         self.create_if_missing(self.statements.create_schema(self.database), self._database_exists)
         self.execute(self.statements.sql(exp.Use(this=exp.to_identifier(self.database, quoted=True))))
-        self._append_lock = threading.RLock()  # held by an append, then by its publish
-        self._meta_tidy = False
+        self.append_lock = threading.RLock()  # held by an append, then by its publish
 
     def _database_exists(self) -> bool:
         return bool(self.session.catalog.databaseExists(self.database))
@@ -87,40 +141,13 @@ class DatabricksSparkExecutor(WithoutTransactions):
     def close(self) -> None:
         """Nothing to release: the session serves the process until it exits."""
 
-    # -- no transactions: swap by renames, put back what a killed run left -----------------------
-
-    def build(self, plan: Any, node: PlanNode, root: Path, *, full_refresh: bool = False) -> Any:
-        if node.builds_relation:
-            self._put_back(node.relation)
-        return super().build(plan, node, root, full_refresh=full_refresh)
-
-    def _put_back(self, relation: str) -> None:
-        """A run killed between the two renames of a swap left the previous table as `__ff_old`."""
-        old = relation + OLD_SUFFIX
-        if self.relation_kind(old) != "table":
-            return
-        if self.relation_kind(relation) is None:
-            log.warning("%s: putting back the previous table, left as %s by a run that stopped mid-swap", relation, old)
-            self.execute(self.statements.rename(old, relation))
-        else:
-            self.execute(self.statements.drop("table", old))
-
-    def swap_in(self, tmp: str, relation: str) -> None:
-        old = relation + OLD_SUFFIX
-        self.execute(self.statements.drop("table", old, if_exists=True))
-        kind = self.relation_kind(relation)
-        if kind == "view":
-            self.execute(self.statements.drop("view", relation))
-        elif kind == "table":
-            self.execute(self.statements.rename(relation, old))
-        self.execute(self.statements.rename(tmp, relation))
-        self.execute(self.statements.drop("table", old, if_exists=True))
+    # -- incremental: Parquet tables take no DELETE ------------------------------------------------
 
     def apply_incremental(self, node: PlanNode, config: IncrementalMaterialization, create: Callable[[str], int | None]) -> int:
         """Append with INSERT; merge and delete+insert write the kept and the new rows as the
         table's next version and swap it in (Parquet tables take no DELETE)."""
         if not config.replaces_keyed_rows:
-            with self._append_lock:  # concurrent appends to one table clash in its _temporary folder
+            with self.append_lock:  # concurrent appends to one table clash in its _temporary folder
                 return super().apply_incremental(node, config, create)
         tmp, merged = node.relation + TEMP_SUFFIX, node.relation + MERGE_SUFFIX
         self.execute(self.statements.drop("table", tmp, if_exists=True))
@@ -136,51 +163,12 @@ class DatabricksSparkExecutor(WithoutTransactions):
             self._drop_quietly(tmp)
         return rows
 
-    def publish(self, node: PlanNode) -> None:
-        with self._append_lock:  # each INSERT adds a file to _ff_meta; parallel ones clash
-            super().publish(node)
-
-    META_FILES_KEPT = 200  # `_ff_meta` files before they are written again as one
-
-    def _ensure_meta(self) -> None:
-        self._tidy_meta()
-        super()._ensure_meta()
-
-    def read_meta(self) -> dict[str, Any]:
-        self._tidy_meta()
-        return super().read_meta()
-
-    def _tidy_meta(self) -> None:
-        """Once per executor, before `_ff_meta` is first read or written: put back a table a
-        killed compaction left aside, and compact it."""
-        with self._append_lock:
-            if self._meta_tidy:
-                return
-            self._meta_tidy = True
-            self._put_back(META_TABLE)
-            if self.relation_kind(META_TABLE) == "table":
-                self._compact_meta()
-
-    def _compact_meta(self) -> None:
-        """Every build appends one small file to `_ff_meta`; past META_FILES_KEPT they are
-        written again as one (every row kept, swapped in like a model), so reading it for the
-        cache stays one short scan however many runs there were."""
-        files = self.session.table(self.quote(Relation(schema=self.database, name=META_TABLE))).inputFiles()
-        if len(files) <= self.META_FILES_KEPT:
-            return
-        query = self.statements.select_all(META_TABLE)
-        query.set("hint", exp.Hint(expressions=[exp.Anonymous(this="COALESCE", expressions=[exp.Literal.number(1)])]))
-        log.info("writing the %d files of %s again as one", len(files), META_TABLE)
-        self.replace_table(META_TABLE, lambda tmp: self.create_table_as(tmp, self.statements.sql(query)))
-
     # -- Python models on Spark DataFrames ----------------------------------------------------------
 
     def input_frame(self, node: PlanNode) -> Any:
         if not node.builds_relation:
             return self.session.sql(self.node_query(node))
         return self.session.table(self.quote(Relation(schema=self.database, name=node.relation)))
-
-    native_frame = "Spark DataFrame"
 
     def model_rows(self, frame: Any, node: PlanNode) -> Any:
         from pyspark.sql import DataFrame

@@ -37,7 +37,7 @@ from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
-from runtime.executors.base import RelationKind, WithoutTransactions
+from runtime.executors.base import Executor, RelationKind
 from runtime.statements import Name, literal
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _session(settings: SnowflakeSnowparkSettings, profile: str) -> Any:
         ) from exc
 
 
-class SnowflakeSnowparkExecutor(WithoutTransactions):
+class SnowflakeSnowparkExecutor(Executor):
     engine = "snowflake_snowpark"
     schema_setting = "db_schema"
 
@@ -166,16 +166,6 @@ class SnowflakeSnowparkExecutor(WithoutTransactions):
 
     # -- swap, incremental ------------------------------------------------------------------
 
-    def swap_in(self, tmp: str, relation: str) -> None:
-        """`ALTER TABLE tmp SWAP WITH relation` exchanges the two in one step; the old rows,
-        now under `tmp`, are dropped after. A view of that name is replaced by a rename."""
-        if self.relation_kind(relation) == "view":
-            self.execute(self.statements.drop("view", relation))
-            self.execute(self.statements.rename(tmp, relation))
-            return
-        self.execute(self.statements.swap(tmp, relation))
-        self.execute(self.statements.drop("table", tmp))
-
     def apply_incremental(self, node: PlanNode, config: IncrementalMaterialization, create: Callable[[str], int | None]) -> int:
         def apply(stage: str, columns: list[str]) -> None:
             steps = self.incremental_steps(node, config, stage, columns)
@@ -198,8 +188,6 @@ class SnowflakeSnowparkExecutor(WithoutTransactions):
 
     def frame_columns(self, frame: Any) -> list[str]:
         return [name.strip('"') for name in frame.columns]
-
-    native_frame = "Snowpark DataFrame"
 
     def model_rows(self, frame: Any, node: PlanNode) -> Any:
         from snowflake.snowpark import DataFrame

@@ -34,7 +34,7 @@ def read_build_status(plan: Plan, profile: Profile) -> StatusRead:
 
     try:
         with open_executor(profile, lock_timeout=LOCK_TIMEOUT) as executor:
-            meta = executor.read_meta()
+            meta = executor.meta.read()
     except Exception as exc:  # an engine driver's own error too: the site still builds
         return _unreadable(profile, exc)
     statuses = {

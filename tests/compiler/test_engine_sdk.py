@@ -100,3 +100,40 @@ def test_each_executor_module_stays_small(module: str) -> None:
     """The shared base does the rest: an engine's run-time module holds what differs only."""
     path = REPO / (module.replace(".", "/") + ".py")
     assert len(path.read_text(encoding="utf-8").splitlines()) < 350
+
+
+def _is_capabilities(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "capabilities") or (isinstance(node, ast.Name) and node.id == "capabilities")
+
+
+def test_every_declared_capability_is_read_by_the_shared_code() -> None:
+    """A capability nobody reads is a promise nobody keeps: each field of `Capabilities` is read
+    (as `<x>.capabilities.<field>`) somewhere outside the engines' own modules."""
+    from dataclasses import fields
+
+    from flowforge_compiler.engine_sdk import Capabilities
+
+    read: set[str] = set()
+    for package in ("flowforge", "flowforge_compiler", "runtime", "targets"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            if path in _engine_modules():
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and _is_capabilities(node.value):
+                    read.add(node.attr)
+    assert {f.name for f in fields(Capabilities)} <= read
+
+
+def test_an_incremental_strategy_the_engine_lacks_is_a_compile_error_at_the_model(make_project, monkeypatch) -> None:
+    import dataclasses
+
+    from flowforge_compiler.errors import ProjectFileError
+    from tests.compiler.helpers import compile_dir
+
+    spec = engines()["duckdb"]
+    narrower = dataclasses.replace(spec, capabilities=dataclasses.replace(spec.capabilities, incremental_strategies=("append",)))
+    monkeypatch.setitem(engines(), "duckdb", narrower)
+    root = make_project({"models/inc.ff.sql": "{{ config(materialized='incremental', unique_key='id') }}select 1 as id"})
+    with pytest.raises(ProjectFileError, match="incremental_strategy='merge' is not one the engine has") as caught:
+        compile_dir(root)
+    assert caught.value.location is not None and caught.value.location.path == "models/inc.ff.sql"

@@ -213,10 +213,10 @@ def test_jobs_build_a_level_in_parallel_on_the_shared_session(make_project, spar
 def test_ff_meta_files_are_written_again_as_one_past_a_limit(make_project, spark, monkeypatch) -> None:
     """Each build appends a file to `_ff_meta`; a new executor past the limit compacts them,
     keeping every row, so the cache's read stays short after years of runs."""
-    from runtime.executors.databricks_spark import DatabricksSparkExecutor
+    from runtime.executors.databricks_spark import SparkMetaStore
 
     environ, rows = spark
-    monkeypatch.setattr(DatabricksSparkExecutor, "META_FILES_KEPT", 3)
+    monkeypatch.setattr(SparkMetaStore, "FILES_KEPT", 3)
     root = make_project({f"models/m{i}.ff.sql": f"select {i} as id" for i in range(5)})
     build(root, environ)
 

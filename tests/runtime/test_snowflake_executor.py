@@ -133,26 +133,26 @@ def test_incremental_strategies_send_merge_or_one_transaction_with_the_meta_row(
 def test_a_failed_incremental_transaction_applies_nothing_and_publishes_nothing(sf, monkeypatch, caplog) -> None:
     """The ROLLBACK must be sent before anything else: on Snowflake the next DDL (dropping the
     temporary table) would commit the open transaction (fakesnow would not)."""
-    from runtime.executors.snowflake_snowpark import SnowflakeSnowparkExecutor
+    from runtime.meta_store import MetaStore
 
     root = sf({"models/inc.ff.sql": _incremental("delete+insert"), "sources.yml": SOURCES})
     _events(root, "select 1 as id, 'a' as v")
     build(root)
     meta = rows(root, "select count(*) from _ff_meta")
     _events(root, "select 1 as id, 'A' as v union all select 2, 'b'")
-    publish = SnowflakeSnowparkExecutor.publish
+    publish = MetaStore.publish
 
     def fails_after_the_delete_and_the_insert(self, node) -> None:
         raise RuntimeError("lost the connection")
 
-    monkeypatch.setattr(SnowflakeSnowparkExecutor, "publish", fails_after_the_delete_and_the_insert)
+    monkeypatch.setattr(MetaStore, "publish", fails_after_the_delete_and_the_insert)
     caplog.set_level(logging.DEBUG, logger="flowforge.sql")
     with pytest.raises(ModelBuildError, match="lost the connection"):
         build(root)
     sent = [r.getMessage() for r in caplog.records if r.name == "flowforge.sql"]
     after_insert = sent[max(i for i, s in enumerate(sent) if s.startswith('INSERT INTO "INC"')) + 1:]
     assert after_insert[:2] == ["ROLLBACK", 'DROP TABLE "INC__FF_TMP"'], after_insert
-    monkeypatch.setattr(SnowflakeSnowparkExecutor, "publish", publish)
+    monkeypatch.setattr(MetaStore, "publish", publish)
     assert rows(root, "select id, v from inc") == [(1, "a")]  # the DELETE and the INSERT were rolled back
     assert rows(root, "select count(*) from _ff_meta") == meta
 
