@@ -91,7 +91,7 @@ def _bind(
         if call.group("func") == "ref" and len(args) == 1 and isinstance(args[0], str):
             written = args[0]
         elif call.group("func") == "source" and len(args) == 2 and tuple(args) in sources:
-            table = sources[tuple(args)]  # type: ignore[index]
+            table = sources[tuple(args)]
             return _of_source(table, by_name)
         else:
             raise ProjectFileError(f"{key}: {written!r} is not a ref('name') or a declared source('source', 'table')", location=where)
@@ -117,7 +117,7 @@ def _of_source(table: SourceTable, by_name: Mapping[str, PlanNode]) -> tuple[tup
     node = by_name.get(table.identifier)
     if node is not None:
         return _of_node(node)
-    return (table.relation, Relation(schema=table.schema, name=table.identifier)), None
+    return (table.relation, Relation(schema_=table.schema, name=table.identifier)), None
 
 
 def _suggest(written: str, by_name: Mapping[str, PlanNode], sources: Mapping[tuple[str, str], SourceTable]) -> str:

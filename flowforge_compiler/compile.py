@@ -14,6 +14,7 @@ from flowforge_compiler import __version__
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.checks import bind_checks
 from flowforge_compiler.code_identity import code_identity, engine_modules
+from flowforge_compiler.compile_columns import ColumnCatalog
 from flowforge_compiler.drafts import (
     Missing,
     NameIndex,
@@ -28,14 +29,14 @@ from flowforge_compiler.fingerprints import EnvContext, file_digest, node_finger
 from flowforge_compiler.graph import levels, topo_sort
 from flowforge_compiler.materializations import MaterializationConfig, SeedMaterialization, StreamMaterialization
 from flowforge_compiler.plan import (
+    STREAM_TABLE_COLUMNS,
     Plan,
     PlanAirflow,
-    PlanPrefect,
     PlanNode,
+    PlanPrefect,
     PlanProfile,
     PlanProject,
     PlanSource,
-    STREAM_TABLE_COLUMNS,
     PythonEntry,
     SeedEntry,
     StreamEntry,
@@ -46,18 +47,17 @@ from flowforge_compiler.project import Project
 from flowforge_compiler.project_file import StreamConfig
 from flowforge_compiler.python_models import PythonModelDecl
 from flowforge_compiler.seeds_file import SeedFile
+from flowforge_compiler.singular_tests import generic_checks, singular_checks
 from flowforge_compiler.sources_file import normalised_sources
 from flowforge_compiler.sql_cache import SqlCache
-from flowforge_compiler.singular_tests import generic_checks, singular_checks
-from flowforge_compiler.compile_columns import ColumnCatalog
 from flowforge_compiler.sql_models import SqlCompile, analysed, sql_draft
-from flowforge_compiler.transpile import engine_type
 from flowforge_compiler.sql_statements import (
     inject_ctes,
     is_blank,
     normalize_for_fingerprint,
     strip_statement,
 )
+from flowforge_compiler.transpile import engine_type
 
 
 def compile_project(
@@ -166,7 +166,7 @@ def compile_project(
                 source=s.source,
                 table=s.table,
                 identifier=s.identifier,
-                schema=s.schema,
+                schema_=s.schema,
                 node=index.resolve(s.identifier),
                 description=s.description,
                 source_description=s.source_description,
@@ -421,7 +421,7 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
         nodes.append(
             PlanNode(
                 id=d.id,
-                kind=d.kind,  # type: ignore[arg-type]
+                kind=d.kind,
                 relation=relation_for(d.id),
                 materialization=d.materialization,
                 depends_on=d.depends_on,

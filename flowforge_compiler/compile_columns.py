@@ -56,12 +56,12 @@ class ColumnCatalog:
             self._busy.append(node)
             try:
                 draft = self._draft(node)
-                columns = column_lineage(draft.sql or "", self._dialect, self._parents(draft)) if draft.sql else None
+                lineage = column_lineage(draft.sql or "", self._dialect, self._parents(draft)) if draft.sql else None
             finally:
                 self._busy.pop()
-            if columns is None:
+            if lineage is None:
                 raise DslError(f"the columns of {node!r} cannot be worked out from its SQL (it reads a table whose columns are not known)", hint=_HINT)
-            columns = [c.name for c in columns]
+            columns = [c.name for c in lineage]
         else:
             raise DslError(f"the columns of {node!r} are known only once it runs (a Python model or SQL seed)", hint=_HINT)
         self._known[node] = columns

@@ -109,7 +109,7 @@ class Unsupported:
 class _Namespace:
     """An object whose attributes are functions; an unknown one is an error naming it."""
 
-    def __init__(self, label: str, functions: Mapping[str, Callable[..., Any]], missing_hint: str):
+    def __init__(self, label: str, functions: Mapping[str, Any], missing_hint: str):
         self._label, self._functions, self._hint = label, dict(functions), missing_hint
 
     def __getattr__(self, name: str) -> Any:
@@ -171,7 +171,7 @@ def dbt_globals(
             for prefix in (*adapter_types, "default"):
                 candidate = macros.get(f"{prefix}__{name}")
                 if callable(candidate):
-                    return candidate  # type: ignore[no-any-return]
+                    return candidate
                 tried.append(f"{package}.{prefix}__{name}")
         raise DslError(f"adapter.dispatch({name!r}) found no macro (tried {', '.join(tried)})", hint=f"define {{% macro default__{name}(...) %}} in macros/")
 
@@ -246,16 +246,16 @@ def cross_database_macros(dialect: str, engine_macros: Mapping[str, Callable[...
     written back with sqlglot in `dialect`; the engine's own versions (`EngineSpec.dbt_macros`,
     where sqlglot's writing differs from dbt's meaning) replace them."""
 
-    def sql(text: Any) -> exp.Expression:
+    def sql(text: Any) -> exp.Expr:
         return exp.maybe_parse(str(text), dialect=dialect)
 
     def typed(name: str) -> Callable[[], str]:
         return lambda: exp.DataType.build(name).sql(dialect)
 
-    def render(node: exp.Expression) -> str:
+    def render(node: exp.Expr) -> str:
         return node.sql(dialect)
 
-    def set_operator(build: Callable[..., exp.Expression]) -> Callable[[], str]:
+    def set_operator(build: Callable[..., exp.Expr]) -> Callable[[], str]:
         # the keyword the dialect writes between two queries (BigQuery: EXCEPT DISTINCT)
         one = exp.select("1")
         written = render(build(one, one.copy()))
@@ -265,7 +265,7 @@ def cross_database_macros(dialect: str, engine_macros: Mapping[str, Callable[...
         part = str(datepart).strip("'\"").upper()
         return render(exp.DateDiff(this=sql(second_date), expression=sql(first_date), unit=exp.var(part)))
 
-    return {
+    macros: dict[str, Callable[..., str]] = {
         "date_trunc": lambda datepart, date: render(exp.DateTrunc(this=sql(date), unit=exp.Literal.string(str(datepart).strip("'\"").upper()))),
         "dateadd": lambda datepart, interval, from_date_or_timestamp: render(
             exp.DateAdd(this=sql(from_date_or_timestamp), expression=sql(interval), unit=exp.var(str(datepart).strip("'\"").upper()))
@@ -297,4 +297,5 @@ def cross_database_macros(dialect: str, engine_macros: Mapping[str, Callable[...
         "cast_bool_to_text": lambda field: render(exp.cast(sql(field), "text")),
         "except": set_operator(exp.except_),
         "intersect": set_operator(exp.intersect),
-    } | dict(engine_macros)
+    }
+    return macros | dict(engine_macros)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
-from flowforge_compiler.authoring import relation_for
 from pydantic import ValidationError
 
+from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.materializations import MaterializationConfig, config_for
 from flowforge_compiler.plan import NodeConfig, PythonEntry, SeedEntry, StreamEntry

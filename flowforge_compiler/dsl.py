@@ -80,6 +80,7 @@ class RelationName(str):
     node: str | None
     source: SourceTable | None
     identifier: str
+    _schema: str | None
     is_cte = False
 
     def __new__(cls, text: str, *, identifier: str, schema: str | None = None, node: str | None = None, source: SourceTable | None = None):
@@ -301,8 +302,8 @@ class ModelRenderer:
         if extra_globals is not None:
             self.env.globals.update(extra_globals(self.env))
         self._load_macros(macro_names, self.env.globals)
-        for name, templates in (packages or {}).items():
-            self._load_macros(templates, self.packages[name])
+        for name, package_macros in (packages or {}).items():
+            self._load_macros(package_macros, self.packages[name])
 
     def _load(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
         # Returning the name as the filename makes Jinja's tracebacks point into the file.

@@ -12,6 +12,7 @@ import csv
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -40,7 +41,7 @@ def column_lineage(sql: str, dialect: str, known: Schema) -> list[PlanColumn] | 
         return None
     first = _branches(root)[0]
     columns: list[PlanColumn] = []
-    for position, projection in enumerate(first.expression.selects):
+    for position, projection in enumerate(_selects(first)):
         if isinstance(projection, exp.Star):
             return None  # a star that could not be expanded (an upstream Python model, an external table)
         sources = sorted(_from_projection(root, position))
@@ -57,7 +58,7 @@ def _nested(known: Schema) -> dict[str, object]:
         level = out
         for part in parts[:-1]:
             level = level.setdefault(part, {})  # type: ignore[assignment]
-        level[parts[-1]] = dict.fromkeys(columns, "unknown")  # type: ignore[index]
+        level[parts[-1]] = dict.fromkeys(columns, "unknown")
     return _even_depth(out)
 
 
@@ -68,8 +69,8 @@ def _even_depth(schema: dict[str, object]) -> dict[str, object]:
     if len(depths) <= 1:
         return schema
     flat = {k: v for k, v in schema.items() if _depth(v) == 1}
-    nested = {k: v for k, v in schema.items() if _depth(v) > 1}
-    nested.setdefault("main", {}).update(flat)  # type: ignore[union-attr]
+    nested: dict[str, Any] = {k: v for k, v in schema.items() if _depth(v) > 1}
+    nested.setdefault("main", {}).update(flat)
     return nested
 
 
@@ -86,10 +87,15 @@ def _branches(scope: Scope) -> list[Scope]:
     return [scope]
 
 
+def _selects(scope: Scope) -> list[exp.Expr]:
+    """The projections of a scope's query (a SELECT or a set operation)."""
+    return cast(exp.Query, scope.expression).selects
+
+
 def _from_projection(scope: Scope, position: int) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for branch in _branches(scope):
-        selects = branch.expression.selects
+        selects = _selects(branch)
         if position < len(selects):
             for column in selects[position].find_all(exp.Column):
                 out |= _sources(branch, column)
@@ -97,6 +103,7 @@ def _from_projection(scope: Scope, position: int) -> set[tuple[str, str]]:
 
 
 def _sources(scope: Scope, column: exp.Column) -> set[tuple[str, str]]:
+    source: exp.Table | Scope | None
     if not column.table and len(scope.sources) == 1:  # unqualified, and only one place it can be from
         source = next(iter(scope.sources.values()))
     else:
@@ -105,7 +112,7 @@ def _sources(scope: Scope, column: exp.Column) -> set[tuple[str, str]]:
         relation = ".".join(p.name for p in (source.args.get("db"), source.this) if p is not None)
         return {(relation, column.name)}
     if isinstance(source, Scope):
-        names = [s.alias_or_name for s in _branches(source)[0].expression.selects]
+        names = [s.alias_or_name for s in _selects(_branches(source)[0])]
         if column.name in names:
             return _from_projection(source, names.index(column.name))
     return set()

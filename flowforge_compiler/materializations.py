@@ -10,10 +10,10 @@ Python model may use it, whether the compile renders an incremental variant.
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, model_validator
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
     from flowforge_compiler.engine_sdk import Capabilities
@@ -35,7 +35,7 @@ class MaterializationConfig(BaseModel):
     chosen_in_config: ClassVar[bool] = True  # `materialized:` may name it (seeds and streams are what they are)
     verb: ClassVar[str] = "built"  # for progress lines: "<verb> <type> <relation>"
 
-    registry: ClassVar[dict[str, type[MaterializationConfig]]] = {}
+    registry: ClassVar[dict[str, builtins.type[MaterializationConfig]]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -55,7 +55,7 @@ class MaterializationConfig(BaseModel):
     @classmethod
     def from_settings(cls, unique_key: list[str], strategy: str | None) -> MaterializationConfig:
         """The config a model's settings give (`config()`, project.yml `models:`)."""
-        return cls()
+        return cls.model_validate({})
 
     def engine_problem(self, capabilities: Capabilities) -> str | None:
         """Why an engine with these capabilities cannot build it (None: it can)."""

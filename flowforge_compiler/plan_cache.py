@@ -63,8 +63,8 @@ def compile_cached(
     key = keys[lineage] if keys is not None else None
     # column lineage only adds to a plan: one that has it serves a command that does not ask
     # for it (`ffc compile`, then `ffc run`)
-    for wanted in dict.fromkeys((lineage, True)) if keys is not None else ():
-        plan = cache.get(keys[wanted], environ)
+    for wanted in dict.fromkeys((lineage, True)):
+        plan = cache.get(keys[wanted], environ) if keys is not None else None
         if plan is not None:
             return plan
     from flowforge_compiler.compile import compile_project  # the compiler proper: only on a miss

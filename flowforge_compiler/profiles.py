@@ -18,9 +18,9 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, Field
 
 from flowforge_compiler.dbt_profiles import PROFILES_DIR_VARIABLE, DbtOutput, profiles_file, read_dbt_output
+from flowforge_compiler.dsn import url_part
 from flowforge_compiler.engine_sdk import DEFAULT_ENGINE, EngineSpec, engines
 from flowforge_compiler.engine_sdk import engine as engine_spec
-from flowforge_compiler.dsn import url_part
 from flowforge_compiler.errors import Location, ProfileError, ProjectFileError
 from flowforge_compiler.paths import is_dbt_project
 from flowforge_compiler.yaml_files import read_yaml, validate
@@ -131,6 +131,7 @@ def resolve_profile(
     if profiles_path is None and profiles_dir is not None and not dbt_project:
         profiles_path = profiles_dir / "profiles.yml"
     dbt = _dbt_output(project_dir, env_name, profiles_dir, environ) if dbt_project else None
+    prefix: tuple[str, ...]
     if dbt is not None:
         name, written, root_node, prefix, display = dbt.name, dbt.raw, None, (), dbt.where.path
     else:

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.paths import ProjectFiles, is_dbt_project, project_root
 from flowforge_compiler.dbt_project import (
     DbtPackage,
     GenericTest,
@@ -22,6 +20,8 @@ from flowforge_compiler.dbt_project import (
     split_tests,
     unread_files,
 )
+from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.paths import ProjectFiles, is_dbt_project, project_root
 from flowforge_compiler.project_file import DocsSettings, ProjectConfig
 from flowforge_compiler.python_models import PythonModelDecl, discover_python_models
 from flowforge_compiler.seeds_file import SeedFile, discover_seeds
@@ -120,7 +120,7 @@ def _load_dbt(root: Path) -> Project:
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
     generic = generic_test_names(list(macros.values())).union(*(generic_test_names(list(p.macros.values()), p.name) for p in packages))
     config, sources, disabled, seeds, generic_uses = dbt_config(root, data, sql, files, model_folders, seed_folders, generic)
-    by_path = dict((rel, path) for path, rel in files)
+    by_path = {rel: path for path, rel in files}
     project = Project(
         root=root,
         config=config,
@@ -218,7 +218,8 @@ def _check_unique_names(project: Project) -> None:
     """Node names are flat across folders, and two nodes may not share a relation."""
     by_name: dict[str, str] = {}
     by_relation: dict[str, str] = {}
-    nodes = [(n.name, n.path) for n in (*project.sql_models, *project.python_models, *project.seeds)]
+    nodes = [(n.name, n.path) for n in project.sql_models] + [(n.name, n.path) for n in project.python_models]
+    nodes += [(n.name, n.path) for n in project.seeds]
     nodes += [(stream.into, "project.yml") for stream in project.config.streams]  # a stream is named after its table
     for name, path in nodes:
         if name in by_name:

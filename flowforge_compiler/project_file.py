@@ -15,7 +15,6 @@ from flowforge_compiler.schedule import schedule_problem
 from flowforge_compiler.yaml_files import Strict
 
 
-
 def _check_dialect(value: str | None) -> str | None:
     from flowforge_compiler.transpile import known_dialect
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from flowforge_compiler.errors import Location, ModuleLoadError
 from flowforge_compiler.local_modules import local_imports
@@ -83,7 +84,8 @@ def _helper_modules(tree: ast.Module, folders: list[Path], root: Path, display: 
 
 def _decorator_names(tree: ast.Module) -> tuple[set[str], set[str]]:
     """Names under which `model` is reachable: direct (`model`) and module aliases (`ff.model`)."""
-    direct, modules = {"model"}, set()
+    direct: set[str] = {"model"}
+    modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module in _AUTHORING_MODULES:
             direct.update(a.asname or a.name for a in node.names if a.name == "model")
@@ -109,7 +111,7 @@ def _declaration(
 ) -> PythonModelDecl:
     args = _decorator_arguments(decorator, display)
     name = args.get("name") or func.name
-    deps = args.get("deps") or []
+    deps: Any = args.get("deps") or []
     requires = args.get("requires", args.get("require")) or {}
     where = Location(display, decorator.lineno)
     if not isinstance(name, str):

@@ -31,16 +31,16 @@ class Rewrite:
 
     source: ClassVar[str]
     target: ClassVar[str]  # the engine's dialect, for messages
-    node: ClassVar[type[exp.Expression]]
+    node: ClassVar[type[exp.Expr]]
     support: ClassVar[tuple[str, ...]] = ()  # statements the engine must run first (helper functions)
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         raise NotImplementedError
 
 
 def rewrite(
-    tree: exp.Expression, source: str, rules: Sequence[Rewrite], support: set[str] | None = None
-) -> exp.Expression:
+    tree: exp.Expr, source: str, rules: Sequence[Rewrite], support: set[str] | None = None
+) -> exp.Expr:
     """`tree` with the engine's rewrites for its `source` dialect applied, children first (so a
     rewrite renders already rewritten arguments); the support statements they need go into
     `support`."""
@@ -48,7 +48,7 @@ def rewrite(
     if not chosen:
         return tree
 
-    def visit(node: exp.Expression) -> exp.Expression:
+    def visit(node: exp.Expr) -> exp.Expr:
         for key, value in list(node.args.items()):
             if isinstance(value, exp.Expression):
                 node.set(key, visit(value))
@@ -64,7 +64,7 @@ def rewrite(
     return visit(tree)
 
 
-def regexp_replace_flags(node: exp.Expression, target: str) -> str:
+def regexp_replace_flags(node: exp.Expr, target: str) -> str:
     """The flags of DuckDB's regexp_replace ('' when none are given): `g` (every match; without
     it, the first only) and `i` (case-insensitive) have faithful forms, others do not."""
     flags = node.args.get("modifiers")
@@ -83,7 +83,7 @@ class RegexpReplaceEveryMatch(Rewrite):
 
     source, node = DEFAULT_DIALECT, exp.RegexpReplace
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         flags = regexp_replace_flags(node, self.target)
         if "g" not in flags:
             raise NotPortable(

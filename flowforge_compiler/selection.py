@@ -97,7 +97,7 @@ def select_checks(plan: Plan, selectors: Sequence[str] | None) -> list[PlanCheck
     chosen: list[PlanCheck] = []
     for check in plan.checks:
         keys = {*check.tags, *(f"tag:{t}" for t in check.tags), check.id, check.table}
-        keys |= {n for n in check.nodes} | {relation_for(n) for n in check.nodes}
+        keys |= set(check.nodes) | {relation_for(n) for n in check.nodes}
         if keys & set(wanted):
             chosen.append(check)
     if not chosen:

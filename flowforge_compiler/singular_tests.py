@@ -15,14 +15,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Literal
 
 from pydantic import field_validator
 from sqlglot import exp
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.drafts import Missing, collect_missing
 from flowforge_compiler.dbt_project import GenericTest
+from flowforge_compiler.drafts import Missing, collect_missing
 from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext, simple_calls
 from flowforge_compiler.errors import DependencyNotFoundError, Location, TemplateError
 from flowforge_compiler.plan import PlanCheck, PlanNode, Relation, SqlPlanCheck
@@ -80,7 +81,7 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
         ctx = query.context(use.path, use.test, SingularTestConfig)
         package, _, test = use.test.rpartition(".")  # a package's test: dbt_utils.expression_is_true
         macro = f"{package}.test_{test}" if package else f"test_{test}"
-        sql = run.renderer.call_macro(macro, ctx, lambda use=use: _arguments(use, dialect))
+        sql = run.renderer.call_macro(macro, ctx, partial(_arguments, use, dialect))
         own = SingularTestConfig.model_validate(ctx.config)  # the test's own config(): the use's settings win
         severity = use.severity if use.severity != "error" else own.severity
         name = "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
@@ -161,10 +162,10 @@ class _Queries:
             table, relation = guarded.relation, Relation(name=guarded.relation)
         elif ctx.source_tables:
             source = ctx.source_tables[0]
-            table, relation = source.relation, Relation(schema=source.schema, name=source.identifier)
+            table, relation = source.relation, Relation(schema_=source.schema, name=source.identifier)
         else:
             table, relation = name, Relation(name=name)
-        calc = None
+        calc: str | None = None
         if fail_calc.replace(" ", "").lower() != "count(*)":
             source_dialect = run.project.config.dialect
             one_expression(fail_calc, where, what=f"the fail_calc of the test {name!r}", dialect=source_dialect, kind="aggregate", hint="write an aggregate such as `sum(n)`")

@@ -27,6 +27,8 @@ from flowforge_compiler.dsl import ModelRenderer, RenderContext
 from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
 from flowforge_compiler.plan import NodeConfig
 from flowforge_compiler.project import Project, SqlModelFile
+from flowforge_compiler.rewrites import Rewrite
+from flowforge_compiler.sql_cache import SqlCache
 from flowforge_compiler.sql_statements import (
     SOURCE_DIALECT,
     is_blank,
@@ -35,9 +37,6 @@ from flowforge_compiler.sql_statements import (
     statement_tokens,
     strip_statement,
 )
-from flowforge_compiler.rewrites import Rewrite
-from flowforge_compiler.sql_cache import SqlCache
-
 from flowforge_compiler.transpile import parse_model, to_engine, undeclared_tables
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
 
     sql, full = render(incremental=False)
     settings = merged_config(model_config(run.project, sql_model.name), full.config)
-    materialization = settings.materialized
+    written_as = settings.materialized
     ddl = parse_spec_era_ddl(sql)
     if ddl is not None:
         if ddl.relation.lower() != relation.lower():
@@ -103,8 +102,8 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
                 hint="write only a SELECT and set the materialization with config()",
             )
         single_statement(sql, where)  # the DDL itself is one statement
-        sql, materialization = ddl.select, full.config.get("materialized") or ddl.kind
-    materialization = node_materialization(settings, sql_model.path, materialization)
+        sql, written_as = ddl.select, full.config.get("materialized") or ddl.kind
+    materialization = node_materialization(settings, sql_model.path, written_as)
     if is_blank(sql):
         raise TemplateError("the model renders to no SQL", location=where, hint="a model is one SELECT statement")
 

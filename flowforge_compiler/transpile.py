@@ -35,7 +35,7 @@ def known_dialect(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class ParsedModel:
-    tree: exp.Expression
+    tree: exp.Expr
     dialect: str
 
 

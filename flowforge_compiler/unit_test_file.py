@@ -79,7 +79,8 @@ class UnitTestCase:
         return path
 
     def csv_files(self) -> list[str]:
-        return [s.csv for s in [*self.inputs.values(), self.expect] if s.csv]
+        specs: list[InputSpec | ExpectSpec] = [*self.inputs.values(), self.expect]
+        return [s.csv for s in specs if s.csv]
 
 
 def deep_merge(base: Any, override: Any) -> Any:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from collections.abc import Hashable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -28,7 +28,7 @@ class _LineLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if isinstance(key, Hashable) and key in seen:
                 raise DuplicateKeyError(key, seen[key], line)
@@ -54,7 +54,7 @@ def parse_yaml(text: str, display: str) -> tuple[Any, yaml.Node | None]:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
         finally:
-            loader.dispose()  # type: ignore[no-untyped-call]
+            loader.dispose()
     except DuplicateKeyError as exc:
         raise ProjectFileError(
             f"duplicate key {exc.key!r}: first on line {exc.first}, again on line {exc.second}",
@@ -116,7 +116,7 @@ def validate(
         ) from exc
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(model: Any) -> TypeAdapter[Any]:
     return TypeAdapter(model)
 
@@ -124,7 +124,7 @@ def _adapter(model: Any) -> TypeAdapter[Any]:
 def load_model(path: Path, model: type[M], display: str, *, empty: Any = None) -> M:
     """Read and validate one YAML file; an empty file validates as `empty`."""
     data, node = read_yaml(path, display)
-    return validate(model, empty if data is None else data, display, node)  # type: ignore[no-any-return]
+    return validate(model, empty if data is None else data, display, node)
 
 
 def _yaml_loc(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -32,7 +32,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _not_null(col: exp.Expression) -> exp.Expression:
+def _not_null(col: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
 
 
@@ -42,8 +42,8 @@ class CheckInput:
     the column, the label used in messages, and the dialect's renderer."""
 
     check: PlanCheck
-    source: exp.Expression
-    render: Callable[[exp.Expression], str]
+    source: exp.Expr
+    render: Callable[[exp.Expr], str]
     dialect: str  # the engine's, for SQL the plan holds as text
 
     @property
@@ -58,7 +58,7 @@ class CheckInput:
     def rows(self) -> exp.Select:
         return exp.select("*").from_(self.source.copy())
 
-    def count_where(self, condition: exp.Expression, what: Callable[[int], str]) -> CheckQuery:
+    def count_where(self, condition: exp.Expr, what: Callable[[int], str]) -> CheckQuery:
         """A check that fails when some row meets `condition`."""
         return CheckQuery(
             value_sql=self.render(exp.select(count_star()).from_(self.source.copy()).where(condition)),
@@ -193,12 +193,13 @@ class FailingRows(CheckType):
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
             raise ValueError(f"check {check.id!r}: its sql is not one query")
         failing = statements[0]
-        value: exp.Expression | None = count_star()
+        value: exp.Expr = count_star()
         if check.fail_calc is not None:
             parsed = [s for s in sqlglot.parse(check.fail_calc, read=c.dialect) if s is not None]
-            value = parsed[0] if len(parsed) == 1 else None
-            if not isinstance(value, exp.Condition) or isinstance(value, exp.Query):
+            calc = parsed[0] if len(parsed) == 1 else None
+            if not isinstance(calc, exp.Condition) or isinstance(calc, exp.Query):
                 raise ValueError(f"check {check.id!r}: its fail_calc is not one expression")
+            value = calc
         counted = check.fail_calc is None
         return CheckQuery(
             value_sql=c.render(exp.select(value).from_(failing.subquery("failing", copy=True))),

@@ -46,7 +46,7 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
     check_type = CHECK_TYPES.get(check.type)
     if check_type is None:
         raise ValueError(f"unknown check type {check.type!r}")
-    source: exp.Expression = relation(check.relation)
+    source: exp.Expr = relation(check.relation)
     if check.where:
         # validated at compile time; checked again so a hand-edited plan cannot smuggle a statement in
         dialect = ex.profile.dialect

@@ -111,7 +111,7 @@ sys.meta_path.insert(0, _FINDER)
 def _package(name: str) -> None:
     if name not in sys.modules:
         package = types.ModuleType(name)
-        package.__path__ = []  # type: ignore[attr-defined]
+        package.__path__ = []
         sys.modules[name] = package
 
 

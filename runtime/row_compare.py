@@ -124,7 +124,7 @@ def compare_rows(
             what = "expected rows not in the result" if subset else "rows differ"
             return Comparison(False, f"{what}: {len(missing)} missing, {len(unexpected)} unexpected", columns, missing, unexpected)
         return Comparison(True, columns=columns)
-    differing = [i for i, (a, b) in enumerate(zip(left, right)) if not same(a, b)]
+    differing = [i for i, (a, b) in enumerate(zip(left, right, strict=False)) if not same(a, b)]
     if len(left) != len(right) or differing:
         reason = f"expected {len(left)} rows, got {len(right)}" if len(left) != len(right) else f"row {differing[0] + 1} differs"
         missing = [left[i] for i in differing] + left[len(right):]
@@ -135,7 +135,7 @@ def compare_rows(
 
 def _tolerances(approx: bool | Mapping[str, float], columns: Sequence[str]) -> dict[str, float]:
     if approx is True:
-        return {c: 1e-9 for c in columns}
+        return dict.fromkeys(columns, 1e-09)
     if isinstance(approx, Mapping):
         return {c: float(t) for c, t in approx.items()}
     return {}

@@ -39,12 +39,12 @@ def column(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> exp.Expr:
     """A Python value as a SQL literal, escaped for the dialect it is rendered in."""
     return exp.convert(value)
 
 
-def count_star() -> exp.Expression:
+def count_star() -> exp.Expr:
     return exp.Count(this=exp.Star())
 
 
@@ -67,7 +67,7 @@ class Statements:
     def _generator(self) -> Dialect:
         return Dialect.get_or_raise(self.dialect)
 
-    def sql(self, expression: exp.Expression) -> str:
+    def sql(self, expression: exp.Expr) -> str:
         """The expression in this dialect (the caller's expression is left as it was)."""
         if self.rewrites:
             expression = rewrite(expression.copy(), DEFAULT_DIALECT, self.rewrites)
@@ -77,7 +77,7 @@ class Statements:
     def _marker(self) -> str:
         return self.sql(exp.Placeholder(this=_QUERY))
 
-    def with_query(self, expression: exp.Expression, query: str) -> str:
+    def with_query(self, expression: exp.Expr, query: str) -> str:
         """Render `expression`, whose query is the placeholder, with the model's SQL in its place."""
         text = self.sql(expression)
         head, found, tail = text.rpartition(self._marker)
@@ -98,13 +98,13 @@ class Statements:
         definitions = [exp.ColumnDef(this=exp.to_identifier(c, quoted=True), kind=exp.DataType.build(t, dialect=self.dialect)) for c, t in columns]
         return self.sql(exp.Create(this=exp.Schema(this=relation(name), expressions=definitions), kind="TABLE", exists=exists))
 
-    def select_where(self, name: Name, columns: Sequence[str], where: exp.Expression) -> str:
+    def select_where(self, name: Name, columns: Sequence[str], where: exp.Expr) -> str:
         return self.sql(exp.select(*(column(c) for c in columns)).from_(relation(name)).where(where))
 
-    def delete_where(self, name: Name, where: exp.Expression) -> str:
+    def delete_where(self, name: Name, where: exp.Expr) -> str:
         return self.sql(exp.delete(relation(name), where=where))
 
-    def update_where(self, name: Name, values: dict[str, exp.Expression], where: exp.Expression) -> str:
+    def update_where(self, name: Name, values: dict[str, exp.Expr], where: exp.Expr) -> str:
         assignments = [exp.EQ(this=column(k), expression=v) for k, v in values.items()]
         return self.sql(exp.Update(this=relation(name), expressions=assignments, where=exp.Where(this=where)))
 
@@ -112,7 +112,7 @@ class Statements:
         create = exp.Create(this=relation(name), kind="VIEW", replace=replace, expression=exp.Placeholder(this=_QUERY))
         return self.with_query(create, query)
 
-    def drop(self, kind: Name, name: Name, *, if_exists: bool = False, cascade: bool = False) -> str:
+    def drop(self, kind: str, name: Name, *, if_exists: bool = False, cascade: bool = False) -> str:
         return self.sql(exp.Drop(tables=[relation(name)], kind=kind.upper(), exists=if_exists, cascade=cascade))
 
     def rename(self, old: Name, new: str) -> str:

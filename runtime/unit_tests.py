@@ -111,7 +111,7 @@ def _input_relation(plan: Plan, written: str) -> str | Relation:
     """What an input key names: a schema-qualified source (`main.raw_users`) or a relation's name."""
     for source in plan.sources:
         if source.schema_ is not None and written == f"{source.schema_}.{source.identifier}":
-            return Relation(schema=source.schema_, name=source.identifier)
+            return Relation(schema_=source.schema_, name=source.identifier)
     return written
 
 

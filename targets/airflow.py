@@ -7,12 +7,13 @@ calls the shared runtime on the bundle beside the file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from flowforge_compiler.plan import Plan
-from flowforge_compiler.schedule import validate_schedule
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.schedule import validate_schedule
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
@@ -87,8 +88,8 @@ def render_dag(plan: Plan, options: AirflowOptions) -> str:
 def _module(
     plan: Plan,
     options: AirflowOptions,
-    tasks: list[tuple[object, ...]],
-    edges: list[tuple[object, ...]],
+    tasks: Sequence[tuple[object, ...]],
+    edges: Sequence[tuple[object, ...]],
     groups: dict[str, list[str]],
     plan_task: str | None,
 ) -> str:

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from flowforge_compiler.plan import Plan, PlanNode
-from flowforge_compiler.plan import PlanCheck
+from flowforge_compiler.plan import Plan, PlanCheck, PlanNode
 from runtime import CheckResult, Executor, NodeResult, run_check, run_node
 from runtime.cache import CachePolicy
 
@@ -130,10 +129,10 @@ class LevelScheduler:
                 continue
             runnable = []
             for node_id in level:
-                reason = self._upstream_block(node_id)
-                if reason:
-                    self._blocked[node_id] = reason
-                    summary.results.append(self._skipped(node_id, reason))
+                blocked = self._upstream_block(node_id)
+                if blocked:
+                    self._blocked[node_id] = blocked
+                    summary.results.append(self._skipped(node_id, blocked))
                 else:
                     runnable.append(node_id)
             if runnable:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowforge_compiler.plan import Plan
-from flowforge_compiler.schedule import cron_for_prefect
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.schedule import cron_for_prefect
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
@@ -48,9 +48,9 @@ def render_flow(plan: Plan, options: PrefectOptions) -> str:
     tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, options.selected(), options.asset_namespace)]
     workers = 1 if plan.profile.single_writer else max(1, options.jobs)
     doc = project_summary(plan, options.module) + (
-        "\n\nRun once: `python {m}.py`. Serve on the project's schedule: `python {m}.py --serve`, or "
+        f"\n\nRun once: `python {options.module}.py`. Serve on the project's schedule: `python {options.module}.py --serve`, or "
         "deploy the `flow` object of this module."
-    ).format(m=options.module)
+    )
     if plan.profile.single_writer:
         doc += f"\n\n{plan.profile.engine} allows one writing process at a time, so tasks run one at a time."
     command = f"ffc compile PROJECT --target prefect --out DIR --flow-name {options.flow_name}"

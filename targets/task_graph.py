@@ -173,7 +173,7 @@ def _merge_cycles(needs: dict[str, set[str]]) -> dict[str, str]:
                 if member == folder:
                     break
             name = "\0".join(sorted(members))
-            component.update({m: name for m in members})
+            component.update(dict.fromkeys(members, name))
 
     for folder in sorted(needs):
         if folder not in index:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,6 +97,17 @@ def ffc(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., CliResult]]:
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     yield run
+
+
+def require_extra(module: str, extra: str) -> Any:
+    """The module of an optional extra the `dev` extra installs: without it a test skips, except
+    under CI=true, where a missing dev extra is a broken install and fails the test."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI installs the dev extra, which holds {extra}, but {module} cannot be imported: {exc}")
+        pytest.skip(f"the {extra} extra is not installed ({module})", allow_module_level=True)
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +202,7 @@ def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     this test process: the connection options a Snowflake profile needs to reach it."""
     import socket
 
-    pytest.importorskip("snowflake.snowpark", reason="the snowflake extra is not installed")
+    require_extra("snowflake.snowpark", "snowflake")
     try:
         python = tool_python("fakesnow", FAKESNOW_REQUIREMENTS)
     except (OSError, subprocess.CalledProcessError) as exc:
@@ -248,7 +261,7 @@ def snowflake_profiles_yml(server: dict[str, object], schema: str, *, name: str 
 def recorded_bigquery(monkeypatch: pytest.MonkeyPatch):
     """A recorded BigQuery API (tests/runtime/bigquery_api.py), which every BigQuery executor
     opened in the test talks to through the real client: no test reaches BigQuery."""
-    pytest.importorskip("google.cloud.bigquery", reason="the bigquery extra is not installed")
+    require_extra("google.cloud.bigquery", "bigquery")
     from runtime.executors import bigquery
     from tests.runtime.bigquery_api import RecordedBigQuery
 
@@ -283,7 +296,7 @@ def kafka_mock() -> Iterator[tuple[object, str]]:
     """librdkafka's mock Kafka cluster, which lives inside a producer made with
     `test.mock.num.brokers`: a Kafka protocol server on localhost that consumers in other
     processes reach too. Not a Kafka broker: what it leaves unverified is said in the README."""
-    kafka = pytest.importorskip("confluent_kafka")
+    kafka = require_extra("confluent_kafka", "kafka")
     producer = kafka.Producer({"bootstrap.servers": "unused:9092", "test.mock.num.brokers": 1, "log_level": 0})
     brokers = producer.list_topics(timeout=10).brokers.values()
     yield producer, ",".join(f"{b.host}:{b.port}" for b in brokers)

@@ -61,3 +61,19 @@ def test_the_wheel_ships_the_docs_sites_assets_and_templates_and_the_engines_sql
     needed += [p.relative_to(REPO).as_posix() for p in executors if p.suffix in (".sql", ".properties")]
     assert len(needed) > 7
     assert [n for n in needed if n not in shipped] == []
+
+
+def test_a_missing_dev_extra_skips_on_a_laptop_and_fails_in_ci(monkeypatch) -> None:
+    """The engine and orchestrator tests need their extras; CI installs them all (the dev extra),
+    so there a missing one is a broken install, not a reason to skip quietly."""
+    import pytest
+
+    from tests.conftest import require_extra
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="the nothing extra is not installed"):
+        require_extra("ff_no_such_module", "nothing")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI installs the dev extra"):
+        require_extra("ff_no_such_module", "nothing")
+    assert require_extra("json", "stdlib").dumps([]) == "[]"

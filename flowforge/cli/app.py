@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flowforge_compiler import __version__
 from flowforge.cli.console import Console, configure_logging
+from flowforge_compiler import __version__
 from flowforge_compiler.errors import ProjectFileError
 
 if TYPE_CHECKING:  # the compiler is imported when a command runs, so `ffc --version` stays instant

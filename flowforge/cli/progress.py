@@ -16,6 +16,7 @@ from flowforge.cli.console import Console
 from flowforge_compiler.errors import FlowForgeError, ModelBuildError
 from flowforge_compiler.materializations import MaterializationConfig
 from flowforge_compiler.plan import PlanNode
+
 if TYPE_CHECKING:
     from runtime import CheckResult, NodeResult
     from targets.local import RunSummary

@@ -5,17 +5,17 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from flowforge.cli.app import (
-    EngineOpt,
     CompileEnvOpt,
+    EngineOpt,
     EnvOpt,
-    ProfilesDirOpt,
     JobsOpt,
     LockTimeoutOpt,
+    ProfilesDirOpt,
     ProjectArg,
     QuietOpt,
     SelectOpt,
@@ -26,8 +26,8 @@ from flowforge.cli.app import (
     compile_at,
     session,
 )
-from flowforge.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
 from flowforge.cli.console import aligned, render_rows
+from flowforge.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
 from flowforge_compiler.errors import SelectionError
 
 
@@ -111,7 +111,7 @@ def compile(
     if select and not nodes:
         console.print("Nothing to do: no node selected; nothing written.")
         return
-    common = {
+    common: dict[str, Any] = {  # what every orchestrator target takes
         "tests": tests.value,
         "retries": retries,
         "task_timeout": task_timeout,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-
-import logging
 
 import typer
 
@@ -16,9 +15,9 @@ from flowforge.cli.app import (
     Compiled,
     EngineOpt,
     EnvOpt,
-    ProfilesDirOpt,
     JobsOpt,
     LockTimeoutOpt,
+    ProfilesDirOpt,
     ProjectArg,
     QuietOpt,
     SelectOpt,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flowforge.cli.app import EngineOpt, EnvOpt, ProfilesDirOpt, LockTimeoutOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
+from flowforge.cli.app import EngineOpt, EnvOpt, LockTimeoutOpt, ProfilesDirOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
 from flowforge_compiler.errors import SelectionError
 
 if TYPE_CHECKING:  # the plan's models load pydantic: not for `ffc --version`

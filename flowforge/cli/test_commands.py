@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import logging
-
 import typer
 
-from flowforge_compiler.authoring import relation_for
 from flowforge.cli.app import (
     Compiled,
     EngineOpt,
     EnvOpt,
-    ProfilesDirOpt,
     JobsOpt,
     LockTimeoutOpt,
+    ProfilesDirOpt,
     ProjectArg,
     QuietOpt,
     VarsOpt,
@@ -25,6 +23,7 @@ from flowforge.cli.app import (
     compile_at,
     session,
 )
+from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.errors import EXIT_TEST_FAILURE
 
 if TYPE_CHECKING:

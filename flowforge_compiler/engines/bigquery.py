@@ -74,7 +74,7 @@ class TimeToUnixToBigQuery(Rewrite):
 
     source, target, node = "duckdb", "bigquery", exp.TimeToUnix
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         micros = exp.UnixMicros(this=exp.cast(node.this, exp.DataType.build("TIMESTAMP", dialect="bigquery")))
         return exp.paren(exp.Div(this=micros, expression=exp.Literal.number(1_000_000)), copy=False)
 
@@ -95,14 +95,14 @@ class NullsLastToBigQuery(Rewrite):
 
     source, target, node = "duckdb", "bigquery", exp.Order
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         parent = node.parent
         function = parent.this if isinstance(parent, exp.Window) else parent
         if isinstance(function, exp.IgnoreNulls | exp.RespectNulls):
             function = function.this
         if not isinstance(function, exp.AggFunc):
             return node  # a query's ORDER BY, or a ranking window: BigQuery writes NULLS LAST there
-        keys: list[exp.Expression] = []
+        keys: list[exp.Expr] = []
         for ordered in node.expressions:
             desc = bool(ordered.args.get("desc"))
             if desc == bool(ordered.args.get("nulls_first")):  # the opposite of BigQuery's default
@@ -198,7 +198,8 @@ def _dbt_split_part(string_text: Any, delimiter_text: Any, part_number: Any) -> 
     part = int(str(part_number))
     if part < 1:
         raise ValueError(f"dbt.split_part(..., {part}): FlowForge writes it for BigQuery only for parts counted from 1")
-    text, delimiter = (exp.maybe_parse(str(v), dialect="bigquery") for v in (string_text, delimiter_text))
+    text: exp.Expr = exp.maybe_parse(str(string_text), dialect="bigquery")
+    delimiter: exp.Expr = exp.maybe_parse(str(delimiter_text), dialect="bigquery")
     return exp.Bracket(this=exp.Split(this=text, expression=delimiter), expressions=[exp.func("SAFE_OFFSET", exp.Literal.number(part - 1))]).sql("bigquery")
 
 

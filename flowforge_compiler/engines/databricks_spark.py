@@ -69,15 +69,15 @@ class DatabricksSparkProfile(Strict):
 SPARK = "databricks"
 
 
-def _spark(text: str) -> exp.Expression:
+def _spark(text: str) -> exp.Expr:
     return exp.maybe_parse(text, dialect=SPARK)
 
 
-def _naive(node: exp.Expression) -> exp.Expression:
+def _naive(node: exp.Expr) -> exp.Expr:
     return exp.cast(node, exp.DataType.build("timestamp_ntz", dialect=SPARK))
 
 
-def _is_date(node: exp.Expression) -> bool:
+def _is_date(node: exp.Expr) -> bool:
     """A date the compiler can see: a DATE literal or cast, current_date, make_date."""
     if isinstance(node, exp.Cast):
         return node.to.this == exp.DataType.Type.DATE
@@ -89,7 +89,7 @@ class DateTruncToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.TimestampTrunc
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return _naive(node)
 
 
@@ -98,16 +98,16 @@ class AddToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.Add
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return _naive(node) if isinstance(node.this, exp.Interval) or isinstance(node.expression, exp.Interval) else node
 
 
 class SubToSpark(AddToSpark):
     """Also DuckDB's `date - date`: a number of days, where Spark gives an interval."""
 
-    source, target, node = "duckdb", SPARK, exp.Sub
+    source, target, node = "duckdb", SPARK, exp.Sub  # type: ignore[assignment]
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         left, right = node.this, node.expression
         if isinstance(left, exp.Interval) or isinstance(right, exp.Interval):
             return _naive(node)
@@ -121,7 +121,7 @@ class ExtractToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.Extract
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         if node.this.name.lower() in ("dow", "dayofweek"):
             return exp.paren(exp.Sub(this=node, expression=exp.Literal.number(1)))
         return node
@@ -130,7 +130,7 @@ class ExtractToSpark(Rewrite):
 class DayOfWeekToSpark(Rewrite):
     source, target, node = "duckdb", SPARK, exp.DayOfWeek
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return exp.paren(exp.Sub(this=exp.Anonymous(this="DAYOFWEEK", expressions=[node.this]), expression=exp.Literal.number(1)))
 
 
@@ -139,7 +139,7 @@ class IsoDayOfWeekToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.DayOfWeekIso
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return _spark(f"((DAYOFWEEK({node.this.sql(SPARK)}) + 5) % 7 + 1)")
 
 
@@ -148,7 +148,7 @@ class TryCastToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.TryCast
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         to = node.args["to"]
         if to.this not in (exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT, exp.DataType.Type.BIGINT):
             return node
@@ -161,7 +161,7 @@ class LengthToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.Length
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return exp.ArraySize(this=node.this) if isinstance(node.this, exp.Array) else node
 
 
@@ -172,7 +172,7 @@ class ArrayAggToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.ArrayAgg
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         value, keys, descending = node.this, [], False
         if isinstance(value, exp.Distinct):
             return node
@@ -183,11 +183,11 @@ class ArrayAggToSpark(Rewrite):
                 raise NotPortable("array_agg(... ORDER BY a ASC, b DESC)", self.target, "order every key the same way")
             descending = directions.pop()
             keys, value = [o.this for o in orders], value.this
-        fields: list[exp.Expression] = []
+        fields: list[exp.Expr] = []
         for i, key in enumerate(keys):
             fields += [exp.Literal.string(f"k{i}"), key]
         fields += [exp.Literal.string("v"), value]
-        collected: exp.Expression = exp.Anonymous(this="COLLECT_LIST", expressions=[exp.Anonymous(this="NAMED_STRUCT", expressions=fields)])
+        collected: exp.Expr = exp.Anonymous(this="COLLECT_LIST", expressions=[exp.Anonymous(this="NAMED_STRUCT", expressions=fields)])
         if keys:
             collected = exp.Anonymous(this="ARRAY_SORT", expressions=[collected])
             if descending:
@@ -207,7 +207,7 @@ class RegexpReplaceToSpark(RegexpReplaceEveryMatch):
 class PercentileContToSpark(Rewrite):
     source, target, node = "duckdb", SPARK, exp.PercentileCont
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="PERCENTILE", expressions=[node.this, node.expression])
 
 
@@ -217,7 +217,7 @@ class GenerateSeriesToSpark(Rewrite):
 
     source, target, node = "duckdb", SPARK, exp.Table
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         series = node.this
         if not isinstance(series, exp.GenerateSeries):
             return node

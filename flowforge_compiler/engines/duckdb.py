@@ -82,7 +82,7 @@ def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """dbt-duckdb's output: `path` and `threads`. Models build in the file's `main` schema, as
     dbt-duckdb's default `schema: main` has it; another schema is left unread."""
     out = dict(output)
-    settings = {key: out.pop(key) for key in ("path", "threads") if key in out}
+    settings: dict[str, Any] = {key: out.pop(key) for key in ("path", "threads") if key in out}
     out.pop("database", None)  # dbt-duckdb derives it from the path, as FlowForge does
     if out.get("schema") == "main":
         out.pop("schema")

@@ -45,7 +45,7 @@ _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _FLOAT = r"^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)$"
 
 
-def _sql(text: str) -> exp.Expression:
+def _sql(text: str) -> exp.Expr:
     return exp.maybe_parse(text, dialect="postgres")
 
 
@@ -56,7 +56,7 @@ class TryCastToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.TryCast
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         to = node.args["to"]
         kind = to.this
         text = f"TRIM(CAST({node.this.sql('postgres')} AS TEXT))"
@@ -100,7 +100,7 @@ class RoundToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.Round
     support = POSTGRES_ROUND
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         decimals = node.args.get("decimals") or exp.Literal.number(0)
         return exp.Anonymous(this="ff_round_v1", expressions=[node.this, exp.cast(decimals, "int")])
 
@@ -111,7 +111,7 @@ class DateTruncToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.TimestampTrunc
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         unit = node.args["unit"].name.lower()
         return _sql(f"DATE_TRUNC('{unit}', {node.this.sql('postgres')} + INTERVAL '0 seconds')")
 
@@ -122,7 +122,7 @@ class StarModifiersToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.Star
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         for key, construct in (("except_", "SELECT * EXCLUDE (...)"), ("replace", "SELECT * REPLACE (...)")):
             if node.args.get(key):
                 raise NotPortable(construct, self.target, "list the columns you want instead")
@@ -134,7 +134,7 @@ class StructToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.Struct
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         raise NotPortable("a struct literal {'name': value, ...}", self.target, "select the fields as columns instead")
 
 
@@ -144,14 +144,14 @@ class ArgMaxToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.ArgMax
     descending = True
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         order = "DESC" if self.descending else "ASC"
         arg, value = node.this.sql("postgres"), node.expression.sql("postgres")
         return _sql(f"(ARRAY_AGG({arg} ORDER BY {value} {order}) FILTER (WHERE {value} IS NOT NULL))[1]")
 
 
 class ArgMinToPostgres(ArgMaxToPostgres):
-    source, target, node = "duckdb", "postgres", exp.ArgMin
+    source, target, node = "duckdb", "postgres", exp.ArgMin  # type: ignore[assignment]
     descending = False
 
 
@@ -161,7 +161,7 @@ class EpochScaleToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.UnixToTime
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         if node.args.get("scale") is not None:
             raise NotPortable(
                 "epoch_ms/epoch_us/epoch_ns(...)", self.target, "write epoch(ts) * 1000 for milliseconds, or to_timestamp(n / 1000)"
@@ -175,7 +175,7 @@ class SelectToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.Select
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         group = node.args.get("group")
         if group is not None and group.args.get("all"):
             keys = [p.unalias().copy() for p in node.expressions if not p.find(exp.AggFunc)]
@@ -196,7 +196,7 @@ class SubqueryAliasToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.Subquery
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         if not node.alias and isinstance(node.parent, exp.From | exp.Join):
             digest = hashlib.sha1(node.sql().encode()).hexdigest()[:8]  # stable: plans are byte-identical
             node.set("alias", exp.TableAlias(this=exp.to_identifier(f"ff_subquery_{digest}")))
@@ -208,7 +208,7 @@ class ListLengthToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.Length
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node.this, exp.Array):
             return exp.Anonymous(this="CARDINALITY", expressions=[node.this])
         return node
@@ -217,7 +217,7 @@ class ListLengthToPostgres(Rewrite):
 class MakeDateToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.DateFromParts
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         parts = [node.args[k] for k in ("year", "month", "day")]
         return exp.Anonymous(this="MAKE_DATE", expressions=parts)
 
@@ -227,7 +227,7 @@ class EndsWithToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.EndsWith
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         text, suffix = node.this.sql("postgres"), node.expression.sql("postgres")
         return _sql(f"(RIGHT({text}, LENGTH({suffix})) = {suffix})")
 
@@ -237,7 +237,7 @@ class StrptimeToPostgres(Rewrite):
 
     source, target, node = "duckdb", "postgres", exp.StrToTime
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return exp.cast(node, exp.DataType.build("timestamp"))
 
 
@@ -248,21 +248,21 @@ class DayOfWeekToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.DayOfWeek
     unit = "DOW"
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         return exp.Extract(this=exp.var(self.unit), expression=node.this)
 
 
 class IsoDayOfWeekToPostgres(DayOfWeekToPostgres):
     """isodow() (Monday = 1) is PostgreSQL's `isodow`."""
 
-    source, target, node = "duckdb", "postgres", exp.DayOfWeekIso
+    source, target, node = "duckdb", "postgres", exp.DayOfWeekIso  # type: ignore[assignment]
     unit = "ISODOW"
 
 
 class ColumnsToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.Columns
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         raise NotPortable("COLUMNS(...)", self.target, "list the columns you want instead")
 
 

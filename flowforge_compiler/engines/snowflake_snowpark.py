@@ -58,7 +58,7 @@ class FoldNamesToSnowflake(Rewrite):
 
     source, target, node = "duckdb", "snowflake", exp.Identifier
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         if node.args.get("quoted") and _PLAIN.fullmatch(node.name):
             return exp.to_identifier(node.name.upper(), quoted=True)
         return node
@@ -70,7 +70,7 @@ class RegexpReplaceToSnowflake(Rewrite):
 
     source, target, node = "duckdb", "snowflake", exp.RegexpReplace
 
-    def apply(self, node: exp.Expression) -> exp.Expression:
+    def apply(self, node: exp.Expr) -> exp.Expr:
         flags = regexp_replace_flags(node, self.target)
         node.set("position", exp.Literal.number(1))
         node.set("occurrence", exp.Literal.number(0 if "g" in flags else 1))
@@ -127,7 +127,7 @@ def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """dbt-snowflake's output: account, user, password, role, warehouse, database, schema; its
     key-pair and authenticator settings go to Snowpark as connection options."""
     out = dict(output)
-    settings = {key: out.pop(key) for key in ("account", "user", "password", "role", "warehouse", "database") if key in out}
+    settings: dict[str, Any] = {key: out.pop(key) for key in ("account", "user", "password", "role", "warehouse", "database") if key in out}
     if "schema" in out:
         settings["db_schema"] = out.pop("schema")
     options = {key: out.pop(key) for key in _DBT_OPTIONS if key in out}

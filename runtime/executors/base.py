@@ -18,13 +18,12 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-
 from flowforge_compiler.authoring import incremental_run
 from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError, ProfileError, ProjectFileError
+from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.profiles import Profile
 from runtime import python_models
-from flowforge_compiler.materializations import IncrementalMaterialization
 from runtime.materializations import materialization_of, node_sql
 from runtime.meta_store import MetaStore
 from runtime.results import NodeResult
@@ -450,7 +449,7 @@ class Executor(ABC):
 
         dialect = self.profile.dialect
         if not node.builds_relation:
-            source: exp.Expression = exp.maybe_parse(node_sql(node), dialect=dialect).subquery(exp.to_identifier(node.relation, quoted=True))
+            source: exp.Expr = exp.maybe_parse(node_sql(node), dialect=dialect).subquery(exp.to_identifier(node.relation, quoted=True))
         else:
             source = relation(node.relation)
         query = exp.select("*").from_(source)

@@ -74,7 +74,7 @@ class SparkMetaStore(MetaStore):
         again as one (every row kept, swapped in like a model), so reading it for the cache stays
         one short scan however many runs there were."""
         ex = self.executor
-        files = ex.session.table(ex.quote(Relation(schema=ex.database, name=META_TABLE))).inputFiles()
+        files = ex.session.table(ex.quote(Relation(schema_=ex.database, name=META_TABLE))).inputFiles()
         if len(files) <= self.FILES_KEPT:
             return
         query = ex.statements.select_all(META_TABLE)
@@ -122,13 +122,13 @@ class DatabricksSparkExecutor(Executor):
     def _save(self, frame: Any, relation: Name) -> None:
         """Write a DataFrame as a new table, named in this executor's database (a frame made by
         another session would otherwise land in that session's)."""
-        name = relation if isinstance(relation, Relation) else Relation(schema=self.database, name=relation)
+        name = relation if isinstance(relation, Relation) else Relation(schema_=self.database, name=relation)
         frame.write.format(self.table_format).mode("errorifexists").saveAsTable(self.quote(name))
 
     def relation_kind(self, relation: Name) -> RelationKind | None:
         from pyspark.errors import AnalysisException
 
-        name = relation if isinstance(relation, Relation) else Relation(schema=self.database, name=relation)
+        name = relation if isinstance(relation, Relation) else Relation(schema_=self.database, name=relation)
         try:
             table = self.session.catalog.getTable(self.quote(name))
         except AnalysisException:
@@ -168,7 +168,7 @@ class DatabricksSparkExecutor(Executor):
     def input_frame(self, node: PlanNode) -> Any:
         if not node.builds_relation:
             return self.session.sql(self.node_query(node))
-        return self.session.table(self.quote(Relation(schema=self.database, name=node.relation)))
+        return self.session.table(self.quote(Relation(schema_=self.database, name=node.relation)))
 
     def model_rows(self, frame: Any, node: PlanNode) -> Any:
         from pyspark.sql import DataFrame

@@ -64,7 +64,7 @@ class DuckDBExecutor(Executor):
                 raise ProfileError(f"{where}: cannot create its folder ({exc.strerror})") from exc
             if not path.exists():
                 _create_whole(path)
-        config = {"threads": settings.threads} if settings.threads else {}
+        config: dict[str, Any] = {"threads": settings.threads} if settings.threads else {}
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.1
         while True:

@@ -126,7 +126,7 @@ class PostgresExecutor(Executor):
             fairy = self._engine.raw_connection()
         except Exception as exc:  # noqa: BLE001 - translated into what the user can act on
             raise self._connection_error(exc) from exc
-        connection = fairy.driver_connection
+        connection: Any = fairy.driver_connection
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(self.statements.sql(_search_path(self.schema)))
@@ -212,11 +212,10 @@ class PostgresExecutor(Executor):
         buffer = io.BytesIO()
         # Quoting every value tells an empty string ("") from NULL (nothing) in PostgreSQL's CSV.
         pacsv.write_csv(data, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-        with self.connection.cursor() as cursor:
-            with cursor.copy(self.statements.sql(_copy_from_stdin(relation, data.column_names))) as copy:
-                view = buffer.getbuffer()
-                for start in range(0, len(view), 1 << 20):
-                    copy.write(view[start:start + (1 << 20)])
+        with self.connection.cursor() as cursor, cursor.copy(self.statements.sql(_copy_from_stdin(relation, data.column_names))) as copy:
+            view = buffer.getbuffer()
+            for start in range(0, len(view), 1 << 20):
+                copy.write(view[start:start + (1 << 20)])
 
     def relation_kind(self, relation: Name) -> RelationKind | None:
         with self.connection.cursor() as cursor:
@@ -242,7 +241,7 @@ class PostgresExecutor(Executor):
 
     def _recreate(self, views: list[tuple[str, str, str]]) -> None:
         for schema, name, definition in views:
-            self.execute(self.statements.create_view_as(Relation(schema=schema, name=name), definition, replace=True))
+            self.execute(self.statements.create_view_as(Relation(schema_=schema, name=name), definition, replace=True))
 
     def run_support(self, statements: list[str]) -> None:
         """Parallel tasks replacing one function race ("tuple concurrently updated"): one
@@ -292,7 +291,7 @@ def _search_path(schema: str) -> Any:
     return exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=exp.column("search_path"), expression=exp.to_identifier(schema, quoted=True)))])
 
 
-def _copy_from_stdin(relation: str, columns: list[str]) -> Any:
+def _copy_from_stdin(relation: Name, columns: list[str]) -> Any:
     """COPY relation (columns) FROM STDIN WITH (FORMAT csv)."""
     from sqlglot import exp
 

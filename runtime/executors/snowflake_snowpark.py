@@ -52,7 +52,8 @@ _VALUES_BYTES = 256 * 1024  # one INSERT ... VALUES statement's text, well below
 
 def _session(settings: SnowflakeSnowparkSettings, profile: str) -> Any:
     """A Snowpark session; a refused connection names the account and user, never the password."""
-    from snowflake.connector.errors import Error as ConnectorError, OperationalError
+    from snowflake.connector.errors import Error as ConnectorError
+    from snowflake.connector.errors import OperationalError
     from snowflake.snowpark import Session
 
     configs = {
@@ -84,7 +85,7 @@ class SnowflakeSnowparkExecutor(Executor):
         self._local = threading.local()
         self._sessions: list[Any] = []
         self._lock = threading.Lock()
-        self.session  # connect now: a bad profile fails before any node runs
+        _ = self.session  # connect now: a bad profile fails before any node runs
 
     @property
     def session(self) -> Any:
@@ -134,7 +135,7 @@ class SnowflakeSnowparkExecutor(Executor):
         """The (name, kind) of the schema's tables and views (of one name when given): views
         from INFORMATION_SCHEMA.VIEWS, tables of type BASE TABLE."""
         schema = relation.schema_ if isinstance(relation, Relation) and relation.schema_ else None
-        where = exp.EQ(this=exp.column("table_schema"), expression=literal(fold(schema)) if schema else exp.func("CURRENT_SCHEMA"))
+        where: exp.Expr = exp.EQ(this=exp.column("table_schema"), expression=literal(fold(schema)) if schema else exp.func("CURRENT_SCHEMA"))
         if relation is not None:
             name = relation.name if isinstance(relation, Relation) else relation
             where = exp.and_(where, exp.EQ(this=exp.column("table_name"), expression=literal(fold(name))))

@@ -62,15 +62,15 @@ def read_new(pattern: str, known: Mapping[str, FileCheckpoint], max_bytes: int) 
         if os.path.isfile(path):
             current.setdefault(_key(stat), path)
     order: list[tuple[str, str]] = []
-    for key, checkpoint in known.items():
+    for key, known_checkpoint in known.items():
         if key in current:
             continue
-        moved = _find_inode(Path(checkpoint.path).parent, key)
+        moved = _find_inode(Path(known_checkpoint.path).parent, key)
         if moved is None:
-            out.notes.append(f"{checkpoint.path}: no longer there; its checkpoint is dropped")
+            out.notes.append(f"{known_checkpoint.path}: no longer there; its checkpoint is dropped")
             continue
-        if moved != checkpoint.path:
-            out.notes.append(f"{checkpoint.path}: rotated to {moved}; reading the rest of it first")
+        if moved != known_checkpoint.path:
+            out.notes.append(f"{known_checkpoint.path}: rotated to {moved}; reading the rest of it first")
         order.append((key, moved))
     order += list(current.items())
     budget = max_bytes

@@ -89,15 +89,18 @@ class KafkaTopic:
                 message = self.consumer.poll(POLL_TIMEOUT)
                 if message is None:
                     continue  # the first fetch after an assignment takes a moment; each partition ends with an EOF
-                if message.error():
-                    if message.error().code() == KafkaError._PARTITION_EOF:
-                        done.add(message.partition())
+                error, part, offset = message.error(), message.partition(), message.offset()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF and part is not None:
+                        done.add(part)
                         continue
-                    raise ProfileError(f"Kafka topic {self.topic!r}: {message.error()}")
+                    raise ProfileError(f"Kafka topic {self.topic!r}: {error}")
+                if part is None or offset is None:
+                    continue  # only error events lack them
                 value = message.value() or b""
-                key = self.key(message.partition())
-                out.lines.append(Line(key, self.topic, message.offset(), value))
-                out.checkpoints[key] = FileCheckpoint(key, self.topic, message.offset() + 1, "")
+                key = self.key(part)
+                out.lines.append(Line(key, self.topic, offset, value))
+                out.checkpoints[key] = FileCheckpoint(key, self.topic, offset + 1, "")
                 budget -= len(value) + 1
         finally:
             self.consumer.unassign()

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from flowforge_compiler.plan import PlanNode, StreamEntry
 from runtime.streaming.events import Rejected, parse_event
-from runtime.streaming.sources import Source, open_source
 from runtime.streaming.sessionizer import Event, merge
 from runtime.streaming.sink import RejectedLine, SessionSink
+from runtime.streaming.sources import Source, open_source
 
 if TYPE_CHECKING:
     from runtime.executors.base import Executor

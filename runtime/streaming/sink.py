@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -54,9 +55,12 @@ class SessionSink:
     def prepare(self) -> None:
         """Idempotent, outside any batch: the tables, and the stream's state row."""
         for name, columns in ((self.table, SESSION_COLUMNS), (OFFSETS, OFFSET_COLUMNS), (STATE, STATE_COLUMNS), (REJECTS, REJECT_COLUMNS)):
-            self.ex.create_if_missing(self.ex.statements.create_table(name, columns, exists=True), lambda n=name: self.ex.relation_kind(n) is not None)
+            self.ex.create_if_missing(self.ex.statements.create_table(name, columns, exists=True), partial(self._exists, name))
         if not self._state_row():
             self.ex.execute(self.ex.statements.insert_values(STATE, ["stream", "fingerprint", "batches"], [[self.node.id, None, 0]]))
+
+    def _exists(self, name: str) -> bool:
+        return self.ex.relation_kind(name) is not None
 
     def _state_row(self) -> list[tuple[Any, ...]]:
         return self.ex.fetch_rows(self.ex.statements.select_where(STATE, ["fingerprint"], self._mine))

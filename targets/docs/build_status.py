@@ -35,7 +35,7 @@ def read_build_status(plan: Plan, profile: Profile) -> StatusRead:
     try:
         with open_executor(profile, lock_timeout=LOCK_TIMEOUT) as executor:
             meta = executor.meta.read()
-    except Exception as exc:  # an engine driver's own error too: the site still builds
+    except Exception as exc:  # noqa: BLE001 - an engine driver's own error too: the site still builds
         return _unreadable(profile, exc)
     statuses = {
         node.id: BuildStatus("never")

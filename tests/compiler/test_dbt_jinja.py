@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_extra
+
 from flowforge_compiler.compile import compile_project
 from flowforge_compiler.errors import DependencyNotFoundError, FlowForgeError, TemplateError
 from flowforge_compiler.profiles import resolve_profile
@@ -159,7 +161,7 @@ BQ_PROFILE = "shop:\n  target: bq\n  outputs:\n    bq: {type: bigquery, method: 
 
 def test_split_part_is_written_as_bigquery_has_it(make_project) -> None:
     """sqlglot writes SPLIT_PART, which BigQuery lacks; the engine writes dbt-bigquery's form."""
-    pytest.importorskip("google.cloud.bigquery", reason="the bigquery extra is not installed")
+    require_extra("google.cloud.bigquery", "bigquery")
     model = "select {{ dbt.split_part('url', \"'/'\", 2) }} as host from (select 'a/b' as url) t"
     root = dbt_project(make_project, {"models/b.sql": model, "profiles.yml": BQ_PROFILE})
     project = load_project(root)

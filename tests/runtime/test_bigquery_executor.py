@@ -21,10 +21,11 @@ from targets.local import LevelScheduler
 from tests.compiler.helpers import compile_dir
 from tests.runtime.bigquery_api import RecordedBigQuery
 from tests.runtime.helpers import VIEW_CHAIN
+from tests.conftest import require_extra
 from tests.runtime.test_checks import CASES, DATA
 
 pytestmark = pytest.mark.bigquery
-pytest.importorskip("google.cloud.bigquery", reason="the bigquery extra is not installed")
+require_extra("google.cloud.bigquery", "bigquery")
 
 PROJECT, DATASET = "ff-test-project", "analytics"
 ENVIRON = {"FF_ENGINE": "bigquery", "FF_BQ_PROJECT": PROJECT, "FF_BQ_DATASET": DATASET}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, require_extra
 from tests.targets.generated_code import SELECTABLE, STREAMING, append_events, assert_same_as_ffc_run, compile_target, imported_modules
 from tests.targets.airflow_env import configure_once
 
@@ -21,7 +21,7 @@ GOLDEN = Path(__file__).parent / "golden"
 @pytest.fixture(scope="module")
 def dags_folder() -> Path:
     dags = configure_once()
-    pytest.importorskip("airflow")
+    require_extra("airflow", "airflow")
     from airflow.utils import db
 
     db.initdb()

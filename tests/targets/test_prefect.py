@@ -13,7 +13,7 @@ import pytest
 
 from tests.compiler.golden import assert_golden
 from tests.compiler.helpers import compile_dir
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, require_extra
 from tests.targets.generated_code import SELECTABLE, STREAMING, append_events, assert_same_as_ffc_run, compile_target, imported_modules
 
 pytestmark = pytest.mark.prefect
@@ -32,7 +32,7 @@ def prefect_api(tmp_path_factory) -> str:
             "PREFECT_LOGGING_LEVEL": "WARNING",
         }
     )
-    pytest.importorskip("prefect")
+    require_extra("prefect", "prefect")
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
