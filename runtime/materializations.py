@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from flowforge_compiler.errors import ModelBuildError
+from flowforge_compiler.errors import Location, ModelBuildError, ProjectFileError
 from flowforge_compiler.materializations import (
     EphemeralMaterialization,
     IncrementalMaterialization,
@@ -113,10 +113,39 @@ class Ephemeral(Materialization):
 
 
 class Seed(Materialization):
+    """A seed file as a table: a SQL seed's query, or the file's rows read to Arrow (only an
+    empty field is NULL), typed in the warehouse when seeds/schema.yml gives column types."""
+
     config = SeedMaterialization
 
     def build(self, ex: Executor, plan: Plan, node: PlanNode, root: Path, *, full_refresh: bool) -> int | None:
-        return ex.load_seed(node, root)
+        from runtime.seeds import read_seed
+
+        assert node.seed is not None
+        if node.seed.format == "sql":
+            return ex.replace_table(node.relation, lambda tmp: ex.create_table_as(tmp, node_sql(node)))
+        data = read_seed(node, root)
+        types = node.seed.column_types
+        unknown = sorted(set(types) - set(data.column_names))
+        if unknown:
+            raise ProjectFileError(
+                f"seeds/schema.yml types columns the seed does not have: {', '.join(unknown)}",
+                location=Location(node.seed.path),
+                hint=f"columns: {', '.join(data.column_names)}",
+            )
+        if not types:
+            return ex.replace_table(node.relation, lambda tmp: ex.table_from_arrow(tmp, data))
+        staging = node.relation + "__ff_seed"
+
+        def create(tmp: str) -> int | None:
+            ex.execute(ex.statements.drop("table", staging, if_exists=True))
+            ex.create_table_from_arrow(staging, data)
+            try:
+                return ex.create_table_as(tmp, ex.statements.typed_copy(staging, data.column_names, types))
+            finally:
+                ex.drop_quietly(staging)
+
+        return ex.replace_table(node.relation, create)
 
 
 class Stream(Materialization):

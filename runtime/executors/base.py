@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from flowforge_compiler.authoring import incremental_run
-from flowforge_compiler.errors import FlowForgeError, Location, ModelBuildError, ProfileError, ProjectFileError
+from flowforge_compiler.errors import FlowForgeError, ModelBuildError, ProfileError
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.profiles import Profile
@@ -27,7 +27,6 @@ from runtime import python_models
 from runtime.materializations import materialization_of, node_sql
 from runtime.meta_store import MetaStore
 from runtime.results import NodeResult
-from runtime.seeds import read_seed
 from runtime.statements import Name, Statements, relation
 
 if TYPE_CHECKING:
@@ -297,7 +296,7 @@ class Executor(ABC):
                 self._catalog = frozenset(self.existing_relations())
         return self.catalog_name(relation) not in self._catalog
 
-    def _drop_quietly(self, relation: str) -> None:
+    def drop_quietly(self, relation: str) -> None:
         try:
             self.drop_relation(relation)
         except Exception:  # noqa: BLE001 - cleanup must not hide the original error
@@ -392,7 +391,7 @@ class Executor(ABC):
             rows = self.count_rows(tmp)
             apply(tmp, columns)
         finally:
-            self._drop_quietly(tmp)
+            self.drop_quietly(tmp)
         return rows
 
     def columns(self, name: Name) -> list[str]:
@@ -471,35 +470,6 @@ class Executor(ABC):
         except Exception as exc:  # noqa: BLE001 - the user's function raised
             raise python_models.user_code_error(node, self.engine, exc, root) from exc
         return self.model_rows(result, node)
-
-    # -- seeds ---------------------------------------------------------------------------------
-
-    def load_seed(self, node: PlanNode, root: Path) -> int:
-        assert node.seed is not None
-        if node.seed.format == "sql":
-            return self.replace_table(node.relation, lambda tmp: self.create_table_as(tmp, node_sql(node)))
-        data = read_seed(node, root)
-        types = node.seed.column_types
-        unknown = sorted(set(types) - set(data.column_names))
-        if unknown:
-            raise ProjectFileError(
-                f"seeds/schema.yml types columns the seed does not have: {', '.join(unknown)}",
-                location=Location(node.seed.path),
-                hint=f"columns: {', '.join(data.column_names)}",
-            )
-        if not types:
-            return self.replace_table(node.relation, lambda tmp: self.table_from_arrow(tmp, data))
-        staging = node.relation + "__ff_seed"
-
-        def create(tmp: str) -> int | None:
-            self.execute(self.statements.drop("table", staging, if_exists=True))
-            self.create_table_from_arrow(staging, data)
-            try:
-                return self.create_table_as(tmp, self.statements.typed_copy(staging, data.column_names, types))
-            finally:
-                self._drop_quietly(staging)
-
-        return self.replace_table(node.relation, create)
 
 
 @contextmanager

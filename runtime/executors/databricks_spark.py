@@ -159,8 +159,8 @@ class DatabricksSparkExecutor(Executor):
             self.create_table_as(merged, self.statements.kept_and_new(node.relation, tmp, config.unique_key, columns))
             self.swap_in(merged, node.relation)
         finally:
-            self._drop_quietly(merged)
-            self._drop_quietly(tmp)
+            self.drop_quietly(merged)
+            self.drop_quietly(tmp)
         return rows
 
     # -- Python models on Spark DataFrames ----------------------------------------------------------
