@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -52,17 +53,18 @@ def load_bundle_plan(bundle: Path) -> Plan:
         return _PLANS[key]
 
 
-def bundle_profile(bundle: Path, plan: Plan, airflow_conn: str | None = None) -> Profile:
-    """The profile the plan was compiled for: its settings as the compile fixed them, its
-    env_var() secrets from the worker's environment (and, with `airflow_conn`, the settings that
-    Airflow connection holds). `FF_*` variables of the worker change nothing, so one set for
-    another DAG cannot redirect this one."""
-    profile = resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml", overrides=False)
-    if airflow_conn:
-        from runtime.airflow_connection import apply_airflow_connection
+# An orchestrator's own way to fill in the profile's settings in the worker (an Airflow
+# connection, say): the profile as the bundle has it in, the profile to connect with out.
+SettingsHook = Callable[[Profile], Profile]
 
-        profile = apply_airflow_connection(profile, airflow_conn)
-    return profile
+
+def bundle_profile(bundle: Path, plan: Plan, settings: SettingsHook | None = None) -> Profile:
+    """The profile the plan was compiled for: its settings as the compile fixed them, its
+    env_var() secrets from the worker's environment, and what the orchestrator's `settings` hook
+    adds (the target that generated the task supplies it). `FF_*` variables of the worker change
+    nothing, so one set for another DAG cannot redirect this one."""
+    profile = resolve_profile(bundle, plan.profile.name, profiles_path=bundle / "profiles.yml", overrides=False)
+    return settings(profile) if settings is not None else profile
 
 
 def plan_bundle(
@@ -72,7 +74,7 @@ def plan_bundle(
     cache: str = "rw",
     cache_store: str = "warehouse",
     full_refresh: bool = False,
-    airflow_conn: str | None = None,
+    settings: SettingsHook | None = None,
     select: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The run's decisions, node id -> {"build": bool, "reason": str}, from one look at the
@@ -83,7 +85,7 @@ def plan_bundle(
     plan = load_bundle_plan(root)
     wanted = [n.id for n in plan.nodes] if node_ids is None else node_ids
     wanted = selected(plan, wanted, select)
-    profile = bundle_profile(root, plan, airflow_conn)
+    profile = bundle_profile(root, plan, settings)
     with open_bundle_executor(profile) as executor:
         policy = CachePolicy.for_run(plan, executor, root, profile.name, mode=cache, store=cache_store)
         decisions = policy.plan_run(wanted, executor, full_refresh=full_refresh)
@@ -113,7 +115,7 @@ def run_bundle_node(
     cache: str = "rw",
     cache_store: str = "warehouse",
     full_refresh: bool = False,
-    airflow_conn: str | None = None,
+    settings: SettingsHook | None = None,
     decision: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build one node unless the cache says it is unchanged; raises (so the task fails) when it
@@ -134,7 +136,7 @@ def run_bundle_node(
     if node.sql:
         shown = node.sql if len(node.sql) <= SQL_IN_LOGS else node.sql[:SQL_IN_LOGS] + f"... ({len(node.sql)} characters)"
         log.info("SQL:\n%s", shown)
-    profile = bundle_profile(root, plan, airflow_conn)
+    profile = bundle_profile(root, plan, settings)
     with open_bundle_executor(profile) as executor:
         policy = CachePolicy.for_run(plan, executor, root, profile.name, mode=cache, store=cache_store)
         result = run_node(plan, node_id, executor=executor, root=root, full_refresh=full_refresh, cache=policy)
@@ -146,24 +148,24 @@ def run_bundle_node(
     return asdict(result)
 
 
-def run_bundle_checks(bundle: str | Path, node_id: str, *, airflow_conn: str | None = None) -> list[dict[str, Any]]:
+def run_bundle_checks(bundle: str | Path, node_id: str, *, settings: SettingsHook | None = None) -> list[dict[str, Any]]:
     """Run the checks guarding `node_id`; raises TestFailureError when an error check fails."""
     task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
-    with open_bundle_executor(bundle_profile(root, plan, airflow_conn)) as executor:
+    with open_bundle_executor(bundle_profile(root, plan, settings)) as executor:
         results = run_checks(plan, node_id, executor=executor, root=root)
     return _report(results)
 
 
-def run_bundle_all_checks(bundle: str | Path, *, airflow_conn: str | None = None) -> list[dict[str, Any]]:
+def run_bundle_all_checks(bundle: str | Path, *, settings: SettingsHook | None = None) -> list[dict[str, Any]]:
     """Every check of the plan (the `--tests after_all` task)."""
     task_logging()
     root = Path(bundle)
     plan = load_bundle_plan(root)
     from runtime.checks import run_check
 
-    with open_bundle_executor(bundle_profile(root, plan, airflow_conn)) as executor:
+    with open_bundle_executor(bundle_profile(root, plan, settings)) as executor:
         results = [run_check(check, executor) for check in plan.checks]
     return _report(results)
 

@@ -146,7 +146,7 @@ def plan_nodes(node_id: str, params=None, ti=None) -> list:
     params = params or {{}}
     try:
         decisions = plan_bundle(
-            BUNDLE, list(NODE_TASK_IDS), cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN,
+            BUNDLE, list(NODE_TASK_IDS), cache=CACHE, cache_store=CACHE_STORE, settings=connection_settings(),
             full_refresh=bool(params.get("full_refresh")), select=list(params.get("select") or []),
         )
     except Exception as error:
@@ -171,11 +171,18 @@ def run_node(node_id: str, params=None, ti=None) -> dict:
     full_refresh = bool((params or {{}}).get("full_refresh"))
     try:
         return run_bundle_node(
-            BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN, full_refresh=full_refresh
+            BUNDLE, node_id, cache=CACHE, cache_store=CACHE_STORE, settings=connection_settings(), full_refresh=full_refresh
         )
     except Exception as error:
         fail_unless_transient(error)
         raise
+
+
+def connection_settings():
+    """The runtime's settings hook: the profile's settings from AIRFLOW_CONN, read in the task."""
+    from targets.airflow_connection import airflow_settings
+
+    return airflow_settings(AIRFLOW_CONN)
 
 
 def fail_unless_transient(error: Exception) -> None:
@@ -192,8 +199,8 @@ def run_checks(node_id: str, ti=None) -> list:
     from runtime.bundle import run_bundle_all_checks, run_bundle_checks
 
     if node_id == "*":
-        return run_bundle_all_checks(BUNDLE, airflow_conn=AIRFLOW_CONN)
-    results = run_bundle_checks(BUNDLE, node_id, airflow_conn=AIRFLOW_CONN)
+        return run_bundle_all_checks(BUNDLE, settings=connection_settings())
+    results = run_bundle_checks(BUNDLE, node_id, settings=connection_settings())
     chosen = ti.xcom_pull(task_ids=PLAN_TASK_ID, key="chosen") if ti is not None and PLAN_TASK_ID else None
     if chosen is not None and NODE_TASK_IDS.get(node_id) not in chosen:
         from airflow.sdk.exceptions import AirflowSkipException
@@ -210,7 +217,7 @@ def run_group(group: str, params=None) -> dict:
     params = params or {{}}
     try:
         return run_bundle_nodes(
-            BUNDLE, GROUP_NODES[group], cache=CACHE, cache_store=CACHE_STORE, airflow_conn=AIRFLOW_CONN,
+            BUNDLE, GROUP_NODES[group], cache=CACHE, cache_store=CACHE_STORE, settings=connection_settings(),
             full_refresh=bool(params.get("full_refresh")), select=list(params.get("select") or []),
         )
     except Exception as error:

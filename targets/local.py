@@ -23,6 +23,7 @@ from typing import Protocol
 
 from flowforge_compiler.plan import Plan, PlanCheck, PlanNode
 from runtime import CheckResult, Executor, NodeResult, run_check, run_node
+from runtime.bundle import SettingsHook
 from runtime.cache import CachePolicy
 
 log = logging.getLogger("flowforge")
@@ -262,7 +263,7 @@ def run_bundle_nodes(
     cache: str = "rw",
     cache_store: str = "warehouse",
     full_refresh: bool = False,
-    airflow_conn: str | None = None,
+    settings: SettingsHook | None = None,
     jobs: int = 1,
     select: Sequence[str] = (),
 ) -> dict[str, object]:
@@ -276,7 +277,7 @@ def run_bundle_nodes(
     root = Path(bundle)
     plan = load_bundle_plan(root)
     node_ids = selected(plan, list(node_ids), list(select))
-    profile = bundle_profile(root, plan, airflow_conn)
+    profile = bundle_profile(root, plan, settings)
     with open_bundle_executor(profile) as executor:
         policy = CachePolicy.for_run(plan, executor, root, profile.name, mode=cache, store=cache_store)
         scheduler = LevelScheduler(plan, executor, root, jobs=jobs, full_refresh=full_refresh, run_checks=True, cache=policy)

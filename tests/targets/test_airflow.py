@@ -177,7 +177,7 @@ def test_hostile_names_stay_inert(dags_folder: Path, make_project, tmp_path: Pat
     # the hostile text stays inside string literals: the module imports only what every DAG imports
     assert imported == {
         "__future__", "datetime", "pathlib", "airflow.providers.standard.operators.python", "airflow.sdk",
-        "airflow.sdk.exceptions", "runtime.bundle", "runtime.failures", "targets.local",
+        "airflow.sdk.exceptions", "runtime.bundle", "runtime.failures", "targets.airflow_connection", "targets.local",
     }
 
 
@@ -244,7 +244,7 @@ def test_dag_runs_the_spark_example_with_the_rows_of_duckdb(
 def test_a_spark_connection_maps_onto_the_spark_profile(make_project, monkeypatch) -> None:
     from flowforge_compiler.errors import ProfileError
     from flowforge_compiler.profiles import resolve_profile
-    from runtime.airflow_connection import apply_airflow_connection
+    from targets.airflow_connection import apply_airflow_connection
 
     root = make_project({"profiles.yml": "default:\n  engine: databricks_spark\n  databricks_spark: {database: raw}\n"})
     profile = resolve_profile(root, None, environ={})
@@ -301,7 +301,7 @@ def test_a_service_account_key_in_profiles_yml_never_reaches_the_bundle(dags_fol
 def test_a_gcp_connection_maps_onto_the_bigquery_profile(make_project, monkeypatch) -> None:
     from flowforge_compiler.errors import ProfileError
     from flowforge_compiler.profiles import resolve_profile
-    from runtime.airflow_connection import apply_airflow_connection
+    from targets.airflow_connection import apply_airflow_connection
 
     root = make_project({"profiles.yml": "default:\n  engine: bigquery\n  bigquery: {dataset: marts}\n"})
     profile = resolve_profile(root, None, environ={})
@@ -355,7 +355,7 @@ def test_dag_runs_on_a_fakesnow_server_with_a_snowflake_connection(dags_folder: 
 def test_a_snowflake_connection_maps_onto_the_snowflake_profile(make_project, monkeypatch) -> None:
     from flowforge_compiler.errors import ProfileError
     from flowforge_compiler.profiles import resolve_profile
-    from runtime.airflow_connection import apply_airflow_connection
+    from targets.airflow_connection import apply_airflow_connection
 
     root = make_project({"profiles.yml": "default:\n  engine: snowflake_snowpark\n  snowflake_snowpark: {account: a0, user: u0, database: DB}\n"})
     profile = resolve_profile(root, None, environ={})
@@ -413,7 +413,7 @@ def test_airflow_connection_supplies_the_credentials_in_the_worker(
 ) -> None:
     import psycopg
 
-    from runtime.airflow_connection import apply_airflow_connection
+    from targets.airflow_connection import apply_airflow_connection
     from flowforge_compiler.errors import ProfileError
     from flowforge_compiler.profiles import resolve_profile
 
@@ -464,6 +464,7 @@ def test_airflow_conn_works_with_a_profile_variable_that_has_no_default(
     dags_folder: Path, make_project, tmp_path: Path, monkeypatch
 ) -> None:
     from runtime.bundle import bundle_profile, load_bundle_plan
+    from targets.airflow_connection import airflow_settings
 
     project = make_project(
         {
@@ -474,7 +475,7 @@ def test_airflow_conn_works_with_a_profile_variable_that_has_no_default(
     compile_airflow(project, tmp_path / "dags", "--dag-id", "conn", "--airflow-conn", "ff_conn_nodefault", env="prod")
     bundle = tmp_path / "dags" / "conn"
     monkeypatch.setenv("AIRFLOW_CONN_FF_CONN_NODEFAULT", "postgresql://app:pw@warehouse.internal:5433/analytics")
-    profile = bundle_profile(bundle, load_bundle_plan(bundle), "ff_conn_nodefault")
+    profile = bundle_profile(bundle, load_bundle_plan(bundle), airflow_settings("ff_conn_nodefault"))
     profile.require_resolved()
     assert profile.engine_settings.dsn.endswith("@warehouse.internal:5433/analytics")
     assert profile.engine_settings.db_schema == "marts"

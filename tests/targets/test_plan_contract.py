@@ -92,3 +92,15 @@ def test_graph_queries_live_on_the_plan(make_project) -> None:
     assert plan.built_parents("b.ff") == ["a.ff"]  # through two ephemerals, once
     assert plan.built_parents("b.ff", among={"b.ff"}) == []  # a parent outside a selection is no task
     assert plan.deps()["b.ff"] == ["a.ff", "f.ff"]
+
+
+def test_the_runtime_knows_no_orchestrator() -> None:
+    """Airflow's and Prefect's ways (a connection, a run logger) live with their targets; the
+    runtime takes a generic settings hook (`runtime.bundle.SettingsHook`)."""
+    found = [
+        f"{path.relative_to(REPO)}:{line}: {module}"
+        for path in _files("runtime")
+        for line, module in _imports(path)
+        if module.split(".")[0] in ("airflow", "prefect")
+    ]
+    assert found == []

@@ -2,13 +2,24 @@
 
 The DAG file names only the connection id; its host, login and password are read by the task,
 from whatever secrets backend the Airflow deployment uses, and never written anywhere. Each
-engine says how a connection maps onto its settings.
+engine says how a connection maps onto its settings (`EngineSpec.airflow_connection`). This is
+the Airflow target's: the runtime knows only a generic settings hook (`runtime.bundle.SettingsHook`),
+which a generated DAG builds with `airflow_settings`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.profiles import Profile
+
+
+def airflow_settings(conn_id: str | None) -> Callable[[Profile], Profile] | None:
+    """The settings hook a task hands the runtime: the profile with the connection's settings
+    (read when the task opens its profile); None without a connection."""
+    return partial(apply_airflow_connection, conn_id=conn_id) if conn_id else None
 
 
 def apply_airflow_connection(profile: Profile, conn_id: str) -> Profile:
