@@ -8,8 +8,9 @@ calls the shared runtime on the bundle beside the file.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile
@@ -17,14 +18,37 @@ from flowforge_compiler.schedule import validate_schedule
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
-from targets.task_graph import PLAN_TASK, OrchestratorOptions, group_graph, task_graph
+from targets.target import Target, Written, option
+from targets.task_graph import PLAN_TASK, Granularity, OrchestratorOptions, group_graph, task_graph
 
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowOptions(OrchestratorOptions):
-    dag_id: str
-    schedule: str | None = None
-    airflow_conn: str | None = None  # a connection id whose credentials the tasks use
+    dag_id: str | None = option(None, "--dag-id", help="Airflow: the DAG id (default: project name).")
+    schedule: str | None = option(None, "--schedule", help="Airflow: cron or preset (default: project.yml schedule).")
+    # a connection id whose credentials the tasks use
+    airflow_conn: str | None = option(None, "--airflow-conn", help="Airflow: take the engine's credentials from this connection id.")
+    granularity: Granularity = option(
+        "node", "--granularity",
+        help="Airflow: a task per node (node), per model folder running the local scheduler (group), or one task (dag).",
+    )
+
+    def named(self, plan: Plan) -> AirflowOptions:
+        """These options with the DAG id given, or the project's name as one."""
+        return self if self.dag_id is not None else replace(self, dag_id=default_dag_id(plan.project.name))
+
+
+class AirflowTarget(Target):
+    name = "airflow"
+    help = "a static Airflow DAG file and its bundle, in the DAGs folder --out"
+    options = AirflowOptions
+
+    def write(self, plan: Plan, root: Path, out: Path | None, profile: Profile, options: Any) -> Written:
+        assert out is not None and isinstance(options, AirflowOptions)
+        options = options.named(plan)
+        dag_file = write_airflow(plan, root, out, profile, options)
+        count = len(options.node_ids) if options.node_ids is not None else len(plan.nodes)
+        return Written(dag_file, f"Wrote the Airflow DAG {options.dag_id!r} ({count} nodes) -> {dag_file}")
 
 
 def default_dag_id(project_name: str) -> str:
@@ -34,12 +58,13 @@ def default_dag_id(project_name: str) -> str:
 def write_airflow(plan: Plan, root: Path, out: Path, profile: Profile, options: AirflowOptions) -> Path:
     """Write `<out>/<dag_id>.py` and the bundle `<out>/<dag_id>/`; returns the DAG file.
     Nothing is written outside `out`."""
-    validate_id(options.dag_id, "--dag-id")
+    options = options.named(plan)
+    validate_id(str(options.dag_id), "--dag-id")
     if options.schedule is not None:
         validate_schedule(options.schedule, "--schedule")
     folder = OutputFolder(out)
     module = render_dag(plan, options)  # before anything is written: its errors are about the flags
-    bundle = write_bundle(plan, root, folder, options.dag_id, profile)
+    bundle = write_bundle(plan, root, folder, str(options.dag_id), profile)
     if plan.profile.single_writer:
         (bundle / "pools.json").write_text(pools_json(plan, options), encoding="utf-8")
     # The DAG processor must not parse the bundle's Python models; `name/` means the folder in
@@ -74,6 +99,7 @@ def _project_default_args(plan: Plan) -> dict[str, object]:
 
 def render_dag(plan: Plan, options: AirflowOptions) -> str:
     """The DAG module's text: deterministic, readable, every project name repr()-escaped."""
+    options = options.named(plan)
     if options.granularity == "node":
         tasks = task_graph(plan, options.tests, options.selected(), options.asset_namespace)
     else:
@@ -95,7 +121,7 @@ def _module(
 ) -> str:
     single_writer = plan.profile.single_writer
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
-    doc = project_summary(plan, options.dag_id)
+    doc = project_summary(plan, str(options.dag_id))
     if single_writer:
         doc += (
             f"\n\n{plan.profile.engine} allows one writing process at a time: tasks share the one-slot pool "

@@ -7,8 +7,9 @@ final state reflects every task. Prefect's own caching is off: FlowForge decides
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile
@@ -16,17 +17,35 @@ from flowforge_compiler.schedule import cron_for_prefect
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
+from targets.target import Target, Written, option
 from targets.task_graph import OrchestratorOptions, task_graph
 
 
 @dataclass(frozen=True, kw_only=True)
 class PrefectOptions(OrchestratorOptions):
-    flow_name: str
+    flow_name: str | None = option(None, "--flow-name", help="Prefect: the flow name (default: project name).")
 
     @property
     def module(self) -> str:
         """The file stem: the flow name with '-' as '_', so it can be imported."""
-        return self.flow_name.replace("-", "_")
+        return str(self.flow_name).replace("-", "_")
+
+    def named(self, plan: Plan) -> PrefectOptions:
+        """These options with the flow name given, or the project's name as one."""
+        return self if self.flow_name is not None else replace(self, flow_name=default_flow_name(plan.project.name))
+
+
+class PrefectTarget(Target):
+    name = "prefect"
+    help = "a Prefect flow module and its bundle, in --out"
+    options = PrefectOptions
+
+    def write(self, plan: Plan, root: Path, out: Path | None, profile: Profile, options: Any) -> Written:
+        assert out is not None and isinstance(options, PrefectOptions)
+        options = options.named(plan)
+        module = write_prefect(plan, root, out, profile, options)
+        count = len(options.node_ids) if options.node_ids is not None else len(plan.nodes)
+        return Written(module, f"Wrote the Prefect flow {options.flow_name!r} ({count} nodes) -> {module}")
 
 
 def default_flow_name(project_name: str) -> str:
@@ -36,7 +55,8 @@ def default_flow_name(project_name: str) -> str:
 def write_prefect(plan: Plan, root: Path, out: Path, profile: Profile, options: PrefectOptions) -> Path:
     """Write `<out>/<module>.py` and the bundle `<out>/<module>/`; returns the module file.
     Nothing is written outside `out`."""
-    validate_id(options.flow_name, "--flow-name")
+    options = options.named(plan)
+    validate_id(str(options.flow_name), "--flow-name")
     folder = OutputFolder(out)
     module = render_flow(plan, options)  # before anything is written: its errors are about the flags
     write_bundle(plan, root, folder, options.module, profile)
@@ -45,6 +65,7 @@ def write_prefect(plan: Plan, root: Path, out: Path, profile: Profile, options: 
 
 def render_flow(plan: Plan, options: PrefectOptions) -> str:
     """The flow module's text: deterministic, every project name repr()-escaped."""
+    options = options.named(plan)
     tasks = [(t.key[0], t.node_id, t.name, t.upstream) for t in task_graph(plan, options.tests, options.selected(), options.asset_namespace)]
     workers = 1 if plan.profile.single_writer else max(1, options.jobs)
     doc = project_summary(plan, options.module) + (

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from flowforge_compiler.plan import Plan, PlanNode
 from targets.codegen import safe_name
+from targets.target import TargetOptions, option
 
 TestsPlacement = Literal["after_each", "after_all", "none"]
 Granularity = Literal["node", "group", "dag"]
@@ -25,18 +26,22 @@ PLAN_TASK: TaskKey = ("plan", "*")
 ALL_CHECKS = "*"
 
 
-@dataclass(frozen=True, kw_only=True)
-class OrchestratorOptions:
-    """What every orchestrator target takes from `ffc compile`."""
+CacheMode = Literal["off", "rw", "ro", "wo"]
+CacheStore = Literal["warehouse", "file"]
 
-    tests: TestsPlacement = "after_each"
-    retries: int = 2  # model tasks, and only for transient failures; check tasks never retry
-    task_timeout: int | None = None  # seconds a task may run; None: no limit
-    granularity: Granularity = "node"  # a task per node, per model folder, or one for the DAG
-    jobs: int = 1  # parallel tasks on server engines (DuckDB: one writer at a time)
-    cache: str = "rw"
-    cache_store: str = "warehouse"
-    node_ids: tuple[str, ...] | None = None  # a --select subset; None is every node
+
+@dataclass(frozen=True, kw_only=True)
+class OrchestratorOptions(TargetOptions):
+    """What every orchestrator target takes from `ffc compile` (each field with its flag)."""
+
+    tests: TestsPlacement = option("after_each", "--tests", help="Where checks run as tasks.")
+    retries: int = option(2, "--retries", help="Retries of model tasks after transient failures (checks never retry).", min=0)
+    task_timeout: int | None = option(
+        None, "--task-timeout", help="Seconds a task may run (Airflow execution_timeout, Prefect timeout_seconds).", min=1
+    )
+    jobs: int = option(1, "--jobs", "-j", help="How many tasks run at once (engines with one writer: one).", min=1)
+    cache: CacheMode = option("rw", "--cache", help="off: always build; rw: skip unchanged, record; ro: skip, record nothing; wo: build all, record.")
+    cache_store: CacheStore = option("warehouse", "--cache-store", help="Where orchestrated runs keep fingerprints (default: warehouse).")
     # Where the profile's relations live, as an Asset URI prefix (`EngineSpec.asset_namespace`);
     # None: `flowforge://<project>`.
     asset_namespace: str | None = None

@@ -21,8 +21,14 @@ __all__ = ["app", "main"]
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps every outcome to the spec's exit codes (1 project, 2 checks, 99 unexpected)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args if not a.startswith("-")), None)
     try:
-        code = app(args=argv, standalone_mode=False)
+        if command == "compile" or (command is None and "--version" not in args):  # `ffc compile`, or the command list
+            from flowforge.cli.compile_command import register_compile_command
+
+            register_compile_command()
+        code = app(args=args, standalone_mode=False)
     except typer.Abort:
         sys.exit(130)
     except UsageError as exc:

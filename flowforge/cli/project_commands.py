@@ -1,147 +1,30 @@
-"""Commands that only look at the compiled project: compile, ls, show, lineage, dag, plan-schema."""
+"""Commands that only look at the compiled project: ls, show, lineage, dag, plan-schema."""
 
 from __future__ import annotations
 
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from flowforge.cli.app import (
-    CompileEnvOpt,
     EngineOpt,
     EnvOpt,
-    JobsOpt,
     LockTimeoutOpt,
     ProfilesDirOpt,
     ProjectArg,
     QuietOpt,
     SelectOpt,
     StrictOpt,
-    VarsOpt,
     VerboseOpt,
     app,
     compile_at,
     session,
 )
 from flowforge.cli.console import aligned, render_rows
-from flowforge.cli.run_commands import CacheModeOpt, CacheOpt, StoreOpt
 from flowforge_compiler.errors import SelectionError
-
-
-class Target(str, Enum):
-    local = "local"
-    airflow = "airflow"
-    prefect = "prefect"
-
-
-class GranularityOpt(str, Enum):
-    node = "node"
-    group = "group"
-    dag = "dag"
-
-
-class TestsOpt(str, Enum):
-    after_each = "after_each"
-    after_all = "after_all"
-    none = "none"
-
-
-@app.command()
-def compile(
-    project: ProjectArg = Path("."),
-    target: Annotated[Target, typer.Option("--target", "-t", help="What to compile to.")] = Target.local,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (local: default PROJECT/.flowforge; airflow: the DAGs folder).")
-    ] = None,
-    env: CompileEnvOpt = None,
-    profiles_dir: ProfilesDirOpt = None,
-    engine: EngineOpt = None,
-    vars: VarsOpt = None,
-    select: SelectOpt = None,
-    dag_id: Annotated[str | None, typer.Option("--dag-id", help="Airflow: the DAG id (default: project name).")] = None,
-    airflow_conn: Annotated[
-        str | None, typer.Option("--airflow-conn", help="Airflow: take the engine's credentials from this connection id.")
-    ] = None,
-    flow_name: Annotated[
-        str | None, typer.Option("--flow-name", help="Prefect: the flow name (default: project name).")
-    ] = None,
-    schedule: Annotated[
-        str | None, typer.Option("--schedule", help="Airflow: cron or preset (default: project.yml schedule).")
-    ] = None,
-    tests: Annotated[TestsOpt, typer.Option("--tests", help="Where checks run as tasks.")] = TestsOpt.after_each,
-    retries: Annotated[
-        int, typer.Option("--retries", min=0, help="Retries of model tasks after transient failures (checks never retry).")
-    ] = 2,
-    granularity: Annotated[
-        GranularityOpt,
-        typer.Option(
-            "--granularity",
-            help="Airflow: a task per node (node), per model folder running the local scheduler (group), or one task (dag).",
-        ),
-    ] = GranularityOpt.node,
-    task_timeout: Annotated[
-        int | None, typer.Option("--task-timeout", min=1, help="Seconds a task may run (Airflow execution_timeout, Prefect timeout_seconds).")
-    ] = None,
-    jobs: JobsOpt = 1,
-    cache: CacheModeOpt = CacheOpt.rw,
-    cache_store: Annotated[
-        StoreOpt, typer.Option("--cache-store", help="Where orchestrated runs keep fingerprints (default: warehouse).")
-    ] = StoreOpt.warehouse,
-    strict: StrictOpt = False,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = 0,
-) -> None:
-    """Compile the project: plan.json (local), an Airflow DAG or a Prefect flow with its bundle."""
-    from flowforge_compiler.selection import select_nodes
-    from targets.output import OutputFolder
-
-    console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, vars, strict=strict, lineage=target is Target.local, profiles_dir=profiles_dir)
-    nodes = select_nodes(compiled.plan, select)
-    if target is Target.local:
-        destination = OutputFolder(out or compiled.root / ".flowforge").path("plan.json")
-        compiled.plan.write(destination)
-        console.print(f"Compiled {len(compiled.plan.nodes)} nodes for profile {compiled.profile.name!r} -> {destination}")
-        return
-    if out is None:
-        raise SelectionError(f"--target {target.value} needs --out FOLDER")
-    if select and not nodes:
-        console.print("Nothing to do: no node selected; nothing written.")
-        return
-    common: dict[str, Any] = {  # what every orchestrator target takes
-        "tests": tests.value,
-        "retries": retries,
-        "task_timeout": task_timeout,
-        "granularity": granularity.value,
-        "jobs": jobs,
-        "cache": cache.value,
-        "cache_store": cache_store.value,
-        "node_ids": tuple(nodes) if select else None,
-        "asset_namespace": compiled.profile.spec.asset_namespace(
-            compiled.profile.engine_settings, compiled.root, compiled.profile.unresolved
-        ),
-    }
-    if target is Target.prefect:
-        if granularity is not GranularityOpt.node:
-            raise SelectionError(
-                "--granularity is for Airflow: Prefect tasks are threads of one flow run, so a task per node costs little"
-            )
-        from targets.prefect import PrefectOptions, default_flow_name, write_prefect
-
-        name = flow_name if flow_name is not None else default_flow_name(compiled.plan.project.name)
-        flow_options = PrefectOptions(flow_name=name, **common)
-        module = write_prefect(compiled.plan, compiled.root, out, compiled.profile, flow_options)
-        console.print(f"Wrote the Prefect flow {flow_options.flow_name!r} ({len(nodes)} nodes) -> {module}")
-        return
-    from targets.airflow import AirflowOptions, default_dag_id, write_airflow
-
-    dag_id = dag_id if dag_id is not None else default_dag_id(compiled.plan.project.name)
-    options = AirflowOptions(dag_id=dag_id, schedule=schedule, airflow_conn=airflow_conn, **common)
-    dag_file = write_airflow(compiled.plan, compiled.root, out, compiled.profile, options)
-    console.print(f"Wrote the Airflow DAG {options.dag_id!r} ({len(nodes)} nodes) -> {dag_file}")
 
 
 @app.command("ls")

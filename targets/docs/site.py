@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -22,10 +23,12 @@ from flowforge_compiler import __version__
 from flowforge_compiler.errors import ProjectFileError
 from flowforge_compiler.paths import project_file
 from flowforge_compiler.plan import Plan
+from flowforge_compiler.profiles import Profile
 from targets.docs.build_status import StatusRead
 from targets.docs.catalog import Catalog, Entry, build_catalog, graph_entries
 from targets.docs.layout import NODE_HEIGHT, NODE_WIDTH, Layout, layered_layout, number
 from targets.output import replaceable
+from targets.target import Target, Written
 
 SITE_MARKER = ".flowforge-docs"
 HERE = Path(__file__).parent
@@ -166,3 +169,17 @@ def _environment() -> jinja2.Environment:
     env.filters["paragraphs"] = lambda text: [p.strip() for p in (text or "").split("\n\n") if p.strip()]
     env.globals.update(NODE_WIDTH=NODE_WIDTH, NODE_HEIGHT=NODE_HEIGHT)
     return env
+
+
+class DocsTarget(Target):
+    """`ffc compile --target docs --out DIR`: the site from the plan alone (no build status;
+    `ffc docs` adds it from the warehouse)."""
+
+    name = "docs"
+    help = "the HTML docs site, in --out (ffc docs also shows each node's last build)"
+    lineage = True
+
+    def write(self, plan: Plan, root: Path, out: Path | None, profile: Profile, options: Any) -> Written:
+        assert out is not None
+        site = write_site(plan, root, out)
+        return Written(site.index, f"wrote {site.index} ({site.pages} pages)")

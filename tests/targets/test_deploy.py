@@ -134,7 +134,7 @@ def test_a_credential_from_ff_variables_is_read_from_the_same_variable_in_the_wo
 def test_granularity_is_an_airflow_option(make_project, tmp_path: Path, ffc) -> None:
     project = project_with_profile(make_project)
     result = ffc("compile", project, "--target", "prefect", "--out", tmp_path / "flows", "--env", "dev", "--granularity", "group")
-    assert result.exit_code == 1 and "--granularity is for Airflow" in result.output
+    assert result.exit_code == 1 and "--granularity is for --target airflow, not prefect" in result.output
 
 
 def test_a_hostile_fixed_setting_reaches_the_worker_unchanged(make_project, tmp_path: Path, monkeypatch) -> None:
