@@ -31,9 +31,7 @@ from flowforge_compiler.materializations import MaterializationConfig, SeedMater
 from flowforge_compiler.plan import (
     STREAM_TABLE_COLUMNS,
     Plan,
-    PlanAirflow,
     PlanNode,
-    PlanPrefect,
     PlanProfile,
     PlanProject,
     PlanSource,
@@ -148,8 +146,7 @@ def compile_project(
             vars=project_vars,
             schedule=project.config.schedule,
             dialect=project.config.dialect,
-            airflow=PlanAirflow.model_validate(project.config.airflow.model_dump()),
-            prefect=PlanPrefect.model_validate(project.config.prefect.model_dump()),
+            targets=project.config.target_blocks(),
         ),
         profile=PlanProfile(
             name=profile.name,

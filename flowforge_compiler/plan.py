@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validat
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.materializations import MaterializationConfig, materialization_config
 
-IR_VERSION = "8"  # 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "9"  # 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 
@@ -42,24 +42,15 @@ class Relation(_IR):
         return ".".join(self.parts())
 
 
-class PlanAirflow(_IR):
-    owner: str = "flowforge"
-    tags: list[str] = Field(default_factory=list)
-    depends_on_past: bool = False
-
-
-class PlanPrefect(_IR):
-    tags: list[str] = Field(default_factory=list)
-
-
 class PlanProject(_IR):
     name: str
     version: str
     vars: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = None
     dialect: str = DEFAULT_DIALECT  # the dialect models are written in
-    airflow: PlanAirflow = Field(default_factory=PlanAirflow)  # project.yml `airflow:`
-    prefect: PlanPrefect = Field(default_factory=PlanPrefect)  # project.yml `prefect:`
+    # project.yml's per-target blocks (`airflow:`, `prefect:`) as written, by target name; each
+    # target validates its own when it writes
+    targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class PlanProfile(_IR):

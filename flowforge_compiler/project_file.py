@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -134,21 +134,6 @@ class DocsSettings(Strict):
         return value
 
 
-class AirflowSettings(Strict):
-    """project.yml `airflow:`: what the generated DAG carries besides the plan."""
-
-    owner: str = "flowforge"
-    tags: list[str] = Field(default_factory=list)  # added to ["flowforge", <project name>]
-    depends_on_past: bool = False
-    # No e-mail keys: Airflow 3 deprecates e-mail on tasks in favour of notifiers.
-
-
-class PrefectSettings(Strict):
-    """project.yml `prefect:`: what the generated flow carries besides the plan."""
-
-    tags: list[str] = Field(default_factory=list)  # added to ["flowforge", <project name>]
-
-
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -239,8 +224,16 @@ class ProjectConfig(Strict):
     tests: list[CheckSpec] = Field(default_factory=list)
     docs: DocsSettings = Field(default_factory=DocsSettings)
     dialect: str = DEFAULT_DIALECT  # the SQL dialect models are written in; transpiled per engine
-    airflow: AirflowSettings = Field(default_factory=AirflowSettings)
-    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+    # Per-target blocks (what a generated DAG or flow carries besides the plan): kept as written
+    # and validated by their target when it writes (targets/airflow.py, targets/prefect.py).
+    airflow: dict[str, Any] = Field(default_factory=dict)
+    prefect: dict[str, Any] = Field(default_factory=dict)
+
+    TARGET_BLOCKS: ClassVar[tuple[str, ...]] = ("airflow", "prefect")
+
+    def target_blocks(self) -> dict[str, dict[str, Any]]:
+        """The per-target blocks project.yml gives, by target name."""
+        return {name: block for name in self.TARGET_BLOCKS if (block := getattr(self, name))}
     streams: list[StreamConfig] = Field(default_factory=list)
 
     @field_validator("dialect")

@@ -12,14 +12,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.schedule import validate_schedule
+from flowforge_compiler.yaml_files import Strict
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
 from targets.target import Target, Written, option
 from targets.task_graph import PLAN_TASK, Granularity, OrchestratorOptions, group_graph, task_graph
+
+
+class AirflowSettings(Strict):
+    """project.yml `airflow:`: what the generated DAG carries besides the plan."""
+
+    owner: str = "flowforge"
+    tags: list[str] = Field(default_factory=list)  # added to ["flowforge", <project name>]
+    depends_on_past: bool = False
+    # No e-mail keys: Airflow 3 deprecates e-mail on tasks in favour of notifiers.
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +54,7 @@ class AirflowTarget(Target):
     name = "airflow"
     help = "a static Airflow DAG file and its bundle, in the DAGs folder --out"
     options = AirflowOptions
+    settings = AirflowSettings
 
     def write(self, plan: Plan, root: Path, out: Path | None, profile: Profile, options: Any) -> Written:
         assert out is not None and isinstance(options, AirflowOptions)
@@ -60,6 +73,7 @@ def write_airflow(plan: Plan, root: Path, out: Path, profile: Profile, options: 
     Nothing is written outside `out`."""
     options = options.named(plan)
     validate_id(str(options.dag_id), "--dag-id")
+    AirflowTarget.settings_of(plan, root)  # project.yml's airflow: block, its errors with their line
     if options.schedule is not None:
         validate_schedule(options.schedule, "--schedule")
     folder = OutputFolder(out)
@@ -91,9 +105,8 @@ def pools_json(plan: Plan, options: AirflowOptions) -> str:
     return json.dumps(pool, indent=2, sort_keys=True) + "\n"
 
 
-def _project_default_args(plan: Plan) -> dict[str, object]:
+def _project_default_args(settings: AirflowSettings) -> dict[str, object]:
     """project.yml `airflow:` as default_args."""
-    settings = plan.project.airflow
     return {"owner": settings.owner, "depends_on_past": settings.depends_on_past}
 
 
@@ -119,6 +132,7 @@ def _module(
     groups: dict[str, list[str]],
     plan_task: str | None,
 ) -> str:
+    settings = AirflowTarget.settings_of(plan)
     single_writer = plan.profile.single_writer
     schedule = options.schedule if options.schedule is not None else plan.project.schedule
     doc = project_summary(plan, str(options.dag_id))
@@ -147,7 +161,7 @@ TASK_TIMEOUT_SECONDS = {options.task_timeout!r}  # None: no limit
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 AIRFLOW_CONN = {options.airflow_conn!r}  # credentials from this Airflow connection, read by each task
-PROJECT_DEFAULT_ARGS = {_project_default_args(plan)!r}  # project.yml `airflow:`
+PROJECT_DEFAULT_ARGS = {_project_default_args(settings)!r}  # project.yml `airflow:`
 PLAN_TASK_ID = {plan_task!r}  # its XCom "chosen": the task ids of the nodes that build in this run
 
 # (kind, node id, task id, task group, asset URI published when it builds, URIs it reads, docs).
@@ -258,7 +272,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     max_active_tasks={max_tasks!r},
-    tags={sorted({"flowforge", plan.project.name, *plan.project.airflow.tags})!r},
+    tags={sorted({"flowforge", plan.project.name, *settings.tags})!r},
     doc_md=DESCRIPTION,
     # Trigger-time controls (the Trigger DAG form, or `airflow dags trigger --conf`). Vars are
     # compiled into the SQL, so changing them means compiling again with --vars.

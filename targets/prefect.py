@@ -11,14 +11,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.schedule import cron_for_prefect
+from flowforge_compiler.yaml_files import Strict
 from targets.bundle import write_bundle
 from targets.codegen import header, project_summary, py_rows
 from targets.output import OutputFolder, id_from_name, validate_id
 from targets.target import Target, Written, option
 from targets.task_graph import OrchestratorOptions, task_graph
+
+
+class PrefectSettings(Strict):
+    """project.yml `prefect:`: what the generated flow carries besides the plan."""
+
+    tags: list[str] = Field(default_factory=list)  # added to ["flowforge", <project name>]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +48,7 @@ class PrefectTarget(Target):
     name = "prefect"
     help = "a Prefect flow module and its bundle, in --out"
     options = PrefectOptions
+    settings = PrefectSettings
 
     def write(self, plan: Plan, root: Path, out: Path | None, profile: Profile, options: Any) -> Written:
         assert out is not None and isinstance(options, PrefectOptions)
@@ -57,6 +67,7 @@ def write_prefect(plan: Plan, root: Path, out: Path, profile: Profile, options: 
     Nothing is written outside `out`."""
     options = options.named(plan)
     validate_id(str(options.flow_name), "--flow-name")
+    PrefectTarget.settings_of(plan, root)  # project.yml's prefect: block, its errors with their line
     folder = OutputFolder(out)
     module = render_flow(plan, options)  # before anything is written: its errors are about the flags
     write_bundle(plan, root, folder, options.module, profile)
@@ -98,7 +109,7 @@ TASK_TIMEOUT_SECONDS = {options.task_timeout!r}  # None: no limit
 CACHE = {options.cache!r}  # off | rw | ro | wo: skip nodes whose fingerprint is unchanged
 CACHE_STORE = {options.cache_store!r}  # warehouse (_ff_meta) | file (needs a disk the workers share)
 MAX_WORKERS = {workers!r}
-TAGS = {sorted({"flowforge", plan.project.name, *plan.project.prefect.tags})!r}  # on every task and the served deployment
+TAGS = {sorted({"flowforge", plan.project.name, *PrefectTarget.settings_of(plan).tags})!r}  # on every task and the served deployment
 
 # (kind, node id, task name, upstream tasks as (kind, node id)), in dependency order. Kind
 # "plan" asks the warehouse once what must build; "node" builds the node, or returns at once when

@@ -16,9 +16,12 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from flowforge_compiler.errors import SelectionError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.yaml_files import read_yaml, validate
 
 BUILTIN = ("targets.plan_file", "targets.airflow", "targets.prefect", "targets.docs.site")
 
@@ -58,6 +61,8 @@ class Target(ABC):
     name: ClassVar[str]
     help: ClassVar[str]  # one line, for `--target`'s help
     options: ClassVar[type[TargetOptions]] = TargetOptions
+    # What project.yml's block of the target's name may hold (`airflow:`), validated when it writes.
+    settings: ClassVar[type[BaseModel] | None] = None
     needs_out: ClassVar[bool] = True  # --out is required (else the target has a default place)
     lineage: ClassVar[bool] = False  # the plan it writes carries column lineage
 
@@ -67,6 +72,17 @@ class Target(ABC):
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
             Target.registry[cls.name] = cls()
+
+    @classmethod
+    def settings_of(cls, plan: Plan, root: Path | None = None) -> Any:
+        """project.yml's block for this target, validated by its settings model; with the
+        project folder, an error names the line of project.yml, as the loader's errors do."""
+        assert cls.settings is not None
+        block = plan.project.targets.get(cls.name, {})
+        node = None
+        if root is not None and (root / "project.yml").is_file():
+            node = read_yaml(root / "project.yml", "project.yml")[1]
+        return validate(cls.settings, block, "project.yml", node, prefix=(cls.name,))
 
     @abstractmethod
     def write(self, plan: Plan, root: Path, out: Path | None, profile: Profile, options: Any) -> Written:

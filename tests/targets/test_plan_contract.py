@@ -30,6 +30,7 @@ ALLOWED = {
     "flowforge_compiler.graph": "pure graph queries",
     "flowforge_compiler.local_modules": "the project-local modules a Python model imports",
     "flowforge_compiler.unit_test_file": "the unit-test case format",
+    "flowforge_compiler.yaml_files": "strict models for a target's own block of project.yml",
 }
 ENGINE_HALVES = "flowforge_compiler.engines."  # an executor reads its own engine's settings model
 

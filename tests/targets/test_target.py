@@ -13,6 +13,7 @@ import pytest
 
 from flowforge_compiler.errors import SelectionError
 from targets.target import Target, TargetOptions, Written, build_options, flags_of, option, targets
+from tests.compiler.helpers import compile_dir as compile_dir_of
 from tests.conftest import EXAMPLES, REPO
 
 
@@ -83,3 +84,15 @@ def test_the_generators_import_no_runtime_module_while_they_write(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
     assert (tmp_path / "airflow" / "simple_duckdb.py").is_file()
+
+
+def test_a_targets_block_in_project_yml_is_validated_by_the_target_with_its_line(make_project, tmp_path: Path, monkeypatch) -> None:
+    from flowforge_compiler.errors import ProjectFileError
+    from tests.targets.generated_code import compile_target
+
+    monkeypatch.setenv("FF_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    root = make_project({"project.yml": "name: t\nversion: '1'\nairflow:\n  owner: me\n  ownr: typo\n", "models/a.ff.sql": "select 1 as x"})
+    with pytest.raises(ProjectFileError) as info:
+        targets()["airflow"].settings_of(compile_dir_of(root), root)
+    assert "project.yml:5" in info.value.render() and "ownr" in info.value.render()
+    compile_target("prefect", root, tmp_path / "flows")  # another target's block is not its business
