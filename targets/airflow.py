@@ -60,8 +60,7 @@ class AirflowTarget(Target):
         assert out is not None and isinstance(options, AirflowOptions)
         options = options.named(plan)
         dag_file = write_airflow(plan, root, out, profile, options)
-        count = len(options.node_ids) if options.node_ids is not None else len(plan.nodes)
-        return Written(dag_file, f"Wrote the Airflow DAG {options.dag_id!r} ({count} nodes) -> {dag_file}")
+        return Written(dag_file, f"Wrote the Airflow DAG {options.dag_id!r} ({options.node_count(plan)} nodes) -> {dag_file}")
 
 
 def default_dag_id(project_name: str) -> str:

@@ -54,8 +54,7 @@ class PrefectTarget(Target):
         assert out is not None and isinstance(options, PrefectOptions)
         options = options.named(plan)
         module = write_prefect(plan, root, out, profile, options)
-        count = len(options.node_ids) if options.node_ids is not None else len(plan.nodes)
-        return Written(module, f"Wrote the Prefect flow {options.flow_name!r} ({count} nodes) -> {module}")
+        return Written(module, f"Wrote the Prefect flow {options.flow_name!r} ({options.node_count(plan)} nodes) -> {module}")
 
 
 def default_flow_name(project_name: str) -> str:

@@ -46,6 +46,10 @@ class TargetOptions:
 
     node_ids: tuple[str, ...] | None = None  # a --select subset; None is every node
 
+    def node_count(self, plan: Plan) -> int:
+        """How many of the plan's nodes the target writes for."""
+        return len(self.node_ids) if self.node_ids is not None else len(plan.nodes)
+
 
 @dataclass(frozen=True)
 class Written:
