@@ -112,11 +112,10 @@ def build_options(target: Target, given: dict[str, Any], **context: Any) -> Any:
     for name, value in given.items():
         if name in mine:
             continue
-        owners = sorted(t.name for t in targets().values() if name in flags_of(t.options))
-        default = next(f.default for t in targets().values() for n, (f, _) in flags_of(t.options).items() if n == name)
-        if value != default:
-            flag = next(flag for t in targets().values() for n, (_, flag) in flags_of(t.options).items() if n == name)
-            raise SelectionError(f"{flag.names[0]} is for --target {' or '.join(owners)}, not {target.name}")
-    values = {name: value for name, value in given.items() if name in mine}
+        owners = {t.name: flags_of(t.options)[name] for t in targets().values() if name in flags_of(t.options)}
+        field, flag = next(iter(owners.values()))
+        if value != field.default:
+            raise SelectionError(f"{flag.names[0]} is for --target {' or '.join(sorted(owners))}, not {target.name}")
     known = {f.name for f in dataclasses.fields(target.options)}
+    values = {name: value for name, value in given.items() if name in mine}
     return target.options(**values, **{k: v for k, v in context.items() if k in known})

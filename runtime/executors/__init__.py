@@ -25,8 +25,7 @@ def executor_class(spec: EngineSpec) -> type[Executor]:
     try:
         found = getattr(import_module(module), name)
     except ModuleNotFoundError as exc:
-        if exc.name and any(exc.name.split(".")[0] == required.split(".")[0] for required in spec.requires):
-            raise EngineNotInstalledError(spec.name, spec.extra, exc.name) from exc
+        _raise_missing_extra(spec, exc)
         raise
     if not (isinstance(found, type) and issubclass(found, Executor)):
         raise ProfileError(f"the {spec.name} engine names {spec.executor!r} as its executor, which is not an Executor class")
@@ -45,10 +44,15 @@ def open_executor(profile: Profile, *, lock_timeout: float = DEFAULT_LOCK_TIMEOU
     try:
         return cls(profile, lock_timeout=lock_timeout)
     except ModuleNotFoundError as exc:
-        spec = profile.spec
-        if exc.name and any(exc.name.split(".")[0] == required.split(".")[0] for required in spec.requires):
-            raise EngineNotInstalledError(spec.name, spec.extra, exc.name) from exc
+        _raise_missing_extra(profile.spec, exc)
         raise
+
+
+def _raise_missing_extra(spec: EngineSpec, exc: ModuleNotFoundError) -> None:
+    """A driver the engine's extra installs is missing: say which extra to install (other
+    missing modules go on as they are)."""
+    if exc.name and any(exc.name.split(".")[0] == required.split(".")[0] for required in spec.requires):
+        raise EngineNotInstalledError(spec.name, spec.extra, exc.name) from exc
 
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT", "Executor", "executor_class", "open_executor"]
