@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from flowforge_compiler.profiles import Profile
 from flowforge_compiler.engines.postgres import PostgresProfile, PostgresSettings
+from flowforge_compiler.profiles import Profile
 from runtime import open_executor
 
 

@@ -30,8 +30,8 @@ from sqlglot import exp
 from flowforge_compiler.compile import compile_project
 from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.project import load_project
+from flowforge_compiler.sql_names import column, literal
 from runtime import open_executor
-from runtime.statements import column, literal
 from runtime.streaming import run_stream
 
 PROJECT = """name: bench_stream

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
+from flowforge_compiler.check_types import CheckSpec, PlanCheck
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.errors import Location, ProjectFileError
-from flowforge_compiler.plan import CHECK_MODELS, PlanCheck, PlanNode, Relation
-from flowforge_compiler.project_file import CheckSpec, RelationshipsCheck
+from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.sql_statements import boolean_filter
 from flowforge_compiler.transpile import expression_to_engine
@@ -23,7 +23,6 @@ from flowforge_compiler.transpile import expression_to_engine
 if TYPE_CHECKING:
     from flowforge_compiler.sql_models import SqlCompile
 
-_COMMON = {"type", "table", "tags", "severity", "where", "name"}
 _CALL = re.compile(r"^\s*(?P<func>ref|source)\s*\((?P<args>.*)\)\s*$", re.DOTALL)
 
 
@@ -45,9 +44,10 @@ def bind_checks(
         where = Location("project.yml", lines[position] if position < len(lines) else None)
         (table, relation), node = _bind(spec.table, by_name, sources, f"tests[{position}].table", where)
         nodes_read = [node] if node else []
-        params = {k: v for k, v in spec.model_dump().items() if k not in _COMMON}
-        if isinstance(spec, RelationshipsCheck):
-            (params["to"], params["to_relation"]), other = _bind(spec.to, by_name, sources, f"tests[{position}].to", where)
+        check_type = PlanCheck.registry[spec.type]
+        params = {k: v for k, v in spec.model_dump().items() if k not in CheckSpec.model_fields}
+        for written, bound in check_type.binds.items():
+            (params[written], params[bound]), other = _bind(params[written], by_name, sources, f"tests[{position}].{written}", where)
             if other and other not in nodes_read:
                 nodes_read.append(other)
         filter_sql = None
@@ -62,7 +62,7 @@ def bind_checks(
         used[base] = used.get(base, 0) + 1
         check_id = base if used[base] == 1 else f"{base}_{used[base]}"
         checks.append(
-            CHECK_MODELS[spec.type](
+            check_type(
                 id=check_id,
                 type=spec.type,
                 table=table,

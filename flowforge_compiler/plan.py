@@ -11,38 +11,22 @@ import re
 from collections.abc import Collection, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
+from pydantic import Field, SerializeAsAny, field_validator
 
+from flowforge_compiler.check_types import PlanCheck, TypedCheck
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.materializations import MaterializationConfig, materialization_config
+from flowforge_compiler.relation import IRModel
+from flowforge_compiler.relation import Relation as Relation  # the plan's name for a relation, for its readers
 
 IR_VERSION = "9"  # 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 
 
-class _IR(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Relation(_IR):
-    """A relation as (catalog, schema, name): never a dotted string to split, so a name may hold
-    dots. A node's relation is its name in the profile's schema; a source's may name a schema."""
-
-    catalog: str | None = None
-    schema_: str | None = Field(default=None, alias="schema")
-    name: str
-
-    def parts(self) -> tuple[str, ...]:
-        return tuple(p for p in (self.catalog, self.schema_, self.name) if p is not None)
-
-    def __str__(self) -> str:
-        return ".".join(self.parts())
-
-
-class PlanProject(_IR):
+class PlanProject(IRModel):
     name: str
     version: str
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -53,7 +37,7 @@ class PlanProject(_IR):
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
-class PlanProfile(_IR):
+class PlanProfile(IRModel):
     """Which profile the plan was compiled for; never its credentials."""
 
     name: str
@@ -62,7 +46,7 @@ class PlanProfile(_IR):
     single_writer: bool = False  # one writing process at a time: orchestrators run one task at a time
 
 
-class PythonEntry(_IR):
+class PythonEntry(IRModel):
     """Where the runtime finds a Python model and what it must check before calling it."""
 
     path: str
@@ -71,7 +55,7 @@ class PythonEntry(_IR):
     modules: list[str] = Field(default_factory=list)  # project-local module files it imports
 
 
-class SeedEntry(_IR):
+class SeedEntry(IRModel):
     path: str
     format: Literal["csv", "parquet", "sql"]
     column_types: dict[str, str] = Field(default_factory=dict)
@@ -91,7 +75,7 @@ STREAM_TABLE_COLUMNS = (
 )
 
 
-class StreamSourceEntry(_IR):
+class StreamSourceEntry(IRModel):
     type: Literal["file_tail", "kafka"]
     path: str | None = None  # file_tail: a file or glob; relative to the project, or absolute
     bootstrap_servers: str | None = None  # kafka
@@ -101,7 +85,7 @@ class StreamSourceEntry(_IR):
     max_batch_bytes: int = 4_000_000
 
 
-class StreamEntry(_IR):
+class StreamEntry(IRModel):
     """A stream node: events tailed from `source`, sessionized into the node's relation."""
 
     name: str  # the stream's name in project.yml (`ffc stream --stream NAME`)
@@ -112,24 +96,24 @@ class StreamEntry(_IR):
     revenue_column: str | None = None
 
 
-class NodeConfig(_IR):
+class NodeConfig(IRModel):
     dialect: str | None = None  # what the SQL was written in (SQL nodes); `sql` is the engine's dialect
     transpile: bool = True  # false: engine-native SQL, kept as written
 
 
-class ColumnSource(_IR):
+class ColumnSource(IRModel):
     relation: str
     column: str
 
 
-class PlanColumn(_IR):
+class PlanColumn(IRModel):
     """One output column of a SQL model and the upstream columns it derives from."""
 
     name: str
     sources: list[ColumnSource] = Field(default_factory=list)
 
 
-class PlanNode(_IR):
+class PlanNode(IRModel):
     id: str
     kind: NodeKind
     relation: str
@@ -168,96 +152,7 @@ class PlanNode(_IR):
         return self.materialization.builds_relation
 
 
-class PlanCheck(_IR):
-    """A data-quality check and the node whose table it guards; each type below adds its own
-    typed parameters, so the plan says exactly what a check needs."""
-
-    id: str
-    type: str
-    table: str  # as shown to people: the relation's name, schema-qualified for a source
-    relation: Relation
-    node: str | None
-    nodes: list[str] = Field(default_factory=list)  # every node the check reads
-    severity: Literal["error", "warn"] = "error"
-    where: str | None = None  # in the engine's dialect
-    tags: list[str] = Field(default_factory=list)
-
-
-class NotNullPlanCheck(PlanCheck):
-    type: Literal["not_null"]
-    column: str
-
-
-class UniquePlanCheck(PlanCheck):
-    type: Literal["unique"]
-    column: str
-
-
-class GreaterEqualPlanCheck(PlanCheck):
-    type: Literal["greater_equal"]
-    column: str
-    threshold: bool | int | float | str = 0
-
-
-class NonNegativeSumPlanCheck(PlanCheck):
-    type: Literal["non_negative_sum"]
-    column: str
-
-
-class RowCountBetweenPlanCheck(PlanCheck):
-    type: Literal["row_count_between"]
-    min: int = 1
-    max: int | None = None
-
-
-class FreshnessPlanCheck(PlanCheck):
-    type: Literal["freshness"]
-    column: str
-    max_delay_minutes: float
-
-
-class AcceptedValuesPlanCheck(PlanCheck):
-    type: Literal["accepted_values"]
-    column: str
-    values: list[Any]
-
-
-class RelationshipsPlanCheck(PlanCheck):
-    type: Literal["relationships"]
-    column: str
-    to: str  # as shown to people
-    to_relation: Relation
-    to_column: str = "id"
-
-
-class SqlPlanCheck(PlanCheck):
-    """A query that fails the check when it returns rows (or, with `fail_calc`, when that
-    aggregate over its rows is not 0): dbt's singular and generic tests."""
-
-    type: Literal["sql"]
-    sql: str  # one SELECT, in the engine's dialect
-    path: str  # the file it is written in, relative to the project
-    fail_calc: str | None = None  # dbt's fail_calc: the failures are this aggregate over the rows (not their count)
-
-
-TypedCheck = Annotated[
-    NotNullPlanCheck
-    | UniquePlanCheck
-    | GreaterEqualPlanCheck
-    | NonNegativeSumPlanCheck
-    | RowCountBetweenPlanCheck
-    | FreshnessPlanCheck
-    | AcceptedValuesPlanCheck
-    | RelationshipsPlanCheck
-    | SqlPlanCheck,
-    Field(discriminator="type"),
-]
-CHECK_MODELS: dict[str, type[PlanCheck]] = {
-    get_args(m.model_fields["type"].annotation)[0]: m for m in get_args(get_args(TypedCheck)[0])
-}
-
-
-class PlanSource(_IR):
+class PlanSource(IRModel):
     source: str
     table: str
     identifier: str
@@ -272,7 +167,7 @@ class PlanSource(_IR):
         return f"{self.schema_}.{self.identifier}" if self.schema_ else self.identifier
 
 
-class Plan(_IR):
+class Plan(IRModel):
     ir_version: str = IR_VERSION
     flowforge_version: str
     project: PlanProject

@@ -6,8 +6,9 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
+from flowforge_compiler.check_types import WrittenCheck
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.materializations import IncrementalStrategy, chosen_in_config
 from flowforge_compiler.plan import SECRET_OPTION
@@ -47,79 +48,6 @@ class ModelConfig(Strict):
         if value is not None and value not in chosen_in_config():
             raise ValueError(f"{value!r} is not a materialization (use one of: {', '.join(chosen_in_config())})")
         return value
-
-
-class _CheckBase(Strict):
-    table: str
-    tags: list[str] = Field(default_factory=list)
-    severity: Literal["error", "warn"] = "error"
-    where: str | None = None
-    name: str | None = None
-
-
-class NotNullCheck(_CheckBase):
-    type: Literal["not_null"]
-    column: str
-
-
-class UniqueCheck(_CheckBase):
-    type: Literal["unique"]
-    column: str
-
-
-class GreaterEqualCheck(_CheckBase):
-    type: Literal["greater_equal"]
-    column: str
-    threshold: bool | int | float | str = 0  # kept as written: 0 stays 0, so boolean columns compare
-
-
-class NonNegativeSumCheck(_CheckBase):
-    type: Literal["non_negative_sum"]
-    column: str
-
-
-class RowCountBetweenCheck(_CheckBase):
-    type: Literal["row_count_between"]
-    min: int = 1
-    max: int | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RowCountBetweenCheck:
-        if self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
-        return self
-
-
-class FreshnessCheck(_CheckBase):
-    type: Literal["freshness"]
-    column: str
-    max_delay_minutes: float
-
-
-class AcceptedValuesCheck(_CheckBase):
-    type: Literal["accepted_values"]
-    column: str
-    values: list[Any]
-
-
-class RelationshipsCheck(_CheckBase):
-    type: Literal["relationships"]
-    column: str
-    to: str
-    to_column: str = "id"
-
-
-CheckSpec = Annotated[
-    NotNullCheck
-    | UniqueCheck
-    | GreaterEqualCheck
-    | NonNegativeSumCheck
-    | RowCountBetweenCheck
-    | FreshnessCheck
-    | AcceptedValuesCheck
-    | RelationshipsCheck,
-    Field(discriminator="type"),
-]
 
 
 class DocsSettings(Strict):
@@ -221,7 +149,7 @@ class ProjectConfig(Strict):
     vars: dict[str, Any] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     schedule: str | None = None
-    tests: list[CheckSpec] = Field(default_factory=list)
+    tests: list[WrittenCheck] = Field(default_factory=list)
     docs: DocsSettings = Field(default_factory=DocsSettings)
     dialect: str = DEFAULT_DIALECT  # the SQL dialect models are written in; transpiled per engine
     # Per-target blocks (what a generated DAG or flow carries besides the plan): kept as written

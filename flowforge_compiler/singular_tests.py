@@ -22,11 +22,12 @@ from pydantic import field_validator
 from sqlglot import exp
 
 from flowforge_compiler.authoring import relation_for
+from flowforge_compiler.check_types import FailingRows, PlanCheck
 from flowforge_compiler.dbt_project import GenericTest
 from flowforge_compiler.drafts import Missing, collect_missing
 from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext, simple_calls
 from flowforge_compiler.errors import DependencyNotFoundError, Location, TemplateError
-from flowforge_compiler.plan import PlanCheck, PlanNode, Relation, SqlPlanCheck
+from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.project import SqlModelFile
 from flowforge_compiler.sql_models import SqlCompile, analysed
 from flowforge_compiler.sql_statements import boolean_filter, is_blank, one_expression, strip_statement
@@ -176,7 +177,7 @@ class _Queries:
             unique = f"{check_id}_{n}"
         self.taken.add(unique)
         self.checks.append(
-            SqlPlanCheck(
+            FailingRows(
                 id=unique, type="sql", table=table, relation=relation, node=guarded.id if guarded else None, nodes=read,
                 severity=severity, tags=sorted(set(tags)), sql=engine_sql, path=path, fail_calc=calc,
             )  # fmt: skip

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from flowforge_compiler.check_types import CheckedRows, CheckQuery, PlanCheck
 from flowforge_compiler.errors import Location
-from flowforge_compiler.plan import PlanCheck
+from flowforge_compiler.sql_names import relation
 from flowforge_compiler.sql_statements import boolean_filter
-from runtime.check_types import CHECK_TYPES, CheckInput, CheckQuery
 from runtime.executors.base import Executor
-from runtime.statements import relation
 
 
 @dataclass(frozen=True)
@@ -43,16 +42,13 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
     """The SQL for one check, built with sqlglot and rendered in the executor's dialect: no
     parameter can close a parenthesis or start a statement (names are quoted identifiers, values
     literals, and a `where:` filter is parsed as one expression)."""
-    check_type = CHECK_TYPES.get(check.type)
-    if check_type is None:
-        raise ValueError(f"unknown check type {check.type!r}")
     source: exp.Expr = relation(check.relation)
     if check.where:
         # validated at compile time; checked again so a hand-edited plan cannot smuggle a statement in
         dialect = ex.profile.dialect
         where = boolean_filter(check.where, Location("plan.json"), what=f"the where: of check {check.id!r}", dialect=dialect)
         source = exp.select("*").from_(source).where(exp.maybe_parse(where, dialect=dialect)).subquery("checked")
-    return check_type.query(CheckInput(check, source, ex.statements.sql, ex.profile.dialect))
+    return check.query(CheckedRows(source, ex.statements.sql, ex.profile.dialect))
 
 
 def run_check(check: PlanCheck, executor: Executor) -> CheckResult:

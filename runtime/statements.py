@@ -1,11 +1,11 @@
 """Every statement FlowForge itself issues, built as a sqlglot expression and rendered in the
 engine's dialect.
 
-One quoting rule: each part of a relation and each column FlowForge names is a quoted
-identifier, so dots, quotes and upper case in names reach the engine intact, in its own quote
-characters. A relation given as text is one name (a node's, in the profile's schema), never a
-dotted string to split; a schema-qualified one comes as a `Relation`. A model's SQL (already in the engine's dialect, checked at compile time to be
-one query) is the only text FlowForge does not build: it goes where the statement's query goes.
+Names follow the one quoting rule of `flowforge_compiler.sql_names` (each part a quoted
+identifier, in the engine's own quote characters). A relation given as text is one name (a
+node's, in the profile's schema), never a dotted string to split; a schema-qualified one comes as
+a `Relation`. A model's SQL (already in the engine's dialect, checked at compile time to be one
+query) is the only text FlowForge does not build: it goes where the statement's query goes.
 """
 
 from __future__ import annotations
@@ -19,33 +19,10 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
-from flowforge_compiler.plan import Relation
 from flowforge_compiler.rewrites import Rewrite, rewrite
+from flowforge_compiler.sql_names import Name, column, count_star, literal, relation
 
 _QUERY = "ff_model_query"  # the placeholder a model's own SQL replaces
-
-
-Name = str | Relation  # one name, or (catalog, schema, name)
-
-
-def relation(name: Name) -> exp.Table:
-    """A relation as a table of quoted identifiers."""
-    if isinstance(name, str):
-        return exp.table_(name, quoted=True)
-    return exp.table_(name.name, db=name.schema_, catalog=name.catalog, quoted=True)
-
-
-def column(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
-
-
-def literal(value: Any) -> exp.Expr:
-    """A Python value as a SQL literal, escaped for the dialect it is rendered in."""
-    return exp.convert(value)
-
-
-def count_star() -> exp.Expr:
-    return exp.Count(this=exp.Star())
 
 
 def _key_comes_again(source: Name, keys: Sequence[str]) -> exp.Exists:

@@ -23,11 +23,12 @@ from flowforge_compiler.errors import FlowForgeError, ModelBuildError, ProfileEr
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.sql_names import Name, relation
 from runtime import python_models
 from runtime.materializations import materialization_of, node_sql
 from runtime.meta_store import MetaStore
 from runtime.results import NodeResult
-from runtime.statements import Name, Statements, relation
+from runtime.statements import Statements
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -34,8 +34,8 @@ from flowforge_compiler.errors import ModelBuildError, ProfileError
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.sql_names import Name
 from runtime.executors.base import Executor, RelationKind, sql_log
-from runtime.statements import Name
 
 if TYPE_CHECKING:
     import pyarrow as pa

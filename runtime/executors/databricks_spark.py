@@ -20,10 +20,10 @@ from flowforge_compiler.engines.databricks_spark import DatabricksSparkSettings
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.sql_names import Name
 from runtime.executors.base import TEMP_SUFFIX, Executor, RelationKind
 from runtime.executors.spark_session import spark_session
 from runtime.meta_store import META_TABLE, CacheEntry, MetaStore
-from runtime.statements import Name
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from flowforge_compiler.engines.duckdb import MEMORY, DuckDBProfile, DuckDBSettings
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.sql_names import Name
 from runtime.executors.base import Executor, RelationKind, sql_log
-from runtime.statements import Name
 
 log = logging.getLogger("flowforge")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")

@@ -21,8 +21,8 @@ from flowforge_compiler.engines.postgres import PostgresSettings
 from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.plan import Relation
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.sql_names import Name
 from runtime.executors.base import Executor, RelationKind
-from runtime.statements import Name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -295,7 +295,7 @@ def _copy_from_stdin(relation: Name, columns: list[str]) -> Any:
     """COPY relation (columns) FROM STDIN WITH (FORMAT csv)."""
     from sqlglot import exp
 
-    from runtime.statements import relation as table
+    from flowforge_compiler.sql_names import relation as table
 
     target = exp.Schema(this=table(relation), expressions=[exp.to_identifier(c, quoted=True) for c in columns])
     parameter = exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("csv"))

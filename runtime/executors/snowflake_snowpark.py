@@ -37,8 +37,8 @@ from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.materializations import IncrementalMaterialization
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.sql_names import Name, literal
 from runtime.executors.base import Executor, RelationKind
-from runtime.statements import Name, literal
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from flowforge_compiler.plan import STREAM_TABLE_COLUMNS, PlanNode
-from runtime.statements import column, literal
+from flowforge_compiler.sql_names import column, literal
 from runtime.streaming.file_tail import FileCheckpoint
 from runtime.streaming.sessionizer import Merge, Session
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from flowforge_compiler.check_types import FailingRows
 from flowforge_compiler.errors import FlowForgeError, ProjectFileError, TemplateError
-from flowforge_compiler.plan import SqlPlanCheck
 from flowforge_compiler.project import load_project
 from tests.compiler.helpers import compile_dir
 
@@ -95,8 +95,8 @@ def test_a_packages_generic_tests_become_sql_checks_with_fail_calc_and_arguments
     )
     checks = {c.id: c for c in compile_dir(root).checks}
     positive, total = checks["tools_positive_orders_amount"], checks["tools_total_below_orders_amount"]
-    assert isinstance(positive, SqlPlanCheck) and positive.fail_calc is None and "amount <= 0" in positive.sql
-    assert isinstance(total, SqlPlanCheck) and total.fail_calc == "SUM(amount)" and total.severity == "warn"
+    assert isinstance(positive, FailingRows) and positive.fail_calc is None and "amount <= 0" in positive.sql
+    assert isinstance(total, FailingRows) and total.fail_calc == "SUM(amount)" and total.severity == "warn"
     assert "amount >= 3" in total.sql and total.node == "orders"
 
 
@@ -211,5 +211,5 @@ def test_a_uses_settings_are_read_as_dbt_reads_them_and_the_rest_named(make_proj
     )
     with caplog.at_level(logging.WARNING, logger="flowforge"):
         (check,) = compile_dir(root).checks
-    assert isinstance(check, SqlPlanCheck) and check.fail_calc == "MAX(amount)"  # the use's fail_calc
+    assert isinstance(check, FailingRows) and check.fail_calc == "MAX(amount)"  # the use's fail_calc
     assert "the test 'tools.positive' on orders.amount: store_failures, warn_if not read by FlowForge" in caplog.text

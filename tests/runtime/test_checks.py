@@ -107,18 +107,60 @@ def test_checks_are_bound_to_the_node_they_guard(built) -> None:
     assert relationships not in plan.checks_guarding("users")
 
 
-def test_every_check_type_of_project_yml_has_one_registered_check_class() -> None:
+def test_every_check_type_is_one_declaration_for_project_yml_the_plan_and_the_query() -> None:
     from typing import get_args
 
-    from flowforge_compiler.project_file import CheckSpec
-    from runtime.check_types import CHECK_TYPES
+    from flowforge_compiler.check_types import PlanCheck, WrittenCheck
+    from flowforge_compiler.plan import Plan
 
-    from flowforge_compiler.plan import CHECK_MODELS
+    written = {get_args(model.model_fields["type"].annotation)[0]: model for model in get_args(get_args(WrittenCheck)[0])}
+    planned = get_args(get_args(Plan.model_fields["checks"].annotation)[0])[0]
+    assert {get_args(m.model_fields["type"].annotation)[0] for m in get_args(planned)} == set(PlanCheck.registry)
+    assert set(written) == set(PlanCheck.registry) - {"sql"}  # a query's checks come from dbt's singular tests
+    for name, check in PlanCheck.registry.items():
+        assert check.query is not PlanCheck.query, name  # each type builds its own query
+    # project.yml's entry takes the type's parameters, not the relation the compiler binds
+    assert "to" in written["relationships"].model_fields and "to_relation" not in written["relationships"].model_fields
+    assert "threshold" in written["greater_equal"].model_fields
 
-    union = get_args(CheckSpec)[0]
-    written = {get_args(model.model_fields["type"].annotation)[0] for model in get_args(union)}
-    assert set(CHECK_MODELS) == set(CHECK_TYPES)
-    assert written == set(CHECK_TYPES) - {"sql"}  # a query's checks come from dbt's singular tests
+
+def test_a_check_types_validators_also_check_what_users_write() -> None:
+    from flowforge_compiler.check_types import SPECS
+
+    with pytest.raises(ValueError, match=r"min \(5\) is greater than max \(2\)"):
+        SPECS["row_count_between"].model_validate({"type": "row_count_between", "table": "t", "min": 5, "max": 2})
+
+
+def test_a_toy_check_type_is_one_class_the_runtime_runs_unchanged(built) -> None:
+    """A check type defined here, in one class, is written as project.yml says it, stored in a
+    plan entry and run by the runtime's ordinary run_check; it is removed from the registry after."""
+    from typing import Literal
+
+    from sqlglot import exp
+
+    from flowforge_compiler.check_types import CheckedRows, CheckQuery, PlanCheck
+    from flowforge_compiler.checks import bind_checks
+    from flowforge_compiler.sql_names import column, literal
+
+    try:
+
+        class AtMost(PlanCheck):
+            type: Literal["at_most"]
+            column: str
+            limit: int
+
+            def query(self, on: CheckedRows) -> CheckQuery:
+                return self.count_where(on, exp.GT(this=column(self.column), expression=literal(self.limit)), lambda n: f"{n} above {self.limit}")
+
+        spec = AtMost.spec_model().model_validate({"type": "at_most", "table": "orders", "column": "order_id", "limit": 11})
+        root, db, plan = built
+        [check] = bind_checks([spec], plan.nodes, {})  # the compiler's binding, unchanged
+        assert isinstance(check, AtMost) and check.id == "at_most_orders_order_id"
+        with open_executor(duckdb_profile(root, db)) as executor:
+            result = run_check(check, executor)
+        assert (result.status, result.message) == ("fail", "orders.order_id has 1 above 11")
+    finally:
+        PlanCheck.registry.pop("at_most", None)
 
 
 SINGULAR = {

@@ -17,6 +17,8 @@ ALLOWED = {
     "flowforge_compiler": "__version__, for generated files' headers",
     "flowforge_compiler.plan": "the IR",
     "flowforge_compiler.materializations": "the IR's materialization configs and their traits",
+    "flowforge_compiler.check_types": "the IR's check types, each with its query",
+    "flowforge_compiler.sql_names": "the one quoting rule for names and values in FlowForge's own SQL",
     "flowforge_compiler.errors": "one error hierarchy with exit codes",
     "flowforge_compiler.engine_sdk": "the engine registry and capabilities",
     "flowforge_compiler.profiles": "profiles resolve in the worker",
