@@ -1,6 +1,7 @@
-"""The Spark executor on a real local Spark (pyspark on the machine's Java): materializations,
-the swap that keeps the old table, Python models on Spark DataFrames, seeds, checks, unit tests,
-the cache, and the one-session and one-process rules. One session serves the whole test process;
+"""The Spark executor on a real local Spark (pyspark on the machine's Java): what Spark alone
+does (the two renames of its swap and a run killed between them, Python models on Spark
+DataFrames, seed types, `_ff_meta` compaction, unit tests, the one-session and one-process
+rules); what every engine does is in test_conformance.py. One session serves the whole test process;
 each test builds in a database of its own."""
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ import pytest
 
 from flowforge_compiler.errors import FlowForgeError, ModelBuildError, ProfileError, RequiredColumnsError
 from flowforge_compiler.profiles import resolve_profile
-from runtime import open_executor, run_check, run_node
+from runtime import open_executor, run_node
 from runtime.cache import CachePolicy
 from targets.local import LevelScheduler
 from tests.compiler.helpers import compile_dir
-from tests.runtime.helpers import VIEW_CHAIN
 from tests.conftest import spark_environ
-from tests.runtime.test_checks import CASES, DATA
 
 pytestmark = pytest.mark.spark
 
@@ -46,36 +45,6 @@ def build(root: Path, environ: dict[str, str], *, full_refresh: bool = False, ca
             policy = CachePolicy.for_run(plan, executor, root, "default")
             return plan, LevelScheduler(plan, executor, root, cache=policy).run([n.id for n in plan.nodes]).results
         return plan, [run_node(plan, n.id, executor=executor, root=root, full_refresh=full_refresh) for n in plan.nodes]
-
-
-def test_materializations_build_and_rebuild(make_project, spark) -> None:
-    environ, rows = spark
-    root = make_project(VIEW_CHAIN)
-    build(root, environ)
-    assert rows(root, "select z from vv order by z") == [(22,), (42,)]
-    # Rebuilding the table under the views keeps them (Spark resolves a view's names when read).
-    (root / "models/t.ff.sql").write_text("select id * 100 as v from {{ ref('base') }}")
-    build(root, environ)
-    assert rows(root, "select z from vv order by z") == [(202,), (402,)]
-    with open_executor(resolve_profile(root, None, environ=environ)) as executor:
-        assert executor.existing_relations() == {"t", "v", "vv", "_ff_meta"}
-        assert (executor.relation_kind("t"), executor.relation_kind("v"), executor.relation_kind("base")) == ("table", "view", None)
-    # A view may replace a table of its name, and a table a view.
-    (root / "models/t.ff.sql").write_text("{{ config(materialized='view') }}select id as v from {{ ref('base') }}")
-    build(root, environ)
-    assert rows(root, "select z from vv order by z") == [(4,), (6,)]
-
-
-def test_a_failed_build_keeps_the_previous_table_and_its_rows(make_project, spark) -> None:
-    environ, rows = spark
-    root = make_project({"models/t.ff.sql": "select 1 as id union all select 2"})
-    build(root, environ)
-    (root / "models/t.ff.sql").write_text("select 1 as id union all select cast('x' as int)")
-    with pytest.raises(ModelBuildError, match="CAST_INVALID_INPUT"):
-        build(root, environ)
-    assert rows(root, "select id from t order by id") == [(1,), (2,)]
-    with open_executor(resolve_profile(root, None, environ=environ)) as executor:
-        assert executor.existing_relations() == {"t", "_ff_meta"}  # no __ff_tmp left behind
 
 
 def test_a_run_killed_between_the_two_renames_gets_its_table_back(make_project, spark) -> None:
@@ -229,32 +198,6 @@ def test_ff_meta_files_are_written_again_as_one_past_a_limit(make_project, spark
     assert {r.status for r in results} == {"skipped"}
     assert meta_files() == 1
     assert rows(root, "select count(*) from _ff_meta") == [(5,)]
-
-
-def test_every_check_type_on_spark(make_project, spark) -> None:
-    environ, _ = spark
-    tests = "".join(f"  - {check}\n" for check, _, _ in CASES)
-    root = make_project({**DATA, "project.yml": f"name: t\nversion: '1'\ntests:\n{tests}"})
-    plan, _ = build(root, environ)
-    with open_executor(resolve_profile(root, None, environ=environ)) as executor:
-        for check, (spec, passes, message) in zip(plan.checks, CASES, strict=True):
-            result = run_check(check, executor)
-            assert result.status == ("pass" if passes else "fail"), (spec, result.message)
-            if message:
-                assert message in result.message, spec
-            executor.read_arrow(result.failing_rows_sql)
-
-
-def test_a_second_run_builds_nothing_and_a_changed_model_rebuilds(make_project, spark) -> None:
-    environ, _ = spark
-    root = make_project({"models/a.ff.sql": "select 1 as id", "models/b.ff.sql": "select id from {{ ref('a') }}"})
-    _, first = build(root, environ, cache=True)
-    assert [r.status for r in first] == ["built", "built"]
-    _, second = build(root, environ, cache=True)
-    assert [r.status for r in second] == ["skipped", "skipped"]
-    (root / "models/b.ff.sql").write_text("select id + 1 as id from {{ ref('a') }}")
-    _, third = build(root, environ, cache=True)
-    assert [(r.node_id, r.status) for r in third] == [("a.ff", "skipped"), ("b.ff", "built")]
 
 
 def test_unit_tests_run_in_a_throwaway_database_dropped_afterwards(example_copy, spark) -> None:

@@ -63,18 +63,6 @@ def test_failed_python_model_leaves_previous_table(make_project, tmp_path: Path)
     assert rows(db, "select count(*) from p") == [(3,)]
 
 
-def test_replacing_a_view_with_a_table_and_back(make_project, tmp_path: Path) -> None:
-    root = make_project({"models/x.ff.sql": "{{ config(materialized='view') }}select 1 as a"})
-    db = tmp_path / "w.duckdb"
-    build_all(root, db)
-    (root / "models/x.ff.sql").write_text("{{ config(materialized='table') }}select 2 as a")
-    build_all(root, db)
-    assert rows(db, "select table_type from information_schema.tables where table_name = 'x'") == [("BASE TABLE",)]
-    (root / "models/x.ff.sql").write_text("{{ config(materialized='view') }}select 3 as a")
-    build_all(root, db)
-    assert rows(db, "select a from x") == [(3,)]
-
-
 def test_python_call_conventions_and_arrow_types(make_project, tmp_path: Path) -> None:
     root = make_project(
         {

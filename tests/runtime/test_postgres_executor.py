@@ -1,10 +1,10 @@
-"""The PostgreSQL executor on a real server: materializations, atomic replace under dependent
-views, COPY of Python results, incremental models, checks, isolation and error messages."""
+"""The PostgreSQL executor on a real server: atomic replace under dependent views, COPY of
+Python results, merge with duplicate keys, isolation and error messages (what every engine does
+is in test_conformance.py)."""
 
 from __future__ import annotations
 
 import time
-
 from pathlib import Path
 
 import psycopg
@@ -12,10 +12,9 @@ import pytest
 
 from flowforge_compiler.errors import FlowForgeError, ModelBuildError
 from flowforge_compiler.profiles import resolve_profile
-from runtime import open_executor, run_check, run_node
+from runtime import open_executor, run_node
 from tests.compiler.helpers import compile_dir
 from tests.runtime.helpers import VIEW_CHAIN
-from tests.runtime.test_checks import CASES, DATA
 
 pytestmark = pytest.mark.postgres
 
@@ -61,17 +60,6 @@ def test_materializations_and_dependent_views_survive_rebuilds(make_project, pg)
     assert kinds == {"t": "BASE TABLE", "v": "VIEW", "vv": "VIEW", "_ff_meta": "BASE TABLE"}
 
 
-def test_failed_build_leaves_previous_table_and_rows(make_project, pg) -> None:
-    profile_for, rows = pg
-    root = make_project({"models/t.ff.sql": "select 1 as id union all select 2"})
-    build(root, profile_for(root))
-    (root / "models/t.ff.sql").write_text("select 1 as id union all select 1 / 0")
-    with pytest.raises(ModelBuildError, match="division by zero"):
-        build(root, profile_for(root))
-    assert rows("select id from t order by id") == [(1,), (2,)]
-    assert rows("select count(*) from information_schema.tables where table_schema = current_schema() and table_name like '%ff_tmp%'") == [(0,)]
-
-
 def test_python_results_arrive_through_copy_with_types_and_nulls(make_project, pg) -> None:
     profile_for, rows = pg
     model = (
@@ -106,20 +94,6 @@ def test_incremental_merge_with_duplicates_on_unique_key(make_project, pg) -> No
     (root / "seeds/src.csv").write_text("id,v\n1,A\n3,c\n")
     build(root, profile_for(root))
     assert rows("select id, v from m order by id") == [(1, "A"), (2, "b"), (3, "c")]
-
-
-def test_every_check_type_on_postgres(make_project, pg) -> None:
-    profile_for, _ = pg
-    tests = "".join(f"  - {check}\n" for check, _, _ in CASES)
-    root = make_project({**DATA, "project.yml": f"name: t\nversion: '1'\ntests:\n{tests}"})
-    plan, _ = build(root, profile_for(root))
-    with open_executor(profile_for(root)) as executor:
-        for check, (spec, passes, message) in zip(plan.checks, CASES, strict=True):
-            result = run_check(check, executor)
-            assert result.status == ("pass" if passes else "fail"), (spec, result.message)
-            if message:
-                assert message in result.message, spec
-            executor.read_arrow(result.failing_rows_sql)
 
 
 def test_example_gives_the_same_tables_on_duckdb_and_postgres(example_copy, pg, ffc, pg_dsn: str, pg_schema: str) -> None:

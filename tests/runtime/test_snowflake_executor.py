@@ -18,13 +18,12 @@ import pytest
 
 from flowforge_compiler.errors import ModelBuildError, ProfileError, ProjectFileError, RequiredColumnsError
 from flowforge_compiler.profiles import resolve_profile
-from runtime import open_executor, run_check, run_node
+from runtime import open_executor, run_node
 from runtime.cache import CachePolicy
 from targets.local import LevelScheduler
 from tests.compiler.helpers import compile_dir
 from tests.conftest import snowflake_profiles_yml
 from tests.runtime.helpers import VIEW_CHAIN
-from tests.runtime.test_checks import CASES, DATA
 
 pytestmark = pytest.mark.snowflake
 PY = "from flowforge_compiler import model\n"
@@ -76,17 +75,6 @@ def test_materializations_build_and_rebuild_through_the_swap_statement(sf, caplo
     assert rows(root, "select z from vv") == [(22,), (42,)]
     with open_executor(resolve_profile(root, None)) as executor:
         assert executor.relation_kind("t") == "table" and "T__FF_TMP" not in executor.existing_relations()
-
-
-def test_a_failed_build_keeps_the_previous_table_and_its_rows(sf) -> None:
-    root = sf({"models/t.ff.sql": "select 1 as id union all select 2"})
-    build(root)
-    (root / "models/t.ff.sql").write_text("select 1 as id union all select cast('x' as int)")
-    with pytest.raises(ModelBuildError, match="snowflake_snowpark"):
-        build(root)
-    assert rows(root, "select id from t") == [(1,), (2,)]
-    with open_executor(resolve_profile(root, None)) as executor:
-        assert executor.existing_relations() == {"T", "_FF_META"}  # no __ff_tmp left behind
 
 
 def _incremental(strategy: str) -> str:
@@ -198,26 +186,6 @@ def test_seeds_are_written_as_values_and_typed_seeds_cast(sf) -> None:
     assert rows(root, "select id, amount from typed") == [(1, decimal.Decimal("1.50"))]
 
 
-def test_checks_run_as_snowflake_sql_and_report_each_failure(sf) -> None:
-    tests = "".join(f"  - {check}\n" for check, _, _ in CASES)
-    root = sf({**DATA, "project.yml": f"name: t\nversion: '1'\ntests:\n{tests}"})
-    plan, _ = build(root)
-    with open_executor(resolve_profile(root, None)) as executor:
-        for check, (spec, passes, message) in zip(plan.checks, CASES, strict=True):
-            result = run_check(check, executor)
-            assert result.status == ("pass" if passes else "fail"), (spec, result.message)
-            if message:
-                assert message in result.message, (spec, result.message)
-
-
-def test_the_cache_skips_unchanged_nodes(sf) -> None:
-    root = sf({"models/a.ff.sql": "select 1 as id", "models/b.ff.sql": "select id from {{ ref('a') }}"})
-    _, first = build(root, cache=True)
-    assert [r.status for r in first] == ["built", "built"]
-    _, second = build(root, cache=True)
-    assert [r.status for r in second] == ["skipped", "skipped"]
-
-
 def test_jobs_build_in_parallel_each_thread_on_its_own_session(sf) -> None:
     root = sf({f"models/m{i}.ff.sql": f"select {i} as id" for i in range(6)})
     _, results = build(root, jobs=3)
@@ -277,8 +245,8 @@ def test_a_snowpark_model_runs_through_flowforges_call_path_on_snowparks_local_t
     executor does it, and its Snowpark result computed locally."""
     from snowflake.snowpark import DataFrame, Session
 
-    from runtime import python_models
     from flowforge_compiler.engines.snowflake_snowpark import fold
+    from runtime import python_models
 
     model = (
         PY + "from snowflake.snowpark.functions import col, lower\n"
