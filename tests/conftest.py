@@ -33,6 +33,39 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(airflow_env.remove)
 
 
+# Under `-n 2`, tests that share an expensive per-process resource go to one worker, so it
+# starts once: a module's Prefect server, Airflow metadata database, corpus builds (Spark's takes
+# a minute and a half) or browser, and the session's fakesnow server (every Snowflake test, the
+# Prefect module's among them). Every other test is scheduled on its own, as `--dist load` does.
+_SHARED_RESOURCE = {
+    "tests/targets/test_prefect.py": "fakesnow",
+    "tests/runtime/test_snowflake_executor.py": "fakesnow",
+    "tests/e2e/test_snowflake_cli.py": "fakesnow",
+    "tests/targets/test_airflow.py": "airflow",
+    "tests/compiler/test_corpus.py": "corpus",
+    "tests/targets/docs/test_browser.py": "chromium",
+}
+
+
+def shared_resource(nodeid: str) -> str | None:
+    """The group a test belongs to for scheduling (None: schedule it alone)."""
+    module, _, name = nodeid.partition("::")
+    return _SHARED_RESOURCE.get(module) or ("fakesnow" if "[snowflake_snowpark" in name else None)
+
+
+@pytest.hookimpl(optionalhook=True)  # an environment without xdist (the bigframes one) has no such hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's `loadgroup` no longer groups under pytest 9 (it renames node ids, which
+    pytest 9 no longer lets a plugin do), so the groups are a scope of `loadscope`."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedResourceScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_resource(nodeid) or nodeid
+
+    return SharedResourceScheduling(config, log)
+
+
 def write_project(root: Path, files: dict[str, str]) -> Path:
     """Write a project from {relative path: text}; a project.yml is added when missing (give it
     as None for a project without one: a dbt project)."""

@@ -17,8 +17,9 @@ from flowforge_compiler.compile import compile_project
 from flowforge_compiler.errors import ProjectFileError
 from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.project import load_project
-from runtime import open_executor, run_node
+from runtime import open_executor
 from runtime.row_compare import compare_rows
+from targets.local import LevelScheduler
 from tests.conftest import spark_environ
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -51,18 +52,23 @@ def _project(folder: Path, constructs: list[str]) -> Path:
     return folder
 
 
-def _build_all(root: Path, environ: dict[str, str]) -> dict[str, list[dict] | Exception]:
+def _build_all(root: Path, environ: dict[str, str], *, jobs: int = 1) -> dict[str, list[dict] | Exception]:
     """Every construct's rows (or the error that stopped it), built through the runtime on the
-    profile `environ` selects; one construct's failure does not hide the others'."""
+    profile `environ` selects; one construct's failure does not hide the others'. `jobs`
+    builds that many at once on the one executor (Spark: threads on the process's session)."""
     profile = resolve_profile(root, None, environ=environ)
     plan = compile_project(load_project(root), profile, environ={})
     results: dict[str, list[dict] | Exception] = {}
     with open_executor(profile) as executor:
+        run = LevelScheduler(plan, executor, root, jobs=jobs, keep_going=True).run([n.id for n in plan.nodes])
+        outcome = {r.node_id: r for r in run.results}
         for node in plan.nodes:
+            if node.kind == "seed":
+                continue
             try:
-                run_node(plan, node.id, executor=executor, root=root)
-                if node.kind != "seed":
-                    results[node.relation] = executor.read_node(node).to_pylist()
+                if outcome[node.id].status != "built":
+                    raise RuntimeError(outcome[node.id].message)
+                results[node.relation] = executor.read_node(node).to_pylist()
             except Exception as exc:  # noqa: BLE001 - reported by that construct's test
                 results[node.relation] = exc
     return results
@@ -93,7 +99,7 @@ def spark_rows(tmp_path_factory, spark_warehouse: Path) -> dict[str, list[dict]]
     database = f"ff_corpus_{uuid.uuid4().hex[:8]}"
     environ = spark_environ(spark_warehouse, database)
     try:
-        yield _build_all(root, environ)
+        yield _build_all(root, environ, jobs=3)
     finally:
         with open_executor(resolve_profile(root, None, environ=environ)) as executor:
             executor.execute(executor.statements.drop_schema(database))
