@@ -24,13 +24,35 @@ _NOT_QUERIES = frozenset(
     "PREPARE DEALLOCATE COMMENT REPLACE UPSERT LOCK UNLISTEN LISTEN NOTIFY DO".split()
 )
 
-_LEADING_COMMENTS = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
+# What follows the blank space and comments a statement may start with; each is matched at the
+# end of that lead, found by `_lead_end` in one pass (a regex for the lead, `(\s+|--...)*`,
+# backtracks exponentially when what follows does not match).
 _DDL = re.compile(
-    rf"^(?P<lead>{_LEADING_COMMENTS})create\s+(?:or\s+replace\s+)?(?P<kind>table|view)\s+"
+    r"create\s+(?:or\s+replace\s+)?(?P<kind>table|view)\s+"
     r'(?:if\s+not\s+exists\s+)?(?P<relation>(?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))*)\s+as\s+(?P<body>.*)$',
     re.IGNORECASE | re.DOTALL,
 )
-_WITH = re.compile(rf"^(?P<lead>{_LEADING_COMMENTS})with(?P<recursive>\s+recursive)?\b", re.IGNORECASE | re.DOTALL)
+_WITH = re.compile(r"with(?P<recursive>\s+recursive)?\b", re.IGNORECASE)
+
+
+def _lead_end(sql: str) -> int:
+    """Where the blank space and comments at the start of `sql` end (linear time; an
+    unterminated block comment is not part of the lead)."""
+    at, size = 0, len(sql)
+    while at < size:
+        if sql[at].isspace():
+            at += 1
+        elif sql.startswith("--", at):
+            newline = sql.find("\n", at)
+            at = size if newline < 0 else newline + 1
+        elif sql.startswith("/*", at):
+            close = sql.find("*/", at + 2)
+            if close < 0:
+                return at
+            at = close + 2
+        else:
+            return at
+    return at
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,7 @@ def strip_statement(sql: str) -> str:
 
 
 def parse_spec_era_ddl(sql: str) -> SpecEraDdl | None:
-    match = _DDL.match(sql)
+    match = _DDL.match(sql, _lead_end(sql))
     if match is None:
         return None
     relation = match.group("relation").split(".")[-1].strip('"')
@@ -59,7 +81,7 @@ def parse_spec_era_ddl(sql: str) -> SpecEraDdl | None:
 
 
 def is_blank(sql: str) -> bool:
-    return re.fullmatch(_LEADING_COMMENTS, sql, re.DOTALL) is not None
+    return _lead_end(sql) == len(sql)
 
 
 def inject_ctes(sql: str, ctes: list[tuple[str, str]]) -> str:
@@ -70,10 +92,11 @@ def inject_ctes(sql: str, ctes: list[tuple[str, str]]) -> str:
     from flowforge_compiler.dsl import quote_identifier  # the template language: only when compiling
 
     text = ",\n".join(f"{quote_identifier(name)} as (\n{body}\n)" for name, body in ctes)
-    match = _WITH.match(sql)
+    lead = _lead_end(sql)
+    match = _WITH.match(sql, lead)
     if match:
         recursive = match.group("recursive") or ""
-        return f"{match.group('lead')}with{recursive} {text},\n{sql[match.end():].lstrip()}"
+        return f"{sql[:lead]}with{recursive} {text},\n{sql[match.end():].lstrip()}"
     return f"with {text}\n{sql}"
 
 

@@ -105,6 +105,9 @@ CASES = [
     Bad("seed symlinked outside", setup="seed_link", says=("seeds/outside.csv", "outside the project folder")),
     Bad("helper symlinked outside", setup="helper_link", says=("models/helper.py", "outside the project folder")),
     Bad("unit-test csv outside", {"tests/unit/u.yml": "model: u.ff\ncases:\n  - name: c\n    inputs: {users: {csv: ../../../outside.csv}}\n    expect: {rows: [{id: 1}]}\n"}, argv=("utest", "{p}"), setup="outside_csv", says=("tests/unit/u.yml", "outside the project folder")),
+    # inputs that cost a backtracking pattern exponential time (bench/pathological_inputs.py times them)
+    Bad("pathological: a comment then 40 blanks before a statement", {"models/u.ff.sql": "-- note\n" + " " * 40 + "drop table users"}, says=("models/u.ff.sql", "is a DROP statement, not a query")),
+    Bad("pathological: blank lines and comments before a second statement", {"models/u.ff.sql": "/* a */\n" + "-- b\n \t\n" * 30 + "select 1 as x; select 2"}, says=("models/u.ff.sql", "more than one SQL statement")),
     Bad("unit-test csv missing", {"tests/unit/u.yml": "model: u.ff\ncases:\n  - name: c\n    inputs: {users: {csv: nope.csv}}\n    expect: {rows: [{id: 1}]}\n"}, argv=("utest", "{p}"), says=("tests/unit/u.yml", "looked at tests/unit/nope.csv and nope.csv")),
 ]
 
@@ -192,5 +195,5 @@ def test_bad_input_is_a_clear_error_with_the_right_exit_code(case: Bad, tmp_path
 def test_the_sweep_covers_every_family_of_bad_input() -> None:
     """Keeps the sweep honest when rows are edited: each family from the issue has cases."""
     ids = " ".join(c.id for c in CASES)
-    for family in ("duplicate key", "cron", "min > max", "two statements", "self ref", "signature", "DSN", "DuckDB path", "selector", "--out", "symlinked outside", "csv", "project path"):
+    for family in ("duplicate key", "cron", "min > max", "two statements", "self ref", "signature", "DSN", "DuckDB path", "selector", "--out", "symlinked outside", "csv", "project path", "pathological"):
         assert family in ids, family
