@@ -2,7 +2,7 @@
 
 Chosen by reading dbt-labs' jaffle_shop and jaffle-shop and the projects Cosmos tests with:
 `log`, `return`, `adapter.dispatch` (`<type>__name`, then `default__name`), `adapter.quote`,
-`exceptions.raise_compiler_error`/`warn`, `execute`, `project_name`, `modules` (datetime, re),
+`exceptions.raise_compiler_error`/`warn`, `execute`, `project_name`, `modules` (members of datetime, re, itertools),
 `fromjson`/`tojson`/`fromyaml`/`toyaml`, `zip`, `set`, `local_md5`, and the cross-database
 macros under `dbt.` (`date_trunc`, `dateadd`, `datediff`, `type_*`, `safe_cast`, `concat`,
 `hash`, `split_part`, `except`, ...), built with sqlglot and written in the dialect the
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -34,6 +35,7 @@ from sqlglot import exp
 
 from flowforge_compiler.compile_time_queries import CompileTimeQueries
 from flowforge_compiler.dsl import DslError, MacroNamespace, RelationName, current_context, quote_identifier
+from flowforge_compiler.jinja_sandbox import SafeModule, TemplateNamespace
 
 log = logging.getLogger("flowforge")
 
@@ -106,7 +108,23 @@ class Unsupported:
         self._fail()
 
 
-class _Namespace:
+# dbt's `modules`: what a template may use of each module (dbt documents datetime, re, itertools
+# and pytz), never the module itself, whose `sys` would hand over the interpreter.
+SAFE_MODULES = {
+    "datetime": SafeModule(datetime, ["date", "datetime", "time", "timedelta", "timezone", "tzinfo", "MINYEAR", "MAXYEAR"]),
+    "re": SafeModule(re, [
+        "compile", "search", "match", "fullmatch", "split", "findall", "finditer", "sub", "subn", "escape",
+        "IGNORECASE", "I", "MULTILINE", "M", "DOTALL", "S", "VERBOSE", "X", "ASCII", "A", "error",
+    ]),
+    "itertools": SafeModule(itertools, [
+        "accumulate", "chain", "combinations", "combinations_with_replacement", "compress", "count", "cycle",
+        "dropwhile", "filterfalse", "groupby", "islice", "pairwise", "permutations", "product", "repeat",
+        "starmap", "takewhile", "tee", "zip_longest",
+    ]),
+}
+
+
+class _Namespace(TemplateNamespace):
     """An object whose attributes are functions; an unknown one is an error naming it."""
 
     def __init__(self, label: str, functions: Mapping[str, Any], missing_hint: str):
@@ -115,6 +133,9 @@ class _Namespace:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        return self.member(name)
+
+    def member(self, name: str) -> Any:
         if name not in self._functions:
             raise DslError(f"{self._label}.{name} is a dbt macro FlowForge does not have", hint=self._hint)
         return self._functions[name]
@@ -191,7 +212,7 @@ def dbt_globals(
         adapter=adapter,
         execute=True,  # FlowForge renders once, as dbt's execution phase does; queries that needs stop above
         project_name=project,
-        modules=_Namespace("modules", {"datetime": datetime, "re": re}, "modules has datetime and re"),
+        modules=_Namespace("modules", SAFE_MODULES, "modules has " + ", ".join(SAFE_MODULES)),
         fromjson=lambda text, default=None: _or_default(json.loads, text, default),
         tojson=lambda value, sort_keys=False: json.dumps(value, sort_keys=sort_keys),
         fromyaml=lambda text, default=None: _or_default(yaml.safe_load, text, default),

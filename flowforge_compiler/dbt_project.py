@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 
 from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.jinja_sandbox import ProjectSandbox
 from flowforge_compiler.paths import DBT_PROJECT, ProjectFiles
 from flowforge_compiler.project_file import ProjectConfig
 from flowforge_compiler.seeds_file import SeedFile, SeedSettings
@@ -249,7 +250,7 @@ def _rendered(value: Any, vars: dict[str, Any]) -> Any:
     rendered `true`/`false` is the flag (as dbt reads `+enabled: "{{ var('x', false) }}"`)."""
     if not isinstance(value, str) or "{{" not in value:
         return value
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env = ProjectSandbox(undefined=jinja2.StrictUndefined, autoescape=False)
     env.globals.update(var=lambda name, default=None: vars.get(name, default), env_var=lambda name, default="": os.environ.get(name, default))
     try:
         text = env.from_string(value).render().strip()

@@ -20,6 +20,7 @@ import jinja2.ext
 from pydantic import BaseModel, ValidationError
 
 from flowforge_compiler.errors import FlowForgeError, Location, TemplateError
+from flowforge_compiler.jinja_sandbox import ProjectSandbox, TemplateNamespace
 from flowforge_compiler.project_file import ModelConfig
 from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.yaml_files import describe_validation_error
@@ -241,7 +242,7 @@ class DslError(Exception):
 _UNDEFINED_HINT = "DSL names are ref, source, var, config, this, target, env_var, is_incremental and your macros"
 
 
-class MacroNamespace:
+class MacroNamespace(TemplateNamespace):
     """A package's macros, as templates call them: `package.macro(...)`."""
 
     def __init__(self, package: str, macros: Mapping[str, Any]):
@@ -250,6 +251,9 @@ class MacroNamespace:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name in ("package", "macros"):
             raise AttributeError(name)
+        return self.member(name)
+
+    def member(self, name: str) -> Any:
         if name not in self.macros:
             raise DslError(f"{self.package}.{name} is not a macro of the package {self.package}", hint="see the macros/ folder of the package for its names")
         return self.macros[name]
@@ -279,7 +283,7 @@ class ModelRenderer:
         self._templates = dict(templates)
         self._wrap_macro = wrap_macro
         self._undefined_hint = undefined_hint
-        self.env = jinja2.Environment(
+        self.env = ProjectSandbox(
             loader=jinja2.FunctionLoader(self._load),
             undefined=undefined,
             autoescape=False,

@@ -229,8 +229,10 @@ def _render(value: Any, environ: Mapping[str, str], profile: str, path: str, unr
     if isinstance(value, str) and "{{" in value:
         import jinja2  # only for a profile that has templates
 
+        from flowforge_compiler.jinja_sandbox import ProjectSandbox
+
         missing: list[str] = []
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+        env = ProjectSandbox(undefined=jinja2.StrictUndefined, autoescape=False)
         env.globals["env_var"] = _env_var_reader(environ, missing)
         env.filters.update(_FILTERS)
         try:
