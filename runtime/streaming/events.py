@@ -24,6 +24,8 @@ def parse_event(line: bytes, stream: StreamEntry) -> Event:
         record = json.loads(line, parse_float=Decimal)
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected(f"not a JSON line ({exc})") from None
+    except RecursionError:  # a poison line must not stop the stream: it is rejected like any other
+        raise Rejected("not a JSON line (nested too deeply to read)") from None
     if not isinstance(record, dict):
         raise Rejected("not a JSON object")
     user = record.get(stream.user_column)

@@ -273,3 +273,18 @@ def test_rotation_and_truncation_between_runs_lose_and_double_nothing(clicks: Pa
     rows = table_rows("duckdb", env)
     assert [(u, s, e, int(n), Decimal(r)) for _, u, s, e, n, r in rows] == reference_sessions(everything)
     assert sum(r[4] for r in rows) == 390
+
+
+def test_a_poison_line_is_rejected_and_the_lines_around_it_are_ingested(clicks: Path, tmp_path: Path, ffc) -> None:
+    """1,500 nested brackets (3 KB) used to stop every `ffc stream` with a RecursionError."""
+    env = stream_env("duckdb", tmp_path, None)
+    poison = b'{"user_id": "u1", "ts": 1767225600, "x": ' + b"[" * 1500 + b"]" * 1500 + b"}"
+    good = [json.dumps({"user_id": "u1", "ts": 1767225600 + i, "revenue": 1}).encode() for i in (0, 60)]
+    (clicks / "events" / "events.jsonl").write_bytes(b"\n".join([good[0], poison, good[1]]) + b"\n")
+    result = ffc("stream", clicks, env=env)
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(env["FF_DUCKDB_PATH"], read_only=True) as con:
+        assert con.execute("select pageviews from fct_sessions_streaming").fetchall() == [(2,)]
+        assert con.execute("select file_offset, reason from _ff_stream_rejects").fetchall() == [(len(good[0]) + 1, "not a JSON line (nested too deeply to read)")]
+    again = ffc("stream", clicks, env=env)
+    assert again.exit_code == 0 and "0 events" in again.stdout, again.output  # read once, not again

@@ -36,6 +36,11 @@ def test_times_and_amounts() -> None:
         (b'{"user": "a", "ts": 1, "amount": "12"}', "'amount' is not a number"),
         (b'{"user": "a", "ts": 1, "amount": 1e40}', "does not fit"),
         (b'\xff\xfe', "not a JSON line"),
+        (b'{"user": "a", "ts": 1, "x": ' + b"[" * 1500 + b"]" * 1500 + b"}", "nested too deeply"),
+        (b"[" * 100_000, "not a JSON line"),
+        (b'{"user": "a", "ts": 1e300}', "'ts' is missing or not a time"),
+        (b'{"user": "a", "ts": 1, "amount": 1e999999999}', "does not fit"),
+        (b'{"user": "a", "ts": 1, "amount": ' + b"9" * 5000 + b"}", "not a JSON line"),
     ],
 )
 def test_a_line_that_is_not_an_event_says_why(line: bytes, reason: str) -> None:
