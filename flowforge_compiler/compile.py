@@ -100,7 +100,15 @@ def compile_project(
 
     def draft_of(name: str) -> NodeDraft:  # a model whose columns another reads is drafted first
         if name not in drafts:
-            drafts[name] = sql_draft(by_name[name], run, missing)
+            try:
+                drafts[name] = sql_draft(by_name[name], run, missing)
+            except RecursionError:  # sqlglot parses and rewrites recursively
+                raise ProjectFileError(
+                    "the model's SQL is nested too deeply to read (thousands of levels of parentheses, "
+                    "subqueries or expressions)",
+                    location=Location(by_name[name].path),
+                    hint="write the expression flatter, e.g. with CTEs",
+                ) from None
         return drafts[name]
 
     columns.bind(draft_of)

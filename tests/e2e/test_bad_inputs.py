@@ -108,6 +108,7 @@ CASES = [
     # inputs that cost a backtracking pattern exponential time (bench/pathological_inputs.py times them)
     Bad("pathological: a comment then 40 blanks before a statement", {"models/u.ff.sql": "-- note\n" + " " * 40 + "drop table users"}, says=("models/u.ff.sql", "is a DROP statement, not a query")),
     Bad("pathological: blank lines and comments before a second statement", {"models/u.ff.sql": "/* a */\n" + "-- b\n \t\n" * 30 + "select 1 as x; select 2"}, says=("models/u.ff.sql", "more than one SQL statement")),
+    Bad("pathological: 10,000 nested parentheses", {"models/u.ff.sql": "select " + "(" * 10_000 + "1" + ")" * 10_000 + " as x"}, says=("models/u.ff.sql", "nested too deeply to read")),
     Bad("unit-test csv missing", {"tests/unit/u.yml": "model: u.ff\ncases:\n  - name: c\n    inputs: {users: {csv: nope.csv}}\n    expect: {rows: [{id: 1}]}\n"}, argv=("utest", "{p}"), says=("tests/unit/u.yml", "looked at tests/unit/nope.csv and nope.csv")),
 ]
 
