@@ -141,7 +141,7 @@ def _import_model(path: Path, display: str, root: Path, version: str) -> ModuleT
     module.__dict__["__builtins__"] = _builtins_for((path.parent.resolve(), root), version)
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - the user's module failed at import
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's module failed (or exited) at import
         raise ModuleLoadError(
             f"importing the model file failed: {type(exc).__name__}: {exc}",
             location=Location(display, _user_line(exc, path)),
@@ -177,6 +177,8 @@ def user_code_error(node: PlanNode, engine: str, exc: BaseException, root: Path)
     assert node.python is not None
     line = _user_line(exc, (root / node.python.path).resolve())
     message = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SystemExit):  # it would end the whole run, exit 0 and half the nodes unbuilt
+        message = f"the model called sys.exit({exc.code!r}); a model returns its rows, and a failure raises"
     if isinstance(exc, KeyError) and len(node.depends_on) > 1:
         message += "\n  (with several deps the function gets a dict keyed by relation_for(dep), e.g. 'users' for 'users.ff')"
     return ModelBuildError(node.id, node.path, engine, message, line=line)

@@ -468,7 +468,7 @@ class Executor(ABC):
                 result = python_models.call_model(func, frames)
         except FlowForgeError:
             raise
-        except Exception as exc:  # noqa: BLE001 - the user's function raised
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's function raised (or called sys.exit)
             raise python_models.user_code_error(node, self.engine, exc, root) from exc
         return self.model_rows(result, node)
 

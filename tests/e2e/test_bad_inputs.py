@@ -70,6 +70,8 @@ CASES = [
     Bad("signature without argument for one dep", {"models/p.ff.py": PY + "@model(name='p', deps=['users'])\ndef f():\n    return None\n"}, says=("models/p.ff.py", "expected signature: def f(df)")),
     Bad("signature with two arguments for two deps", {"models/p.ff.py": PY + "@model(name='p', deps=['users', 'u.ff'])\ndef f(users, u):\n    return users\n"}, says=("models/p.ff.py", "expected signature: def f(inputs)")),
     Bad("signature with an argument and no deps", {"models/p.ff.py": PY + "@model(name='p')\ndef f(df):\n    return df\n"}, says=("models/p.ff.py", "expected signature: def f()")),
+    Bad("Python model calls sys.exit(0)", {"models/p.ff.py": PY + "import sys\n@model(name='p')\ndef f():\n    sys.exit(0)\n"}, says=("models/p.ff.py:5", "called sys.exit(0)")),
+    Bad("Python model file exits at import", {"models/p.ff.py": PY + "import sys\nsys.exit(0)\n@model(name='p')\ndef f():\n    return None\n"}, says=("models/p.ff.py", "SystemExit")),
     Bad("Python model lists itself", {"models/p.ff.py": PY + "@model(name='p', deps=['p'])\ndef f(df):\n    return df\n"}, says=("models/p.ff.py", "lists itself")),
     Bad("Python syntax error", {"models/p.ff.py": PY + "@model(name='p')\ndef f(:\n"}, says=("models/p.ff.py:3", "invalid Python")),
     Bad("non-literal decorator", {"models/p.ff.py": PY + "N = 'p'\n@model(name=N)\ndef f():\n    return None\n"}, says=("models/p.ff.py:3", "must be literals")),
