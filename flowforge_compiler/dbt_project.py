@@ -28,7 +28,7 @@ from flowforge_compiler.paths import DBT_PROJECT, ProjectFiles
 from flowforge_compiler.project_file import ProjectConfig
 from flowforge_compiler.seeds_file import SeedFile, SeedSettings
 from flowforge_compiler.sources_file import SourceTable
-from flowforge_compiler.yaml_files import read_yaml, validate
+from flowforge_compiler.yaml_files import line_of, read_yaml, validate
 
 log = logging.getLogger("flowforge")
 
@@ -104,16 +104,29 @@ class GenericTest:
 def read_dbt_project(root: Path, *, warn: bool = True) -> tuple[dict[str, Any], list[str], list[str], list[str], list[str]]:
     """dbt_project.yml's content and its model, seed, macro and test folders; `warn` names
     the keys FlowForge leaves unread (once per load, not for every reader)."""
-    data, _ = read_yaml(root / DBT_PROJECT, DBT_PROJECT)
+    data, node = read_yaml(root / DBT_PROJECT, DBT_PROJECT)
     if not isinstance(data, dict) or "name" not in data:
         raise ProjectFileError("dbt_project.yml must be a mapping with a name", location=Location(DBT_PROJECT, 1))
     for key in sorted(set(data) - _USED - _NOT_NEEDED) if warn else ():
         log.warning("%s: %r is not supported by FlowForge and is ignored", DBT_PROJECT, key)
     folders = [
-        [str(p) for p in data.get(key, [default])]
+        folder_list(data, key, default, DBT_PROJECT, node)
         for key, default in (("model-paths", "models"), ("seed-paths", "seeds"), ("macro-paths", "macros"), ("test-paths", "tests"))
     ]
     return data, folders[0], folders[1], folders[2], folders[3]
+
+
+def folder_list(data: dict[str, Any], key: str, default: str, display: str, node: Any = None) -> list[str]:
+    """A `*-paths` key: a list of folders, as dbt requires (a single string would build nothing
+    and exit 0, so it is an error naming the line)."""
+    value = data.get(key, [default])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ProjectFileError(
+            f"{key} must be a list of folders, not {value!r}",
+            location=Location(display, line_of(node, (key,))),
+            hint=f"write {key}: [{value if isinstance(value, str) else default}]",
+        )
+    return value
 
 
 def unread_files(root: Path, data: dict[str, Any], model_paths: list[tuple[Path, str]], macros: dict[str, str]) -> None:
@@ -174,10 +187,10 @@ def installed_packages(root: Path, data: dict[str, Any], read_text: Callable[[Pa
         taken = {str(data["name"]), *(p.name for p in packages)}
         if own["name"] in taken:
             raise ProjectFileError(f"two packages (or the project and a package) are named {own['name']!r}", location=Location(f"{rel}/{DBT_PROJECT}", 1))
-        macro_folders = [f"{rel}/{m}" for m in own.get("macro-paths", ["macros"])]
+        macro_folders = [f"{rel}/{m}" for m in folder_list(own, "macro-paths", "macros", f"{rel}/{DBT_PROJECT}")]
         macros = {r: read_text(p, r) for p, r in model_files(root, macro_folders) if p.suffix == ".sql"}
         for key, default, what in (("model-paths", "models", "models"), ("seed-paths", "seeds", "seeds"), ("snapshot-paths", "snapshots", "snapshots")):
-            if any(p.suffix in (".sql", ".csv") for p, _ in model_files(root, [f"{rel}/{m}" for m in own.get(key, [default])])):
+            if any(p.suffix in (".sql", ".csv") for p, _ in model_files(root, [f"{rel}/{m}" for m in folder_list(own, key, default, f"{rel}/{DBT_PROJECT}")])):
                 log.warning("%s: the package's %s are not built by FlowForge (it reads a package's macros and generic tests)", rel, what)
         packages.append(DbtPackage(own["name"], macros))
     return packages
@@ -245,13 +258,29 @@ def folder_config(
     return merged
 
 
+_REQUIRED = object()
+
+
 def _rendered(value: Any, vars: dict[str, Any]) -> Any:
     """A dbt_project.yml value; text with `{{` is a template of var() and env_var(), and a
     rendered `true`/`false` is the flag (as dbt reads `+enabled: "{{ var('x', false) }}"`)."""
     if not isinstance(value, str) or "{{" not in value:
         return value
+    def lookup(kind: str, found: Mapping[str, Any], hint: str) -> Callable[..., Any]:
+        def read(name: str, default: Any = _REQUIRED) -> Any:
+            if name in found:
+                return found[name]
+            if default is _REQUIRED:  # as dbt: an unset var or env_var without a default is an error
+                raise ProjectFileError(f"{value!r}: {kind}({name!r}) is not set and has no default", location=Location(DBT_PROJECT), hint=hint)
+            return default
+
+        return read
+
     env = ProjectSandbox(undefined=jinja2.StrictUndefined, autoescape=False)
-    env.globals.update(var=lambda name, default=None: vars.get(name, default), env_var=lambda name, default="": os.environ.get(name, default))
+    env.globals.update(
+        var=lookup("var", vars, "set it under vars: in dbt_project.yml or with --vars, or give a default: var('name', false)"),
+        env_var=lookup("env_var", os.environ, "set the variable, or give a default: env_var('NAME', 'value')"),
+    )
     try:
         text = env.from_string(value).render().strip()
     except jinja2.TemplateError as exc:

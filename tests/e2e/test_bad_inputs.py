@@ -66,6 +66,9 @@ CASES = [
     Bad("undefined var", {"models/u.ff.sql": "select {{ var('nope') }}"}, says=("models/u.ff.sql:1", "var('nope') is not defined")),
     Bad("Jinja syntax", {"models/u.ff.sql": "select {{ ref('users' }}"}, says=("models/u.ff.sql:1", "Jinja syntax error")),
     Bad("model not UTF-8", {"models/u.ff.sql": "select '\udcff'"}, says=("models/u.ff.sql", "cannot read")),
+    # dbt projects
+    Bad("dbt model-paths as a string", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\nmodel-paths: models\n"}, says=("dbt_project.yml:3", "model-paths must be a list of folders", "model-paths: [models]")),
+    Bad("dbt +enabled from an unset var", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\nmodels:\n  shop:\n    +enabled: \"{{ var('undefined') }}\"\n"}, says=("dbt_project.yml", "var('undefined') is not set and has no default")),
     # Python models
     Bad("signature without argument for one dep", {"models/p.ff.py": PY + "@model(name='p', deps=['users'])\ndef f():\n    return None\n"}, says=("models/p.ff.py", "expected signature: def f(df)")),
     Bad("signature with two arguments for two deps", {"models/p.ff.py": PY + "@model(name='p', deps=['users', 'u.ff'])\ndef f(users, u):\n    return users\n"}, says=("models/p.ff.py", "expected signature: def f(inputs)")),
