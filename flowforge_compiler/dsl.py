@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 import jinja2.ext
+import jinja2.runtime
 from pydantic import BaseModel, ValidationError
 
 from flowforge_compiler.errors import FlowForgeError, Location, TemplateError
@@ -319,13 +320,23 @@ class ModelRenderer:
         templates see before the globals)."""
         own = None if into is self.env.globals else into
         wrap = self._wrap_macro or (lambda macro: macro)
+        defined_in: dict[str, str] = {}  # macro -> the file that defines it
         # Two passes: macros in one file may call macros defined in another.
-        for _ in range(2):
+        for first in (True, False):
             for name in names:
                 template = self._template(name, own)
                 context = template.new_context()
                 for _chunk in template.root_render_func(context):
                     pass  # runs the file's top level: defines its macros and {% set %} names
+                if first:
+                    for macro in (k for k, v in context.vars.items() if isinstance(v, jinja2.runtime.Macro)):
+                        other = defined_in.setdefault(macro, name)
+                        if other != name:  # as dbt: one of the two would win silently
+                            raise TemplateError(
+                                f"the macro {macro!r} is defined twice: in {other} and in {name}",
+                                location=Location(name),
+                                hint="rename or remove one of them",
+                            )
                 # every name, `_private` ones too (a module would hide those; dbt_utils calls its own)
                 into.update({k: wrap(v) for k, v in context.vars.items()})
 

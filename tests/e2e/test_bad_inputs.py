@@ -69,6 +69,8 @@ CASES = [
     # dbt projects
     Bad("dbt model-paths as a string", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\nmodel-paths: models\n"}, says=("dbt_project.yml:3", "model-paths must be a list of folders", "model-paths: [models]")),
     Bad("dbt +enabled from an unset var", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\nmodels:\n  shop:\n    +enabled: \"{{ var('undefined') }}\"\n"}, says=("dbt_project.yml", "var('undefined') is not set and has no default")),
+    Bad("a macro defined twice", {"macros/a.sql": "{% macro cents(x) %}{{ x }} * 100{% endmacro %}", "macros/b.sql": "{% macro cents(x) %}{{ x }} / 100{% endmacro %}"}, says=("macros/b.sql", "the macro 'cents' is defined twice: in macros/a.sql and in macros/b.sql")),
+    Bad("dbt macro defined twice", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\n", "macros/a.sql": "{% macro cents(x) %}1{% endmacro %}", "macros/sub/b.sql": "{% macro cents(x) %}2{% endmacro %}"}, says=("macros/sub/b.sql", "defined twice: in macros/a.sql")),
     # Python models
     Bad("signature without argument for one dep", {"models/p.ff.py": PY + "@model(name='p', deps=['users'])\ndef f():\n    return None\n"}, says=("models/p.ff.py", "expected signature: def f(df)")),
     Bad("signature with two arguments for two deps", {"models/p.ff.py": PY + "@model(name='p', deps=['users', 'u.ff'])\ndef f(users, u):\n    return users\n"}, says=("models/p.ff.py", "expected signature: def f(inputs)")),
