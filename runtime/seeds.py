@@ -38,6 +38,7 @@ def read_seed(node: PlanNode, root: Path) -> pa.Table:
 
     data = _utf8_bytes(path, display)
     _check_header(data, display)
+    _check_quotes(data, display)
     options = pacsv.ConvertOptions(
         column_types={col: pa.string() for col in node.seed.column_types},
         null_values=["", *node.seed.null_values],
@@ -76,6 +77,25 @@ def _check_header(data: bytes, display: str) -> None:
         if name in seen:
             raise ProjectFileError(f"the header names the column {name!r} twice", location=Location(display, 1))
         seen.add(name)
+
+
+def _check_quotes(data: bytes, display: str) -> None:
+    """A quote opened and never closed would take every line after it into one field (two rows
+    loaded as one, silently). Balanced quotes come in pairs, so only an odd count is read again,
+    strictly, to name the line the open one starts on."""
+    if data.count(b'"') % 2 == 0:
+        return
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True)
+    started = 1
+    try:
+        for _row in reader:
+            started = reader.line_num + 1
+    except csv.Error as exc:
+        raise ProjectFileError(
+            f"a quoted value on line {started} is never closed ({exc})",
+            location=Location(display, started),
+            hint='close the quote, or write a quote inside a value as two: ""',
+        ) from None
 
 
 def _located_error(data: bytes, display: str, exc: Exception) -> ProjectFileError:

@@ -92,6 +92,7 @@ CASES = [
     # seeds
     Bad("seed column type that is SQL", {"seeds/schema.yml": "seeds:\n  users: {column_types: {id: 'int) as id from users; drop table users; --'}}\n"}, says=("seeds/schema.yml", "is not a SQL data type")),
     Bad("ragged seed row", {"seeds/users.csv": "id,email\n1,a@x.io\n2\n"}, says=("seeds/users.csv:3", "row has 1 fields, the header has 2")),
+    Bad("seed csv with a quote never closed", {"seeds/users.csv": "id,email\n1,\"a@x.io\n2,b@x.io\n"}, says=("seeds/users.csv:2", "a quoted value on line 2 is never closed")),
     Bad("duplicate seed header", {"seeds/users.csv": "id,id\n1,2\n"}, says=("seeds/users.csv:1", "'id' twice")),
     Bad("seed not UTF-8", {"seeds/users.csv": "id,email\n1,\udcff\n"}, says=("seeds/users.csv:2", "not UTF-8")),
     Bad("two seeds with one name", {"seeds/more/users.csv": "id\n3\n"}, says=("seeds/more/users.csv", "two seed files define the seed 'users'")),
