@@ -204,7 +204,19 @@ def _dbt_jinja(project: Project, profile: Profile) -> dict[str, Any]:
 
 def _check_buildable(drafts: dict[str, NodeDraft], profile: Profile) -> None:
     """A relation the engine's catalog cannot name, or a materialization its capabilities cannot
-    build, stops the compile, at the model's file."""
+    build, stops the compile, at the model's file; so do two relations the engine's catalog
+    would take for one (`Users2` and `users2` where names fold case)."""
+    folded: dict[str, NodeDraft] = {}
+    for draft in drafts.values():
+        if draft.materialization.builds_relation and profile.spec.capabilities.names_fold_case:
+            other = folded.setdefault(relation_for(draft.id).lower(), draft)
+            if other is not draft:
+                raise ProjectFileError(
+                    f"{other.id!r} and {draft.id!r} would build one relation on the {profile.engine} engine, "
+                    f"whose names do not tell {relation_for(other.id)!r} from {relation_for(draft.id)!r}",
+                    location=Location(draft.path),
+                    hint="rename one of them",
+                )
     for draft in drafts.values():
         unbuildable = draft.materialization.engine_problem(profile.spec.capabilities)
         if unbuildable:

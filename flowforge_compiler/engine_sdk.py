@@ -49,6 +49,9 @@ class Capabilities:
     single_writer: bool = False  # one writing process at a time: orchestrators run one task at a time
     incremental_strategies: tuple[str, ...] = ALL_INCREMENTAL_STRATEGIES  # what `incremental_strategy` may be
     frame: str | None = None  # the engine's own DataFrame type Python models receive; None: pandas
+    # relation names that differ only in case are one relation (DuckDB, Spark, Snowflake's folded
+    # names), even quoted; the compile refuses two nodes whose relations would be one
+    names_fold_case: bool = True
 
 
 Settings = TypeVar("Settings", bound=BaseModel)

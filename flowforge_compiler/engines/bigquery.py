@@ -228,7 +228,7 @@ ENGINE = EngineSpec[BigQuerySettings](
     dialect="bigquery",
     profile=BigQueryProfile,
     extra="bigquery",
-    capabilities=Capabilities(transactions=False, replace="write_truncate"),
+    capabilities=Capabilities(transactions=False, replace="write_truncate", names_fold_case=False),  # table names keep their case
     overrides={
         "FF_BQ_PROJECT": "project",
         "FF_BQ_DATASET": "dataset",

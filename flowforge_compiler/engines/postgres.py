@@ -349,7 +349,7 @@ ENGINE = EngineSpec[PostgresSettings](
     dialect="postgres",
     profile=PostgresProfile,
     extra="postgres",
-    capabilities=Capabilities(),
+    capabilities=Capabilities(names_fold_case=False),  # quoted names keep their case
     overrides={"FF_PG_DSN": "dsn", "FF_PG_SCHEMA": "db_schema"},
     block_hint="set FF_PG_DSN (and FF_PG_SCHEMA), or add `postgres: {dsn: ..., db_schema: ...}`",
     requires=("sqlalchemy", "psycopg"),

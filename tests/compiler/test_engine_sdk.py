@@ -126,3 +126,17 @@ def test_an_incremental_strategy_the_engine_lacks_is_a_compile_error_at_the_mode
     with pytest.raises(ProjectFileError, match="incremental_strategy='merge' is not one the engine has") as caught:
         compile_dir(root)
     assert caught.value.location is not None and caught.value.location.path == "models/inc.ff.sql"
+
+
+def test_relations_differing_in_case_only_are_refused_where_the_engine_folds_names(make_project) -> None:
+    from flowforge_compiler.compile import compile_project
+    from flowforge_compiler.errors import ProjectFileError
+    from flowforge_compiler.profiles import resolve_profile
+    from flowforge_compiler.project import load_project
+
+    root = make_project({"models/Users2.ff.sql": "select 1 as x", "models/users2.ff.sql": "select 2 as x"})
+    postgres = resolve_profile(root, None, environ={"FF_ENGINE": "postgres", "FF_PG_DSN": "postgresql://u@h/db"})
+    assert {n.relation for n in compile_project(load_project(root), postgres, environ={}).nodes} == {"Users2", "users2"}
+    for environ in ({}, {"FF_ENGINE": "databricks_spark"}):
+        with pytest.raises(ProjectFileError, match="would build one relation"):
+            compile_project(load_project(root), resolve_profile(root, None, environ=environ), environ={})

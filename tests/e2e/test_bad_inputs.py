@@ -55,6 +55,7 @@ CASES = [
     Bad("check where: a statement", {"project.yml": "name: t\nversion: '1'\ntests:\n  - {type: not_null, table: users, column: id, where: 'drop table users'}\n"}, argv=("test", "{p}"), says=("tests[0].where", "one boolean expression")),
     Bad("relationships to nothing", {"project.yml": "name: t\nversion: '1'\ntests:\n  - {type: relationships, table: users, column: id, to: \"ref('nope')\"}\n"}, says=("tests[0].to", "'nope' is not a model or seed")),
     # SQL models
+    Bad("two models whose relations differ in case only", {"models/Users2.ff.sql": "select 1 as x", "models/users2.ff.sql": "select 2 as x"}, says=("models/", "would build one relation on the duckdb engine", "rename one of them")),
     Bad("two statements in a model", {"models/u.ff.sql": "select 1 as x;\ndrop table users"}, says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
     Bad("a var that makes two statements", {"models/u.ff.sql": "select * from {{ ref('users') }} where id = {{ var('id') }}"}, argv=("run", "{p}", "--vars", "{id: '1; drop table users'}"), says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
     Bad("a model that is not a query", {"models/u.ff.sql": "drop table users"}, says=("models/u.ff.sql", "is a DROP statement, not a query"), setup="seeded"),
