@@ -43,6 +43,7 @@ _CONFIG_KEYS = {
 }  # fmt: skip
 _SUPPORTED = {"materialized", "tags", "enabled", "unique_key", "incremental_strategy"}
 _SEED_SUPPORTED = {"column_types", "enabled", "tags"}
+_MAPPING_CONFIGS = {"column_types", "meta", "grants", "persist_docs", "docs"}  # configs whose value is a mapping
 _SEED_KEYS = _SEED_SUPPORTED | {
     "schema", "alias", "database", "quote_columns", "delimiter", "docs", "persist_docs", "meta", "full_refresh", "grants",
     "pre-hook", "post-hook", "group",
@@ -232,9 +233,11 @@ def model_files(root: Path, folders: list[str]) -> list[tuple[Path, str]]:
 def folder_config(
     block: dict[str, Any], project: str, parts: tuple[str, ...], rel: str, *, kind: str = "models", vars: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The config dbt gives a model (or, with `kind="seeds"`, a seed) in folder `parts` under
-    its path: the project's level, then each sub-folder's, the deeper winning; tags add up. A
-    value written as a template (`"{{ var('x', false) }}"`) is rendered with the project's vars."""
+    """The config dbt gives a model (or, with `kind="seeds"`, a seed) whose path under the
+    project is `parts` (its folders, then its own name, as dbt's fqn): the project's level, then
+    each deeper one's, the deeper winning; tags add up. A value written as a template
+    (`"{{ var('x', false) }}"`) is rendered with the project's vars. A config whose value is a
+    mapping (`column_types`, `meta`, ...) may be written without its `+`, as dbt reads it."""
     supported, known = (_SEED_SUPPORTED, _SEED_KEYS) if kind == "seeds" else (_SUPPORTED, _CONFIG_KEYS)
     merged: dict[str, Any] = {}
     level: Any = block.get(project, {})
@@ -245,7 +248,7 @@ def folder_config(
             break
         for key, value in level.items():
             name = key.lstrip("+")
-            if key.startswith("+") or (name in known and not isinstance(value, dict)):
+            if key.startswith("+") or (name in known and (not isinstance(value, dict) or name in _MAPPING_CONFIGS)):
                 value = _rendered(value, vars or {})
                 if name == "tags":
                     merged["tags"] = [*merged.get("tags", []), *([value] if isinstance(value, str) else value)]
@@ -296,7 +299,7 @@ def dbt_seeds(data: dict[str, Any], csv_files: list[tuple[str, str]], described:
     for rel, folder in csv_files:
         path = Path(rel)
         parts = tuple(Path(rel[len(folder.rstrip("/")) + 1 :]).parts[:-1])
-        settings = folder_config(data.get("seeds") or {}, str(data["name"]), parts, rel, kind="seeds", vars=data.get("vars") or {})
+        settings = folder_config(data.get("seeds") or {}, str(data["name"]), (*parts, path.stem), rel, kind="seeds", vars=data.get("vars") or {})
         extra = described.get(path.stem, {})
         own = {k: v for k, v in (extra.get("config") or {}).items() if k in _SEED_SUPPORTED}
         own["column_types"] = {**settings.get("column_types", {}), **own.get("column_types", {})}  # merged, as dbt does
@@ -512,7 +515,7 @@ def dbt_config(
     for name, rel in models:
         folder = next((f for f in model_folders if rel.startswith(f.rstrip("/") + "/")), "")
         parts = tuple(Path(rel[len(folder) + 1 :]).parts[:-1]) if folder else ()
-        settings = folder_config(data.get("models") or {}, str(data["name"]), parts, rel)
+        settings = folder_config(data.get("models") or {}, str(data["name"]), (*parts, Path(rel).stem), rel)
         extra = described.get(name, {})
         settings.update({k: v for k, v in (extra.get("config") or {}).items() if k in _SUPPORTED})
         if settings.pop("enabled", True) is False:

@@ -183,3 +183,41 @@ def test_a_dbt_path_outside_the_project_is_refused(make_project, tmp_path, key: 
         (root.parent / "outside").mkdir(exist_ok=True)
     with pytest.raises(ProjectFileError, match="outside the project folder"):
         load_project(root)
+
+
+def test_a_seeds_and_a_models_own_config_in_dbt_project_yml_is_read_at_their_own_level(make_project) -> None:
+    """dbt's fqn ends with the node's name: `seeds: shop: lookups: codes: +column_types` types
+    the seed codes (it was ignored, loading the codes as numbers), and a model is configured the
+    same way; `column_types` without its `+` is the config too, not a folder."""
+    root = make_project({
+        "project.yml": None,
+        "dbt_project.yml": """
+            name: shop
+            version: '1'
+            seeds:
+              shop:
+                lookups:
+                  codes:
+                    +column_types: {code: varchar}
+                  regions:
+                    column_types: {region: varchar}
+            models:
+              shop:
+                marts:
+                  orders:
+                    +materialized: view
+                    +tags: [finance]
+        """,
+        "seeds/lookups/codes.csv": "code\n007\n",
+        "seeds/lookups/regions.csv": "region\n01\n",
+        "models/marts/orders.sql": "select 1 as id",
+        "models/marts/other.sql": "select 2 as id",
+    })
+    project = load_project(root)
+    by_name = {s.name: s.settings.column_types for s in project.seeds}
+    assert by_name == {"codes": {"code": "varchar"}, "regions": {"region": "varchar"}}
+    from tests.compiler.helpers import compile_dir
+
+    plan = compile_dir(root)
+    assert plan.node("orders").materialization.type == "view" and plan.node("orders").tags == ["finance"]
+    assert plan.node("other").materialization.type == "table"
