@@ -1,6 +1,6 @@
 """The local target: the spec's level scheduler behind `ffc run` and `ffc build`.
 
-Levels run one after another; inside a level a thread pool of `jobs` workers builds nodes. On a
+Levels run one after another; inside a level the run's one pool of `jobs` workers builds nodes. On a
 failure, nodes of the level not yet started are cancelled and later levels do not start; with
 `keep_going` the current level finishes first. Nodes that never ran are reported as skipped.
 
@@ -123,6 +123,16 @@ class LevelScheduler:
                     self._waiting.setdefault(check.node, []).append(check)
         started = time.perf_counter()
         levels = [[n for n in level if n in selected] for level in self.plan.levels]
+        # One pool of `jobs` workers for the whole run: an engine keeps a connection per thread,
+        # so a pool per level would open `jobs` more connections on every level.
+        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ff") as pool:  # no thread before a submit
+            self._run_levels(levels, summary, pool)
+        summary.seconds = time.perf_counter() - started
+        if self.cache is not None:
+            self.cache.save()
+        return summary
+
+    def _run_levels(self, levels: list[list[str]], summary: RunSummary, pool: ThreadPoolExecutor) -> None:
         for level in filter(None, levels):
             if summary.errors:
                 reason = "not started: " + ", ".join(sorted(summary.errors)) + " failed"
@@ -137,11 +147,7 @@ class LevelScheduler:
                 else:
                     runnable.append(node_id)
             if runnable:
-                self._run_level(runnable, summary)
-        summary.seconds = time.perf_counter() - started
-        if self.cache is not None:
-            self.cache.save()
-        return summary
+                self._run_level(runnable, summary, pool)
 
     def _upstream_block(self, node_id: str) -> str | None:
         for parent in self._nodes[node_id].depends_on:
@@ -149,38 +155,37 @@ class LevelScheduler:
                 return self._blocked[parent]
         return None
 
-    def _run_level(self, level: list[str], summary: RunSummary) -> None:
+    def _run_level(self, level: list[str], summary: RunSummary, pool: ThreadPoolExecutor) -> None:
         """Start nodes as workers free up, so a failure stops what has not started yet."""
         if self.jobs == 1:
             self._run_level_inline(level, summary)
             return
         queue = list(level)
         stopped = False
-        with ThreadPoolExecutor(max_workers=min(self.jobs, len(level)), thread_name_prefix="ff") as pool:
-            pending: dict[Future[_Outcome], str] = {}
-            while queue or pending:
-                while queue and not stopped and len(pending) < self.jobs:
-                    node_id = queue.pop(0)
-                    cached = self._cached(node_id)
-                    if cached is not None:  # no work: no thread hand-off either
-                        self._record(node_id, cached, summary)
-                        continue
-                    pending[pool.submit(self._build, node_id)] = node_id
-                if stopped and queue:
-                    failed = ", ".join(sorted(summary.errors))
-                    summary.results.extend(self._skipped(n, f"cancelled: {failed} failed") for n in queue)
-                    queue.clear()
-                if not pending:
-                    break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    node_id = pending.pop(future)
-                    error = future.exception()
-                    if error is None:
-                        self._record(node_id, future.result(), summary)
-                        continue
-                    self._failed(node_id, error, summary)
-                    stopped = stopped or not self.keep_going
+        pending: dict[Future[_Outcome], str] = {}
+        while queue or pending:
+            while queue and not stopped and len(pending) < self.jobs:
+                node_id = queue.pop(0)
+                cached = self._cached(node_id)
+                if cached is not None:  # no work: no thread hand-off either
+                    self._record(node_id, cached, summary)
+                    continue
+                pending[pool.submit(self._build, node_id)] = node_id
+            if stopped and queue:
+                failed = ", ".join(sorted(summary.errors))
+                summary.results.extend(self._skipped(n, f"cancelled: {failed} failed") for n in queue)
+                queue.clear()
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                node_id = pending.pop(future)
+                error = future.exception()
+                if error is None:
+                    self._record(node_id, future.result(), summary)
+                    continue
+                self._failed(node_id, error, summary)
+                stopped = stopped or not self.keep_going
 
     def _run_level_inline(self, level: list[str], summary: RunSummary) -> None:
         """--jobs 1: the same semantics on the calling thread, without a hand-off per node."""

@@ -323,3 +323,26 @@ def test_show_reads_rows_through_the_postgres_executor(make_project, ffc, pg_dsn
     assert ffc("run", project, "--engine", "postgres", env=env).exit_code == 0
     result = ffc("show", project, "a", "--engine", "postgres", "--format", "csv", env=env)
     assert result.exit_code == 0 and sorted(result.stdout.splitlines()[1:]) == ['1,"x"', '2,"y"']
+
+
+def test_a_run_with_jobs_keeps_one_connection_per_worker_across_its_levels(make_project, pg) -> None:
+    """Six levels of four models at --jobs 4: the run's one pool of workers, each with its
+    connection, plus the scheduling thread's (a pool per level opened 4 more on every level:
+    a 2,000-model run reached "too many clients")."""
+    from targets.local import LevelScheduler
+
+    profile_for, rows = pg
+    files = {
+        f"models/l{level}_{i}.ff.sql": "select 1 as x" if level == 0 else f"select x + 1 as x from {{{{ ref('l{level - 1}_{i}') }}}}"
+        for level in range(6)
+        for i in range(4)
+    }
+    root = make_project(files)
+    profile = profile_for(root)
+    plan = compile_dir(root)
+    assert len(plan.levels) == 6
+    with open_executor(profile) as executor:
+        summary = LevelScheduler(plan, executor, root, jobs=4).run([n.id for n in plan.nodes])
+        assert {r.status for r in summary.results} == {"built"}
+        assert len(executor._connections) <= 4 + 1
+    assert rows("select x from l5_3") == [(6,)]
