@@ -54,11 +54,16 @@ def _transient(error: BaseException) -> bool:
 
 
 def _asset_namespace(settings: DuckDBSettings, root: Path, unresolved: Mapping[str, str]) -> str | None:
-    """`duckdb:<absolute file path>/main`: a relation is the file, its schema and its name (the
-    form Airflow normalizes `duckdb:///path` to, since the scheme has no host part)."""
+    """`duckdb:<file>/main`: a relation is the file, its schema and its name. A file inside the
+    project is named relative to it (`duckdb:.local/demo.duckdb/main`), as the bundle the DAG
+    ships finds it, so no path of the compiling machine reaches a DAG file and a redeploy from
+    another checkout names the same assets; a file outside is the absolute path the profile
+    gives (the form Airflow normalizes `duckdb:///path` to)."""
     if "duckdb.path" in unresolved or settings.path == MEMORY:
         return None
-    return "duckdb:" + quote(str(Path(settings.path).resolve()), safe="/") + "/main"
+    path, base = Path(settings.path).resolve(), root.resolve()
+    shown = path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
+    return "duckdb:" + quote(shown, safe="/") + "/main"
 
 
 def _orchestrator_problem(settings: DuckDBSettings) -> str | None:
