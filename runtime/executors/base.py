@@ -265,14 +265,28 @@ class Executor(ABC):
             if self.relation_kind(relation) == "view":
                 self.drop_relation(relation)
             return self._create_new(relation, create)
+        created = None
         if self._absent_from_catalog(relation):
-            try:
-                with self.transaction():
-                    return self._create_new(relation, create)
-            except Exception:
-                if self.relation_kind(relation) is None:
-                    raise
-                log.debug("%s was created after the catalog was read; replacing it", relation)
+            created = self._create_unless_it_appears(relation, create, "after the catalog was read")
+        elif self.relation_kind(relation) is None:
+            # looked up and absent: another process may be creating it right now (two first runs
+            # on a fresh schema: the loser gets PostgreSQL's duplicate key in pg_type)
+            created = self._create_unless_it_appears(relation, create, "after it was looked up")
+        return created if created is not None else self._swap_new(relation, create)
+
+    def _create_unless_it_appears(self, relation: str, create: Callable[[str], int | None], since: str) -> int | None:
+        """Create a relation found absent: the rows written, or None when it has appeared since
+        (the caller replaces it); any other failure is raised."""
+        try:
+            with self.transaction():
+                return self._create_new(relation, create)
+        except Exception:
+            if self.relation_kind(relation) is None:
+                raise
+            log.debug("%s was created %s; replacing it", relation, since)
+            return None
+
+    def _swap_new(self, relation: str, create: Callable[[str], int | None]) -> int:
         with self.transaction():
             if self.relation_kind(relation) is None:
                 return self._create_new(relation, create)

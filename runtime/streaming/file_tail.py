@@ -91,8 +91,9 @@ def read_new(pattern: str, known: Mapping[str, FileCheckpoint], max_bytes: int) 
 
 
 def has_news(pattern: str, known: Mapping[str, FileCheckpoint]) -> bool:
-    """Whether a read could find anything (a new file, one grown, shrunk or rotated away), from
-    the files' sizes alone: a follower polling a quiet stream opens no transaction."""
+    """Whether a read could find anything (a new file, one grown, shrunk, rotated away, or
+    rewritten in place at the same size: its head no longer hashes as read), from the files'
+    sizes and heads: a follower polling a quiet stream opens no transaction."""
     seen: set[str] = set()
     for path in glob.glob(pattern):
         try:
@@ -103,6 +104,11 @@ def has_news(pattern: str, known: Mapping[str, FileCheckpoint]) -> bool:
         seen.add(key)
         checkpoint = known.get(key)
         if checkpoint is None or stat.st_size != checkpoint.offset:
+            return True
+        try:
+            if _head(path, checkpoint.offset) != checkpoint.head:
+                return True
+        except FileNotFoundError:
             return True
     for key, checkpoint in known.items():
         if key not in seen:

@@ -65,6 +65,34 @@ def test_a_table_made_after_the_catalog_was_read_is_replaced_not_failed(engine, 
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_table_made_between_its_look_up_and_its_create_is_replaced_not_failed(engine, request, make_project, tmp_path: Path, monkeypatch) -> None:
+    """Two first runs on a fresh schema: both look the table up, find nothing, and create it;
+    the loser's create fails (PostgreSQL: duplicate key in pg_type) and must replace instead."""
+    root = make_project(MODELS)
+    profile = engine_profile(request, engine, root, tmp_path)
+    plan = compile_project(load_project(root), profile)
+    with open_executor(profile) as ex:
+        ex.prepare_run(plan)
+        ex.execute(ex.statements.create_table_as("m0", "select 99 as v"))  # the other run won
+        # the look-up saw nothing, a moment before the other run committed
+        monkeypatch.setattr(ex, "relation_kind", _first_answer_none(ex.relation_kind, "m0"))
+        result = ex.build(plan, plan.node("m0.ff"), root)
+        assert (result.status, _values(ex, "m0")) == ("built", [(0,)])
+
+
+def _first_answer_none(kind, name: str):
+    seen = []
+
+    def relation_kind(asked: str):
+        if asked == name and not seen:
+            seen.append(asked)
+            return None
+        return kind(asked)
+
+    return relation_kind
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_failed_first_build_reports_the_engine_and_leaves_no_table(engine, request, make_project, tmp_path: Path) -> None:
     root = make_project({"models/bad.ff.sql": "select cast('x' as integer) as v", "models/good.ff.sql": "select 1 as v"})
     profile = engine_profile(request, engine, root, tmp_path)

@@ -41,6 +41,19 @@ def test_a_truncated_or_rewritten_file_is_read_from_its_start(tmp_path: Path) ->
     assert lines == [b"THREE", b"four"]
 
 
+def test_a_file_rewritten_in_place_at_the_same_size_is_news_and_read_again(tmp_path: Path) -> None:
+    """A follower polls sizes; a rewrite of the same size used to wait until the file grew."""
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(b"one\ntwo\n")
+    _, read = follow(events)
+    assert not has_news(str(events), read.checkpoints)
+    events.write_bytes(b"six\nten\n")  # same size, other lines
+    assert has_news(str(events), read.checkpoints)
+    lines, again = follow(events, read.checkpoints)
+    assert lines == [b"six", b"ten"] and any("rewritten" in n for n in again.notes)
+    assert not has_news(str(events), again.checkpoints)
+
+
 def test_a_file_rotated_away_is_finished_before_the_new_one(tmp_path: Path) -> None:
     events = tmp_path / "e.jsonl"
     events.write_bytes(b"a\n")
