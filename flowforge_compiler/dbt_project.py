@@ -108,6 +108,13 @@ def read_dbt_project(root: Path, *, warn: bool = True) -> tuple[dict[str, Any], 
     data, node = read_yaml(root / DBT_PROJECT, DBT_PROJECT)
     if not isinstance(data, dict) or "name" not in data:
         raise ProjectFileError("dbt_project.yml must be a mapping with a name", location=Location(DBT_PROJECT, 1))
+    for key in ("vars", "models", "seeds"):  # read as mappings below; a list would crash later, far from its line
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise ProjectFileError(
+                f"{key} must be a mapping, not {type(data[key]).__name__}",
+                location=Location(DBT_PROJECT, line_of(node, (key,))),
+                hint=f"write {key}: {{name: value}}",
+            )
     for key in sorted(set(data) - _USED - _NOT_NEEDED) if warn else ():
         log.warning("%s: %r is not supported by FlowForge and is ignored", DBT_PROJECT, key)
     folders = [
@@ -479,15 +486,24 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
         return {**check, "args": args}
     if column is None:
         raise ProjectFileError(f"the test {name!r} on {model} names no column", location=Location(rel), hint="put it under a column, or give column_name")
+    def required(key: str) -> Any:
+        if key not in args:
+            raise ProjectFileError(
+                f"the test {name!r} on {where_shown} needs the argument {key!r}",
+                location=Location(rel),
+                hint=f"give it under the test: {{{name}: {{arguments: {{{key}: ...}}}}}}",
+            )
+        return args.pop(key)
+
     if name == "accepted_values":
-        check["values"] = args.pop("values")
+        check["values"] = required("values")
         args.pop("quote", None)
     if name == "relationships":
-        to = str(args.pop("to", ""))
+        to = str(required("to"))
         target = _REF.match(to)
         if target is None and not _SOURCE.match(to):
             raise ProjectFileError(f"relationships on {model}.{column}: `to` must be ref('model') or source('name', 'table')", location=Location(rel))
-        check["to"], check["to_column"] = target.group(1) if target else to.strip(), args.pop("field")
+        check["to"], check["to_column"] = target.group(1) if target else to.strip(), required("field")
     if args:
         raise ProjectFileError(f"the test {name!r} on {where_shown} has arguments FlowForge does not read: {sorted(args)}", location=Location(rel))
     return check

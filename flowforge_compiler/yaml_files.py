@@ -23,17 +23,22 @@ class Strict(BaseModel):
 
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one) and reads
+    merge keys (`<<: *defaults`, common in dbt's schema files), whose keys a mapping's own
+    override."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if isinstance(key, Hashable) and key in seen:
                 raise DuplicateKeyError(key, seen[key], line)
             if isinstance(key, Hashable):
                 seen[key] = line
+        self.flatten_mapping(node)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -43,18 +48,35 @@ class DuplicateKeyError(Exception):
         self.key, self.first, self.second = key, first, second
 
 
+# A document may reuse a value through an alias, but not grow past this many values by it: ten
+# lines of nested aliases (a "billion laughs") would otherwise take minutes and gigabytes to read.
+MAX_EXPANDED_VALUES = 1_000_000
+
+
 def parse_yaml(text: str, display: str) -> tuple[Any, yaml.Node | None]:
     """Parse YAML text once into Python data plus its node tree (for error lines).
 
-    Duplicate keys are errors naming the key and both lines, in every file FlowForge reads.
+    Duplicate keys are errors naming the key and both lines, in every file FlowForge reads; a
+    document whose aliases expand past `MAX_EXPANDED_VALUES` values, or nested too deeply to
+    read, is an error naming the file.
     """
     try:
         loader = _LineLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None and _expanded_size(node) > MAX_EXPANDED_VALUES:
+                raise ProjectFileError(
+                    f"the document's aliases (*name) expand it past {MAX_EXPANDED_VALUES:,} values",
+                    location=Location(display),
+                    hint="write the values out, or reuse fewer of them through aliases",
+                )
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except RecursionError:
+        raise ProjectFileError(
+            "the document is nested too deeply to read", location=Location(display), hint="flatten it: a few dozen levels are plenty"
+        ) from None
     except DuplicateKeyError as exc:
         raise ProjectFileError(
             f"duplicate key {exc.key!r}: first on line {exc.first}, again on line {exc.second}",
@@ -67,6 +89,29 @@ def parse_yaml(text: str, display: str) -> tuple[Any, yaml.Node | None]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ProjectFileError(f"invalid YAML: {problem}", location=Location(display, line)) from exc
     return data, node
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds once every alias is expanded, counted over the node
+    graph (an alias is the node it names, met again), without expanding it."""
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()  # entered, children not yet counted: meeting one again is a cycle
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # post-order, iterative: depth costs no recursion
+        node, children_done = stack.pop()
+        if id(node) in size:
+            continue
+        children = [v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode) else node.value if isinstance(node, yaml.SequenceNode) else []
+        if children_done:
+            open_nodes.discard(id(node))
+            size[id(node)] = min(1 + sum(size[id(c)] for c in children), MAX_EXPANDED_VALUES + 1)
+            continue
+        if id(node) in open_nodes:
+            return MAX_EXPANDED_VALUES + 1  # a value that contains itself expands without end
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+    return size[id(root)]
 
 
 def read_yaml(path: Path, display: str) -> tuple[Any, yaml.Node | None]:

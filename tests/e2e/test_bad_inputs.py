@@ -41,6 +41,11 @@ CASES = [
     Bad("duplicate key in a unit test", {"tests/unit/u.yml": "model: u.ff\nmodel: u.ff\ncases: []\n"}, argv=("utest", "{p}"), says=("tests/unit/u.yml:2", "'model'")),
     Bad("duplicate key in --vars", argv=("run", "{p}", "--vars", "{a: 1, a: 2}"), says=("--vars", "duplicate key 'a'")),
     Bad("unknown project key", {"project.yml": "name: t\nversion: '1'\nvar: {}\n"}, says=("project.yml:3", "unknown key 'var'", "allowed keys")),
+    Bad("YAML alias bomb", {"project.yml": "name: t\nversion: '1'\nvars:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n  f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n  g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n  h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n  i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n"}, says=("project.yml", "aliases (*name) expand it past 1,000,000 values")),
+    Bad("YAML nested 10,000 deep", {"project.yml": "name: t\nversion: '1'\nvars: {v: " + "[" * 10_000 + "]" * 10_000 + "}\n"}, says=("project.yml", "nested too deeply to read")),
+    Bad("dbt vars as a list", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\nvars: [1]\n"}, says=("dbt_project.yml:3", "vars must be a mapping, not list")),
+    Bad("dbt accepted_values without values", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\n", "models/m.sql": "select 1 as x", "models/schema.yml": "version: 2\nmodels:\n  - name: m\n    columns:\n      - name: x\n        data_tests: [accepted_values]\n"}, says=("models/schema.yml", "needs the argument 'values'")),
+    Bad("dbt relationships without field", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\n", "models/m.sql": "select 1 as x", "models/schema.yml": "version: 2\nmodels:\n  - name: m\n    columns:\n      - name: x\n        data_tests: [{relationships: {to: ref('m')}}]\n"}, says=("models/schema.yml", "needs the argument 'field'")),
     Bad("invalid YAML", {"project.yml": "name: [t\n"}, says=("project.yml", "invalid YAML")),
     Bad("YAML not UTF-8", {"sources.yml": "\udcff"}, says=("sources.yml", "UTF-8")),
     # schedules
