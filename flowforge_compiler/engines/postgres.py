@@ -35,10 +35,10 @@ class PostgresProfile(Strict):
 # overloaded helper functions choose by type, and `x + interval '0 seconds'` turns a date into a
 # timestamp but leaves timestamps as they are.
 
-_INTEGER_RANGES = {
-    exp.DataType.Type.SMALLINT: 32767,
-    exp.DataType.Type.INT: 2147483647,
-    exp.DataType.Type.BIGINT: 9223372036854775807,
+_INTEGER_RANGES = {  # (smallest, largest): two's complement reaches one further below zero
+    exp.DataType.Type.SMALLINT: (-32768, 32767),
+    exp.DataType.Type.INT: (-2147483648, 2147483647),
+    exp.DataType.Type.BIGINT: (-9223372036854775808, 9223372036854775807),
 }
 _FLOATING = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL}
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -61,11 +61,11 @@ class TryCastToPostgres(Rewrite):
         kind = to.this
         text = f"TRIM(CAST({node.this.sql('postgres')} AS TEXT))"
         if kind in _INTEGER_RANGES:
-            limit = _INTEGER_RANGES[kind]
+            low, high = _INTEGER_RANGES[kind]
             number = f"ROUND(CAST({text} AS NUMERIC))"
             return _sql(
                 f"CASE WHEN NOT {text} ~ '{_NUMBER}' THEN NULL "
-                f"WHEN {number} BETWEEN -{limit} AND {limit} THEN CAST({number} AS {to.sql('postgres')}) END"
+                f"WHEN {number} BETWEEN {low} AND {high} THEN CAST({number} AS {to.sql('postgres')}) END"
             )
         if kind in _FLOATING:
             return _sql(f"CASE WHEN {text} ~* '{_FLOAT}' THEN CAST({text} AS {to.sql('postgres')}) END")
