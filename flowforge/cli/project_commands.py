@@ -83,7 +83,14 @@ def show(
                 f"{found.id!r} has not been built on profile {compiled.profile.name!r}",
                 hint=f"build it first: ffc run {project} --select {found.id}",
             )
-        console.result(render_rows(executor.read_node(found, limit=limit), output.value))
+        try:
+            rows = executor.read_node(found, limit=limit)
+        except Exception as exc:  # noqa: BLE001 - the engine refused the read (a view whose table changed shape)
+            raise SelectionError(
+                f"{found.id!r} cannot be read on profile {compiled.profile.name!r}: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}",
+                hint=f"build it again: ffc run {project} --select {found.id}+ (a view reads its parents as they are now)",
+            ) from exc
+        console.result(render_rows(rows, output.value))
 
 
 @app.command()

@@ -125,6 +125,8 @@ class DuckDBExecutor(Executor):
             kind = self.cursor.table(self.quote(relation)).type
         except duckdb.CatalogException:
             return None
+        except duckdb.Error:  # it exists and does not bind: only a view over tables that changed shape
+            return "view"
         return "table" if kind == "TABLE_RELATION" else "view"
 
     def create_table_as(self, relation: str, sql: str) -> int | None:

@@ -263,6 +263,19 @@ def test_show_prints_a_nodes_rows_as_table_csv_or_json(example_copy, ffc) -> Non
     assert unknown.exit_code == 1 and "did you mean 'users'" in unknown.stderr
 
 
+def test_show_of_a_view_its_table_no_longer_fits_is_exit_1_saying_to_build_it(make_project, ffc, tmp_path: Path) -> None:
+    import duckdb
+
+    project = make_project({"models/t.ff.sql": "select 1 as a", "models/v.ff.sql": "{{ config(materialized='view') }}select a from {{ ref('t') }}"})
+    env = {"FF_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    assert ffc("run", project, env=env).exit_code == 0
+    with duckdb.connect(env["FF_DUCKDB_PATH"]) as con:
+        con.execute("alter table t rename column a to b")  # the table changed under its view
+    shown = ffc("show", project, "v", env=env)
+    assert shown.exit_code == 1 and "'v.ff' cannot be read on profile 'default'" in shown.stderr, shown.output
+    assert "--select v.ff+" in shown.stderr and "Traceback" not in shown.output
+
+
 def test_show_reads_an_ephemeral_node_through_its_sql(make_project, ffc) -> None:
     project = make_project({"models/e.ff.sql": "{{ config(materialized='ephemeral') }}select 42 as answer"})
     result = ffc("show", project, "e", "--format", "json")
