@@ -79,7 +79,7 @@ def _warehouse_absent(settings: DuckDBSettings) -> str | None:
     if settings.path == MEMORY:
         return "an in-memory DuckDB keeps nothing between processes"
     if not Path(settings.path).is_file():
-        return f"{settings.path} does not exist"
+        return "its DuckDB file does not exist yet"  # (no path: the docs site shows this)
     return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flowforge_compiler.errors import FlowForgeError
+from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile
 from targets.docs.catalog import BuildStatus
@@ -48,9 +48,10 @@ def read_build_status(plan: Plan, profile: Profile) -> StatusRead:
 
 
 def _unreadable(profile: Profile, exc: Exception) -> StatusRead:
-    """FlowForge's own errors are written to be shown (they never hold a secret); a driver's
-    message might (a connection string), so the site names only its type."""
-    message = str(exc).strip().splitlines()[0] if isinstance(exc, FlowForgeError) and str(exc).strip() else ""
-    reason = message or type(exc).__name__
-    log.warning("build status not shown: the warehouse of profile %r cannot be read (%s)", profile.name, reason)
-    return StatusRead({}, f"the warehouse of profile {profile.name!r} could not be read: {reason}")
+    """The page says so in words. A site is published: a connection error names the host, port,
+    database and user (a driver's might hold a connection string), so its reason goes to the
+    terminal only; a profile that is not set up (a variable unset) is said on the page."""
+    message = str(exc).strip().splitlines()[0] if isinstance(exc, FlowForgeError) and str(exc).strip() else type(exc).__name__
+    log.warning("build status not shown: the warehouse of profile %r cannot be read (%s)", profile.name, message)
+    shown = f": {message}" if isinstance(exc, ProfileError) else " when the site was made (the reason is in the log of `ffc docs`)"
+    return StatusRead({}, f"the warehouse of profile {profile.name!r} could not be read{shown}")

@@ -184,6 +184,7 @@ def test_an_unreachable_warehouse_is_a_reason_on_the_site_not_an_error(make_proj
     assert "s3cret" not in (status.problem or "")
     index = write_site(plan, root, tmp_path / "site", status).index.read_text(encoding="utf-8")
     assert "Build status not shown" in index and "s3cret" not in index
+    assert "127.0.0.1" not in index and "'u'" not in index and ":9" not in index  # no host, port or user on a published page
 
 
 def test_serve_answers_on_the_loopback_interface(example_copy, tmp_path: Path) -> None:
@@ -246,3 +247,20 @@ def test_a_singular_tests_query_shows_as_code_escaped(make_project, tmp_path: Pa
     page = next(p for p in write_site(plan, root, tmp_path / "site").folder.rglob("*orders*.html")).read_text(encoding="utf-8")
     assert "<code>sql</code> assert_no_script" in page
     assert '<pre class="param-sql"><code>-- &lt;/script&gt;&lt;script&gt;alert(1)' in page and "<script>alert" not in page
+
+
+def test_no_page_shows_an_env_var_value_or_a_path_of_this_machine(make_project, tmp_path: Path) -> None:
+    """A site is published: the SQL of a model that read env_var() holds the value (a token, a
+    bucket), so its page names the variable instead; a warehouse not built yet is said in words."""
+    root = make_project({
+        "models/a.ff.sql": "select '{{ env_var(\"FF_TEST_TOKEN\") }}' as token",
+        "models/b.ff.sql": "select 1 as id",
+        "profiles.yml": f"default:\n  engine: duckdb\n  duckdb: {{path: {tmp_path / 'nowhere' / 'w.duckdb'}}}\n",
+    })
+    profile = resolve_profile(root, None, environ={})
+    plan = compile_project(load_project(root), profile, environ={"FF_TEST_TOKEN": "tok-9f8e7d"})
+    site = write_site(plan, root, tmp_path / "site", read_build_status(plan, profile))
+    text = "".join(p.read_text(encoding="utf-8") for p in site.folder.rglob("*.html"))
+    assert "tok-9f8e7d" not in text and "FF_TEST_TOKEN" in text
+    assert "select 1 as id" in text.lower().replace("\n", " ") or "SELECT 1 AS id" in text  # other models keep their SQL
+    assert str(tmp_path) not in text and "does not exist yet" in text
