@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import sqlglot
 from sqlglot import exp
@@ -95,7 +96,11 @@ def to_engine(
     """The model's SQL in the engine's dialect, with the engine's rewrites (`rules`) applied;
     statements the rewritten SQL needs on the engine first (helper functions) go into `support`."""
     try:
-        tree = rewrite(parsed.tree.copy(), parsed.dialect, rules, support)
+        tree = parsed.tree.copy()
+        written = {id(call) for call in tree.find_all(exp.Anonymous)}  # as the model calls them, before rewrites add the engine's
+        tree = rewrite(tree, parsed.dialect, rules, support)
+        if parsed.dialect == "duckdb" and engine_dialect != "duckdb":
+            _refuse_duckdb_only_functions(tree, engine_dialect, written)
         return tree.sql(dialect=engine_dialect, unsupported_level=ErrorLevel.RAISE)
     except NotPortable as exc:
         raise ProjectFileError(
@@ -109,6 +114,34 @@ def to_engine(
             location=location,
             hint="rewrite the construct, or keep engine-native SQL with config(transpile=false)",
         ) from exc
+
+
+# DuckDB functions sqlglot leaves as written that the engines have under the same name
+_SAME_EVERYWHERE = frozenset({"date_part"})
+
+
+def _refuse_duckdb_only_functions(tree: exp.Expr, engine_dialect: str, written: set[int]) -> None:
+    """A DuckDB function sqlglot does not know (`list_sum`, `list_filter`, ...) and no rewrite
+    turned into the engine's would be written to the engine under its DuckDB name and fail there
+    at run time: refuse it now, by name. A function that is no DuckDB built-in (the engine's own,
+    or a user's) passes as written, as do those a rewrite made (`written`: the model's own calls)."""
+    for call in tree.find_all(exp.Anonymous):
+        name = call.name.lower()
+        if id(call) in written and name in _duckdb_functions() and name not in _SAME_EVERYWHERE:
+            raise NotPortable(
+                f"the DuckDB function {name}()",
+                engine_dialect,
+                f"FlowForge knows no {engine_dialect} form of it: write the {engine_dialect} equivalent",
+            )
+
+
+@cache
+def _duckdb_functions() -> frozenset[str]:
+    """DuckDB's built-in functions, asked of an in-memory DuckDB (once per process)."""
+    import duckdb
+
+    with duckdb.connect(":memory:") as con:
+        return frozenset(row[0].lower() for row in con.execute("select distinct function_name from duckdb_functions()").fetchall())
 
 
 def expression_to_engine(

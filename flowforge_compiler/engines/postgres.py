@@ -129,6 +129,22 @@ class StarModifiersToPostgres(Rewrite):
         return node
 
 
+class RangeColumnToPostgres(Rewrite):
+    """`FROM range(n)`: DuckDB names its column `range`, PostgreSQL's generate_series names it
+    `generate_series`, so `select range from range(3)` would fail there: the column is named as
+    DuckDB names it (generate_series's own name is the same on both)."""
+
+    source, target, node = "duckdb", "postgres", exp.Table
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        series, alias = node.this, node.args.get("alias")
+        if not isinstance(series, exp.GenerateSeries) or not series.args.get("is_end_exclusive") or (alias is not None and alias.columns):
+            return node
+        name = alias.this if alias is not None else exp.to_identifier("range")
+        node.set("alias", exp.TableAlias(this=name, columns=[exp.to_identifier("range")]))
+        return node
+
+
 class StructToPostgres(Rewrite):
     """PostgreSQL has no struct literal with named fields (`{'a': 1}`); ROW() has no names."""
 
@@ -358,7 +374,7 @@ ENGINE = EngineSpec[PostgresSettings](
         TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), StructToPostgres(),
         ColumnsToPostgres(), ArgMaxToPostgres(), ArgMinToPostgres(), EpochScaleToPostgres(), SelectToPostgres(),
         SubqueryAliasToPostgres(), ListLengthToPostgres(), MakeDateToPostgres(), EndsWithToPostgres(), StrptimeToPostgres(),
-        DayOfWeekToPostgres(), IsoDayOfWeekToPostgres(),
+        DayOfWeekToPostgres(), IsoDayOfWeekToPostgres(), RangeColumnToPostgres(),
     ),
     location=_location,
     target=_target,

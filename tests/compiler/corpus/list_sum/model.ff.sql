@@ -1,0 +1,1 @@
+select id, list_sum([n, n]) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select range as v from range(3)
