@@ -61,6 +61,7 @@ CASES = [
     Bad("relationships to nothing", {"project.yml": "name: t\nversion: '1'\ntests:\n  - {type: relationships, table: users, column: id, to: \"ref('nope')\"}\n"}, says=("tests[0].to", "'nope' is not a model or seed")),
     # SQL models
     Bad("two models whose relations differ in case only", {"models/Users2.ff.sql": "select 1 as x", "models/users2.ff.sql": "select 2 as x"}, says=("models/", "would build one relation on the duckdb engine", "rename one of them")),
+    Bad("a keyword where a table goes", {"models/u.ff.sql": "select email\nfrom from {{ ref('users') }}"}, says=("models/u.ff.sql:2:6", "SQL syntax error (duckdb): syntax error at or near \"from\"")),
     Bad("two statements in a model", {"models/u.ff.sql": "select 1 as x;\ndrop table users"}, says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
     Bad("a var that makes two statements", {"models/u.ff.sql": "select * from {{ ref('users') }} where id = {{ var('id') }}"}, argv=("run", "{p}", "--vars", "{id: '1; drop table users'}"), says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
     Bad("a model that is not a query", {"models/u.ff.sql": "drop table users"}, says=("models/u.ff.sql", "is a DROP statement, not a query"), setup="seeded"),
