@@ -31,25 +31,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
     airflow_env.configure_once()
     config.add_cleanup(airflow_env.remove)
-    if not hasattr(config, "workerinput") and [Path(a).name for a in config.args] in ([], ["tests"]):
-        _make_tool_environments_meanwhile()
-
-
-def _make_tool_environments_meanwhile() -> None:
-    """The whole suite, on a machine without the tool environments yet (a fresh clone): make
-    them in the background while the first tests run, instead of in the first test that needs
-    each (about 70 s of its worker's time). `tool_python` holds a lock while it makes one, so a
-    test that needs it waits for it; a failure here is met again, and reported, by that test."""
-    import threading
-
-    def make() -> None:
-        for name, requirements, with_flowforge in (("fakesnow", FAKESNOW_REQUIREMENTS, False), ("bigframes", BIGFRAMES_REQUIREMENTS, True)):
-            try:
-                tool_python(name, requirements, with_flowforge=with_flowforge)
-            except (OSError, subprocess.CalledProcessError):
-                continue
-
-    threading.Thread(target=make, name="ff-tool-environments", daemon=True).start()
 
 
 # Under `-n 2`, tests that share an expensive per-process resource go to one worker, so it
