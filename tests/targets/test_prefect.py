@@ -95,7 +95,8 @@ def task_states(flow_state) -> dict[str, str]:
             runs = await client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
             )
-            return {r.name.rsplit("-", 1)[0]: r.state.type.value for r in runs}
+            # a task run's state may not be written yet just after its flow run ends: still running
+            return {r.name.rsplit("-", 1)[0]: r.state.type.value if r.state is not None else "RUNNING" for r in runs}
 
     deadline = time.monotonic() + 30
     states = asyncio.run(read())
