@@ -28,6 +28,7 @@ from flowforge_compiler.errors import DependencyNotFoundError, Location, Project
 from flowforge_compiler.fingerprints import EnvContext, file_digest, node_fingerprint
 from flowforge_compiler.graph import levels, topo_sort
 from flowforge_compiler.materializations import MaterializationConfig, SeedMaterialization, StreamMaterialization
+from flowforge_compiler.paths import reading_folder
 from flowforge_compiler.plan import (
     STREAM_TABLE_COLUMNS,
     Plan,
@@ -120,7 +121,7 @@ def compile_project(
     for seed in project.seeds:
         drafts[seed.name] = _seed_draft(seed, run)
     for position, stream in enumerate(project.config.streams):
-        drafts[stream.into] = _stream_draft(stream, position, profile)
+        drafts[stream.into] = _stream_draft(stream, position, profile, project)
     if missing:
         raise DependencyNotFoundError(missing)
     _check_buildable(drafts, profile)
@@ -369,9 +370,10 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
 STREAM_COLUMNS = {name: text for name, _, text in STREAM_TABLE_COLUMNS}  # described for the docs
 
 
-def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> NodeDraft:
+def _stream_draft(stream: StreamConfig, position: int, profile: Profile, project: Project) -> NodeDraft:
     """A stream is a node named after its table; its rows and checkpoints commit together, so
-    the engine must have transactions."""
+    the engine must have transactions. Its files lie in the project unless the profile allows
+    a folder outside it."""
     where = Location("project.yml")
     if not profile.spec.capabilities.transactions:
         raise ProjectFileError(
@@ -380,11 +382,19 @@ def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> Node
             location=where,
             hint="run streams on DuckDB or PostgreSQL",
         )
-    entry = StreamEntry(
-        name=stream.name,
-        source=StreamSourceEntry.model_validate(stream.source.model_dump()),
-        **stream.sessionize.model_dump(),
-    )
+    source = StreamSourceEntry.model_validate(stream.source.model_dump())
+    if source.path is not None:
+        within = reading_folder(source.path, project.root, profile.allow_outside)
+        if within is None:
+            line = project.stream_lines[position] if position < len(project.stream_lines) else None
+            raise ProjectFileError(
+                f"streams[{position}] {stream.name!r} reads {source.path}, which leaves the project folder",
+                location=Location("project.yml", line),
+                hint="move the files into the project, or allow their folder: `allow_outside: [FOLDER]` in the profile "
+                "(profiles.yml) or --allow-outside FOLDER",
+            )
+        source = source.model_copy(update={"within": within})
+    entry = StreamEntry(name=stream.name, source=source, **stream.sessionize.model_dump())
     return NodeDraft(
         id=stream.into,
         kind="stream",
@@ -395,7 +405,7 @@ def _stream_draft(stream: StreamConfig, position: int, profile: Profile) -> Node
         description=stream.description,
         column_descriptions=STREAM_COLUMNS,
         stream=entry,
-        payload={"stream": entry.model_dump()},
+        payload={"stream": entry.model_dump(exclude={"source": {"within"}})},  # allowing a folder rebuilds nothing
     )
 
 

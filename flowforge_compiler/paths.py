@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
+import re
+from collections.abc import Sequence
+from pathlib import Path, PurePath
 
 from flowforge_compiler.errors import Location, ProjectFileError
 
@@ -84,3 +86,29 @@ def project_root(folder: Path) -> Path:
             hint="pass the folder that holds project.yml, models/ and seeds/",
         )
     return root
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def glob_base(pattern: str) -> PurePath:
+    """The fixed part of a file pattern: its parts before the first that holds a glob character."""
+    path = PurePath(pattern)
+    fixed = []
+    for part in path.parts:
+        if _GLOB.search(part):
+            break
+        fixed.append(part)
+    return PurePath(*fixed) if fixed else PurePath(".")
+
+
+def reading_folder(pattern: str, root: Path, allowed: Sequence[str]) -> str | None:
+    """The folder a file pattern's fixed part resolves inside (symlinks followed), as named:
+    "." for the project, else the first of the `allowed` folders (relative to the project, or
+    absolute) that holds it; None when it is in none of them."""
+    base = (root / glob_base(pattern)).resolve()
+    for name in (".", *allowed):
+        folder = (root / name).resolve()
+        if base == folder or base.is_relative_to(folder):
+            return name
+    return None

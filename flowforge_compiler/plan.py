@@ -21,7 +21,7 @@ from flowforge_compiler.materializations import MaterializationConfig, materiali
 from flowforge_compiler.relation import IRModel
 from flowforge_compiler.relation import Relation as Relation  # the plan's name for a relation, for its readers
 
-IR_VERSION = "9"  # 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "10"  # 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 
@@ -77,7 +77,10 @@ STREAM_TABLE_COLUMNS = (
 
 class StreamSourceEntry(IRModel):
     type: Literal["file_tail", "kafka"]
-    path: str | None = None  # file_tail: a file or glob; relative to the project, or absolute
+    path: str | None = None  # file_tail: a file or glob; relative to the plan's folder (project or bundle), or absolute
+    # file_tail: the folder every file it reads must resolve inside, symlinks followed: the
+    # project (".") or a folder the profile allows (`allow_outside`), relative or absolute as named
+    within: str = "."
     bootstrap_servers: str | None = None  # kafka
     topic: str | None = None  # kafka
     options: dict[str, str] = Field(default_factory=dict)  # kafka: librdkafka settings, secrets as ${VARIABLE}

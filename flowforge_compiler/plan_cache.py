@@ -104,6 +104,7 @@ def _facts(root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: boo
             "target": asdict(profile.target()),
             "location": profile.location(root),
             "single_writer": profile.spec.capabilities.single_writer,
+            "allow_outside": list(profile.allow_outside),
         },
         # the FF_* variables the plan holds; the engines' settings overrides act through the
         # profile facts above, so a credential in FF_PG_DSN never enters the key

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -23,7 +23,7 @@ from flowforge_compiler.engine_sdk import DEFAULT_ENGINE, EngineSpec, engines
 from flowforge_compiler.engine_sdk import engine as engine_spec
 from flowforge_compiler.errors import Location, ProfileError, ProjectFileError
 from flowforge_compiler.paths import is_dbt_project
-from flowforge_compiler.yaml_files import read_yaml, validate
+from flowforge_compiler.yaml_files import line_of, read_yaml, validate
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,12 @@ class Profile:
     unresolved: Mapping[str, str] = field(default_factory=dict)
     overridden: Mapping[str, str] = field(default_factory=dict)
     written: Mapping[str, Any] = field(default_factory=dict)  # the engine block as the file has it, templates unrendered
+    # Path settings (`path`) given relative (to the project, or to the working folder for an
+    # FF_* variable) or left at a relative default: a bundle writes them relative to itself.
+    relative_paths: frozenset[str] = frozenset()
+    # Folders outside the project that streams may read: `allow_outside:` in profiles.yml (relative
+    # to the project) and `--allow-outside` (relative to the working folder), as written.
+    allow_outside: tuple[str, ...] = ()
 
     @property
     def engine(self) -> str:
@@ -63,7 +69,19 @@ class Profile:
         block = self.engine_settings.model_copy(update=updates)
         unresolved = {k: v for k, v in self.unresolved.items() if k.split(".", 1)[1] not in updates}
         overridden = {k: v for k, v in self.overridden.items() if k.split(".", 1)[1] not in updates}
-        return Profile(self.name, self.settings.model_copy(update={self.engine: block}), unresolved, overridden, self.written)
+        return replace(
+            self,
+            settings=self.settings.model_copy(update={self.engine: block}),
+            unresolved=unresolved,
+            overridden=overridden,
+            relative_paths=self.relative_paths - set(updates),
+        )
+
+    def allowing(self, folders: Sequence[Path], project_dir: Path) -> Profile:
+        """The profile with `--allow-outside` folders added: relative ones (to the working
+        folder) are kept relative, to the project, as profiles.yml writes them."""
+        added = tuple(str(f) if f.is_absolute() else os.path.relpath(f.resolve(), project_dir.resolve()) for f in folders)
+        return replace(self, allow_outside=(*self.allow_outside, *added))
 
     def require_resolved(self) -> None:
         """Raise, naming every variable, when settings still wait for unset variables."""
@@ -138,8 +156,10 @@ def resolve_profile(
         written, root_node = _read_profile(profiles_path or project_dir / "profiles.yml", name, env_name)
         prefix, display = ((name,) if root_node else ()), "profiles.yml"
     raw = _render(written, environ, name, "", unresolved)
+    allow_outside = _allowed_folders(raw.pop(ALLOW_OUTSIDE, None), root_node, prefix, display)
+    relative: set[str] = set()
     raw = _apply_overrides(
-        _relative_paths(raw, project_dir, unresolved), environ if overrides else {}, engine, unresolved, overridden
+        _relative_paths(raw, project_dir, unresolved, relative), environ if overrides else {}, engine, unresolved, overridden, relative
     )
     _require_engine_block(raw, name)
     try:
@@ -148,7 +168,7 @@ def resolve_profile(
         if unresolved:  # a template where a number or flag belongs: the variables are the problem
             raise _missing_variable(unresolved, name) from None
         raise
-    settings = _defaults_in_project(settings, project_dir, unresolved)
+    settings = _defaults_in_project(settings, project_dir, unresolved, relative)
     mine = settings.engine + "."
     block = written.get(settings.engine) if isinstance(written, dict) else None
     return Profile(
@@ -157,7 +177,26 @@ def resolve_profile(
         unresolved={k: v for k, v in unresolved.items() if k.startswith(mine)},
         overridden={k: v for k, v in overridden.items() if k.startswith(mine)},
         written=dict(block) if isinstance(block, dict) else {},
+        relative_paths=frozenset(k.split(".", 1)[1] for k in relative if k.startswith(mine)),
+        allow_outside=allow_outside,
     )
+
+
+ALLOW_OUTSIDE = "allow_outside"  # a profile's own key, beside `engine` and the engine's block
+
+
+def _allowed_folders(value: Any, root_node: Any, prefix: tuple[str, ...], display: str) -> tuple[str, ...]:
+    """`allow_outside:`: a list of folders (relative to the project, or absolute)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        line = line_of(root_node, (*prefix, ALLOW_OUTSIDE))
+        raise ProfileError(
+            f"{ALLOW_OUTSIDE} must be a list of folders, e.g. [/var/log/web]",
+            location=Location(display, line),
+            hint="folders outside the project that its streams may read; relative ones are relative to the project",
+        )
+    return tuple(value)
 
 
 def _dbt_output(project_dir: Path, target: str | None, profiles_dir: Path | None, environ: Mapping[str, str]) -> DbtOutput | None:
@@ -271,8 +310,8 @@ def _path_keys() -> set[tuple[str, str]]:
     return {(spec.name, key) for spec in engines().values() for key in spec.path_keys}
 
 
-def _relative_paths(raw: dict[str, Any], project_dir: Path, unresolved: Mapping[str, str]) -> dict[str, Any]:
-    """Paths written in profiles.yml are relative to the project folder."""
+def _relative_paths(raw: dict[str, Any], project_dir: Path, unresolved: Mapping[str, str], relative: set[str]) -> dict[str, Any]:
+    """Paths written in profiles.yml are relative to the project folder; `relative` collects them."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     for block, key in _path_keys():
         value = out.get(block, {}).get(key) if isinstance(out.get(block), dict) else None
@@ -280,10 +319,11 @@ def _relative_paths(raw: dict[str, Any], project_dir: Path, unresolved: Mapping[
             continue
         if isinstance(value, str) and value != ":memory:" and not Path(value).is_absolute():
             out[block][key] = str((project_dir / value).resolve())
+            relative.add(f"{block}.{key}")
     return out
 
 
-def _defaults_in_project(settings: Any, project_dir: Path, unresolved: Mapping[str, str]) -> Any:
+def _defaults_in_project(settings: Any, project_dir: Path, unresolved: Mapping[str, str], relative: set[str]) -> Any:
     """A path setting left at its default (relative) lives in the project folder too."""
     spec = engine_spec(settings.engine)
     block = getattr(settings, spec.name)
@@ -292,11 +332,17 @@ def _defaults_in_project(settings: Any, project_dir: Path, unresolved: Mapping[s
         value = getattr(block, key)
         if isinstance(value, str) and value != ":memory:" and not Path(value).is_absolute() and f"{spec.name}.{key}" not in unresolved:
             updates[key] = str((project_dir / value).resolve())
+            relative.add(f"{spec.name}.{key}")
     return settings.model_copy(update={spec.name: block.model_copy(update=updates)}) if updates else settings
 
 
 def _apply_overrides(
-    raw: dict[str, Any], environ: Mapping[str, str], engine: str | None, unresolved: dict[str, str], overridden: dict[str, str]
+    raw: dict[str, Any],
+    environ: Mapping[str, str],
+    engine: str | None,
+    unresolved: dict[str, str],
+    overridden: dict[str, str],
+    relative: set[str],
 ) -> dict[str, Any]:
     """FF_* environment variables override profiles.yml; the CLI's --engine overrides both."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
@@ -316,7 +362,10 @@ def _apply_overrides(
     for variable, key in spec.overrides.items():
         if variable in environ:
             value: Any = environ[variable]
+            relative.discard(f"{spec.name}.{key}")
             if key in spec.path_keys and value != ":memory:":
+                if not Path(value).is_absolute():
+                    relative.add(f"{spec.name}.{key}")
                 value = str(Path(value).resolve())
             section = out.setdefault(spec.name, {})
             if not isinstance(section, dict):

@@ -50,6 +50,7 @@ class Project:
     seeds: list[SeedFile]
     macros: dict[str, str]  # relative path -> text
     test_lines: tuple[int | None, ...] = ()  # the line of each `tests:` entry in project.yml
+    stream_lines: tuple[int | None, ...] = ()  # the line of each stream's source path in project.yml
     dbt: bool = False  # read from dbt_project.yml: dbt's Jinja names, its SQL in the target's dialect
     singular_tests: list[SqlModelFile] = field(default_factory=list)  # dbt's tests/*.sql: fail when they return rows
     generic_tests: list[GenericTest] = field(default_factory=list)  # uses of the dbt project's (or a package's) {% test %} blocks
@@ -102,6 +103,7 @@ def load_project(root: Path) -> Project:
         seeds=discover_seeds(root),
         macros=_read_macros(root),
         test_lines=tuple(line_of(node, ("tests", i)) for i in range(len(config.tests))),
+        stream_lines=tuple(line_of(node, ("streams", i, "source", "path")) for i in range(len(config.streams))),
     )
     _check_unique_names(project)
     _check_model_configs(project)

@@ -2,9 +2,11 @@
 
 `<out>/<name>/`: plan.json, the files the runtime reads (Python models and the helpers beside
 them, seed files), and a profiles.yml holding only the compiled profile. Streams' event files
-stay in place: the bundle's plan names them by absolute path. Its settings are fixed
-as the compile resolved them (`FF_*` overrides and env_var() included, relative paths made
-absolute from the project folder), so a worker's own `FF_*` variables cannot redirect the DAG;
+stay in place. No path of the compiling machine is written: a path given relative (a DuckDB file,
+a stream's files and the folder they must lie in) is written relative to the bundle folder, so
+the bundle finds what the project names wherever the two are checked out side by side; a path
+given absolute stays as given. The profile's settings are fixed
+as the compile resolved them (`FF_*` overrides and env_var() included), so a worker's own `FF_*` variables cannot redirect the DAG;
 only secrets stay `{{ env_var(...) }}` templates, resolved in the worker. A path setting that
 would put data inside the bundle folder, which every compile replaces, is refused, as are
 settings the engine says cannot serve tasks in separate processes (an in-memory DuckDB).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -43,7 +46,7 @@ def write_bundle(plan: Plan, root: Path, out: OutputFolder, name: str, profile: 
     it; refuses a folder that is not a bundle."""
     text = bundle_profile_text(profile, root, out.path(name))
     folder = out.fresh_bundle(name)
-    with_fixed_stream_sources(plan, root).write(folder / "plan.json")
+    with_rebased_stream_sources(plan, root, folder).write(folder / "plan.json")
     for relative in sorted(files_needed(plan)):
         target = out.path(Path(name) / relative)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,17 +55,27 @@ def write_bundle(plan: Plan, root: Path, out: OutputFolder, name: str, profile: 
     return folder
 
 
-def with_fixed_stream_sources(plan: Plan, root: Path) -> Plan:
-    """The plan with each stream's source made absolute from the project folder: the event files
-    stay where they are (they grow; a bundle cannot copy them), and a task's root is the bundle."""
+def with_rebased_stream_sources(plan: Plan, root: Path, bundle: Path) -> Plan:
+    """The plan with each stream's relative paths (its files, the folder they lie in) made
+    relative to the bundle: the event files stay where they are (they grow; a bundle cannot
+    copy them), and a task's root is the bundle."""
     nodes = []
     for node in plan.nodes:
         stream = node.stream
-        if stream is not None and stream.source.path is not None and not Path(stream.source.path).is_absolute():
-            source = stream.source.model_copy(update={"path": (root.resolve() / stream.source.path).as_posix()})
+        if stream is not None and stream.source.path is not None:
+            source = stream.source
+            source = source.model_copy(update={"path": rebased(source.path, root, bundle), "within": rebased(source.within, root, bundle)})
             node = node.model_copy(update={"stream": stream.model_copy(update={"source": source})})
         nodes.append(node)
     return plan.model_copy(update={"nodes": nodes})
+
+
+def rebased(path: str, root: Path, bundle: Path) -> str:
+    """A path relative to the project folder `root`, relative to the bundle folder instead; an
+    absolute one as it is."""
+    if Path(path).is_absolute():
+        return path
+    return Path(os.path.relpath(root.resolve() / path, bundle.resolve())).as_posix()
 
 
 def files_needed(plan: Plan) -> set[str]:
@@ -96,6 +109,8 @@ def bundle_profile_text(profile: Profile, root: Path, bundle: Path) -> str:
         where = f"{profile.name}.{profile.engine}.{key}"
         if key in spec.path_keys and isinstance(value, str):
             _outside_bundle(Path(value), bundle, where)
+            if key in profile.relative_paths:
+                value = Path(os.path.relpath(value, bundle.resolve())).as_posix()
         if f"{profile.engine}.{key}" in profile.unresolved:  # still its template: resolved in the worker
             settings[key] = _scrub(value, where, key)
         elif _is_secret(key, value):

@@ -42,6 +42,10 @@ VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="A model that reads a table no ref()/source() declares is an error, not a warning.")
 ]
+AllowOutsideOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--allow-outside", help="A folder outside the project that its streams may read (repeatable), besides the profile's allow_outside."),
+]
 LockTimeoutOpt = Annotated[
     float, typer.Option("--lock-timeout", min=0, help="Seconds to wait for a DuckDB file another process holds.")
 ]
@@ -86,13 +90,14 @@ def compile_at(
     strict: bool = False,
     lineage: bool = False,
     profiles_dir: Path | None = None,
+    allow_outside: list[Path] | None = None,
 ) -> Compiled:
     from flowforge_compiler.paths import project_root
     from flowforge_compiler.plan_cache import compile_cached
     from flowforge_compiler.profiles import resolve_profile
 
     root = project_root(project_dir)
-    profile = resolve_profile(root, env, engine=engine, profiles_dir=profiles_dir)
+    profile = resolve_profile(root, env, engine=engine, profiles_dir=profiles_dir).allowing(allow_outside or [], root)
     plan = compile_cached(root, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage)
     return Compiled(root, profile, plan, profiles_dir)
 

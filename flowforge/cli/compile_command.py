@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from flowforge.cli.app import (
+    AllowOutsideOpt,
     CompileEnvOpt,
     EngineOpt,
     ProfilesDirOpt,
@@ -67,6 +68,7 @@ def _compile(
     vars: str | None,
     select: list[str] | None,
     strict: bool,
+    allow_outside: list[Path] | None,
     quiet: bool,
     verbose: int,
     **flags: Any,
@@ -76,7 +78,9 @@ def _compile(
 
     console = session(quiet, verbose)
     chosen = targets()[target.value if isinstance(target, Enum) else target]
-    compiled = compile_at(project, env, engine, vars, strict=strict, lineage=chosen.lineage, profiles_dir=profiles_dir)
+    compiled = compile_at(
+        project, env, engine, vars, strict=strict, lineage=chosen.lineage, profiles_dir=profiles_dir, allow_outside=allow_outside
+    )
     nodes = select_nodes(compiled.plan, select)
     if out is None and chosen.needs_out:
         raise SelectionError(f"--target {chosen.name} needs --out FOLDER")
@@ -116,6 +120,7 @@ def register_compile_command() -> None:
         ("vars", VarsOpt, None),
         ("select", SelectOpt, None),
         ("strict", StrictOpt, False),
+        ("allow_outside", AllowOutsideOpt, None),
         ("quiet", QuietOpt, False),
         ("verbose", VerboseOpt, 0),
     ]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from flowforge.cli.app import (
+    AllowOutsideOpt,
     Compiled,
     EngineOpt,
     EnvOpt,
@@ -74,13 +75,14 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         vars: VarsOpt = None,
         lock_timeout: LockTimeoutOpt = 60.0,
         strict: StrictOpt = False,
+        allow_outside: AllowOutsideOpt = None,
         quiet: QuietOpt = False,
         verbose: VerboseOpt = 0,
     ) -> None:
         from flowforge_compiler.selection import select_nodes, unmatched_globs
 
         console = session(quiet, verbose)
-        compiled = compile_at(project, env, engine, vars, strict=strict, profiles_dir=profiles_dir)
+        compiled = compile_at(project, env, engine, vars, strict=strict, profiles_dir=profiles_dir, allow_outside=allow_outside)
         nodes = select_nodes(compiled.plan, select)
         for glob in unmatched_globs(compiled.plan, rebuild or []):
             log.warning("--rebuild %s matches no node", glob)

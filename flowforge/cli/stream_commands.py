@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flowforge.cli.app import EngineOpt, EnvOpt, LockTimeoutOpt, ProfilesDirOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
+from flowforge.cli.app import AllowOutsideOpt, EngineOpt, EnvOpt, LockTimeoutOpt, ProfilesDirOpt, ProjectArg, QuietOpt, VerboseOpt, app, compile_at, session
 from flowforge_compiler.errors import SelectionError
 
 if TYPE_CHECKING:  # the plan's models load pydantic: not for `ffc --version`
@@ -42,6 +42,7 @@ def stream(
     profiles_dir: ProfilesDirOpt = None,
     engine: EngineOpt = None,
     lock_timeout: LockTimeoutOpt = 60.0,
+    allow_outside: AllowOutsideOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
@@ -50,7 +51,7 @@ def stream(
     from runtime.streaming import run_stream
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, engine, None, profiles_dir=profiles_dir)
+    compiled = compile_at(project, env, engine, None, profiles_dir=profiles_dir, allow_outside=allow_outside)
     nodes = stream_nodes(compiled.plan, name)
     stopping = threading.Event()
     if follow:

@@ -49,12 +49,35 @@ class TailRead:
         return sum(len(line.data) + 1 for line in self.lines)
 
 
-def read_new(pattern: str, known: Mapping[str, FileCheckpoint], max_bytes: int) -> TailRead:
+@dataclass(frozen=True)
+class EventFiles:
+    """The files a stream reads: those `pattern` matches that resolve, symlinks followed, inside
+    `within` (the project, or a folder the profile allows); any other is refused unread."""
+
+    pattern: str
+    within: Path
+
+    def matches(self) -> tuple[list[str], list[str]]:
+        """The matching files inside `within` and those outside it, in name order."""
+        inside: list[str] = []
+        outside: list[str] = []
+        folder = self.within.resolve()
+        for path in sorted(glob.glob(self.pattern)):
+            (inside if self.holds(path, folder) else outside).append(path)
+        return inside, outside
+
+    def holds(self, path: str, folder: Path | None = None) -> bool:
+        return Path(os.path.realpath(path)).is_relative_to(folder or self.within.resolve())
+
+
+def read_new(files: EventFiles, known: Mapping[str, FileCheckpoint], max_bytes: int) -> TailRead:
     """Whole lines added since `known`, up to about `max_bytes` (a longer line is read whole);
-    files rotated away are finished first, then the files `pattern` matches, in name order."""
+    files rotated away are finished first, then the files matched, in name order."""
     out = TailRead()
     current: dict[str, str] = {}
-    for path in sorted(glob.glob(pattern)):
+    inside, outside = files.matches()
+    out.notes += [f"{path}: resolves outside {files.within}; not read (a link out of the folder?)" for path in outside]
+    for path in inside:
         try:
             stat = os.stat(path)
         except FileNotFoundError:
@@ -66,6 +89,8 @@ def read_new(pattern: str, known: Mapping[str, FileCheckpoint], max_bytes: int) 
         if key in current:
             continue
         moved = _find_inode(Path(known_checkpoint.path).parent, key)
+        if moved is not None and not files.holds(moved):
+            moved = None
         if moved is None:
             out.notes.append(f"{known_checkpoint.path}: no longer there; its checkpoint is dropped")
             continue
@@ -90,12 +115,12 @@ def read_new(pattern: str, known: Mapping[str, FileCheckpoint], max_bytes: int) 
     return out
 
 
-def has_news(pattern: str, known: Mapping[str, FileCheckpoint]) -> bool:
+def has_news(files: EventFiles, known: Mapping[str, FileCheckpoint]) -> bool:
     """Whether a read could find anything (a new file, one grown, shrunk, rotated away, or
     rewritten in place at the same size: its head no longer hashes as read), from the files'
     sizes and heads: a follower polling a quiet stream opens no transaction."""
     seen: set[str] = set()
-    for path in glob.glob(pattern):
+    for path in files.matches()[0]:
         try:
             stat = os.stat(path)
         except FileNotFoundError:
@@ -113,7 +138,7 @@ def has_news(pattern: str, known: Mapping[str, FileCheckpoint]) -> bool:
     for key, checkpoint in known.items():
         if key not in seen:
             moved = _find_inode(Path(checkpoint.path).parent, key)
-            if moved is None or os.path.getsize(moved) != checkpoint.offset:
+            if moved is None or not files.holds(moved) or os.path.getsize(moved) != checkpoint.offset:
                 return True
     return False
 

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.plan import StreamEntry
-from runtime.streaming.file_tail import FileCheckpoint, TailRead, has_news, read_new
+from runtime.streaming.file_tail import EventFiles, FileCheckpoint, TailRead, has_news, read_new
 
 
 class Source(Protocol):
@@ -24,24 +24,24 @@ class Source(Protocol):
 
 
 class FileTail:
-    def __init__(self, pattern: str):
-        self.pattern = pattern
+    def __init__(self, files: EventFiles):
+        self.files = files
 
     def has_news(self, known: Mapping[str, FileCheckpoint]) -> bool:
-        return has_news(self.pattern, known)
+        return has_news(self.files, known)
 
     def read(self, known: Mapping[str, FileCheckpoint], max_bytes: int) -> TailRead:
-        return read_new(self.pattern, known, max_bytes)
+        return read_new(self.files, known, max_bytes)
 
     def close(self) -> None:
         pass
 
 
-def file_pattern(stream: StreamEntry, root: Path) -> str:
-    """A file_tail source's glob as an absolute path: relative ones are the project's (or a
-    bundle's, whose plan holds them absolute already)."""
-    path = Path(stream.source.path or "")
-    return str(path if path.is_absolute() else root / path)
+def event_files(stream: StreamEntry, root: Path) -> EventFiles:
+    """A file_tail source's files: its path and the folder they must lie in, relative ones from
+    `root`, the folder of the plan (the project's, or a bundle's, where the compile rebased them)."""
+    source = stream.source
+    return EventFiles(str(root / (source.path or "")), root / source.within)
 
 
 def open_source(stream: StreamEntry, root: Path) -> Source:
@@ -56,4 +56,4 @@ def open_source(stream: StreamEntry, root: Path) -> Source:
                     f"stream {stream.name!r} reads Kafka, and confluent-kafka is not installed", hint='pip install "flowforge[kafka]"'
                 ) from exc
             raise
-    return FileTail(file_pattern(stream, root))
+    return FileTail(event_files(stream, root))

@@ -3,6 +3,8 @@ its table, and the engines and names it refuses."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from flowforge_compiler.compile import compile_project
@@ -42,7 +44,6 @@ def test_a_stream_is_a_node_named_after_its_table_that_models_can_ref(make_proje
 @pytest.mark.parametrize(
     ("path", "gap", "into", "line", "message"),
     [
-        ("../up.jsonl", 30, "clicks", 5, "leaves the project"),
         ("e.jsonl", 0, "clicks", 6, "greater than 0"),
         ("e.jsonl", 30, "'bad name'", 7, "not a valid table name"),
     ],
@@ -52,6 +53,28 @@ def test_bad_stream_settings_name_their_line(make_project, path, gap, into, line
     with pytest.raises(ProjectFileError, match=message) as caught:
         load_project(root)
     assert caught.value.location is not None and caught.value.location.line == line
+
+
+@pytest.mark.parametrize("path", ["../up.jsonl", "/etc/passwd", "events/../../up/*.jsonl", "linked/*.jsonl"])
+def test_a_stream_path_leaving_the_project_is_refused_with_its_line(make_project, tmp_path, path) -> None:
+    root = make_project({"project.yml": STREAM.format(path=path, gap=30, into="clicks")})
+    (root / "linked").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(ProjectFileError, match="leaves the project folder") as caught:
+        plan_of(root)
+    assert caught.value.location is not None and (caught.value.location.path, caught.value.location.line) == ("project.yml", 5)
+    assert "allow_outside" in (caught.value.hint or "")
+
+
+def test_a_folder_the_profile_allows_is_named_as_written_in_the_plan(make_project, tmp_path) -> None:
+    root = make_project({"project.yml": STREAM.format(path="../logs/*.jsonl", gap=30, into="clicks")})
+    profile = resolve_profile(root)
+    allowed = replace(profile, allow_outside=("../logs",))
+    plan = compile_project(load_project(root), allowed)
+    assert plan.node("clicks").stream.source.within == "../logs"
+    inside = compile_project(load_project(make_project({"project.yml": STREAM.format(path="e.jsonl", gap=30, into="clicks")})), profile)
+    assert inside.node("clicks").stream.source.within == "."
+    unchanged = compile_project(load_project(root), replace(allowed, allow_outside=("/elsewhere", "../logs")))
+    assert unchanged.node("clicks").fingerprint == plan.node("clicks").fingerprint  # allowing more rebuilds nothing
 
 
 def test_an_unknown_key_in_a_stream_is_an_error(make_project) -> None:

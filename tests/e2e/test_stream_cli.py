@@ -176,7 +176,7 @@ def test_bad_stream_config_is_a_project_error_with_its_line(make_project, ffc) -
     )
     result = ffc("stream", project)
     assert result.exit_code == 1
-    assert "project.yml:5" in result.output and "leaves the project" in result.output
+    assert "project.yml:5" in result.output and "leaves the project folder" in result.output
 
 
 def test_the_streaming_example_builds_its_sessions_and_the_model_reading_them(example_copy, ffc) -> None:
@@ -288,3 +288,58 @@ def test_a_poison_line_is_rejected_and_the_lines_around_it_are_ingested(clicks: 
         assert con.execute("select file_offset, reason from _ff_stream_rejects").fetchall() == [(len(good[0]) + 1, "not a JSON line (nested too deeply to read)")]
     again = ffc("stream", clicks, env=env)
     assert again.exit_code == 0 and "0 events" in again.stdout, again.output  # read once, not again
+
+
+def outside_events(clicks: Path, tmp_path: Path) -> Path:
+    """A log folder beside the project, and the stream pointed at it by absolute path."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "web.jsonl").write_text(json.dumps({"user_id": "u1", "ts": 1767225600, "revenue": 2}) + "\n")
+    (clicks / "project.yml").write_text(PROJECT_YML.replace("path: events/events.jsonl", f"path: {logs}/*.jsonl"))
+    return logs
+
+
+def test_a_stream_reading_outside_the_project_is_refused_before_it_reads(clicks: Path, tmp_path: Path, ffc) -> None:
+    """`path: /etc/passwd` used to copy the file into _ff_stream_rejects."""
+    env = stream_env("duckdb", tmp_path, None)
+    (clicks / "project.yml").write_text(PROJECT_YML.replace("path: events/events.jsonl", "path: /etc/passwd"))
+    result = ffc("stream", clicks, env=env)
+    assert result.exit_code == 1, result.output
+    assert "project.yml" in result.output and "/etc/passwd" in result.output and "allow_outside" in result.output
+    assert not Path(env["FF_DUCKDB_PATH"]).exists()  # nothing opened, nothing read
+    (clicks / "project.yml").write_text(PROJECT_YML.replace("path: events/events.jsonl", "path: ../../etc/passwd"))
+    assert ffc("stream", clicks, env=env).exit_code == 1  # relative, through `..`: the same
+    assert ffc("ls", clicks, env=env).exit_code == 1  # every command compiles the same refusal
+
+
+@pytest.mark.parametrize("allowed_by", ["flag", "profile"])
+def test_a_folder_outside_is_read_when_the_flag_or_the_profile_allows_it(clicks: Path, tmp_path: Path, ffc, allowed_by: str) -> None:
+    env = stream_env("duckdb", tmp_path, None)
+    logs = outside_events(clicks, tmp_path)
+    if allowed_by == "flag":
+        result = ffc("stream", clicks, "--allow-outside", str(logs), env=env)
+    else:
+        (clicks / "profiles.yml").write_text("default:\n  engine: duckdb\n  allow_outside: [../logs]\n")
+        result = ffc("stream", clicks, env=env)
+    assert result.exit_code == 0 and "1 events" in result.stdout, result.output
+
+
+def test_allow_outside_must_be_a_list_of_folders(clicks: Path, tmp_path: Path, ffc) -> None:
+    (clicks / "profiles.yml").write_text("default:\n  engine: duckdb\n  allow_outside: /var/log\n")
+    result = ffc("ls", clicks, env=stream_env("duckdb", tmp_path, None))
+    assert result.exit_code == 1 and "profiles.yml:3" in result.output and "allow_outside" in result.output, result.output
+
+
+def test_a_file_linked_into_the_events_folder_from_outside_is_not_ingested(clicks: Path, tmp_path: Path, ffc) -> None:
+    env = stream_env("duckdb", tmp_path, None)
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text(json.dumps({"user_id": "intruder", "ts": 1767225600}) + "\n")
+    (clicks / "project.yml").write_text(PROJECT_YML.replace("path: events/events.jsonl", "path: events/*.jsonl"))
+    (clicks / "events" / "events.jsonl").write_text(json.dumps({"user_id": "u1", "ts": 1767225600}) + "\n")
+    (clicks / "events" / "linked.jsonl").symlink_to(secret)
+    result = ffc("stream", clicks, env=env)
+    assert result.exit_code == 0 and "1 events (0 rejected)" in result.stdout, result.output
+    assert "linked.jsonl" in result.output and "not read" in result.output
+    with duckdb.connect(env["FF_DUCKDB_PATH"], read_only=True) as con:
+        assert con.execute("select user_id from fct_sessions_streaming").fetchall() == [("u1",)]
+        assert con.execute("select count(*) from _ff_stream_rejects").fetchone() == (0,)

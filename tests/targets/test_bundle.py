@@ -102,3 +102,37 @@ def test_no_password_form_reaches_the_bundle(make_project, tmp_path: Path, caplo
 
     parsed = parse_dsn(worker.engine_settings.dsn, "dsn")
     assert (parsed.password or dict(parsed.query).get("password")) == secret and parsed.host == "db"
+
+
+def test_a_bundle_names_no_path_of_the_compiling_machine_and_finds_the_project_beside_it(tmp_path: Path) -> None:
+    """Relative paths (the DuckDB file, a stream's files and their folder) are written relative
+    to the bundle, so the bundle works wherever the project and the DAGs folder sit side by
+    side; the stream task reads the events and rejects a link out of the events folder."""
+    import json
+    import shutil
+
+    import duckdb
+
+    from runtime.bundle import run_bundle_node
+
+    project = tmp_path / "checkout" / "streaming"
+    shutil.copytree(EXAMPLES / "streaming", project, ignore=shutil.ignore_patterns(".local", ".flowforge"))
+    (project / "events" / "linked.jsonl").symlink_to(tmp_path / "secret.jsonl")
+    (tmp_path / "secret.jsonl").write_text(json.dumps({"user_id": "intruder", "ts": 1767225600}) + "\n")
+    (project / "project.yml").write_text((project / "project.yml").read_text().replace("events/events.jsonl", "events/*.jsonl"))
+    profile = resolve_profile(project, "dev")
+    plan = compile_project(load_project(project), profile)
+    bundle = write_bundle(plan, project, OutputFolder(project / "dags"), "streaming", profile)
+    for path in bundle.rglob("*"):
+        if path.is_file():
+            assert str(tmp_path) not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert yaml.safe_load((bundle / "profiles.yml").read_text())["dev"]["duckdb"]["path"] == "../../.local/streaming.duckdb"
+
+    moved = tmp_path / "elsewhere" / "streaming"  # another checkout, the same layout
+    shutil.copytree(project, moved, symlinks=True)
+    result = run_bundle_node(moved / "dags" / "streaming", "fct_sessions_streaming")
+    assert result["status"] == "built"
+    with duckdb.connect(str(moved / ".local" / "streaming.duckdb"), read_only=True) as con:
+        users = {u for (u,) in con.execute("select distinct user_id from fct_sessions_streaming").fetchall()}
+    assert users and "intruder" not in users
+    assert not (project / ".local" / "streaming.duckdb").exists()  # the first checkout was not touched

@@ -37,7 +37,8 @@ def test_recompiling_keeps_the_warehouse_and_its_tables(make_project, tmp_path: 
     compile_target(target, project, out, env="dev")
     [bundle] = [p.parent for p in out.glob("*/.flowforge-bundle")]
     settings = yaml.safe_load((bundle / "profiles.yml").read_text())["dev"]["duckdb"]
-    assert settings["path"] == str(project / ".local" / "w.duckdb")  # where `ffc run --env dev` builds
+    assert (bundle / settings["path"]).resolve() == project / ".local" / "w.duckdb"  # where `ffc run --env dev` builds
+    assert not Path(settings["path"]).is_absolute()  # relative to the bundle: no path of this machine
     run_all(bundle)
     for _ in range(2):
         compile_target(target, project, out, env="dev")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from runtime.streaming.file_tail import has_news, read_new
+from runtime.streaming.file_tail import EventFiles, has_news, read_new
+
+
+def files(pattern: Path) -> EventFiles:
+    return EventFiles(str(pattern), pattern.parent)
 
 
 def follow(pattern: Path, known=None, max_bytes: int = 1 << 20):
-    read = read_new(str(pattern), known or {}, max_bytes)
+    read = read_new(files(pattern), known or {}, max_bytes)
     return [line.data for line in read.lines], read
 
 
@@ -18,13 +22,13 @@ def test_a_partial_last_line_waits_for_its_newline(tmp_path: Path) -> None:
     events.write_bytes(b'{"a": 1}\n{"a": 2')
     lines, read = follow(events)
     assert lines == [b'{"a": 1}']
-    assert has_news(str(events), read.checkpoints)  # the partial line is still to come
+    assert has_news(files(events), read.checkpoints)  # the partial line is still to come
     with events.open("ab") as handle:
         handle.write(b'}\n\n{"a": 3}\r\n')
     lines, read = follow(events, read.checkpoints)
     assert lines == [b'{"a": 2}', b'{"a": 3}']  # blank lines skipped, CRLF trimmed
     assert next(iter(read.checkpoints.values())).offset == events.stat().st_size
-    assert not has_news(str(events), read.checkpoints)
+    assert not has_news(files(events), read.checkpoints)
     assert follow(events, read.checkpoints)[0] == []
 
 
@@ -46,12 +50,12 @@ def test_a_file_rewritten_in_place_at_the_same_size_is_news_and_read_again(tmp_p
     events = tmp_path / "e.jsonl"
     events.write_bytes(b"one\ntwo\n")
     _, read = follow(events)
-    assert not has_news(str(events), read.checkpoints)
+    assert not has_news(files(events), read.checkpoints)
     events.write_bytes(b"six\nten\n")  # same size, other lines
-    assert has_news(str(events), read.checkpoints)
+    assert has_news(files(events), read.checkpoints)
     lines, again = follow(events, read.checkpoints)
     assert lines == [b"six", b"ten"] and any("rewritten" in n for n in again.notes)
-    assert not has_news(str(events), again.checkpoints)
+    assert not has_news(files(events), again.checkpoints)
 
 
 def test_a_file_rotated_away_is_finished_before_the_new_one(tmp_path: Path) -> None:
@@ -65,7 +69,7 @@ def test_a_file_rotated_away_is_finished_before_the_new_one(tmp_path: Path) -> N
     lines, read = follow(events, read.checkpoints)
     assert lines == [b"b", b"c"]
     assert any("rotated to" in n for n in read.notes)
-    assert not has_news(str(events), read.checkpoints)
+    assert not has_news(files(events), read.checkpoints)
     (tmp_path / "e.jsonl.1").unlink()
     lines, read = follow(events, read.checkpoints)
     assert lines == [] and len(read.checkpoints) == 1
@@ -95,3 +99,18 @@ def test_a_line_longer_than_the_budget_is_read_whole(tmp_path: Path) -> None:
     events.write_bytes(b"x" * 5000 + b"\nshort\n")
     lines, _ = follow(events, max_bytes=1024)
     assert lines[0] == b"x" * 5000
+
+
+def test_a_file_linked_from_outside_the_folder_is_never_read(tmp_path: Path) -> None:
+    folder, elsewhere = tmp_path / "events", tmp_path / "private"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret.jsonl").write_bytes(b'{"secret": 1}\n')
+    (folder / "a.jsonl").write_bytes(b'{"a": 1}\n')
+    (folder / "b.jsonl").symlink_to(elsewhere / "secret.jsonl")
+    (folder / "c.jsonl").symlink_to(folder / "a.jsonl")  # a link that stays inside is a file like any other
+    watched = EventFiles(str(folder / "*.jsonl"), folder)
+    read = read_new(watched, {}, 1 << 20)
+    assert [line.data for line in read.lines] == [b'{"a": 1}']  # c.jsonl is a.jsonl: one file, read once
+    assert [n for n in read.notes if "b.jsonl" in n and "not read" in n]
+    assert not has_news(watched, read.checkpoints)  # the refused file is no news, now or later

@@ -172,12 +172,12 @@ def test_two_processes_never_apply_the_same_lines(stream_project, request, tmp_p
 
 def run_stream_in_open_transaction(ex, node, root: Path) -> None:
     """Finish the batch the test began by hand: read, merge, write, commit."""
-    from runtime.streaming.file_tail import read_new
+    from runtime.streaming.file_tail import EventFiles, read_new
     from runtime.streaming.sessionizer import merge
 
     sink = SessionSink(ex, node)
     sink.reset(node.fingerprint)
-    read = read_new(str(root / "events" / "*.jsonl"), {}, 1 << 20)
+    read = read_new(EventFiles(str(root / "events" / "*.jsonl"), root), {}, 1 << 20)
     events = [parse_event(line.data, node.stream) for line in read.lines]
     sink.write(merge([], events, timedelta(minutes=node.stream.gap_minutes)), read.checkpoints, [])
     ex.execute(ex.statements.commit())
