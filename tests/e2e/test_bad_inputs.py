@@ -62,6 +62,9 @@ CASES = [
     # SQL models
     Bad("two models whose relations differ in case only", {"models/Users2.ff.sql": "select 1 as x", "models/users2.ff.sql": "select 2 as x"}, says=("models/", "would build one relation on the duckdb engine", "rename one of them")),
     Bad("a keyword where a table goes", {"models/u.ff.sql": "select email\nfrom from {{ ref('users') }}"}, says=("models/u.ff.sql:2:6", "SQL syntax error (duckdb): syntax error at or near \"from\"")),
+    Bad("a join without its condition", {"models/u.ff.sql": "select 1 as x\nfrom {{ ref('users') }} join {{ ref('users') }}"}, says=("models/u.ff.sql:2:", "SQL syntax error (duckdb): syntax error")),
+    Bad("two sort directions", {"models/u.ff.sql": "select id from {{ ref('users') }}\norder by id asc desc"}, says=("models/u.ff.sql:2:17", "syntax error at or near \"desc\"")),
+    Bad("count(distinct) of nothing", {"models/u.ff.sql": "select count(distinct) as n from {{ ref('users') }}"}, says=("models/u.ff.sql", "SQL syntax error (duckdb): DISTINCT requires at least one argument")),
     Bad("two statements in a model", {"models/u.ff.sql": "select 1 as x;\ndrop table users"}, says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
     Bad("a var that makes two statements", {"models/u.ff.sql": "select * from {{ ref('users') }} where id = {{ var('id') }}"}, argv=("run", "{p}", "--vars", "{id: '1; drop table users'}"), says=("models/u.ff.sql", "more than one SQL statement"), setup="seeded"),
     Bad("a model that is not a query", {"models/u.ff.sql": "drop table users"}, says=("models/u.ff.sql", "is a DROP statement, not a query"), setup="seeded"),
