@@ -34,6 +34,7 @@ class MaterializationConfig(BaseModel):
     renders_incremental: ClassVar[bool] = False  # its SQL is also rendered with is_incremental() true
     chosen_in_config: ClassVar[bool] = True  # `materialized:` may name it (seeds and streams are what they are)
     verb: ClassVar[str] = "built"  # for progress lines: "<verb> <type> <relation>"
+    stored_as_view: ClassVar[bool] = False  # its relation is a view over its SQL (re-created when a table it reads is replaced)
 
     registry: ClassVar[dict[str, builtins.type[MaterializationConfig]]] = {}
 
@@ -94,6 +95,7 @@ class TableMaterialization(MaterializationConfig):
 
 class ViewMaterialization(MaterializationConfig):
     type: Literal["view"] = "view"
+    stored_as_view: ClassVar[bool] = True
 
 
 class EphemeralMaterialization(MaterializationConfig):

@@ -63,8 +63,8 @@ def with_rebased_stream_sources(plan: Plan, root: Path, bundle: Path) -> Plan:
     for node in plan.nodes:
         stream = node.stream
         if stream is not None and stream.source.path is not None:
-            source = stream.source
-            source = source.model_copy(update={"path": rebased(source.path, root, bundle), "within": rebased(source.within, root, bundle)})
+            moved = {"path": rebased(stream.source.path, root, bundle), "within": rebased(stream.source.within, root, bundle)}
+            source = stream.source.model_copy(update=moved)
             node = node.model_copy(update={"stream": stream.model_copy(update={"source": source})})
         nodes.append(node)
     return plan.model_copy(update={"nodes": nodes})

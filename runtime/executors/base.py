@@ -15,6 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -39,6 +40,17 @@ sql_log = logging.getLogger("flowforge.sql")
 RelationKind = Literal["table", "view"]
 TEMP_SUFFIX = "__ff_tmp"
 OLD_SUFFIX = "__ff_old"  # the previous table while a new one is renamed in, on engines without transactions
+
+
+@dataclass(frozen=True)
+class DependentView:
+    name: Name  # schema-qualified where it is not in the profile's schema
+    own_name: str | None  # its name when it is in the profile's schema (so maybe a model of the plan)
+    definition: str | None  # its query, where replacing the relation drops it; None: kept, to bind again
+
+
+class ViewNoLongerFits(Exception):
+    """A replaced table broke a view that reads it; the engine's message says how."""
 
 
 class Executor(ABC):
@@ -202,6 +214,7 @@ class Executor(ABC):
         self.prepare_run(plan)
         if node.builds_relation:
             self._building.node = node
+        self._building.plan = plan
         try:
             with self.building(node):
                 rows = materialization_of(node).build(self, plan, node, root, full_refresh=full_refresh)
@@ -318,10 +331,51 @@ class Executor(ABC):
             log.debug("could not drop %s after a failed build", relation, exc_info=True)
 
     def swap_in(self, tmp: str, relation: str) -> None:
-        """Replace `relation` by the freshly built `tmp` as the engine's replace strategy says
-        (inside the caller's transaction, where there is one): exchanged in one step (`swap`),
-        renamed with the old table aside until the new one is in place (`rename` without
-        transactions), or dropped and renamed."""
+        """Replace `relation` by the freshly built `tmp` (inside the caller's transaction, where
+        there is one), and make sure every view that reads it still fits its new shape."""
+        views = self.dependent_views(relation)
+        self.exchange(tmp, relation)
+        self.refit_views(relation, views)
+
+    def dependent_views(self, relation: str) -> list[DependentView]:
+        """The views that read `relation`, directly or through other views, in the order they
+        can be created; engines that track no view dependencies here return none."""
+        return []
+
+    def refit_views(self, relation: str, views: list[DependentView]) -> None:
+        """After `relation` was replaced: a view that is a model of the plan being built is
+        created with the plan's SQL (the project's definition now), any other with its own
+        definition, or, where the engine kept it, bound again. One that no longer fits fails
+        the build, and the transaction keeps the previous table (as PostgreSQL's re-created
+        views do; DuckDB binds a view only when it is read, so it would break unseen)."""
+        models = self._view_models()
+        for view in views:
+            model = models.get(self.catalog_name(view.own_name)) if view.own_name is not None else None
+            try:
+                if model is not None:
+                    self.execute(self.statements.create_view_as(view.name, node_sql(model), replace=True))
+                elif view.definition is not None:
+                    self.execute(self.statements.create_view_as(view.name, view.definition, replace=True))
+                else:
+                    self.fetch_rows(self.statements.no_rows(view.name))
+            except Exception as exc:  # noqa: BLE001 - reported with the view it concerns
+                what = f"the view {view.name} (the model {model.id})" if model is not None else f"the view {view.name} (no model of this project)"
+                remedy = f"change {model.path} to fit it" if model is not None else "drop or change that view"
+                raise ViewNoLongerFits(
+                    f"{what} reads {relation} and does not fit its new shape ({_engine_message(exc)}); "
+                    f"the previous {relation} is kept: {remedy}, then build again"
+                ) from exc
+
+    def _view_models(self) -> dict[str, PlanNode]:
+        plan = getattr(self._building, "plan", None)
+        if plan is None:
+            return {}
+        return {self.catalog_name(n.relation): n for n in plan.nodes if n.materialization.stored_as_view and n.sql is not None}
+
+    def exchange(self, tmp: str, relation: str) -> None:
+        """Put `tmp` in the place of `relation` as the engine's replace strategy says: exchanged
+        in one step (`swap`), renamed with the old table aside until the new one is in place
+        (`rename` without transactions), or dropped and renamed."""
         kind = self.relation_kind(relation)
         if kind == "table" and self.capabilities.replace == "swap":
             self.execute(self.statements.swap(tmp, relation))

@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 from flowforge_compiler.engines.duckdb import MEMORY, DuckDBProfile, DuckDBSettings
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.plan import Relation
 from flowforge_compiler.sql_names import Name
-from runtime.executors.base import Executor, RelationKind, sql_log
+from runtime.executors.base import DependentView, Executor, RelationKind, sql_log
 
 log = logging.getLogger("flowforge")
+_VIEWS = "select schema_name, view_name, sql from duckdb_views() where not internal and database_name = current_database()"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 if TYPE_CHECKING:
@@ -128,6 +130,22 @@ class DuckDBExecutor(Executor):
         except duckdb.Error:  # it exists and does not bind: only a view over tables that changed shape
             return "view"
         return "table" if kind == "TABLE_RELATION" else "view"
+
+    def dependent_views(self, relation: str) -> list[DependentView]:
+        """DuckDB records no view dependencies: the views whose SQL names the relation, then
+        those naming one of them, and so on (a view named by chance is only bound again)."""
+        views = self.cursor.execute(_VIEWS).fetchall()
+        found: list[DependentView] = []
+        names = [relation]
+        while names:
+            pattern = re.compile("|".join(rf"(?<![\w$]){re.escape(n.lower())}(?![\w$])" for n in names))
+            names = []
+            for schema, name, sql in views:
+                if pattern.search((sql or "").lower()) and not any(v.own_name == name or v.name == name for v in found) and name != relation:
+                    own = name if schema == "main" else None
+                    found.append(DependentView(name if own else Relation(schema_=schema, name=name), own, None))
+                    names.append(name)
+        return found
 
     def create_table_as(self, relation: str, sql: str) -> int | None:
         statement = self.statements.create_table_as(relation, sql)

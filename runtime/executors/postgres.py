@@ -22,7 +22,7 @@ from flowforge_compiler.errors import FlowForgeError, ProfileError
 from flowforge_compiler.plan import Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.sql_names import Name
-from runtime.executors.base import Executor, RelationKind
+from runtime.executors.base import DependentView, Executor, RelationKind
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -232,16 +232,16 @@ class PostgresExecutor(Executor):
 
     # -- replacing relations under dependent views -------------------------------------------------
 
-    def _dependent_views(self, relation: str) -> list[tuple[str, str, str]]:
+    def dependent_views(self, relation: str) -> list[DependentView]:
         if self.relation_kind(relation) is None:
             return []
         with self.connection.cursor() as cursor:
             cursor.execute(_DEPENDENT_VIEWS, {"relation": self.quote(relation)})
-            return [(schema, name, definition) for schema, name, _depth, definition in cursor.fetchall()]
-
-    def _recreate(self, views: list[tuple[str, str, str]]) -> None:
-        for schema, name, definition in views:
-            self.execute(self.statements.create_view_as(Relation(schema_=schema, name=name), definition, replace=True))
+            rows = cursor.fetchall()
+        return [
+            DependentView(Relation(schema_=schema, name=name), name if schema == self.schema else None, definition)
+            for schema, name, _depth, definition in rows
+        ]
 
     def run_support(self, statements: list[str]) -> None:
         """Parallel tasks replacing one function race ("tuple concurrently updated"): one
@@ -251,18 +251,17 @@ class PostgresExecutor(Executor):
             for sql in statements:
                 self.execute(sql)
 
-    def swap_in(self, tmp: str, relation: str) -> None:
-        views = self._dependent_views(relation)
+    def exchange(self, tmp: str, relation: str) -> None:
+        """Dropped with its dependent views (CASCADE), which `refit_views` creates again."""
         self.drop_relation(relation)
         self.execute(self.statements.rename(tmp, relation))
-        self._recreate(views)
 
     def replace_view(self, relation: str, sql: str) -> None:
         with self.transaction():
-            views = self._dependent_views(relation)
+            views = self.dependent_views(relation)
             self.drop_relation(relation)
             self.execute(self.statements.create_view_as(relation, sql))
-            self._recreate(views)
+            self.refit_views(relation, views)
 
 
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg"}

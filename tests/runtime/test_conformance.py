@@ -106,6 +106,27 @@ def test_table_view_and_ephemeral_build_rebuild_and_replace_each_other(on) -> No
     assert w.relations() == {"t", "v", "vv", "_ff_meta"}
 
 
+@pytest.mark.parametrize("engine", every_engine("view_dependencies"))
+def test_a_table_rebuilt_into_a_new_shape_refits_its_views_or_is_refused_with_the_old_table_kept(on) -> None:
+    """A view model is created again with the project's SQL in the swap's transaction; a view of
+    someone else's that no longer fits refuses the rebuild (DuckDB used to leave it broken)."""
+    w = on({"models/a.ff.sql": "select 1 as x, 2 as y", "models/c.ff.sql": "{{ config(materialized='view') }}select y from {{ ref('a') }}"})
+    w.build()
+    with open_executor(w.profile) as executor, executor.transaction():
+        executor.execute("create view mine as select x, y from a")
+    w.write("models/a.ff.sql", "select 1 as x, 3 as z")
+    w.write("models/c.ff.sql", "{{ config(materialized='view') }}select z from {{ ref('a') }}")
+    with pytest.raises(ModelBuildError) as info:
+        w.build()
+    assert info.value.node == "a.ff" and "mine" in info.value.render() and "the previous a is kept" in info.value.render()
+    assert w.rows("select x, y from a") == [(1, 2)] and w.rows("select * from mine") == [(1, 2)]
+    with open_executor(w.profile) as executor, executor.transaction():
+        executor.execute("drop view mine")
+    _, results = w.build()
+    assert [r.status for r in results] == ["built", "built"]
+    assert w.rows("select z from c") == [(3,)]
+
+
 @pytest.mark.parametrize("engine", every_engine())
 def test_a_failed_build_keeps_the_previous_table_and_its_rows(on) -> None:
     w = on({
