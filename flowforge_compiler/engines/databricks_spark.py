@@ -143,6 +143,52 @@ class IsoDayOfWeekToSpark(Rewrite):
         return _spark(f"((DAYOFWEEK({node.this.sql(SPARK)}) + 5) % 7 + 1)")
 
 
+class DayNameToSpark(Rewrite):
+    """dayname() and monthname(): the full names (sqlglot's Spark forms give `Tue`, `Mar`)."""
+
+    source, target, node = "duckdb", SPARK, exp.Dayname
+    pattern = "EEEE"
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        return exp.Anonymous(this="DATE_FORMAT", expressions=[node.this, exp.Literal.string(self.pattern)])
+
+
+class MonthNameToSpark(DayNameToSpark):
+    source, target, node = "duckdb", SPARK, exp.Monthname  # type: ignore[assignment]
+    pattern = "MMMM"
+
+
+class DateDiffToSpark(Rewrite):
+    """date_diff('month' | 'quarter' | 'year', start, end) counts the boundaries crossed (DuckDB:
+    January 31 to February 1 is one month), and 'day' and 'week' the days between the two dates
+    (the times dropped; whole weeks toward zero); Spark's counts whole months, 24-hour days."""
+
+    source, target, node = "duckdb", SPARK, exp.DateDiff
+    per_year = {"month": ("MONTH", 12), "quarter": ("QUARTER", 4), "year": (None, 1)}
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        unit = node.args.get("unit")
+        name = unit.name.lower().rstrip("s") if unit is not None else "day"
+        if name in ("day", "week"):
+            date = exp.DataType.build("date")
+            days = exp.Anonymous(this="DATEDIFF", expressions=[exp.cast(node.this, date), exp.cast(node.expression, date)])
+            counted = exp.Div(this=days, expression=exp.Literal.number(7)) if name == "week" else days
+            return exp.cast(counted, exp.DataType.build("bigint"))
+        if name not in self.per_year:
+            return node
+        part, per_year = self.per_year[name]
+
+        def ordinal(value: exp.Expr) -> exp.Expr:
+            years = exp.Anonymous(this="YEAR", expressions=[value.copy()])
+            if part is None:
+                return years
+            counted = exp.Mul(this=years, expression=exp.Literal.number(per_year))
+            return exp.Add(this=counted, expression=exp.Anonymous(this=part, expressions=[value.copy()]))
+
+        difference = exp.Sub(this=exp.paren(ordinal(node.this)), expression=exp.paren(ordinal(node.expression)))
+        return exp.cast(difference, exp.DataType.build("bigint"))
+
+
 class TryCastToSpark(Rewrite):
     """DuckDB's `try_cast('1.5' AS INT)` rounds to 2; Spark's gives NULL for a fraction."""
 
@@ -303,6 +349,7 @@ ENGINE = EngineSpec[DatabricksSparkSettings](
     rewrites=(
         DateTruncToSpark(), AddToSpark(), SubToSpark(), ExtractToSpark(), DayOfWeekToSpark(), IsoDayOfWeekToSpark(),
         TryCastToSpark(), LengthToSpark(), ArrayAggToSpark(), PercentileContToSpark(), GenerateSeriesToSpark(), RegexpReplaceToSpark(),
+        DayNameToSpark(), MonthNameToSpark(), DateDiffToSpark(),
     ),
     location=_location,
     target=lambda settings, unresolved: (settings.database, None),

@@ -275,6 +275,123 @@ class IsoDayOfWeekToPostgres(DayOfWeekToPostgres):
     unit = "ISODOW"
 
 
+class DatePartToPostgres(Rewrite):
+    """DuckDB's dayofyear(), quarter() and weekofyear() (ISO weeks) are EXTRACT fields in
+    PostgreSQL, where sqlglot writes functions it does not have; BIGINT, as DuckDB gives."""
+
+    source, target, node = "duckdb", "postgres", exp.DayOfYear
+    unit = "DOY"
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        return exp.cast(exp.Extract(this=exp.var(self.unit), expression=node.this), exp.DataType.build("bigint"))
+
+
+class QuarterToPostgres(DatePartToPostgres):
+    source, target, node = "duckdb", "postgres", exp.Quarter  # type: ignore[assignment]
+    unit = "QUARTER"
+
+
+class WeekOfYearToPostgres(DatePartToPostgres):
+    source, target, node = "duckdb", "postgres", exp.WeekOfYear  # type: ignore[assignment]
+    unit = "WEEK"
+
+
+class DayNameToPostgres(Rewrite):
+    """dayname() and monthname(): to_char's names, without the blank padding (`FM`)."""
+
+    source, target, node = "duckdb", "postgres", exp.Dayname
+    pattern = "FMDay"
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        return exp.Anonymous(this="TO_CHAR", expressions=[node.this, exp.Literal.string(self.pattern)])
+
+
+class MonthNameToPostgres(DayNameToPostgres):
+    source, target, node = "duckdb", "postgres", exp.Monthname  # type: ignore[assignment]
+    pattern = "FMMonth"
+
+
+class ContainsToPostgres(Rewrite):
+    """contains(text, part): PostgreSQL has strpos()."""
+
+    source, target, node = "duckdb", "postgres", exp.Contains
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        return exp.GT(this=exp.StrPosition(this=node.this, substr=node.expression), expression=exp.Literal.number(0))
+
+
+class IntegerArgumentsToPostgres(Rewrite):
+    """left(), right(), repeat(), split_part() and make_timestamp() take INTEGER counts in
+    PostgreSQL, which casts no BIGINT (a column, `id + 1`) down to them; DuckDB takes either."""
+
+    source, target, node = "duckdb", "postgres", exp.Left
+    counts: tuple[str, ...] = ("expression",)
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        for key in self.counts:
+            value = node.args.get(key)
+            if isinstance(value, exp.Expr) and not (isinstance(value, exp.Literal) and value.is_int):
+                node.set(key, exp.cast(value, exp.DataType.build("int")))
+        return node
+
+
+class RightToPostgres(IntegerArgumentsToPostgres):
+    source, target, node = "duckdb", "postgres", exp.Right  # type: ignore[assignment]
+
+
+class RepeatToPostgres(IntegerArgumentsToPostgres):
+    source, target, node = "duckdb", "postgres", exp.Repeat  # type: ignore[assignment]
+    counts = ("times",)
+
+
+class SplitPartToPostgres(IntegerArgumentsToPostgres):
+    source, target, node = "duckdb", "postgres", exp.SplitPart  # type: ignore[assignment]
+    counts = ("part_index",)
+
+
+class MakeTimestampToPostgres(IntegerArgumentsToPostgres):
+    source, target, node = "duckdb", "postgres", exp.TimestampFromParts  # type: ignore[assignment]
+    counts = ("year", "month", "day", "hour", "min")
+
+
+class RegexpExtractToPostgres(Rewrite):
+    """regexp_extract(text, pattern): the whole first match, '' when none (PostgreSQL's
+    substring() gives NULL, and a pattern's first group rather than the match)."""
+
+    source, target, node = "duckdb", "postgres", exp.RegexpExtract
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        pattern, group = node.expression, node.args.get("group")
+        extra = [k for k in ("position", "occurrence", "parameters") if node.args.get(k) is not None]
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string) or extra or (group is not None and group.name not in ("", "0")):
+            raise NotPortable(
+                "regexp_extract(...) with a group, options or a pattern that is no text literal",
+                self.target,
+                "extract the whole match of a literal pattern, or write the query for PostgreSQL with config(transpile=false)",
+            )
+        match = exp.Anonymous(this="SUBSTRING", expressions=[node.this, exp.Literal.string(f"({pattern.name})")])
+        found = exp.Coalesce(this=match, expressions=[exp.Literal.string("")])
+        return exp.If(this=exp.Is(this=node.this, expression=exp.Null()), true=exp.Null(), false=found)
+
+
+class DateDiffDaysToPostgres(Rewrite):
+    """date_diff('day' | 'week', start, end) counts the days between the two dates (DuckDB drops
+    the times), whole weeks toward zero; sqlglot's interval arithmetic counts 24-hour spans and
+    rounds weeks."""
+
+    source, target, node = "duckdb", "postgres", exp.DateDiff
+
+    def apply(self, node: exp.Expr) -> exp.Expr:
+        unit = node.args.get("unit")
+        name = unit.name.lower() if unit is not None else "day"
+        if name not in ("day", "days", "week", "weeks"):
+            return node
+        date = exp.DataType.build("date")
+        days = exp.Sub(this=exp.cast(node.this, date), expression=exp.cast(node.expression, date))
+        counted = exp.Div(this=exp.paren(days), expression=exp.Literal.number(7), typed=True) if name.startswith("week") else days
+        return exp.cast(counted, exp.DataType.build("bigint"))
+
+
 class ColumnsToPostgres(Rewrite):
     source, target, node = "duckdb", "postgres", exp.Columns
 
@@ -374,7 +491,10 @@ ENGINE = EngineSpec[PostgresSettings](
         TryCastToPostgres(), RoundToPostgres(), DateTruncToPostgres(), StarModifiersToPostgres(), StructToPostgres(),
         ColumnsToPostgres(), ArgMaxToPostgres(), ArgMinToPostgres(), EpochScaleToPostgres(), SelectToPostgres(),
         SubqueryAliasToPostgres(), ListLengthToPostgres(), MakeDateToPostgres(), EndsWithToPostgres(), StrptimeToPostgres(),
-        DayOfWeekToPostgres(), IsoDayOfWeekToPostgres(), RangeColumnToPostgres(),
+        DayOfWeekToPostgres(), IsoDayOfWeekToPostgres(), RangeColumnToPostgres(), DatePartToPostgres(), QuarterToPostgres(),
+        WeekOfYearToPostgres(), DayNameToPostgres(), MonthNameToPostgres(), ContainsToPostgres(), IntegerArgumentsToPostgres(),
+        RightToPostgres(), RepeatToPostgres(), SplitPartToPostgres(), MakeTimestampToPostgres(), RegexpExtractToPostgres(),
+        DateDiffDaysToPostgres(),
     ),
     location=_location,
     target=_target,

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from flowforge_compiler.engines.duckdb import MEMORY, DuckDBProfile, DuckDBSettings
 from flowforge_compiler.errors import ProfileError
-from flowforge_compiler.profiles import Profile
 from flowforge_compiler.plan import Relation
+from flowforge_compiler.profiles import Profile
 from flowforge_compiler.sql_names import Name
 from runtime.executors.base import DependentView, Executor, RelationKind, sql_log
 

@@ -1,0 +1,1 @@
+select id, s || '-' || id as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, contains(s, '1') as v from {{ ref('numbers') }}

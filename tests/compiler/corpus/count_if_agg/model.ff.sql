@@ -1,0 +1,1 @@
+select count_if(n > 0) as v from {{ ref('numbers') }}

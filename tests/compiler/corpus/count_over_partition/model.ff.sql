@@ -1,0 +1,1 @@
+select id, count(*) over (partition by flag) as v from {{ ref('numbers') }}

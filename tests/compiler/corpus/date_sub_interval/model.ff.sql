@@ -1,0 +1,1 @@
+select id, d - interval 1 month as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, date_trunc('quarter', d) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, dayname(d) as v from {{ ref('numbers') }}

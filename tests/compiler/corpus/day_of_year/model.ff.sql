@@ -1,0 +1,1 @@
+select id, dayofyear(d) as v from {{ ref('numbers') }}

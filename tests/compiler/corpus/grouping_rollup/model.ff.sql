@@ -1,0 +1,1 @@
+select flag, count(*) as c from {{ ref('numbers') }} group by rollup (flag)

@@ -1,0 +1,1 @@
+select id, isodow(d) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, least(n, id, 3) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, left('abcdef', id) as l, right('abcdef', id) as r from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, length(s) as v, length('héllo') as h from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, lower('AbC' || s) as lo, upper('xY' || s) as up from {{ ref('numbers') }}

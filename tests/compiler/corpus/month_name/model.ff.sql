@@ -1,0 +1,1 @@
+select id, monthname(d) as v from {{ ref('numbers') }}

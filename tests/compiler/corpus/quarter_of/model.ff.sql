@@ -1,0 +1,1 @@
+select id, quarter(d) as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, repeat('ab', id) as v from {{ ref('numbers') }}

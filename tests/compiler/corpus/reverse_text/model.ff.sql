@@ -1,0 +1,1 @@
+select id, reverse(s) as v from {{ ref('numbers') }}

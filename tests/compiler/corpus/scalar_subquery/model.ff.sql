@@ -1,0 +1,1 @@
+select id, (select max(n) from {{ ref('numbers') }}) - n as v from {{ ref('numbers') }}

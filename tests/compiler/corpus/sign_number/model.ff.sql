@@ -1,0 +1,1 @@
+select id, sign(n) as v, sign(x) as w from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, split_part('a,b,c', ',', id) as v from {{ ref('numbers') }}

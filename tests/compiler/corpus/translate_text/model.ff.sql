@@ -1,0 +1,1 @@
+select id, translate(s, '12', 'ab') as v from {{ ref('numbers') }}

@@ -1,0 +1,1 @@
+select id, trunc(x) as v from {{ ref('numbers') }}

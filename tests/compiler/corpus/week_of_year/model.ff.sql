@@ -1,0 +1,1 @@
+select id, weekofyear(d) as v from {{ ref('numbers') }}
