@@ -343,6 +343,10 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
         if is_blank(sql):
             raise ProjectFileError("the SQL seed is empty", location=Location(seed.path), hint="a SQL seed is one SELECT")
         sql = analysed(sql, run.project.config.dialect, run, Location(seed.path), what="the SQL seed")
+    column_types = seed.settings.column_types
+    if run.project.dbt and seed.format == "csv":  # dbt types the columns a seed has, ignoring the rest (a folder's types)
+        header = set(_csv_header(data))
+        column_types = {c: t for c, t in column_types.items() if c in header}
     return NodeDraft(
         id=seed.name,
         kind="seed",
@@ -356,15 +360,24 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
         seed=SeedEntry(
             path=seed.path,
             format=seed.format,
-            column_types={c: engine_type(t, run.project.config.dialect, run.engine_dialect) for c, t in seed.settings.column_types.items()},
+            column_types={c: engine_type(t, run.project.config.dialect, run.engine_dialect) for c, t in column_types.items()},
             null_values=sorted(seed.settings.null_values),
         ),
         payload={
             "content": file_digest(data),
-            "column_types": dict(sorted(seed.settings.column_types.items())),
+            "column_types": dict(sorted(column_types.items())),
             "null_values": sorted(seed.settings.null_values),
         },
     )
+
+
+def _csv_header(data: bytes) -> list[str]:
+    """The column names of a CSV file's first record (undecodable or empty: none)."""
+    import csv
+    import io
+
+    text = data[:65536].decode("utf-8-sig", errors="replace")
+    return next(csv.reader(io.StringIO(text)), [])
 
 
 STREAM_COLUMNS = {name: text for name, _, text in STREAM_TABLE_COLUMNS}  # described for the docs
