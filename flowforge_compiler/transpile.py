@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -68,7 +69,49 @@ def parse_model(sql: str, dialect: str, location: Location, tokens: list[Token] 
     return ParsedModel(tree, dialect)
 
 
-_PARSERS = threading.local()  # one in-memory DuckDB per compiling thread: opening one costs 12 ms
+class _DuckDBParser:
+    """DuckDB's parser for the compiles under way. Opening a database costs 12 ms and starts
+    threads (with them alive, a later fork, as Spark's gateway makes, can crash the child), so
+    one is shared while any compile runs (`parsing()`) and closed when the last ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._connection: Any = None
+
+    @contextmanager
+    def parsing(self) -> Iterator[None]:
+        with self._lock:
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._connection is not None:
+                    self._connection.close()
+                    self._connection = None
+
+    def check(self, sql: str) -> tuple[str, int | None, int | None] | None:
+        """None when DuckDB parses `sql`; else its message, and the line and column it names."""
+        import duckdb
+
+        with self._lock:
+            con = self._connection or duckdb.connect(":memory:")
+            try:
+                con.extract_statements(sql)
+                return None
+            except duckdb.ParserException as exc:
+                return (str(exc).split("\n", 1)[0].removeprefix("Parser Error: "), *_error_position(con, sql))
+            finally:
+                if self._users:
+                    self._connection = con
+                else:  # asked outside a compile: nothing keeps it open
+                    con.close()
+
+
+_PARSER = _DuckDBParser()
+parsing = _PARSER.parsing  # compile_project holds it for the whole compile
 
 
 def _ask_duckdbs_parser(sql: str, location: Location) -> None:
@@ -76,21 +119,15 @@ def _ask_duckdbs_parser(sql: str, location: Location) -> None:
     so what sqlglot reads more leniently (`select email from from x`: a FROM-first query taken
     for the table) stops the compile with DuckDB's syntax error, its line and column, instead
     of failing the run."""
-    import duckdb
-
-    con = getattr(_PARSERS, "connection", None)
-    if con is None:
-        con = _PARSERS.connection = duckdb.connect(":memory:")
-    try:
-        con.extract_statements(sql)
-    except duckdb.ParserException as exc:
-        line, column = _error_position(con, sql)
-        message = str(exc).split("\n", 1)[0].removeprefix("Parser Error: ")
-        raise ProjectFileError(
-            f"SQL syntax error ({DEFAULT_DIALECT}): {message}",
-            location=Location(location.path, line, column),
-            hint="line and column count in the rendered SQL (after Jinja)",
-        ) from None
+    failed = _PARSER.check(sql)
+    if failed is None:
+        return
+    message, line, column = failed
+    raise ProjectFileError(
+        f"SQL syntax error ({DEFAULT_DIALECT}): {message}",
+        location=Location(location.path, line, column),
+        hint="line and column count in the rendered SQL (after Jinja)",
+    )
 
 
 def _error_position(con: Any, sql: str) -> tuple[int | None, int | None]:

@@ -113,3 +113,22 @@ def test_plans_for_postgres_are_byte_identical_across_processes(make_project, tm
         texts.add((tmp_path / seed / "plan.json").read_text())
     assert len(texts) == 1
     assert "ff_subquery_" in texts.pop()
+
+
+def test_a_compile_leaves_no_duckdb_parser_threads_behind(make_project) -> None:
+    """DuckDB's parser is open while a compile runs and closed after: its threads alive at a
+    later fork (Spark's gateway, in an orchestrator's worker) crashed the forked child."""
+    import os
+
+    from flowforge_compiler.compile import compile_project
+    from flowforge_compiler.profiles import resolve_profile
+    from flowforge_compiler.project import load_project
+
+    def threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    root = make_project({"models/a.ff.sql": "select 1 as x", "models/b.ff.sql": "select x from {{ ref('a') }}"})
+    before = threads()
+    plan = compile_project(load_project(root), resolve_profile(root, None, environ={}), environ={})
+    assert [n.id for n in plan.nodes] == ["a.ff", "b.ff"]
+    assert threads() <= before
