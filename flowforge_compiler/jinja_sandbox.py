@@ -48,7 +48,10 @@ class ProjectSandbox(SandboxedEnvironment):
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         """An error at once, even where unknown names render empty (dbt's): Jinja's sandbox
         returns an undefined value, which such a template would print as nothing."""
-        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is unsafe in a project's templates")
+        raise SecurityError(
+            f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is unsafe in a project's templates "
+            "(they render in a sandbox that reaches no Python internals; use the documented context: ref, var, modules.datetime, ...)"
+        )
 
 
 class SafeModule:

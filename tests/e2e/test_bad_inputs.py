@@ -59,6 +59,16 @@ CASES = [
     Bad("check where: closes a parenthesis", {"project.yml": "name: t\nversion: '1'\ntests:\n  - {type: not_null, table: users, column: id, where: \"1=1) as c; drop table users; --\"}\n"}, says=("project.yml:4", "tests[0].where", "closes a parenthesis")),
     Bad("check where: a statement", {"project.yml": "name: t\nversion: '1'\ntests:\n  - {type: not_null, table: users, column: id, where: 'drop table users'}\n"}, argv=("test", "{p}"), says=("tests[0].where", "one boolean expression")),
     Bad("relationships to nothing", {"project.yml": "name: t\nversion: '1'\ntests:\n  - {type: relationships, table: users, column: id, to: \"ref('nope')\"}\n"}, says=("tests[0].to", "'nope' is not a model or seed")),
+    # templates reaching Python internals (the sandbox), in both front ends
+    Bad("sandbox escape through a Jinja global", {"models/u.ff.sql": "select 1 as x -- {{ cycler.__init__.__globals__.os.system('id') }}"}, says=("models/u.ff.sql", "sandbox")),
+    Bad("sandbox escape through a string's class", {"models/u.ff.sql": "select '{{ ''.__class__.__mro__[1].__subclasses__() }}' as x"}, says=("models/u.ff.sql", "sandbox")),
+    Bad("sandbox escape in a dbt model", {"project.yml": None, "dbt_project.yml": "name: shop\nversion: '1'\n", "models/m.sql": "select 1 as x -- {{ modules.datetime.__class__.__subclasses__() }}"}, says=("models/m.sql", "sandbox")),
+    # streams
+    Bad("stream path outside the project", {"project.yml": "name: t\nversion: '1'\nstreams:\n  - name: s\n    source: {type: file_tail, path: /etc/passwd}\n    sessionize: {user_column: u, time_column: t, gap_minutes: 30}\n    into: x\n"}, argv=("stream", "{p}"), says=("project.yml:5", "leaves the project folder", "allow_outside")),
+    Bad("stream allow_outside not a list", {"profiles.yml": "default:\n  engine: duckdb\n  allow_outside: /var/log\n"}, argv=("ls", "{p}"), says=("profiles.yml:3", "allow_outside must be a list of folders")),
+    # compile-time refusals: what the engine cannot run is named before anything runs
+    Bad("not portable: a DuckDB list function on PostgreSQL", {"profiles.yml": "default:\n  engine: postgres\n  postgres: {dsn: 'postgresql://u@h/db'}\n", "models/u.ff.sql": "select list_sum([1, 2]) as v"}, argv=("compile", "{p}"), says=("models/u.ff.sql", "list_sum")),
+    Bad("not portable: regexp_extract of a group on PostgreSQL", {"profiles.yml": "default:\n  engine: postgres\n  postgres: {dsn: 'postgresql://u@h/db'}\n", "models/u.ff.sql": "select regexp_extract('ab', '(a)(b)', 2) as v"}, argv=("compile", "{p}"), says=("models/u.ff.sql", "regexp_extract", "config(transpile=false)")),
     # SQL models
     Bad("two models whose relations differ in case only", {"models/Users2.ff.sql": "select 1 as x", "models/users2.ff.sql": "select 2 as x"}, says=("models/", "would build one relation on the duckdb engine", "rename one of them")),
     Bad("a keyword where a table goes", {"models/u.ff.sql": "select email\nfrom from {{ ref('users') }}"}, says=("models/u.ff.sql:2:6", "SQL syntax error (duckdb): syntax error at or near \"from\"")),
@@ -214,5 +224,8 @@ def test_bad_input_is_a_clear_error_with_the_right_exit_code(case: Bad, tmp_path
 def test_the_sweep_covers_every_family_of_bad_input() -> None:
     """Keeps the sweep honest when rows are edited: each family from the issue has cases."""
     ids = " ".join(c.id for c in CASES)
-    for family in ("duplicate key", "cron", "min > max", "two statements", "self ref", "signature", "DSN", "DuckDB path", "selector", "--out", "symlinked outside", "csv", "project path", "pathological"):
+    for family in (
+        "duplicate key", "cron", "min > max", "two statements", "self ref", "signature", "DSN", "DuckDB path", "selector", "--out",
+        "symlinked outside", "csv", "project path", "pathological", "sandbox", "stream", "not portable", "alias bomb", "dbt",
+    ):
         assert family in ids, family
