@@ -221,12 +221,23 @@ def tool_python(name: str, requirements: Path, *, with_flowforge: bool = False) 
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (ready.is_file() and ready.read_text() == digest):
             shutil.rmtree(venv, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
-            if with_flowforge:
-                subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(REPO)], check=True)
+            _make_environment(venv, python, requirements, with_flowforge)
             ready.write_text(digest)
     return python
+
+
+def _make_environment(venv: Path, python: Path, requirements: Path, with_flowforge: bool) -> None:
+    """With uv (the dev extra's) in a few seconds; with pip, where uv is missing, in about a minute."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is not None:
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        install = [uv, "pip", "install", "-q", "--python", str(python)]
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        install = [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run([*install, "-r", str(requirements)], check=True)
+    if with_flowforge:
+        subprocess.run([*install, "--no-deps", "-e", str(REPO)], check=True)
 
 
 @pytest.fixture(scope="session")
