@@ -59,6 +59,7 @@ from flowforge_compiler.sql_statements import (
 from flowforge_compiler.transpile import engine_type, parsing
 
 
+@parsing()  # DuckDB's parser stays open for the compile, and no longer
 def compile_project(
     project: Project,
     profile: Profile,
@@ -72,20 +73,6 @@ def compile_project(
     """Compile a loaded project for one profile into a deterministic plan; with `strict`, a
     model that reads a table nothing declares is an error (else a warning); with `lineage`,
     SQL models carry their column-level lineage (about 0.3 ms a model, so only when asked)."""
-    with parsing():  # DuckDB's parser stays open for the compile, and no longer
-        return _compiled(project, profile, vars=vars, environ=environ, strict=strict, lineage=lineage, cache=cache)
-
-
-def _compiled(
-    project: Project,
-    profile: Profile,
-    *,
-    vars: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-    strict: bool = False,
-    lineage: bool = False,
-    cache: SqlCache | None = None,
-) -> Plan:
     environ = dict(os.environ) if environ is None else dict(environ)
     project_vars = {**project.config.vars, **(vars or {})}
     index = NameIndex(project.node_names())
