@@ -363,11 +363,13 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
             format=seed.format,
             column_types={c: engine_type(t, run.project.config.dialect, run.engine_dialect) for c, t in column_types.items()},
             null_values=sorted(seed.settings.null_values),
+            convention="dbt" if run.project.dbt else "flowforge",
         ),
         payload={
             "content": file_digest(data),
             "column_types": dict(sorted(column_types.items())),
             "null_values": sorted(seed.settings.null_values),
+            **({"convention": "dbt"} if run.project.dbt else {}),  # FlowForge's seeds keep their fingerprints
         },
     )
 

@@ -464,6 +464,14 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
             hint=f"FlowForge runs {', '.join(sorted(_TESTS))}, the generic tests the project defines ({{% test %}}) and those of "
             "the packages installed in dbt_packages/ (`dbt deps` installs them; name them package.test); write others as a singular test",
         )
+    for key in ("enabled", "severity"):
+        if isinstance(config.get(key), str) and "{{" in config[key]:
+            raise ProjectFileError(
+                f"the test {name!r} on {where_shown}: {key}: {config[key]!r} is a template, which FlowForge does not render in "
+                "schema files yet (dbt renders it with `target` and `var()`)",
+                location=Location(rel),
+                hint=f"write the {key} as a plain value for now",
+            )
     check: dict[str, Any] = {"type": name, "table": model, "column": column}
     if name in generic and name not in _TESTS:
         check.update(type="generic", test=name, path=rel)

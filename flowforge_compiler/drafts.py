@@ -16,7 +16,8 @@ from flowforge_compiler.plan import NodeConfig, PythonEntry, SeedEntry, StreamEn
 from flowforge_compiler.project import Project
 from flowforge_compiler.project_file import ModelConfig
 
-DEFAULT_MATERIALIZATION = "table"
+DEFAULT_MATERIALIZATION = "table"  # a FlowForge model's (the spec's)
+DBT_DEFAULT_MATERIALIZATION = "view"  # a dbt SQL model's, as dbt builds one that sets none
 Missing = dict[str, list[tuple[str, list[str]]]]  # node -> [(name not found, suggestions)]
 
 
@@ -73,11 +74,14 @@ def merged_config(project_level: ModelConfig, in_file: Mapping[str, Any]) -> Mod
     return ModelConfig.model_validate(merged)
 
 
-def node_materialization(settings: ModelConfig, path: str, name: str | None = None) -> MaterializationConfig:
-    """The typed materialization a model's settings give (`name` when the file's DDL says it)."""
+def node_materialization(
+    settings: ModelConfig, path: str, name: str | None = None, *, default: str = DEFAULT_MATERIALIZATION
+) -> MaterializationConfig:
+    """The typed materialization a model's settings give (`name` when the file's DDL says it,
+    `default` when nothing does)."""
     unique_key = [settings.unique_key] if isinstance(settings.unique_key, str) else list(settings.unique_key or [])
     try:
-        return config_for(name or settings.materialized or DEFAULT_MATERIALIZATION, unique_key=unique_key, strategy=settings.incremental_strategy)
+        return config_for(name or settings.materialized or default, unique_key=unique_key, strategy=settings.incremental_strategy)
     except ValidationError as exc:
         problem = str(exc.errors()[0].get("ctx", {}).get("error") or exc.errors()[0]["msg"])
         raise ProjectFileError(

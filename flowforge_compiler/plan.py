@@ -21,7 +21,7 @@ from flowforge_compiler.materializations import MaterializationConfig, materiali
 from flowforge_compiler.relation import IRModel
 from flowforge_compiler.relation import Relation as Relation  # the plan's name for a relation, for its readers
 
-IR_VERSION = "10"  # 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "11"  # 11: a seed names its CSV convention (dbt's for a dbt project); 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 
@@ -60,6 +60,9 @@ class SeedEntry(IRModel):
     format: Literal["csv", "parquet", "sql"]
     column_types: dict[str, str] = Field(default_factory=dict)
     null_values: list[str] = Field(default_factory=list)  # texts read as NULL besides the empty field
+    # whose CSV convention reads the file: FlowForge's, or dbt's for a dbt project's seeds (a
+    # quoted empty value is NULL too, and whole numbers that fit are INTEGER, as dbt's agate types them)
+    convention: Literal["flowforge", "dbt"] = "flowforge"
 
 
 SECRET_OPTION = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")  # a stream source option read from the environment

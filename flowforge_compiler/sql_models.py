@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG
 from flowforge_compiler.drafts import (
+    DBT_DEFAULT_MATERIALIZATION,
+    DEFAULT_MATERIALIZATION,
     Missing,
     NameIndex,
     NodeDraft,
@@ -103,7 +105,8 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             )
         single_statement(sql, where)  # the DDL itself is one statement
         sql, written_as = ddl.select, full.config.get("materialized") or ddl.kind
-    materialization = node_materialization(settings, sql_model.path, written_as)
+    default = DBT_DEFAULT_MATERIALIZATION if run.project.dbt else DEFAULT_MATERIALIZATION
+    materialization = node_materialization(settings, sql_model.path, written_as, default=default)
     if is_blank(sql):
         raise TemplateError("the model renders to no SQL", location=where, hint="a model is one SELECT statement")
 

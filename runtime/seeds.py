@@ -1,7 +1,8 @@
 """Reading seed files into Arrow, engine-agnostically; column types are applied by the engine.
 
 A seed loads exactly what the file says: only an empty field is NULL (dbt's and DuckDB's CSV
-convention), so `NA` (Namibia), `n/a`, `null`, `NaN` and `None` stay text unless
+convention; a dbt project's seeds also read a quoted empty value as NULL and whole numbers as
+INTEGER, as dbt does), so `NA` (Namibia), `n/a`, `null`, `NaN` and `None` stay text unless
 seeds/schema.yml lists them under `null_values`. Problems name the file and the line.
 """
 
@@ -39,16 +40,33 @@ def read_seed(node: PlanNode, root: Path) -> pa.Table:
     data = _utf8_bytes(path, display)
     _check_header(data, display)
     _check_quotes(data, display)
+    dbt = node.seed.convention == "dbt"
     options = pacsv.ConvertOptions(
         column_types={col: pa.string() for col in node.seed.column_types},
         null_values=["", *node.seed.null_values],
         strings_can_be_null=True,
-        quoted_strings_can_be_null=False,  # "" in quotes is an empty text, as in DuckDB
+        quoted_strings_can_be_null=dbt,  # "" in quotes: an empty text, as in DuckDB; NULL in dbt's seeds
     )
     try:
-        return pacsv.read_csv(io.BytesIO(data), convert_options=options)
+        table = pacsv.read_csv(io.BytesIO(data), convert_options=options)
     except pa.ArrowInvalid as exc:
         raise _located_error(data, display, exc) from exc
+    return _integers_as_dbt_types_them(table) if dbt else table
+
+
+def _integers_as_dbt_types_them(table: pa.Table) -> pa.Table:
+    """dbt types a column of whole numbers INTEGER; one whose values do not fit stays BIGINT
+    (where dbt would fail to load it)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for index, column in enumerate(table.columns):
+        if not pa.types.is_int64(column.type):
+            continue
+        low, high = pc.min_max(column).values()
+        if low.as_py() is None or (low.as_py() >= -(2**31) and high.as_py() < 2**31):
+            table = table.set_column(index, table.field(index).with_type(pa.int32()), column.cast(pa.int32()))
+    return table
 
 
 def _utf8_bytes(path: Path, display: str) -> bytes:

@@ -205,7 +205,7 @@ def test_a_seeds_and_a_models_own_config_in_dbt_project_yml_is_read_at_their_own
               shop:
                 marts:
                   orders:
-                    +materialized: view
+                    +materialized: table
                     +tags: [finance]
         """,
         "seeds/lookups/codes.csv": "code\n007\n",
@@ -219,5 +219,5 @@ def test_a_seeds_and_a_models_own_config_in_dbt_project_yml_is_read_at_their_own
     from tests.compiler.helpers import compile_dir
 
     plan = compile_dir(root)
-    assert plan.node("orders").materialization.type == "view" and plan.node("orders").tags == ["finance"]
-    assert plan.node("other").materialization.type == "table"
+    assert plan.node("orders").materialization.type == "table" and plan.node("orders").tags == ["finance"]
+    assert plan.node("other").materialization.type == "view"  # dbt's default for a model that sets none
