@@ -199,7 +199,8 @@ def dbt_globals(
     cross_database = cross_database_macros(dialect, engine_macros)
     adapter = _Namespace(
         "adapter",
-        {"dispatch": find, "quote": lambda name: quote_identifier(str(name)), "get_columns_in_relation": _columns_in_relation},
+        # quote() always quotes, in the target's form (dbt's adapters: "name"; Spark and BigQuery: `name`)
+        {"dispatch": find, "quote": lambda name: exp.to_identifier(str(name), quoted=True).sql(dialect), "get_columns_in_relation": _columns_in_relation},
         "FlowForge's adapter has dispatch(), quote() and get_columns_in_relation(); other adapter methods need the warehouse while compiling",
     )
     queries = CompileTimeQueries(dialect)

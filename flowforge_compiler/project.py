@@ -114,7 +114,10 @@ def _load_dbt(root: Path) -> Project:
     """A dbt project, read by `dbt_project.py` into the same Project."""
     data, model_folders, seed_folders, macro_folders, test_folders = read_dbt_project(root)
     files = model_files(root, model_folders)
-    test_texts = {rel: _read_text(path, rel) for path, rel in model_files(root, test_folders) if path.suffix == ".sql"}
+    fixtures = tuple(f"{folder.rstrip('/')}/fixtures/" for folder in test_folders)  # dbt's unit-test fixtures: data, not tests
+    test_texts = {
+        rel: _read_text(path, rel) for path, rel in model_files(root, test_folders) if path.suffix == ".sql" and not rel.startswith(fixtures)
+    }
     singular, generic_definitions = split_tests(test_texts)
     macros = {rel: _read_text(path, rel) for path, rel in model_files(root, macro_folders) if path.suffix == ".sql"} | generic_definitions
     unread_files(root, data, files, macros)

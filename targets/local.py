@@ -36,7 +36,7 @@ class RunReporter(Protocol):
 
     def node_finished(self, node: PlanNode, result: NodeResult, error: BaseException | None) -> None: ...
 
-    def checks_finished(self, node: PlanNode, results: list[CheckResult]) -> None: ...
+    def checks_finished(self, node: PlanNode | None, results: list[CheckResult]) -> None: ...
 
 
 class SilentReporter:
@@ -46,7 +46,7 @@ class SilentReporter:
     def node_finished(self, node: PlanNode, result: NodeResult, error: BaseException | None) -> None:
         return None
 
-    def checks_finished(self, node: PlanNode, results: list[CheckResult]) -> None:
+    def checks_finished(self, node: PlanNode | None, results: list[CheckResult]) -> None:
         return None
 
 
@@ -92,6 +92,7 @@ class LevelScheduler:
         keep_going: bool = False,
         full_refresh: bool = False,
         run_checks: bool = False,
+        unattached_checks: bool = False,
         cache: CachePolicy | None = None,
         reporter: RunReporter | None = None,
     ):
@@ -102,6 +103,7 @@ class LevelScheduler:
         self.keep_going = keep_going
         self.full_refresh = full_refresh
         self.with_checks = run_checks
+        self.unattached_checks = unattached_checks  # and those that read no node, after the rest (a whole `ffc build`)
         self.cache = cache
         self.reporter = reporter or SilentReporter()
         self._nodes = plan.node_map()
@@ -127,10 +129,20 @@ class LevelScheduler:
         # so a pool per level would open `jobs` more connections on every level.
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ff") as pool:  # no thread before a submit
             self._run_levels(levels, summary, pool)
+        if self.unattached_checks and not summary.errors:
+            self._run_unattached_checks(summary)
         summary.seconds = time.perf_counter() - started
         if self.cache is not None:
             self.cache.save()
         return summary
+
+    def _run_unattached_checks(self, summary: RunSummary) -> None:
+        """Checks that read no node (a singular test of a query alone) run once the whole
+        project is built, as `dbt build` runs them (the caller asks only without a selection)."""
+        checks = [run_check(check, self.executor) for check in self.plan.checks if not check.nodes]
+        if checks:
+            self.reporter.checks_finished(None, checks)
+            summary.checks.extend(checks)
 
     def _run_levels(self, levels: list[list[str]], summary: RunSummary, pool: ThreadPoolExecutor) -> None:
         for level in filter(None, levels):

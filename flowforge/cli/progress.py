@@ -86,7 +86,7 @@ class RunProgress:
                 self.console.out.print(Text(line, style=colour if self.console.is_terminal else ""))
 
 
-    def checks_finished(self, node: PlanNode, results: list[CheckResult]) -> None:
+    def checks_finished(self, node: PlanNode | None, results: list[CheckResult]) -> None:
         with self._lock:
             if self.console.quiet:
                 return

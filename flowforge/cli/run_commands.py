@@ -89,7 +89,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         caching = CacheSettings(cache.value, tuple(rebuild or ()), cache_store.value)
         execute(
             console, compiled, nodes, jobs=jobs, keep_going=keep_going, full_refresh=full_refresh, checks=checks,
-            cache=caching, lock_timeout=lock_timeout,
+            unattached_checks=checks and not select, cache=caching, lock_timeout=lock_timeout,
         )
 
     command.__doc__ = doc
@@ -179,10 +179,12 @@ def execute(
     keep_going: bool = False,
     full_refresh: bool = False,
     checks: bool = False,
+    unattached_checks: bool = False,
     cache: CacheSettings | None = None,
     lock_timeout: float = 60.0,
 ) -> None:
-    """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed)."""
+    """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed);
+    `unattached_checks`: also the checks that read no node, once the rest is built."""
     from flowforge.cli.check_report import print_check_summary
     from flowforge.cli.progress import RunProgress, failures_exit_code, print_summary
     from runtime import open_executor
@@ -205,6 +207,7 @@ def execute(
                 keep_going=keep_going,
                 full_refresh=full_refresh,
                 run_checks=checks,
+                unattached_checks=unattached_checks,
                 cache=(cache or CacheSettings()).policy(compiled, executor),
                 reporter=progress,
             )
