@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import jinja2.ext
@@ -346,7 +347,7 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
         sql = analysed(sql, run.project.config.dialect, run, Location(seed.path), what="the SQL seed")
     column_types = seed.settings.column_types
     if run.project.dbt and seed.format == "csv":  # dbt types the columns a seed has, ignoring the rest (a folder's types)
-        header = set(_csv_header(data))
+        header = set(_seed_header(run.project.root / seed.path))
         column_types = {c: t for c, t in column_types.items() if c in header}
     return NodeDraft(
         id=seed.name,
@@ -374,13 +375,14 @@ def _seed_draft(seed: SeedFile, run: SqlCompile) -> NodeDraft:
     )
 
 
-def _csv_header(data: bytes) -> list[str]:
-    """The column names of a CSV file's first record (undecodable or empty: none)."""
-    import csv
-    import io
+def _seed_header(path: Path) -> list[str]:
+    """A CSV seed's column names (none for a file that is not UTF-8: loading it says so)."""
+    from flowforge_compiler.lineage import seed_columns  # sqlglot's optimizer comes with it: only when needed
 
-    text = data[:65536].decode("utf-8-sig", errors="replace")
-    return next(csv.reader(io.StringIO(text)), [])
+    try:
+        return seed_columns(path, "csv")
+    except UnicodeDecodeError:
+        return []
 
 
 STREAM_COLUMNS = {name: text for name, _, text in STREAM_TABLE_COLUMNS}  # described for the docs
@@ -404,7 +406,7 @@ def _stream_draft(stream: StreamConfig, position: int, profile: Profile, project
         if within is None:
             line = project.stream_lines[position] if position < len(project.stream_lines) else None
             raise ProjectFileError(
-                f"streams[{position}] {stream.name!r} reads {source.path}, which leaves the project folder",
+                f"streams[{position}] {stream.name!r} reads {source.path!r}, which leaves the project folder",
                 location=Location("project.yml", line),
                 hint="move the files into the project, or allow their folder: `allow_outside: [FOLDER]` in the profile "
                 "(profiles.yml) or --allow-outside FOLDER",

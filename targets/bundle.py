@@ -75,7 +75,12 @@ def rebased(path: str, root: Path, bundle: Path) -> str:
     absolute one as it is."""
     if Path(path).is_absolute():
         return path
-    return Path(os.path.relpath(root.resolve() / path, bundle.resolve())).as_posix()
+    return _from_bundle(root.resolve() / path, bundle)
+
+
+def _from_bundle(path: Path, bundle: Path) -> str:
+    """An absolute `path` as the bundle folder reaches it (`../../.local/w.duckdb`)."""
+    return Path(os.path.relpath(path, bundle.resolve())).as_posix()
 
 
 def files_needed(plan: Plan) -> set[str]:
@@ -110,7 +115,7 @@ def bundle_profile_text(profile: Profile, root: Path, bundle: Path) -> str:
         if key in spec.path_keys and isinstance(value, str):
             _outside_bundle(Path(value), bundle, where)
             if key in profile.relative_paths:
-                value = Path(os.path.relpath(value, bundle.resolve())).as_posix()
+                value = _from_bundle(Path(value), bundle)
         if f"{profile.engine}.{key}" in profile.unresolved:  # still its template: resolved in the worker
             settings[key] = _scrub(value, where, key)
         elif _is_secret(key, value):

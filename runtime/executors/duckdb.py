@@ -26,7 +26,10 @@ from flowforge_compiler.sql_names import Name
 from runtime.executors.base import DependentView, Executor, RelationKind, sql_log
 
 log = logging.getLogger("flowforge")
-_VIEWS = "select schema_name, view_name, sql from duckdb_views() where not internal and database_name = current_database()"
+_VIEWS = (
+    "select schema_name, view_name, sql, schema_name = current_schema() from duckdb_views() "
+    "where not internal and database_name = current_database()"
+)
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 if TYPE_CHECKING:
@@ -134,17 +137,15 @@ class DuckDBExecutor(Executor):
     def dependent_views(self, relation: str) -> list[DependentView]:
         """DuckDB records no view dependencies: the views whose SQL names the relation, then
         those naming one of them, and so on (a view named by chance is only bound again)."""
-        views = self.cursor.execute(_VIEWS).fetchall()
+        unseen = [view for view in self.cursor.execute(_VIEWS).fetchall() if not (view[3] and view[1] == relation)]
         found: list[DependentView] = []
         names = [relation]
-        while names:
+        while names and unseen:
             pattern = re.compile("|".join(rf"(?<![\w$]){re.escape(n.lower())}(?![\w$])" for n in names))
-            names = []
-            for schema, name, sql in views:
-                if pattern.search((sql or "").lower()) and not any(v.own_name == name or v.name == name for v in found) and name != relation:
-                    own = name if schema == "main" else None
-                    found.append(DependentView(name if own else Relation(schema_=schema, name=name), own, None))
-                    names.append(name)
+            reading = [view for view in unseen if pattern.search((view[2] or "").lower())]
+            unseen = [view for view in unseen if view not in reading]
+            found += [DependentView(name if own else Relation(schema_=schema, name=name), name if own else None, None) for schema, name, _, own in reading]
+            names = [name for _, name, _, _ in reading]
         return found
 
     def create_table_as(self, relation: str, sql: str) -> int | None:
