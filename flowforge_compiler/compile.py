@@ -188,20 +188,24 @@ def _dbt_jinja(project: Project, profile: Profile) -> dict[str, Any]:
     """The renderer's settings for a dbt project's templates: dbt's names and `return()`."""
     if not project.dbt:
         return {}
-    from flowforge_compiler.dbt_jinja import TestBlocks, dbt_globals, returning
+    from flowforge_compiler.dbt_jinja import MaterializationBlocks, TestBlocks, dbt_globals, returning
+    from flowforge_compiler.dbt_library import INSTALL_HINT, macro_library
 
     types = profile.spec.dbt_types or (profile.engine,)
+    library = macro_library(types)
     return {
         "extra_globals": lambda env: dbt_globals(
-            env, adapter_types=types, dialect=profile.dialect, project=project.config.name, engine_macros=profile.spec.dbt_macros,
+            env, adapter_types=types, dialect=profile.dialect, project=project.config.name, column_rules=profile.spec.dbt_column,
             dispatch=project.dispatch,
         ),
+        "library": None if library is None else ("dbt", library.defined_in),
         "packages": {package.name: list(package.macros) for package in project.packages},
         "wrap_macro": lambda value: returning(value) if isinstance(value, jinja2.runtime.Macro) else value,
-        "extensions": (TestBlocks, jinja2.ext.do),  # dbt enables `{% do %}`
+        "extensions": (TestBlocks, MaterializationBlocks, jinja2.ext.do, jinja2.ext.loopcontrols),  # as dbt's environment
         "undefined": jinja2.Undefined,  # as dbt runs: an unset name is empty text (using one as a macro or object still fails)
         "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; a package's macros "
-        "(dbt_utils.x) need the package installed in the project's dbt_packages/ (run `dbt deps`)",
+        "(dbt_utils.x) need the package installed in the project's dbt_packages/ (run `dbt deps`)"
+        + ("" if library is not None else f"; dbt's own macros (type_string, datediff, ...) need its library: {INSTALL_HINT}"),
     }
 
 

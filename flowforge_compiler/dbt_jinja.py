@@ -1,12 +1,13 @@
 """The Jinja names dbt gives models and macros, as far as a compile without a warehouse can.
 
-Chosen by reading dbt-labs' jaffle_shop and jaffle-shop and the projects Cosmos tests with:
-`log`, `return`, `adapter.dispatch` (`<type>__name`, then `default__name`), `adapter.quote`,
+Chosen by reading dbt-labs' jaffle_shop and jaffle-shop, the projects Cosmos tests with and the
+macros of dbt's own library (`dbt_library`, whose macros are dbt's: `type_*`, `datediff`, ...):
+`log`, `return`, `adapter.dispatch` (dbt's search order; `<type>__name`, then `default__name`),
+`adapter.quote`, `adapter.type()`, `adapter.behavior`, `api.Column` (type names as the engine's
+dbt adapter writes them, `EngineSpec.dbt_column`), `api.Relation.create`,
 `exceptions.raise_compiler_error`/`warn`, `execute`, `project_name`, `modules` (members of datetime, re, itertools),
-`fromjson`/`tojson`/`fromyaml`/`toyaml`, `zip`, `set`, `local_md5`, and the cross-database
-macros under `dbt.` (`date_trunc`, `dateadd`, `datediff`, `type_*`, `safe_cast`, `concat`,
-`hash`, `split_part`, `except`, ...), built with sqlglot and written in the dialect the
-project's SQL is read in; `should_store_failures()` is false (a check counts failing rows).
+`fromjson`/`tojson`/`fromyaml`/`toyaml`, `zip`, `set`, `local_md5`;
+`should_store_failures()` is false (a check counts failing rows).
 Packages installed in the project (`dbt deps`) are namespaces: `dbt_utils.x`, with
 `adapter.dispatch(name, 'dbt_utils')` following dbt_project.yml's `dispatch:` search order.
 `statement`/`load_result` and `run_query` answer a query of constants (see
@@ -34,7 +35,9 @@ import yaml
 from sqlglot import exp
 
 from flowforge_compiler.compile_time_queries import CompileTimeQueries
-from flowforge_compiler.dsl import DslError, MacroNamespace, RelationName, current_context, quote_identifier
+from flowforge_compiler.dbt_library import INSTALL_HINT
+from flowforge_compiler.dsl import DslError, MacroNamespace, RelationName, current_context, quote_parts
+from flowforge_compiler.engine_sdk import DEFAULT_DIALECT, DbtColumnRules
 from flowforge_compiler.jinja_sandbox import SafeModule, TemplateNamespace
 
 log = logging.getLogger("flowforge")
@@ -46,7 +49,6 @@ UNSUPPORTED = {
     "selected_resources": "FlowForge has no dbt manifest",
     "run_started_at": "a value that changes every run would change every model's fingerprint",
     "invocation_id": "a value that changes every run would change every model's fingerprint",
-    "api": "FlowForge has no dbt relation API",
     "builtins": "FlowForge has no dbt builtins namespace",
     "flags": "FlowForge has no dbt flags",
     "dbt_version": "FlowForge is not dbt",
@@ -64,6 +66,21 @@ class TestBlocks(jinja2.ext.Extension):
         parser.parse_signature(node)
         node.body = parser.parse_statements(("name:endtest",), drop_needle=True)
         return node
+
+
+class MaterializationBlocks(jinja2.ext.Extension):
+    """dbt's `{% materialization name, adapter %} ... {% endmaterialization %}`, which dbt's
+    library files hold beside macros: read and dropped (FlowForge builds each materialization
+    itself; the macros around them are what templates call)."""
+
+    tags = {"materialization"}
+
+    def parse(self, parser: jinja2.parser.Parser) -> list[jinja2.nodes.Node]:
+        next(parser.stream)
+        while parser.stream.current.type != "block_end":
+            next(parser.stream)
+        parser.parse_statements(("name:endmaterialization",), drop_needle=True)
+        return []
 
 
 class MacroReturn(Exception):  # noqa: N818 - control flow, as dbt's own
@@ -161,47 +178,72 @@ def dbt_globals(
     adapter_types: tuple[str, ...],
     dialect: str,
     project: str,
-    engine_macros: Mapping[str, Callable[..., str]],
+    column_rules: DbtColumnRules,
     dispatch: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The globals a dbt project's templates see, beside FlowForge's own DSL. `adapter_types`
-    are the prefixes `adapter.dispatch` tries before `default__` (the engine's dbt types);
-    `dispatch` is dbt_project.yml's search order per macro namespace."""
+    """The globals a dbt project's templates see, beside FlowForge's own DSL and dbt's macro
+    library (`env.fallback`, or None when it is not installed). `adapter_types` are the
+    prefixes `adapter.dispatch` tries before `default__` (the engine's dbt types); `dispatch`
+    is dbt_project.yml's search order per macro namespace."""
     order = dict(dispatch or {})
+    library: Mapping[str, Any] | None = getattr(env, "fallback", None)
 
-    def own_macros(package: str) -> Mapping[str, Any]:
-        if package == project:
+    def package_macros(package: str | None) -> Mapping[str, Any]:
+        if package is None or package == project:
             return env.globals
+        if package == "dbt":
+            if library is None:
+                raise DslError("dbt's macro library is not installed", hint=INSTALL_HINT)
+            return library
         found = env.globals.get(package)
         if not isinstance(found, MacroNamespace):
             raise DslError(f"adapter.dispatch searches the package {package!r}, which is not installed", hint="run `dbt deps`, or fix dispatch: in dbt_project.yml")
         return found.macros
 
-    def find(name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
-        namespace = macro_namespace or project
-        if namespace == "dbt" and "dbt" not in order and name in cross_database:
-            return cross_database[name]
-        searched = order.get(namespace, [namespace] if macro_namespace else [project, "dbt"])
+    def find(macro_name: str, macro_namespace: str | None = None) -> Callable[..., Any]:
+        """dbt's adapter.dispatch: the search order dbt_project.yml's `dispatch:` gives the
+        namespace, else the project then the namespace (an installed package, or `dbt`), else
+        the names a template sees; in each, `<adapter type>__name` then `default__name`."""
+        if "." in str(macro_name):
+            raise DslError(f"adapter.dispatch({macro_name!r}): give the package as macro_namespace", hint="write adapter.dispatch('name', 'package')")
+        searched: list[str | None] = [None]
+        if macro_namespace is not None:
+            installed = macro_namespace == "dbt" or isinstance(env.globals.get(macro_namespace), MacroNamespace)
+            if macro_namespace in order:
+                searched = list(order[macro_namespace])
+            elif installed:
+                searched = [project, macro_namespace]
         tried: list[str] = []
         for package in searched:
-            if package == "dbt":
-                if name in cross_database:
-                    return cross_database[name]
-                continue
-            macros = own_macros(package)
+            macros = package_macros(package)
             for prefix in (*adapter_types, "default"):
-                candidate = macros.get(f"{prefix}__{name}")
+                name = f"{prefix}__{macro_name}"
+                candidate = macros.get(name)
+                if candidate is None and package is None and library is not None:
+                    candidate = library.get(name)
                 if callable(candidate):
                     return candidate
-                tried.append(f"{package}.{prefix}__{name}")
-        raise DslError(f"adapter.dispatch({name!r}) found no macro (tried {', '.join(tried)})", hint=f"define {{% macro default__{name}(...) %}} in macros/")
+                tried.append(name if package is None else f"{package}.{name}")
+        within = "" if macro_namespace is None else f" within the namespace {macro_namespace!r}"
+        missing = searched == [None] and macro_namespace is not None
+        raise DslError(
+            f"adapter.dispatch({macro_name!r}) found no macro{within} (tried {', '.join(tried)})"
+            + (f"; no package {macro_namespace!r} is installed" if missing else ""),
+            hint="run `dbt deps`, or fix dispatch: in dbt_project.yml" if missing
+            else f"define {{% macro default__{macro_name}(...) %}} in macros/" + ("" if library is not None else f", or {INSTALL_HINT}"),
+        )
 
-    cross_database = cross_database_macros(dialect, engine_macros)
     adapter = _Namespace(
         "adapter",
-        # quote() always quotes, in the target's form (dbt's adapters: "name"; Spark and BigQuery: `name`)
-        {"dispatch": find, "quote": lambda name: exp.to_identifier(str(name), quoted=True).sql(dialect), "get_columns_in_relation": _columns_in_relation},
-        "FlowForge's adapter has dispatch(), quote() and get_columns_in_relation(); other adapter methods need the warehouse while compiling",
+        {
+            "dispatch": find,
+            # quote() always quotes, in the target's form (dbt's adapters: "name"; Spark and BigQuery: `name`)
+            "quote": lambda name: exp.to_identifier(str(name), quoted=True).sql(dialect),
+            "get_columns_in_relation": _columns_in_relation,
+            "type": lambda: adapter_types[0] if adapter_types else "default",
+            "behavior": _Behavior(),
+        },
+        "FlowForge's adapter has dispatch(), quote(), type(), behavior and get_columns_in_relation(); other adapter methods need the warehouse while compiling",
     )
     queries = CompileTimeQueries(dialect)
     found: dict[str, Any] = {name: Unsupported(name, why) for name, why in UNSUPPORTED.items()}
@@ -211,6 +253,7 @@ def dbt_globals(
         print=_log,
         exceptions=_Namespace("exceptions", {"raise_compiler_error": _raise_compiler_error, "warn": _warn}, "use raise_compiler_error or warn"),
         adapter=adapter,
+        api=_Namespace("api", {"Column": ColumnApi(column_rules, dialect), "Relation": _RelationApi()}, "api has Column and Relation"),
         execute=True,  # FlowForge renders once, as dbt's execution phase does; queries that needs stop above
         project_name=project,
         modules=_Namespace("modules", SAFE_MODULES, "modules has " + ", ".join(SAFE_MODULES)),
@@ -222,27 +265,108 @@ def dbt_globals(
         set=set,
         local_md5=lambda text: hashlib.md5(str(text).encode(), usedforsecurity=False).hexdigest(),
         should_store_failures=lambda: False,  # a check counts the failing rows; they are not stored
-        dbt=_Namespace("dbt", cross_database, "FlowForge has dbt's cross-database macros " + ", ".join(sorted(cross_database))),
     )
+    if library is None:
+        found["dbt"] = Unsupported("dbt's macro library (dbt.*)", f"it is not installed; {INSTALL_HINT}")
     found["return"] = _return
     return found
 
 
-class DbtColumn:
-    """A column as dbt's adapter gives it; FlowForge knows its name while compiling, not its type."""
+class _Behavior(TemplateNamespace):
+    """dbt's `adapter.behavior.<flag>`: every behaviour flag at its default, off."""
 
-    def __init__(self, name: str):
+    class Flag:
+        setting = no_warn = False
+
+        def __bool__(self) -> bool:
+            return False
+
+    def member(self, name: str) -> Any:
+        return self.Flag()
+
+
+class ColumnApi:
+    """dbt's `api.Column`: type names as the adapter's Column class writes them, and columns."""
+
+    def __init__(self, rules: DbtColumnRules, dialect: str):
+        self._rules, self._dialect = rules, dialect
+
+    def translate_type(self, dtype: str) -> str:
+        return self._rules.type_labels.get(str(dtype).upper(), str(dtype))
+
+    def string_type(self, size: int) -> str:
+        return f"character varying({size})"
+
+    def numeric_type(self, dtype: str, precision: Any, scale: Any) -> str:
+        if precision is None or scale is None or not self._rules.numeric_with_precision:
+            return str(dtype)
+        return f"{dtype}({precision},{scale})"
+
+    def create(self, name: str, label_or_dtype: str) -> DbtColumn:
+        return DbtColumn(str(name), self.translate_type(label_or_dtype), rules=self._rules, dialect=self._dialect)
+
+    def __call__(self, column: str, dtype: str | None = None, char_size: int | None = None, numeric_precision: Any = None, numeric_scale: Any = None) -> DbtColumn:
+        return DbtColumn(str(column), dtype, rules=self._rules, dialect=self._dialect, char_size=char_size, numeric_precision=numeric_precision, numeric_scale=numeric_scale)
+
+
+class _RelationApi:
+    """dbt's `api.Relation.create(database=, schema=, identifier=)`: a relation's quoted name."""
+
+    def create(self, database: str | None = None, schema: str | None = None, identifier: str | None = None, type: str | None = None, **_: Any) -> RelationName:  # noqa: A002 - dbt's name
+        parts = tuple(str(part) for part in (database, schema, identifier) if part)
+        return RelationName(quote_parts(parts), identifier=str(identifier or ""), schema=str(schema) if schema else None)
+
+
+class DbtColumn:
+    """A column as dbt's adapter gives it. While compiling FlowForge knows a model's column
+    names, not their types: asking for the type of such a column is an error naming it."""
+
+    def __init__(
+        self, name: str, dtype: str | None = None, *, rules: DbtColumnRules | None = None, dialect: str = DEFAULT_DIALECT,
+        char_size: int | None = None, numeric_precision: Any = None, numeric_scale: Any = None,
+    ):  # fmt: skip
         self.name = self.column = name
+        self._dtype, self._rules, self._dialect = dtype, rules or DbtColumnRules(), dialect
+        self.char_size, self.numeric_precision, self.numeric_scale = char_size, numeric_precision, numeric_scale
 
     @property
     def quoted(self) -> str:
-        return quote_identifier(self.name)
+        return exp.to_identifier(self.name, quoted=True).sql(self._dialect)
+
+    @property
+    def dtype(self) -> str:
+        if self._dtype is None:
+            raise DslError(f"the type of the column {self.name!r} is known only to the warehouse, after a build", hint="cast the columns in the SQL instead")
+        return self._dtype
+
+    def is_string(self) -> bool:
+        return self.dtype.lower() in self._rules.string_types
+
+    def is_integer(self) -> bool:
+        return self.dtype.lower() in self._rules.integer_types
+
+    def is_float(self) -> bool:
+        return self.dtype.lower() in self._rules.float_types
+
+    def is_numeric(self) -> bool:
+        return self.dtype.lower() in self._rules.numeric_types
+
+    def is_number(self) -> bool:
+        return self.is_integer() or self.is_numeric() or self.is_float()
+
+    def string_size(self) -> int:
+        if not self.is_string():
+            raise DslError(f"string_size() of the column {self.name!r}, which is not a string")
+        return 256 if self.dtype == "text" or self.char_size is None else int(self.char_size)
 
     @property
     def data_type(self) -> str:
-        raise DslError(f"the type of the column {self.name!r} is known only to the warehouse, after a build", hint="cast the columns in the SQL instead")
-
-    dtype = data_type
+        api = ColumnApi(self._rules, self._dialect)
+        if self.is_string():
+            return api.string_type(self.string_size())
+        if self.is_numeric():
+            return api.numeric_type(self.dtype, self.numeric_precision, self.numeric_scale)
+        return self.dtype
 
     def __str__(self) -> str:
         return self.name
@@ -261,63 +385,3 @@ def _or_default(parse: Callable[[str], Any], text: str, default: Any) -> Any:
         return parse(text)
     except (ValueError, yaml.YAMLError):
         return default
-
-
-def cross_database_macros(dialect: str, engine_macros: Mapping[str, Callable[..., str]]) -> dict[str, Callable[..., str]]:
-    """dbt's cross-database macros: each argument is SQL text (as dbt passes it), parsed and
-    written back with sqlglot in `dialect`; the engine's own versions (`EngineSpec.dbt_macros`,
-    where sqlglot's writing differs from dbt's meaning) replace them."""
-
-    def sql(text: Any) -> exp.Expr:
-        return exp.maybe_parse(str(text), dialect=dialect)
-
-    def typed(name: str) -> Callable[[], str]:
-        return lambda: exp.DataType.build(name).sql(dialect)
-
-    def render(node: exp.Expr) -> str:
-        return node.sql(dialect)
-
-    def set_operator(build: Callable[..., exp.Expr]) -> Callable[[], str]:
-        # the keyword the dialect writes between two queries (BigQuery: EXCEPT DISTINCT)
-        one = exp.select("1")
-        written = render(build(one, one.copy()))
-        return lambda: written[len(one.sql(dialect)) : -len(one.sql(dialect))].strip().lower()
-
-    def datediff(first_date: Any, second_date: Any, datepart: Any) -> str:
-        part = str(datepart).strip("'\"").upper()
-        return render(exp.DateDiff(this=sql(second_date), expression=sql(first_date), unit=exp.var(part)))
-
-    macros: dict[str, Callable[..., str]] = {
-        "date_trunc": lambda datepart, date: render(exp.DateTrunc(this=sql(date), unit=exp.Literal.string(str(datepart).strip("'\"").upper()))),
-        "dateadd": lambda datepart, interval, from_date_or_timestamp: render(
-            exp.DateAdd(this=sql(from_date_or_timestamp), expression=sql(interval), unit=exp.var(str(datepart).strip("'\"").upper()))
-        ),
-        "datediff": datediff,
-        "type_string": typed("text"),
-        "type_timestamp": typed("timestamp"),
-        "type_int": typed("int"),
-        "type_bigint": typed("bigint"),
-        "type_float": typed("float"),
-        "type_numeric": typed("numeric(28, 6)"),
-        "type_boolean": typed("boolean"),
-        "current_timestamp": lambda: render(exp.CurrentTimestamp()),
-        "concat": lambda fields: render(exp.Concat(expressions=[sql(f) for f in fields])),
-        "safe_cast": lambda field, type: render(exp.TryCast(this=sql(field), to=exp.DataType.build(str(type), dialect=dialect))),
-        "cast": lambda field, type: render(exp.cast(sql(field), exp.DataType.build(str(type), dialect=dialect))),
-        "hash": lambda field: render(exp.MD5(this=exp.cast(sql(field), "text"))),
-        "length": lambda expression: render(exp.Length(this=sql(expression))),
-        "position": lambda substring_text, string_text: render(exp.StrPosition(this=sql(string_text), substr=sql(substring_text))),
-        "right": lambda string_text, length_expression: render(exp.Right(this=sql(string_text), expression=sql(length_expression))),
-        "any_value": lambda expression: render(exp.AnyValue(this=sql(expression))),
-        "bool_or": lambda expression: render(exp.LogicalOr(this=sql(expression))),
-        "string_literal": lambda value: render(exp.Literal.string(str(value))),
-        "escape_single_quotes": lambda expression: str(expression).replace("'", "''"),
-        "split_part": lambda string_text, delimiter_text, part_number: render(
-            exp.SplitPart(this=sql(string_text), delimiter=sql(delimiter_text), part_index=sql(part_number))
-        ),
-        "replace": lambda field, old_chars, new_chars: render(exp.func("replace", sql(field), sql(old_chars), sql(new_chars))),
-        "cast_bool_to_text": lambda field: render(exp.cast(sql(field), "text")),
-        "except": set_operator(exp.except_),
-        "intersect": set_operator(exp.intersect),
-    }
-    return macros | dict(engine_macros)

@@ -260,6 +260,36 @@ class MacroNamespace(TemplateNamespace):
         return self.macros[name]
 
 
+class LazyMacros(dict[str, Any]):
+    """A macro package whose files are compiled when one of their macros is first used (dbt's
+    own library: ~300 files, of which a project calls a few). `files` maps each macro's name
+    to the file defining it; `load(file)` compiles one and stores its macros here."""
+
+    def __init__(self, files: Mapping[str, Any], load: Callable[[Any], None]):
+        super().__init__()
+        self._files, self._load, self._loaded = files, load, set[int]()
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in self._files
+
+    def __missing__(self, name: str) -> Any:
+        file = self._files.get(name)
+        if file is None or id(file) in self._loaded:
+            raise KeyError(name)
+        self._loaded.add(id(file))
+        self._load(file)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def names_in(self, file: Any) -> list[str]:
+        return [name for name, defined_in in self._files.items() if defined_in is file]
+
+
 class ModelRenderer:
     """Renders model templates; macros are loaded once and shared by every model."""
 
@@ -275,12 +305,15 @@ class ModelRenderer:
         extensions: tuple[type[jinja2.ext.Extension], ...] = (),
         packages: Mapping[str, list[str]] | None = None,
         undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
+        library: tuple[str, Mapping[str, Any]] | None = None,
     ):
         """`extra_globals` adds names beside the DSL's (a dbt project's builtins), `wrap_macro`
         wraps every macro made global (dbt's `return()`). `packages` names each package's macro
         templates: a package's macros are called as `package.macro` and see each other (then
         the globals) unqualified. `undefined` is what an unknown name is (dbt's render as empty
-        text; FlowForge's are errors)."""
+        text; FlowForge's are errors). `library` is a package of macros every template also
+        sees unqualified, after every other name, compiled when first used: (its name, each
+        macro's file, a `(display, text)` pair)."""
         self._templates = dict(templates)
         self._wrap_macro = wrap_macro
         self._undefined_hint = undefined_hint
@@ -304,6 +337,10 @@ class ModelRenderer:
         )
         self.packages: dict[str, dict[str, Any]] = {name: {} for name in packages or {}}
         self.env.globals.update({name: MacroNamespace(name, macros) for name, macros in self.packages.items()})
+        if library is not None:
+            name, files = library
+            self.env.fallback = self.packages[name] = LazyMacros(files, self._load_library_file)
+            self.env.globals[name] = MacroNamespace(name, self.packages[name])
         if extra_globals is not None:
             self.env.globals.update(extra_globals(self.env))
         self._load_macros(macro_names, self.env.globals)
@@ -339,6 +376,20 @@ class ModelRenderer:
                             )
                 # every name, `_private` ones too (a module would hide those; dbt_utils calls its own)
                 into.update({k: wrap(v) for k, v in context.vars.items()})
+
+    def _load_library_file(self, file: Any) -> None:
+        """Compile one file of the library; its macros see the project's names first, as dbt's
+        internal macros do (a project's `generate_schema_name` wins over dbt's)."""
+        display, text = file
+        library = self.env.fallback
+        assert isinstance(library, LazyMacros)
+        self._templates[display] = text
+        template = self._template(display)
+        context = template.new_context()
+        for _chunk in template.root_render_func(context):
+            pass
+        wrap = self._wrap_macro or (lambda macro: macro)
+        library.update({name: wrap(context.vars[name]) for name in library.names_in(file) if name in context.vars})
 
     def _template(self, name: str, own: MutableMapping[str, Any] | None = None) -> jinja2.Template:
         try:

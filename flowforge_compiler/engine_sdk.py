@@ -98,12 +98,28 @@ class EngineSpec(Generic[Settings]):
     # `type` removed) becomes this engine's settings block, with the keys it leaves unread.
     dbt_types: tuple[str, ...] = ()
     from_dbt: Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]] | None = None
-    # dbt's cross-database macros (`dbt.datediff`, ...) where the engine's SQL for dbt's meaning
-    # is not what sqlglot writes; each takes dbt's arguments (SQL text) and returns SQL text.
-    dbt_macros: Mapping[str, Callable[..., str]] = field(default_factory=dict)
+    # What the dbt adapter's Python decides for its macros (api.Column's type names); dbt's
+    # macros themselves come from the adapter's package (flowforge_compiler/dbt_library.py).
+    dbt_column: DbtColumnRules = field(default_factory=lambda: DbtColumnRules())
 
     def settings_model(self) -> type[BaseModel]:
         return self.profile.model_fields[self.name].annotation  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class DbtColumnRules:
+    """dbt's `api.Column` for one adapter (dbt-adapters' base Column, unless the adapter's
+    column class overrides it): the type a label translates to, which types count as strings,
+    integers, floats and numerics, and whether `numeric_type` writes precision and scale."""
+
+    type_labels: Mapping[str, str] = field(default_factory=lambda: {"STRING": "TEXT"})
+    string_types: frozenset[str] = frozenset({"text", "character varying", "character", "varchar"})
+    integer_types: frozenset[str] = frozenset(
+        {"smallint", "integer", "bigint", "smallserial", "serial", "bigserial", "int2", "int4", "int8", "serial2", "serial4", "serial8"}
+    )
+    float_types: frozenset[str] = frozenset({"real", "float4", "float", "double precision", "float8", "double"})
+    numeric_types: frozenset[str] = frozenset({"numeric", "decimal"})
+    numeric_with_precision: bool = True
 
 
 @lru_cache(maxsize=1)

@@ -14,10 +14,12 @@ the renderers report with the file and line.
 from __future__ import annotations
 
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.utils import missing
 
 
 class TemplateNamespace:
@@ -29,8 +31,23 @@ class TemplateNamespace:
         raise NotImplementedError
 
 
+class _FallbackContext(Context):
+    """A template's names, then the environment's `fallback` (dbt's own macro library, which
+    every template sees after the project's names)."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        found = super().resolve_or_missing(key)
+        fallback = getattr(self.environment, "fallback", None)
+        if found is missing and fallback is not None and key in fallback:
+            return fallback[key]
+        return found
+
+
 class ProjectSandbox(SandboxedEnvironment):
     """Jinja's sandbox, refusing modules reached through attributes as well."""
+
+    context_class = _FallbackContext
+    fallback: Mapping[str, Any] | None = None
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, TemplateNamespace) and not attribute.startswith("__"):

@@ -2,7 +2,7 @@
 
 A seed loads exactly what the file says: only an empty field is NULL (dbt's and DuckDB's CSV
 convention; a dbt project's seeds also read a quoted empty value as NULL and whole numbers as
-INTEGER, as dbt does), so `NA` (Namibia), `n/a`, `null`, `NaN` and `None` stay text unless
+INTEGER and date-times as TIMESTAMP, as dbt does), so `NA` (Namibia), `n/a`, `null`, `NaN` and `None` stay text unless
 seeds/schema.yml lists them under `null_values`. Problems name the file and the line.
 """
 
@@ -51,16 +51,21 @@ def read_seed(node: PlanNode, root: Path) -> pa.Table:
         table = pacsv.read_csv(io.BytesIO(data), convert_options=options)
     except pa.ArrowInvalid as exc:
         raise _located_error(data, display, exc) from exc
-    return _integers_as_dbt_types_them(table) if dbt else table
+    return _typed_as_dbt_types_them(table) if dbt else table
 
 
-def _integers_as_dbt_types_them(table: pa.Table) -> pa.Table:
-    """dbt types a column of whole numbers INTEGER; one whose values do not fit stays BIGINT
-    (where dbt would fail to load it)."""
+def _typed_as_dbt_types_them(table: pa.Table) -> pa.Table:
+    """dbt types a column of whole numbers INTEGER (one whose values do not fit stays BIGINT,
+    where dbt would fail to load it) and a column of date-times TIMESTAMP, in microseconds
+    (the CSV reader gives seconds, which DuckDB would keep as TIMESTAMP_S)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     for index, column in enumerate(table.columns):
+        if pa.types.is_timestamp(column.type) and column.type.unit != "us":
+            typed = pa.timestamp("us", column.type.tz)
+            table = table.set_column(index, table.field(index).with_type(typed), column.cast(typed))
+            continue
         if not pa.types.is_int64(column.type):
             continue
         low, high = pc.min_max(column).values()

@@ -16,7 +16,7 @@ from pydantic import field_validator
 from sqlglot import exp
 
 from flowforge_compiler.dsn import whole_template
-from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
+from flowforge_compiler.engine_sdk import Capabilities, DbtColumnRules, EngineSpec
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.rewrites import NotPortable, RegexpReplaceEveryMatch, Rewrite
 from flowforge_compiler.yaml_files import Strict
@@ -192,17 +192,6 @@ def _key_text(key: Any) -> str:
     return text
 
 
-def _dbt_split_part(string_text: Any, delimiter_text: Any, part_number: Any) -> str:
-    """dbt's split_part, which BigQuery has no function for (sqlglot writes SPLIT_PART):
-    SPLIT(...)[SAFE_OFFSET(n - 1)], as dbt-bigquery writes it, for a part counted from the start."""
-    part = int(str(part_number))
-    if part < 1:
-        raise ValueError(f"dbt.split_part(..., {part}): FlowForge writes it for BigQuery only for parts counted from 1")
-    text: exp.Expr = exp.maybe_parse(str(string_text), dialect="bigquery")
-    delimiter: exp.Expr = exp.maybe_parse(str(delimiter_text), dialect="bigquery")
-    return exp.Bracket(this=exp.Split(this=text, expression=delimiter), expressions=[exp.func("SAFE_OFFSET", exp.Literal.number(part - 1))]).sql("bigquery")
-
-
 def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """dbt-bigquery's output: project (or database), dataset (or schema), location, and the
     key of `method: service-account` (keyfile) or `service-account-json` (keyfile_json);
@@ -249,5 +238,12 @@ ENGINE = EngineSpec[BigQuerySettings](
     relation_name_problem=_relation_name_problem,
     dbt_types=("bigquery",),
     from_dbt=_from_dbt,
-    dbt_macros={"split_part": _dbt_split_part},
+    dbt_column=DbtColumnRules(  # dbt-bigquery's BigQueryColumn
+        type_labels={"TEXT": "STRING", "FLOAT": "FLOAT64", "INTEGER": "INT64"},
+        string_types=frozenset({"string"}),
+        integer_types=frozenset({"int64"}),
+        float_types=frozenset({"float64"}),
+        numeric_types=frozenset({"numeric"}),
+        numeric_with_precision=False,
+    ),
 )

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
+from flowforge_compiler.engine_sdk import Capabilities, DbtColumnRules, EngineSpec
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.paths import project_relative
 from flowforge_compiler.yaml_files import Strict
@@ -113,4 +113,11 @@ ENGINE = EngineSpec[DuckDBSettings](
     warehouse_absent=_warehouse_absent,
     dbt_types=("duckdb",),
     from_dbt=_from_dbt,
+    dbt_column=DbtColumnRules(  # dbt-duckdb's DuckDBColumn
+        integer_types=frozenset({
+            "tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger", "ubigint",
+            "int1", "int2", "int4", "int8", "short", "int", "signed", "long",
+        }),  # fmt: skip
+        float_types=frozenset({"real", "float", "float4", "float8", "double"}),
+    ),
 )

@@ -425,16 +425,6 @@ def _airflow_connection(settings: PostgresSettings, connection: Any, conn_id: st
     return {"dsn": dsn, **({"db_schema": extra["db_schema"]} if "db_schema" in extra else {})}
 
 
-def _dbt_datediff(first_date: Any, second_date: Any, datepart: Any) -> str:
-    """dbt's datediff counts the boundaries crossed; sqlglot's PostgreSQL DATEDIFF counts whole
-    intervals. For days that is the difference of the two dates; other parts are not written."""
-    part = str(datepart).strip("'\"").lower()
-    if part != "day":
-        raise ValueError(f"dbt.datediff(..., {part!r}): FlowForge writes it for PostgreSQL only in days; write the difference in SQL")
-    first, second = (exp.cast(exp.maybe_parse(str(d), dialect="postgres"), "date") for d in (first_date, second_date))
-    return exp.Paren(this=exp.Sub(this=second, expression=first)).sql("postgres")
-
-
 _DBT_QUERY = ("sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "keepalives_idle", "application_name")
 
 
@@ -503,5 +493,4 @@ ENGINE = EngineSpec[PostgresSettings](
     asset_namespace=_asset_namespace,
     dbt_types=("postgres",),
     from_dbt=_from_dbt,
-    dbt_macros={"datediff": _dbt_datediff},
 )

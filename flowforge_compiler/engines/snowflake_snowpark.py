@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field
 from sqlglot import exp
 
-from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
+from flowforge_compiler.engine_sdk import Capabilities, DbtColumnRules, EngineSpec
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.rewrites import Rewrite, regexp_replace_flags
 from flowforge_compiler.yaml_files import Strict
@@ -167,4 +167,8 @@ ENGINE = EngineSpec[SnowflakeSnowparkSettings](
     relation_name_problem=_relation_name_problem,
     dbt_types=("snowflake",),
     from_dbt=_from_dbt,
+    dbt_column=DbtColumnRules(  # dbt-snowflake's SnowflakeColumn: every integer is a NUMBER(38, 0)
+        integer_types=frozenset(),
+        numeric_types=frozenset({"int", "integer", "bigint", "smallint", "tinyint", "byteint", "numeric", "decimal", "number"}),
+    ),
 )

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_extra
-
 from flowforge_compiler.compile import compile_project
 from flowforge_compiler.errors import DependencyNotFoundError, FlowForgeError, TemplateError
 from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.project import load_project
 from tests.compiler.helpers import compile_dir
+from tests.conftest import require_extra
 
 DBT = "name: shop\nversion: '1'\nprofile: shop\n"
 PG_PROFILE = "shop:\n  target: pg\n  outputs:\n    pg: {type: postgres, host: h, user: u, password: p, port: 5432, dbname: d, schema: s}\n"
@@ -94,29 +93,11 @@ def test_adapter_dispatch_prefers_the_engines_macro_and_return_gives_its_value(m
 
 
 @pytest.mark.parametrize(
-    ("macro", "duckdb", "postgres"),
-    [
-        ("dbt.date_trunc('day', 'ordered_at')", "DATE_TRUNC('DAY', ordered_at)", "DATE_TRUNC('DAY', ordered_at)"),
-        ("dbt.datediff('a', 'b', 'day')", "DATE_DIFF('DAY', a, b)", "(CAST(b AS DATE) - CAST(a AS DATE))"),
-        ("dbt.safe_cast('x', dbt.type_int())", "TRY_CAST(x AS INT)", None),
-        ("dbt.concat(['a', \"'-'\", 'b'])", "a || '-' || b", "a || '-' || b"),
-    ],
-)
-def test_dbts_cross_database_macros_are_written_for_the_target(make_project, macro: str, duckdb: str, postgres: str | None) -> None:
-    root = dbt_project(make_project, {"models/b.sql": f"select {{{{ {macro} }}}} as v from (select 1 as a, 2 as b, 3 as x, current_date as ordered_at) t"})
-    assert duckdb in sql_of(compile_dir(root), "b")
-    if postgres is not None:
-        (root / "profiles.yml").write_text(PG_PROFILE)
-        project = load_project(root)
-        assert postgres in sql_of(compile_project(project, resolve_profile(project.root, None, environ={}), environ={}), "b")
-
-
-@pytest.mark.parametrize(
     ("template", "message"),
     [
         ("{% set rows = run_query('select max(id) from orders') %}select 1 as id", "the query run while compiling reads orders"),
         ("select '{{ run_started_at }}' as t", "run_started_at is a dbt feature FlowForge does not have"),
-        ("select {{ dbt.listagg('x') }} as v", "dbt.listagg is a dbt macro FlowForge does not have"),
+        ("select {{ dbt.no_such_macro('x') }} as v", "dbt.no_such_macro is not a macro of the package dbt"),
         ("select {{ adapter.get_relation('a', 'b') }} as v", "adapter.get_relation is a dbt macro FlowForge does not have"),
         ("{{ exceptions.raise_compiler_error('orders need an id') }}", "orders need an id"),
         ("select {{ dbt_utils.generate_surrogate_key(['id']) }} as k", "'dbt_utils' is undefined"),
@@ -148,27 +129,20 @@ def test_dbt_model_config_flowforge_does_not_use_is_named_and_ignored(make_proje
     assert "config() post_hook, schema not supported by FlowForge and ignored" in caplog.text
 
 
-def test_a_cross_database_macro_the_engine_cannot_write_faithfully_says_so(make_project) -> None:
-    root = dbt_project(make_project, {"models/b.sql": "select {{ dbt.datediff('a', 'b', 'month') }} as v from {{ ref('orders') }}", "profiles.yml": PG_PROFILE})
-    project = load_project(root)
-    with pytest.raises(TemplateError, match="in days") as error:
-        compile_project(project, resolve_profile(project.root, None, environ={}), environ={})
-    assert str(error.value.location) == "models/b.sql:1"
-
-
 BQ_PROFILE = "shop:\n  target: bq\n  outputs:\n    bq: {type: bigquery, method: oauth, project: p, dataset: d}\n"
 
 
-def test_split_part_is_written_as_bigquery_has_it(make_project) -> None:
-    """sqlglot writes SPLIT_PART, which BigQuery lacks; the engine writes dbt-bigquery's form."""
+def test_dbt_macros_dispatch_to_the_bigquery_adapters_own(make_project) -> None:
+    """BigQuery has no SPLIT_PART: dbt-bigquery's bigquery__split_part writes SPLIT(...)[SAFE_OFFSET()],
+    for a part counted from the end too; its Column names the types (INT64, not INT)."""
     require_extra("google.cloud.bigquery", "bigquery")
-    model = "select {{ dbt.split_part('url', \"'/'\", 2) }} as host from (select 'a/b' as url) t"
+    model = "select {{ dbt.split_part('url', \"'/'\", 2) }} as host, {{ split_part('url', \"'/'\", -1) }} as tail, cast(1 as {{ type_int() }}) as i from (select 'a/b' as url) t"
     root = dbt_project(make_project, {"models/b.sql": model, "profiles.yml": BQ_PROFILE})
     project = load_project(root)
-    assert "SPLIT(url, '/')[SAFE_OFFSET(1)]" in sql_of(compile_project(project, resolve_profile(project.root, None, environ={}), environ={}), "b")
-    (root / "models" / "b.sql").write_text(model.replace(", 2)", ", -1)"))
-    with pytest.raises(TemplateError, match="only for parts counted from 1"):
-        compile_project(load_project(root), resolve_profile(project.root, None, environ={}), environ={})
+    sql = " ".join(sql_of(compile_project(project, resolve_profile(project.root, None, environ={}), environ={}), "b").split())
+    assert "split( url, '/' )[safe_offset(1)] as host" in sql
+    assert "[safe_offset( length(url) - length( replace(url, '/', '') ) + 1 + -1 )] as tail" in sql
+    assert "cast(1 as INT64) as i" in sql
 
 
 def test_a_model_disabling_itself_in_its_own_file_is_told_where_to_say_it(make_project) -> None:
@@ -244,7 +218,7 @@ def test_do_statements_work_as_in_dbt(make_project) -> None:
 {%- endmacro %}
 """
     root = dbt_project(make_project, {"macros/key.sql": macro, "models/b.sql": "select {{ key(['id', 'amount']) }} as k from {{ ref('orders') }}"})
-    assert "MD5(CAST(COALESCE(CAST(id AS TEXT), '') || COALESCE(CAST(amount AS TEXT), '') AS TEXT))" in sql_of(compile_dir(root), "b")
+    assert "md5(cast(coalesce(cast(id as TEXT), '') || coalesce(cast(amount as TEXT), '') as TEXT))" in sql_of(compile_dir(root), "b")
 
 
 @pytest.mark.parametrize(
@@ -267,3 +241,54 @@ def test_relations_have_dbts_attributes_and_a_schema_it_cannot_know_is_an_error_
     with pytest.raises(TemplateError, match=expected) as error:
         compile_dir(root)
     assert "target.schema" in (error.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("select cast(1 as {{ dbt.type_string() }}) as v", "dbt's macro library .*is a dbt feature FlowForge does not have: it is not installed"),
+        ("select cast(1 as {{ type_string() }}) as v", "'type_string' is undefined"),
+        ("select {{ adapter.dispatch('type_string', 'dbt')() }} as v", "dbt's macro library is not installed"),
+    ],
+)
+def test_without_dbts_macro_library_its_macros_say_how_to_install_it(make_project, monkeypatch, template: str, message: str) -> None:
+    from flowforge_compiler import dbt_library
+
+    monkeypatch.setattr(dbt_library, "_include", lambda distribution, folder: None)
+    dbt_library.macro_library.cache_clear()
+    try:
+        root = dbt_project(make_project, {"models/b.sql": template})
+        with pytest.raises(TemplateError, match=message) as error:
+            compile_dir(root)
+    finally:
+        dbt_library.macro_library.cache_clear()
+    assert "pip install --no-deps -r dbt-library.txt" in f"{error.value} {error.value.hint}"
+    assert str(error.value.location) == "models/b.sql:1"
+
+
+def test_dbts_library_is_read_from_the_installed_packages_global_first_then_the_adapters() -> None:
+    from flowforge_compiler.dbt_library import macro_library
+
+    library = macro_library(("postgres",))
+    assert library is not None and library.packages == ("dbt-adapters", "dbt-postgres")
+    assert library.defined_in["default__datediff"].display == "dbt-adapters/global_project/macros/utils/datediff.sql"
+    assert library.defined_in["postgres__datediff"].display == "dbt-postgres/postgres/macros/utils/datediff.sql"
+    assert "duckdb__datediff" not in library  # another adapter's overrides are not read
+
+
+def test_a_library_file_is_compiled_when_one_of_its_macros_is_first_used_and_once() -> None:
+    from flowforge_compiler.dsl import LazyMacros
+
+    first, second = ("a.sql", "..."), ("b.sql", "...")
+    loaded: list[str] = []
+    macros: LazyMacros
+
+    def load(file: tuple[str, str]) -> None:
+        loaded.append(file[0])
+        macros.update({name: f"{name} from {file[0]}" for name in macros.names_in(file)})
+
+    macros = LazyMacros({"x": first, "y": first, "z": second}, load)
+    assert "z" in macros and "w" not in macros and loaded == []
+    assert macros["x"] == "x from a.sql" and macros.get("y") == "y from a.sql"
+    assert loaded == ["a.sql"]
+    assert macros.get("w") is None and loaded == ["a.sql"]

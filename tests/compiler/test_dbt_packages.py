@@ -78,8 +78,9 @@ def test_dispatch_follows_the_projects_search_order_so_the_project_overrides_a_p
 
 def test_dispatch_to_a_package_that_is_not_installed_says_so(make_project) -> None:
     root = dbt_project(make_project, {"models/v.sql": "select {{ adapter.dispatch('x', 'missing_pkg')() }} as v"})
-    with pytest.raises(TemplateError, match="searches the package 'missing_pkg', which is not installed"):
+    with pytest.raises(TemplateError, match="found no macro within the namespace 'missing_pkg' .*; no package 'missing_pkg' is installed") as error:
         compile_dir(root)
+    assert "dbt deps" in (error.value.hint or "")
 
 
 def test_a_packages_generic_tests_become_sql_checks_with_fail_calc_and_arguments(make_project) -> None:
