@@ -13,12 +13,14 @@ Adding a check type is one class below: give it `type: Literal["name"]`, its par
 from __future__ import annotations
 
 import builtins
+import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 import sqlglot
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, create_model, model_validator
 from sqlglot import exp
 
 from flowforge_compiler.relation import IRModel, Relation
@@ -58,6 +60,32 @@ def _not_null(col: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
 
 
+_THRESHOLD = re.compile(r"^\s*(!=|<>|>=|<=|==|=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "!=": operator.ne, "<>": operator.ne, ">=": operator.ge, "<=": operator.le, "==": operator.eq, "=": operator.eq,
+    ">": operator.gt, "<": operator.lt,
+}  # fmt: skip
+
+
+def _threshold(value: object) -> object:
+    """dbt's `warn_if` / `error_if`: a comparison of the failures with a number (`>10`, `!= 0`)."""
+    if value is None:
+        return None
+    text = str(value)
+    if not _THRESHOLD.match(text):
+        raise ValueError(f"{text!r} is not a threshold: write a comparison with a number, such as '>10' or '!= 0'")
+    return " ".join(text.split())
+
+
+Threshold = Annotated[str, BeforeValidator(_threshold)]
+
+
+def _meets(failures: float, threshold: str | None) -> bool:
+    found = _THRESHOLD.match(threshold or "!= 0")
+    assert found is not None  # validated when the plan was read
+    return _COMPARE[found.group(1)](failures, float(found.group(2)))
+
+
 class PlanCheck(IRModel):
     """A data-quality check and the node whose table it guards; each type below adds its own
     typed parameters, so the plan says exactly what a check needs."""
@@ -71,6 +99,10 @@ class PlanCheck(IRModel):
     severity: Literal["error", "warn"] = "error"
     where: str | None = None  # in the engine's dialect
     tags: list[str] = Field(default_factory=list)
+    # dbt's thresholds on the failures: an error-severity check fails when `error_if` holds, else
+    # warns when `warn_if` holds (None: dbt's default, `!= 0`)
+    warn_if: Threshold | None = None
+    error_if: Threshold | None = None
 
     # parameters that name another table: as written -> the field the compiler stores its
     # relation in (the check reads that table's node too)
@@ -88,6 +120,15 @@ class PlanCheck(IRModel):
         """The check's subject in messages: table, or table.column."""
         name = getattr(self, "column", None)
         return f"{self.table}.{name}" if name else self.table
+
+    def verdict(self, failures: float) -> tuple[str, str]:
+        """The status and the severity a failing result is reported with, as dbt decides them:
+        with severity error, `error_if` holding fails; else `warn_if` holding warns; else it passes."""
+        if self.severity == "error" and _meets(failures, self.error_if):
+            return "fail", "error"
+        if _meets(failures, self.warn_if):
+            return "fail", "warn"
+        return "pass", self.severity
 
     def query(self, on: CheckedRows) -> CheckQuery:
         raise NotImplementedError
@@ -131,6 +172,8 @@ class CheckSpec(Strict):
     table: str
     tags: list[str] = Field(default_factory=list)
     severity: Literal["error", "warn"] = "error"
+    warn_if: Threshold | None = None
+    error_if: Threshold | None = None
     where: str | None = None
     name: str | None = None
 

@@ -70,6 +70,8 @@ def bind_checks(
                 node=node,
                 nodes=nodes_read,
                 severity=spec.severity,
+                warn_if=spec.warn_if,
+                error_if=spec.error_if,
                 where=filter_sql,
                 tags=sorted(set(spec.tags)),
                 **params,

@@ -94,6 +94,9 @@ class GenericTest:
     tags: tuple[str, ...]
     path: str  # the schema file that uses it
     fail_calc: str | None = None  # the use's own (else the test's config())
+    warn_if: str | None = None  # the use's own thresholds (else the test's config())
+    error_if: str | None = None
+    name: str | None = None  # the use's own name (dbt's `name:`), else one made of the test, table and column
 
     @property
     def source(self) -> tuple[str, str] | None:
@@ -454,6 +457,7 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
     if nested is not None and not isinstance(nested, dict):
         raise ProjectFileError(f"the test {name!r} on {model}: `arguments:` must be a mapping", location=Location(rel))
     args.update(nested or {})
+    own_name = args.pop("name", None)  # dbt's `name:` beside a test's arguments: the test's own name
     column = column if column is not None else args.pop("column_name", None)
     where_shown = f"{model}.{column}" if column else model
     if name not in _TESTS and name not in generic:
@@ -472,7 +476,7 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
                 location=Location(rel),
                 hint=f"write the {key} as a plain value for now",
             )
-    check: dict[str, Any] = {"type": name, "table": model, "column": column}
+    check: dict[str, Any] = {"type": name, "table": model, "column": column, **({"name": str(own_name)} if own_name else {})}
     if name in generic and name not in _TESTS:
         check.update(type="generic", test=name, path=rel)
     if str(config.pop("enabled", True)).lower() == "false":
@@ -488,6 +492,9 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
         check["tags"] = [tags] if isinstance(tags, str) else list(tags)
     if check["type"] == "generic" and "fail_calc" in config:
         check["fail_calc"] = str(config.pop("fail_calc"))
+    for key in ("warn_if", "error_if"):
+        if key in config:
+            check[key] = str(config.pop(key))
     if config:
         log.warning("%s: the test %r on %s: %s not read by FlowForge", rel, name, where_shown, ", ".join(sorted(config)))
     if check["type"] == "generic":
@@ -560,7 +567,7 @@ def dbt_config(
     uses = [
         GenericTest(
             c["test"], c["table"], c["column"], c["args"], c.get("severity", "error"), c.get("where"), tuple(c.get("tags", ())), c["path"],
-            c.get("fail_calc"),
+            c.get("fail_calc"), c.get("warn_if"), c.get("error_if"), c.get("name"),
         )
         for c in checks
         if c["type"] == "generic"

@@ -21,7 +21,7 @@ from flowforge_compiler.materializations import MaterializationConfig, materiali
 from flowforge_compiler.relation import IRModel
 from flowforge_compiler.relation import Relation as Relation  # the plan's name for a relation, for its readers
 
-IR_VERSION = "11"  # 11: a seed names its CSV convention (dbt's for a dbt project); 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "12"  # 12: checks carry dbt's thresholds, warn_if and error_if; 11: a seed names its CSV convention (dbt's for a dbt project); 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 

@@ -18,26 +18,26 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import ValidationError, field_validator
 from sqlglot import exp
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.check_types import FailingRows, PlanCheck
+from flowforge_compiler.check_types import FailingRows, PlanCheck, Threshold
 from flowforge_compiler.dbt_project import GenericTest
 from flowforge_compiler.drafts import Missing, collect_missing
 from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext, simple_calls
-from flowforge_compiler.errors import DependencyNotFoundError, Location, TemplateError
+from flowforge_compiler.errors import DependencyNotFoundError, Location, ProjectFileError, TemplateError
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.project import SqlModelFile
 from flowforge_compiler.sql_models import SqlCompile, analysed
 from flowforge_compiler.sql_statements import boolean_filter, is_blank, one_expression, strip_statement
-from flowforge_compiler.yaml_files import Strict
+from flowforge_compiler.yaml_files import Strict, describe_validation_error
 
 log = logging.getLogger("flowforge")
 
 # dbt's test settings that FlowForge does not read (warned about, never applied)
 IGNORED_TEST_CONFIG = frozenset(
-    {"store_failures", "store_failures_as", "warn_if", "error_if", "limit", "meta", "database", "schema", "alias", "group", "where"}
+    {"store_failures", "store_failures_as", "limit", "meta", "database", "schema", "alias", "group", "where"}
 )
 
 
@@ -48,6 +48,8 @@ class SingularTestConfig(Strict):
     tags: list[str] = []
     enabled: bool = True
     fail_calc: str = "count(*)"  # dbt's: what the failures are, over the query's rows
+    warn_if: Threshold | None = None  # dbt's thresholds on them (None: `!= 0`)
+    error_if: Threshold | None = None
 
     @field_validator("severity", mode="before")
     @classmethod
@@ -68,7 +70,7 @@ def singular_checks(tests: Sequence[SqlModelFile], run: SqlCompile, nodes: Seque
         sql = run.renderer.render(test.path, ctx)
         settings = SingularTestConfig.model_validate(ctx.config)
         if settings.enabled:
-            query.add(test.name, test.name, sql, ctx, settings.severity, settings.tags, test.path, settings.fail_calc)
+            query.add(test.name, test.name, sql, ctx, settings, test.path)
     return query.done()
 
 
@@ -84,9 +86,16 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
         macro = f"{package}.test_{test}" if package else f"test_{test}"
         sql = run.renderer.call_macro(macro, ctx, partial(_arguments, use, dialect))
         own = SingularTestConfig.model_validate(ctx.config)  # the test's own config(): the use's settings win
-        severity = use.severity if use.severity != "error" else own.severity
-        name = "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
-        query.add(_plain(name), use.test, sql, ctx, severity, [*use.tags, *own.tags], use.path, use.fail_calc or own.fail_calc)
+        mine = {"fail_calc": use.fail_calc, "warn_if": use.warn_if, "error_if": use.error_if}
+        try:
+            settings = SingularTestConfig.model_validate({
+                **own.model_dump(), **{k: v for k, v in mine.items() if v is not None},
+                "severity": use.severity if use.severity != "error" else own.severity, "tags": [*use.tags, *own.tags],
+            })  # fmt: skip
+        except ValidationError as exc:
+            raise ProjectFileError(f"the test {use.test!r} on {use.table}: {describe_validation_error(exc, SingularTestConfig)}", location=Location(use.path)) from exc
+        name = use.name or "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
+        query.add(_plain(name), use.test, sql, ctx, settings, use.path)
     return query.done()
 
 
@@ -143,9 +152,7 @@ class _Queries:
             columns_of=run.columns.of if run.columns else None,
         )
 
-    def add(
-        self, check_id: str, name: str, rendered: str, ctx: RenderContext, severity: str, tags: list[str], path: str, fail_calc: str = "count(*)"
-    ) -> None:
+    def add(self, check_id: str, name: str, rendered: str, ctx: RenderContext, settings: SingularTestConfig, path: str) -> None:
         run = self.run
         collect_missing(name, ctx.missing, run.index, self.missing)
         if self.missing:
@@ -167,6 +174,7 @@ class _Queries:
         else:
             table, relation = name, Relation(name=name)
         calc: str | None = None
+        fail_calc = settings.fail_calc
         if fail_calc.replace(" ", "").lower() != "count(*)":
             source_dialect = run.project.config.dialect
             one_expression(fail_calc, where, what=f"the fail_calc of the test {name!r}", dialect=source_dialect, kind="aggregate", hint="write an aggregate such as `sum(n)`")
@@ -179,7 +187,8 @@ class _Queries:
         self.checks.append(
             FailingRows(
                 id=unique, type="sql", table=table, relation=relation, node=guarded.id if guarded else None, nodes=read,
-                severity=severity, tags=sorted(set(tags)), sql=engine_sql, path=path, fail_calc=calc,
+                severity=settings.severity, tags=sorted(set(settings.tags)), sql=engine_sql, path=path, fail_calc=calc,
+                warn_if=settings.warn_if, error_if=settings.error_if,
             )  # fmt: skip
         )
 

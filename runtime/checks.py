@@ -56,11 +56,16 @@ def run_check(check: PlanCheck, executor: Executor) -> CheckResult:
     started = time.perf_counter()
     query = build_query(check, executor)
     column = getattr(check, "column", None)
+    severity: str = check.severity
     try:
         value = executor.scalar(query.value_sql)
         failed = query.fails(value)
-        status, message = ("fail" if failed else "pass"), query.message(value)
         failures = 0 if not failed else (int(value) if query.counts_rows else 1)
+        status, message = "pass", query.message(value)
+        if query.counts_rows and value is not None:  # a count, or fail_calc's aggregate: dbt's thresholds
+            status, severity = check.verdict(float(value))
+        elif failed:
+            status, severity = check.verdict(1.0)
     except Exception as exc:  # noqa: BLE001 - the engine's message is the report
         status, failures = "error", 1
         message = f"could not run the check: {type(exc).__name__}: {str(exc).strip()}"
@@ -69,7 +74,7 @@ def run_check(check: PlanCheck, executor: Executor) -> CheckResult:
         type=check.type,
         table=check.table,
         column=column,
-        severity=check.severity,
+        severity=severity,
         status=status,
         failures=failures,
         message=message,

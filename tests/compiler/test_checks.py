@@ -61,3 +61,37 @@ def test_threshold_keeps_its_type_so_boolean_columns_compare(make_project, tmp_p
     build_all(root, db)
     with open_executor(duckdb_profile(root, db)) as executor:
         assert [run_check(c, executor).status for c in plan.checks] == ["pass", "pass"]
+
+
+@pytest.mark.parametrize(
+    ("severity", "warn_if", "error_if", "failures", "expected"),
+    [
+        ("error", None, None, 0, ("pass", "error")),
+        ("error", None, None, 3, ("fail", "error")),
+        ("error", ">2", ">5", 3, ("fail", "warn")),  # meets warn_if only: a warning
+        ("error", ">2", ">5", 6, ("fail", "error")),
+        ("error", None, ">=3", 2, ("fail", "warn")),  # below error_if, and the default warn_if (!= 0) holds
+        ("warn", ">3", None, 3, ("pass", "warn")),  # a warn-severity check never errors
+        ("warn", ">3", ">0", 4, ("fail", "warn")),
+        ("error", "= 3", "<> 4", 3, ("fail", "error")),
+        ("error", "= 3", "<> 4", 4, ("pass", "error")),
+    ],
+)
+def test_a_checks_thresholds_decide_its_verdict_as_dbts_do(severity: str, warn_if: str | None, error_if: str | None, failures: int, expected: tuple) -> None:
+    from flowforge_compiler.check_types import PlanCheck
+
+    check = PlanCheck.registry["not_null"].model_validate(
+        {"id": "c", "type": "not_null", "table": "t", "relation": {"name": "t"}, "node": None, "column": "x",
+         "severity": severity, "warn_if": warn_if, "error_if": error_if}  # fmt: skip
+    )
+    assert check.verdict(failures) == expected
+
+
+@pytest.mark.parametrize("threshold", ["> 1; drop table t", "between 1 and 2", ">", "> x", "1"])
+def test_a_threshold_that_is_not_a_comparison_with_a_number_is_refused_naming_the_test(make_project, threshold: str) -> None:
+    from flowforge_compiler.errors import FlowForgeError
+
+    project = {**FILES, "project.yml": f"name: t\nversion: '1'\ntests:\n  - {{type: not_null, table: customers, column: id, error_if: \"{threshold}\"}}\n"}
+    with pytest.raises(FlowForgeError, match="is not a threshold") as error:
+        compile_dir(make_project(project))
+    assert "project.yml" in str(error.value.location)
