@@ -13,13 +13,13 @@ import re
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flowforge_compiler.compile import compile_project
 from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.project import load_project
 from tests.conftest import REPO
+from tests.fixtures.dbt.record_dbt_library import duckdb_relations
 
 pytestmark = pytest.mark.e2e
 FIXTURES = REPO / "tests" / "fixtures" / "dbt"
@@ -50,19 +50,6 @@ def test_dbts_macros_compile_to_the_sql_dbt_compiled(tmp_path: Path, target: str
     plan = compile_project(project, resolve_profile(project.root, target, environ={}), environ={})
     compiled = next(node.sql for node in plan.nodes if node.id == model)
     assert words(compiled) == words(EXPECTED[target]["compiled"][model])
-
-
-def duckdb_relations(db: Path) -> dict[str, dict]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        names = [n for (n,) in con.execute("select table_name from information_schema.tables where table_schema = 'main' order by 1").fetchall()]
-        return {
-            name: {
-                "columns": [[c, t] for c, t, *_ in con.execute(f'describe "{name}"').fetchall()],
-                "rows": [list(map(str, row)) for row in con.execute(f'select * from "{name}" order by all').fetchall()],
-            }
-            for name in names
-            if not name.startswith("_ff_")
-        }
 
 
 def test_dbts_macros_build_dbts_rows_on_duckdb(tmp_path: Path, ffc) -> None:
