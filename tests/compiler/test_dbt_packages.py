@@ -213,4 +213,5 @@ def test_a_uses_settings_are_read_as_dbt_reads_them_and_the_rest_named(make_proj
     with caplog.at_level(logging.WARNING, logger="flowforge"):
         (check,) = compile_dir(root).checks
     assert isinstance(check, FailingRows) and check.fail_calc == "MAX(amount)"  # the use's fail_calc
-    assert "the test 'tools.positive' on orders.amount: store_failures, warn_if not read by FlowForge" in caplog.text
+    assert check.warn_if == ">10" and check.error_if is None  # the use's thresholds (error_if: dbt's default)
+    assert "the test 'tools.positive' on orders.amount: store_failures not read by FlowForge" in caplog.text
