@@ -8,9 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import jinja2.ext
-import jinja2.runtime
-
 from flowforge_compiler import __version__
 from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.checks import bind_checks
@@ -32,6 +29,7 @@ from flowforge_compiler.materializations import MaterializationConfig, SeedMater
 from flowforge_compiler.paths import reading_folder
 from flowforge_compiler.plan import (
     STREAM_TABLE_COLUMNS,
+    DbtTemplates,
     Plan,
     PlanNode,
     PlanProfile,
@@ -157,6 +155,7 @@ def compile_project(
             vars=project_vars,
             schedule=project.config.schedule,
             dialect=project.config.dialect,
+            on_failure="descendants" if project.dbt else "stop",
             targets=project.config.target_blocks(),
         ),
         profile=PlanProfile(
@@ -168,6 +167,7 @@ def compile_project(
         nodes=nodes,
         levels=levels(deps),
         checks=checks,
+        dbt=_dbt_templates(project) if any(n.render_at_run_time for n in nodes) else None,
         support_sql=sorted(run.support),
         sources=[
             PlanSource(
@@ -184,29 +184,23 @@ def compile_project(
     )
 
 
+def _dbt_templates(project: Project) -> DbtTemplates:
+    return DbtTemplates(
+        project=project.config.name,
+        macros=sorted(project.macros),
+        packages={package.name: sorted(package.macros) for package in project.packages},
+        dispatch=project.dispatch,
+    )
+
+
 def _dbt_jinja(project: Project, profile: Profile) -> dict[str, Any]:
     """The renderer's settings for a dbt project's templates: dbt's names and `return()`."""
     if not project.dbt:
         return {}
-    from flowforge_compiler.dbt_jinja import MaterializationBlocks, TestBlocks, dbt_globals, returning
-    from flowforge_compiler.dbt_library import INSTALL_HINT, macro_library
+    from flowforge_compiler.dbt_jinja import renderer_settings
 
-    types = profile.spec.dbt_types or (profile.engine,)
-    library = macro_library(types)
-    return {
-        "extra_globals": lambda env: dbt_globals(
-            env, adapter_types=types, dialect=profile.dialect, project=project.config.name, column_rules=profile.spec.dbt_column,
-            dispatch=project.dispatch,
-        ),
-        "library": None if library is None else ("dbt", library.defined_in),
-        "packages": {package.name: list(package.macros) for package in project.packages},
-        "wrap_macro": lambda value: returning(value) if isinstance(value, jinja2.runtime.Macro) else value,
-        "extensions": (TestBlocks, MaterializationBlocks, jinja2.ext.do, jinja2.ext.loopcontrols),  # as dbt's environment
-        "undefined": jinja2.Undefined,  # as dbt runs: an unset name is empty text (using one as a macro or object still fails)
-        "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; a package's macros "
-        "(dbt_utils.x) need the package installed in the project's dbt_packages/ (run `dbt deps`)"
-        + ("" if library is not None else f"; dbt's own macros (type_string, datediff, ...) need its library: {INSTALL_HINT}"),
-    }
+    packages = {package.name: list(package.macros) for package in project.packages}
+    return renderer_settings(project.config.name, project.dispatch, packages, profile)
 
 
 def _check_buildable(drafts: dict[str, NodeDraft], profile: Profile) -> None:
@@ -488,6 +482,7 @@ def _fingerprinted(drafts: dict[str, NodeDraft], order: list[str], env: EnvConte
                 vars_read=d.vars_read,
                 env_read=d.env_read,
                 fingerprint=fingerprints[node_id],
+                render_at_run_time=d.render_at_run_time,
                 column_descriptions=d.column_descriptions,
             )
         )

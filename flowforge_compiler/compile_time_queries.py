@@ -9,7 +9,7 @@ at random would make a cached plan stale; both stop the compile naming what they
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,11 +56,10 @@ class Table:
 
 
 class CompileTimeQueries:
-    """dbt's `statement` (a call block), `load_result` and `run_query` for one compile."""
+    """The queries of constants one compile answers (dbt_jinja.DbtQueries asks)."""
 
     def __init__(self, dialect: str):
         self.dialect = dialect
-        self._results: dict[str, dict[str, Any]] = {}
         self._connection: Any = None
 
     def run(self, sql: str) -> Table:
@@ -74,17 +73,6 @@ class CompileTimeQueries:
             )
         cursor = self._connection.execute(query.sql(DEFAULT_DIALECT))  # the default engine's, embedded and always installed
         return Table(tuple(d[0] for d in cursor.description or ()), tuple(tuple(row) for row in cursor.fetchall()))
-
-    def statement(
-        self, name: str | None = None, fetch_result: bool = False, auto_begin: bool = True, language: str = "sql", caller: Callable[[], str] | None = None
-    ) -> str:
-        table = self.run(caller() if caller is not None else "")
-        if name is not None:
-            self._results[name] = {"data": [list(row) for row in table.rows], "table": table, "response": "OK"}
-        return ""
-
-    def load_result(self, name: str) -> dict[str, Any] | None:
-        return self._results.get(name)
 
     def _constant_query(self, sql: str) -> exp.Query:
         try:

@@ -31,14 +31,16 @@ import jinja2
 import jinja2.ext
 import jinja2.nodes
 import jinja2.parser
+import jinja2.runtime
 import yaml
 from sqlglot import exp
 
-from flowforge_compiler.compile_time_queries import CompileTimeQueries
-from flowforge_compiler.dbt_library import INSTALL_HINT
+from flowforge_compiler.compile_time_queries import CompileTimeQueries, Table
+from flowforge_compiler.dbt_library import INSTALL_HINT, macro_library
 from flowforge_compiler.dsl import DslError, MacroNamespace, RelationName, current_context, quote_parts
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT, DbtColumnRules
 from flowforge_compiler.jinja_sandbox import SafeModule, TemplateNamespace
+from flowforge_compiler.profiles import Profile
 
 log = logging.getLogger("flowforge")
 
@@ -47,8 +49,6 @@ UNSUPPORTED = {
     "graph": "FlowForge has no dbt manifest",
     "model": "FlowForge has no dbt manifest node for the model",
     "selected_resources": "FlowForge has no dbt manifest",
-    "run_started_at": "a value that changes every run would change every model's fingerprint",
-    "invocation_id": "a value that changes every run would change every model's fingerprint",
     "builtins": "FlowForge has no dbt builtins namespace",
     "flags": "FlowForge has no dbt flags",
     "dbt_version": "FlowForge is not dbt",
@@ -239,22 +239,24 @@ def dbt_globals(
             "dispatch": find,
             # quote() always quotes, in the target's form (dbt's adapters: "name"; Spark and BigQuery: `name`)
             "quote": lambda name: exp.to_identifier(str(name), quoted=True).sql(dialect),
-            "get_columns_in_relation": _columns_in_relation,
+            "get_columns_in_relation": lambda relation: _columns_in_relation(relation, column_rules, dialect),
+            "get_relation": _get_relation,
             "type": lambda: adapter_types[0] if adapter_types else "default",
             "behavior": _Behavior(),
         },
-        "FlowForge's adapter has dispatch(), quote(), type(), behavior and get_columns_in_relation(); other adapter methods need the warehouse while compiling",
+        "FlowForge's adapter has dispatch(), quote(), type(), behavior, get_relation() and get_columns_in_relation()",
     )
-    queries = CompileTimeQueries(dialect)
+    queries = DbtQueries(dialect)
     found: dict[str, Any] = {name: Unsupported(name, why) for name, why in UNSUPPORTED.items()}
-    found.update(statement=queries.statement, load_result=queries.load_result, run_query=queries.run)
+    found.update(statement=queries.statement, load_result=queries.load_result, run_query=queries.run, load_relation=_load_relation)
+    found.update(run_started_at=AtRunTime("run_started_at", _PARSE_TIME), invocation_id=AtRunTime("invocation_id", "00000000-0000-0000-0000-000000000000"))
     found.update(
         log=_log,
         print=_log,
         exceptions=_Namespace("exceptions", {"raise_compiler_error": _raise_compiler_error, "warn": _warn}, "use raise_compiler_error or warn"),
         adapter=adapter,
         api=_Namespace("api", {"Column": ColumnApi(column_rules, dialect), "Relation": _RelationApi()}, "api has Column and Relation"),
-        execute=True,  # FlowForge renders once, as dbt's execution phase does; queries that needs stop above
+        execute=_Execute(),
         project_name=project,
         modules=_Namespace("modules", SAFE_MODULES, "modules has " + ", ".join(SAFE_MODULES)),
         fromjson=lambda text, default=None: _or_default(json.loads, text, default),
@@ -372,12 +374,109 @@ class DbtColumn:
         return self.name
 
 
-def _columns_in_relation(relation: Any) -> list[DbtColumn]:
-    """dbt's adapter.get_columns_in_relation, from what the compile knows (`compile_columns`)."""
+_NEEDS_THE_WAREHOUSE = "FlowForge renders such a model when it runs, in its task, with the warehouse"
+_PARSE_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+class _Execute:
+    """dbt's `execute`: true while a model renders to run, false while it renders only for its
+    refs and config (see RenderContext.execute)."""
+
+    def __bool__(self) -> bool:
+        return current_context().execute
+
+    def __str__(self) -> str:
+        return str(bool(self))
+
+
+class AtRunTime:
+    """A value dbt gives each run (`run_started_at`, `invocation_id`): a fixed stand-in while a
+    model renders for its refs, an error naming it while compiling (the node then renders at
+    run time, where the run-time renderer gives the run's own value)."""
+
+    def __init__(self, name: str, stand_in: Any):
+        self._name, self._stand_in = name, stand_in
+
+    def _value(self) -> Any:
+        if not current_context().execute:
+            return self._stand_in
+        raise DslError(f"{self._name} is the run's own value", hint=_NEEDS_THE_WAREHOUSE)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._value(), name)
+
+    def __str__(self) -> str:
+        return str(self._value())
+
+
+class DbtQueries:
+    """dbt's `statement` (a call block), `load_result` and `run_query`: nothing while a model
+    renders for its refs (dbt's parse), the warehouse's answer at run time, and while compiling
+    the answer to a query of constants (`CompileTimeQueries`); any other needs the warehouse."""
+
+    def __init__(self, dialect: str):
+        self._constants = CompileTimeQueries(dialect)
+        self._results: dict[str, dict[str, Any]] = {}
+
+    def run(self, sql: str) -> Table | None:
+        ctx = current_context()
+        if not ctx.execute:
+            return None
+        if ctx.warehouse is None:
+            return self._constants.run(str(sql))
+        names, rows = ctx.warehouse.query(str(sql))
+        return Table(tuple(names), tuple(tuple(row) for row in rows))
+
+    def statement(
+        self, name: str | None = None, fetch_result: bool = False, auto_begin: bool = True, language: str = "sql", caller: Callable[[], str] | None = None
+    ) -> str:
+        if not current_context().execute:
+            return ""
+        table = self.run(caller() if caller is not None else "")
+        if name is not None and table is not None:
+            self._results[name] = {"data": [list(row) for row in table.rows], "table": table, "response": "OK"}
+        return ""
+
+    def load_result(self, name: str) -> dict[str, Any] | None:
+        return self._results.get(name) if current_context().execute else None
+
+
+def _get_relation(database: Any = None, schema: Any = None, identifier: Any = None) -> RelationName | None:
+    """dbt's adapter.get_relation: the relation when the warehouse has it, else None."""
     ctx = current_context()
-    if not isinstance(relation, RelationName) or ctx.columns_of is None:
-        raise DslError("adapter.get_columns_in_relation needs a relation from ref() or source()")
-    return [DbtColumn(name) for name in ctx.columns_of(relation)]
+    if not ctx.execute:
+        return None
+    if ctx.warehouse is None:
+        raise DslError(f"adapter.get_relation({schema!r}, {identifier!r}) asks the warehouse", hint=_NEEDS_THE_WAREHOUSE)
+    name, within = str(identifier), str(schema) if schema else None
+    if not ctx.warehouse.relation_exists(within, name):
+        return None
+    return RelationName(quote_parts((within, name) if within else (name,)), identifier=name, schema=within)
+
+
+def _load_relation(relation: Any) -> RelationName | None:
+    """dbt's load_relation(relation): the relation when the warehouse has it, else None."""
+    schema = getattr(relation, "_schema", None) if isinstance(relation, RelationName) else getattr(relation, "schema", None)
+    return _get_relation(None, schema, getattr(relation, "identifier", str(relation)))
+
+
+def _columns_in_relation(relation: Any, rules: DbtColumnRules, dialect: str) -> list[DbtColumn]:
+    """dbt's adapter.get_columns_in_relation: names and types from the warehouse at run time;
+    while compiling, the names the compile knows (`compile_columns`); none while a model renders
+    for its refs."""
+    ctx = current_context()
+    if not ctx.execute:
+        return []
+    if not isinstance(relation, RelationName):
+        raise DslError("adapter.get_columns_in_relation needs a relation from ref(), source() or adapter.get_relation()")
+    if ctx.warehouse is not None:
+        schema = relation._schema  # noqa: SLF001 - None for a model: the profile's schema
+        return [DbtColumn(name, dtype, rules=rules, dialect=dialect) for name, dtype in ctx.warehouse.column_types(schema, relation.identifier)]
+    if ctx.columns_of is None:
+        raise DslError("adapter.get_columns_in_relation asks the warehouse", hint=_NEEDS_THE_WAREHOUSE)
+    return [DbtColumn(name, rules=rules, dialect=dialect) for name in ctx.columns_of(relation)]
 
 
 def _or_default(parse: Callable[[str], Any], text: str, default: Any) -> Any:
@@ -385,3 +484,23 @@ def _or_default(parse: Callable[[str], Any], text: str, default: Any) -> Any:
         return parse(text)
     except (ValueError, yaml.YAMLError):
         return default
+
+
+def renderer_settings(project: str, dispatch: Mapping[str, list[str]], packages: Mapping[str, list[str]], profile: Profile) -> dict[str, Any]:
+    """A `ModelRenderer`'s settings for a dbt project's templates (each package's macro files
+    named in `packages`): dbt's names, its macro library, `return()` and its Jinja extensions."""
+    types = profile.spec.dbt_types or (profile.engine,)
+    library = macro_library(types)
+    return {
+        "extra_globals": lambda env: dbt_globals(
+            env, adapter_types=types, dialect=profile.dialect, project=project, column_rules=profile.spec.dbt_column, dispatch=dispatch,
+        ),
+        "library": None if library is None else ("dbt", library.defined_in),
+        "packages": dict(packages),
+        "wrap_macro": lambda value: returning(value) if isinstance(value, jinja2.runtime.Macro) else value,
+        "extensions": (TestBlocks, MaterializationBlocks, jinja2.ext.do, jinja2.ext.loopcontrols),  # as dbt's environment
+        "undefined": jinja2.Undefined,  # as dbt runs: an unset name is empty text (using one as a macro or object still fails)
+        "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; a package's macros "
+        "(dbt_utils.x) need the package installed in the project's dbt_packages/ (run `dbt deps`)"
+        + ("" if library is not None else f"; dbt's own macros (type_string, datediff, ...) need its library: {INSTALL_HINT}"),
+    }

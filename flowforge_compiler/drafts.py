@@ -44,6 +44,7 @@ class NodeDraft:
     vars_read: dict[str, Any] = field(default_factory=dict)
     env_read: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
+    render_at_run_time: str | None = None  # why (a dbt model whose template needs the warehouse)
 
 
 class NameIndex:

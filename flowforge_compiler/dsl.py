@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 import jinja2.ext
@@ -42,6 +42,17 @@ def quote_parts(parts: tuple[str, ...]) -> str:
     return ".".join(quote_identifier(part) for part in parts)
 
 
+class Warehouse(Protocol):
+    """What a dbt model rendered at run time reads from the warehouse (the runtime's executor
+    answers): a query's column names and rows, whether a relation exists, its columns' types."""
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    def relation_exists(self, schema: str | None, identifier: str) -> bool: ...
+
+    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str]]: ...
+
+
 @dataclass
 class RenderContext:
     """What one model's render reads and declares; filled in while its template runs."""
@@ -64,6 +75,10 @@ class RenderContext:
     config_ignored: frozenset[str] = frozenset()  # config() keys accepted and left unread (dbt's), with a warning
     config_refused: Mapping[str, str] = field(default_factory=dict)  # config() keys that are an error here -> what to do
     columns_of: Callable[[RelationName], list[str]] | None = None  # a relation's column names while compiling (dbt's adapter)
+    # dbt's `execute`: false when a dbt model is rendered only for its refs, sources and config
+    # (dbt's parse), because rendering it needs the warehouse, which renders it at run time
+    execute: bool = True
+    warehouse: Warehouse | None = None  # at run time: what run_query, adapter.get_relation, ... read
 
 
 _CURRENT: ContextVar[RenderContext] = ContextVar("flowforge_render_context")

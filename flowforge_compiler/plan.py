@@ -21,7 +21,7 @@ from flowforge_compiler.materializations import MaterializationConfig, materiali
 from flowforge_compiler.relation import IRModel
 from flowforge_compiler.relation import Relation as Relation  # the plan's name for a relation, for its readers
 
-IR_VERSION = "12"  # 12: checks carry dbt's thresholds, warn_if and error_if; 11: a seed names its CSV convention (dbt's for a dbt project); 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "13"  # 13: a dbt model that needs the warehouse to render renders at run time (`render_at_run_time`, the plan's `dbt` templates), and a failed node stops only its descendants in a dbt project (`project.on_failure`); 12: checks carry dbt's thresholds, warn_if and error_if; 11: a seed names its CSV convention (dbt's for a dbt project); 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 
@@ -32,6 +32,9 @@ class PlanProject(IRModel):
     vars: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = None
     dialect: str = DEFAULT_DIALECT  # the dialect models are written in
+    # What a node that fails stops: the run (FlowForge's level scheduler: what has not started is
+    # cancelled) or only its descendants, every other node building (dbt's, for a dbt project).
+    on_failure: Literal["stop", "descendants"] = "stop"
     # project.yml's per-target blocks (`airflow:`, `prefect:`) as written, by target name; each
     # target validates its own when it writes
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -142,6 +145,10 @@ class PlanNode(IRModel):
     # Environment variables the model's env_var() looked up (names only; a value may be a secret).
     env_read: list[str] = Field(default_factory=list)
     fingerprint: str
+    # A dbt model whose template reads the warehouse (or the run) while rendering renders in its
+    # task, at run time, from its file (`path`) and the plan's `dbt` templates: why compiling
+    # could not render it, with the file and line. Its `sql` is None until then.
+    render_at_run_time: str | None = None
     column_descriptions: dict[str, str] = Field(default_factory=dict)  # column -> description (project.yml, seeds/schema.yml)
     # Column-level lineage, when the compile was asked for it (`ffc lineage`, `--target local`);
     # None: not worked out (not asked, a Python model, or a star over unknown columns).
@@ -156,6 +163,17 @@ class PlanNode(IRModel):
     def builds_relation(self) -> bool:
         """Whether the node is a relation in the warehouse (an ephemeral one is inlined instead)."""
         return self.materialization.builds_relation
+
+
+class DbtTemplates(IRModel):
+    """What a dbt model rendered at run time needs beside its own file: the project's name and
+    macro files, each installed package's macro files and dbt_project.yml's `dispatch:` (bundles
+    carry the files; dbt's own macro library comes from the worker's environment)."""
+
+    project: str
+    macros: list[str] = Field(default_factory=list)
+    packages: dict[str, list[str]] = Field(default_factory=dict)
+    dispatch: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class PlanSource(IRModel):
@@ -185,6 +203,7 @@ class Plan(IRModel):
     # Statements the runtime runs (idempotently) before building: helper functions that the
     # portable SQL of this plan calls on its engine (e.g. PostgreSQL's ff_round_v1).
     support_sql: list[str] = Field(default_factory=list)
+    dbt: DbtTemplates | None = None  # when a node renders at run time
 
     def node(self, node_id: str) -> PlanNode:
         """The node with this id; KeyError names the known ids when it is absent."""

@@ -8,7 +8,7 @@ engine's dialect (see `transpile`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from flowforge_compiler.drafts import (
 )
 from flowforge_compiler.dsl import ModelRenderer, RenderContext
 from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
+from flowforge_compiler.fingerprints import file_digest
 from flowforge_compiler.plan import NodeConfig
 from flowforge_compiler.project import Project, SqlModelFile
 from flowforge_compiler.rewrites import Rewrite
@@ -70,7 +71,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
     where = Location(sql_model.path)
     relation = relation_for(sql_model.name)
 
-    def render(incremental: bool) -> tuple[str, RenderContext]:
+    def render(incremental: bool, execute: bool = True) -> tuple[str, RenderContext]:
         ctx = RenderContext(
             display=sql_model.path,
             relation=relation,
@@ -83,10 +84,16 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             config_ignored=IGNORED_MODEL_CONFIG if run.project.dbt else frozenset(),
             config_refused=REFUSED_MODEL_CONFIG if run.project.dbt else {},
             columns_of=run.columns.of if run.columns else None,
+            execute=execute,
         )
         return strip_statement(run.renderer.render(sql_model.path, ctx)), ctx
 
-    sql, full = render(incremental=False)
+    try:
+        sql, full = render(incremental=False)
+    except TemplateError as needs_run_time:
+        if not run.project.dbt:
+            raise
+        return _run_time_draft(sql_model, run, missing, needs_run_time, lambda incremental: render(incremental, execute=False)[1])
     settings = merged_config(model_config(run.project, sql_model.name), full.config)
     written_as = settings.materialized
     ddl = parse_spec_era_ddl(sql)
@@ -158,6 +165,61 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         vars_read=dict(sorted(full.vars_read.items())),
         env_read=sorted(full.env_read),
     )
+
+
+def _run_time_draft(
+    sql_model: SqlModelFile, run: SqlCompile, missing: Missing, why: TemplateError, parse: Callable[[bool], RenderContext]
+) -> NodeDraft:
+    """A dbt model that could not render while compiling (it reads the warehouse or the run, or
+    fails only when executed) renders in its task at run time, as dbt renders every model; its
+    refs, sources and config come from rendering it as dbt parses (`execute` false), which must
+    work. An ephemeral model cannot wait: its SQL is inlined into its readers while compiling."""
+    try:
+        full = parse(False)
+    except TemplateError:
+        raise why from None
+    settings = merged_config(model_config(run.project, sql_model.name), full.config)
+    materialization = node_materialization(settings, sql_model.path, settings.materialized, default=DBT_DEFAULT_MATERIALIZATION)
+    if not materialization.builds_relation:
+        raise TemplateError(
+            f"{why.message} (an ephemeral model is inlined while compiling, so it cannot render at run time)",
+            location=why.location,
+            hint=why.hint or "materialize it as a view or a table to render it at run time",
+        )
+    refs, sources = list(full.refs), list(full.source_tables)
+    if materialization.renders_incremental:
+        incremental = parse(True)
+        refs += incremental.refs
+        sources += incremental.source_tables
+        full.missing.extend(incremental.missing)
+    collect_missing(sql_model.name, full.missing, run.index, missing)
+    seeded_sources = {run.index.resolve(t.identifier) for t in sources}
+    depends_on = (set(refs) | seeded_sources) - {None, sql_model.name}
+    log.info("%s renders at run time: %s", sql_model.path, why.render())
+    return NodeDraft(
+        id=sql_model.name,
+        kind="sql",
+        path=sql_model.path,
+        materialization=materialization,
+        depends_on=sorted(d for d in depends_on if d),
+        source_relations=sorted({t.relation for t in sources}),
+        tags=sorted(set(settings.tags or [])),
+        description=settings.description,
+        column_descriptions=dict(settings.columns or {}),
+        config=NodeConfig(dialect=run.project.config.dialect, transpile=settings.transpile is not False),
+        vars_read=dict(sorted(full.vars_read.items())),
+        env_read=sorted(full.env_read),
+        payload={"templates": _templates_digest(sql_model, run.project)},
+        render_at_run_time=why.render(),
+    )
+
+
+def _templates_digest(sql_model: SqlModelFile, project: Project) -> str:
+    """What a run-time node's SQL is rendered from, as far as the plan can know: its file and
+    every macro (the project's and its packages'); what the warehouse answers is read at run time."""
+    texts = [sql_model.text, *(project.macros[k] for k in sorted(project.macros))]
+    texts += [package.macros[k] for package in project.packages for k in sorted(package.macros)]
+    return file_digest("\0".join(texts).encode())
 
 
 def analysed(

@@ -186,6 +186,8 @@ class CachePolicy:
             return Decision(True, "--full-refresh")
         if node.id in self._external:
             return Decision(True, "reads an external source, whose changes FlowForge cannot see")
+        if node.render_at_run_time is not None:
+            return Decision(True, "renders at run time, reading the warehouse")
         if self.file is not None:
             hint = self.file.get(node.id)
             if hint is None:  # the file never saw a build: no need to ask the warehouse

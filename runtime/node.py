@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from flowforge_compiler.plan import Plan
+from flowforge_compiler.plan import Plan, Relation
 from flowforge_compiler.profiles import Profile, resolve_profile
 from runtime.cache import CachePolicy
 from runtime.checks import CheckResult, run_check
@@ -34,6 +35,10 @@ def run_node(
     plan, base = _plan_and_root(plan, root)
     node = plan.node(node_id)
     with _executor(plan, base, executor, profile) as ex:
+        if node.render_at_run_time is not None:  # a dbt model whose template reads the warehouse
+            from flowforge_compiler.run_render import render_at_run_time
+
+            node = render_at_run_time(plan, node, base, ExecutorWarehouse(ex), ex.profile)
         reason = cache.skip_reason(node, ex, full_refresh=full_refresh) if cache else None
         if reason:
             return NodeResult(node.id, "skipped", relation=node.relation, materialization=node.materialization.type, message=reason)
@@ -41,6 +46,23 @@ def run_node(
         if cache:
             cache.built(node)
         return result
+
+
+class ExecutorWarehouse:
+    """The warehouse as a dbt model rendered at run time reads it (`flowforge_compiler.dsl.Warehouse`)."""
+
+    def __init__(self, executor: Executor):
+        self._executor = executor
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        table = self._executor.read_arrow(sql)
+        return list(table.column_names), [tuple(row.values()) for row in table.to_pylist()]
+
+    def relation_exists(self, schema: str | None, identifier: str) -> bool:
+        return self._executor.relation_kind(Relation(name=identifier, schema_=schema)) is not None
+
+    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str]]:
+        return self._executor.column_types(Relation(name=identifier, schema_=schema))
 
 
 def run_checks(

@@ -124,6 +124,19 @@ class Statements:
         """The relation's columns and no row."""
         return self.sql(self.select_all(name, limit=0))
 
+    def column_types(self, name: Name) -> str:
+        """Each column of `name` and its type, from information_schema, in column order (a name
+        without a schema is looked up in the current one)."""
+        table, schema = (name, None) if isinstance(name, str) else (name.name, name.schema_)
+        within = exp.Literal.string(schema) if schema else exp.func("current_schema")
+        query = (
+            exp.select("column_name", "data_type")
+            .from_(exp.table_("columns", db="information_schema"))
+            .where(exp.and_(exp.column("table_schema").eq(within), exp.column("table_name").eq(exp.Literal.string(table))))
+            .order_by("ordinal_position")
+        )
+        return self.sql(query)
+
     def typed_copy(self, source: Name, columns: Sequence[str], types: dict[str, str]) -> str:
         """SELECT each column of `source`, cast where `types` names a type (seeds/schema.yml)."""
         selected = [

@@ -84,9 +84,15 @@ def _from_bundle(path: Path, bundle: Path) -> str:
 
 
 def files_needed(plan: Plan) -> set[str]:
-    """Python model files and the project-local modules they import, seed files."""
+    """Python model files and the project-local modules they import, seed files, and what a
+    dbt model rendered at run time renders from: its file and the plan's `dbt` macro files."""
     needed: set[str] = set()
+    if plan.dbt is not None:
+        needed.update(plan.dbt.macros)
+        needed.update(f for files in plan.dbt.packages.values() for f in files)
     for node in plan.nodes:
+        if node.render_at_run_time is not None:
+            needed.add(node.path)
         if node.python is not None:
             needed.add(node.python.path)
             needed.update(node.python.modules)

@@ -3,6 +3,8 @@
 Levels run one after another; inside a level the run's one pool of `jobs` workers builds nodes. On a
 failure, nodes of the level not yet started are cancelled and later levels do not start; with
 `keep_going` the current level finishes first. Nodes that never ran are reported as skipped.
+A plan whose project says so (`on_failure: descendants`, a dbt project's, as dbt runs) skips
+only the failed node's descendants and builds every other node, unless `fail_fast`.
 
 With `run_checks` (`ffc build`) the checks guarding a node run right after it is built, or,
 for a check that reads other nodes too (`relationships`), once the last of them is built. A
@@ -90,6 +92,7 @@ class LevelScheduler:
         *,
         jobs: int = 1,
         keep_going: bool = False,
+        fail_fast: bool = False,
         full_refresh: bool = False,
         run_checks: bool = False,
         unattached_checks: bool = False,
@@ -101,6 +104,8 @@ class LevelScheduler:
         self.root = root
         self.jobs = max(1, jobs)
         self.keep_going = keep_going
+        # dbt's: a failure skips its descendants only (they are blocked, as after a failed check)
+        self.descendants_only = plan.project.on_failure == "descendants" and not fail_fast
         self.full_refresh = full_refresh
         self.with_checks = run_checks
         self.unattached_checks = unattached_checks  # and those that read no node, after the rest (a whole `ffc build`)
@@ -146,7 +151,7 @@ class LevelScheduler:
 
     def _run_levels(self, levels: list[list[str]], summary: RunSummary, pool: ThreadPoolExecutor) -> None:
         for level in filter(None, levels):
-            if summary.errors:
+            if summary.errors and not self.descendants_only:
                 reason = "not started: " + ", ".join(sorted(summary.errors)) + " failed"
                 summary.results.extend(self._skipped(n, reason) for n in level)
                 continue
@@ -197,7 +202,7 @@ class LevelScheduler:
                     self._record(node_id, future.result(), summary)
                     continue
                 self._failed(node_id, error, summary)
-                stopped = stopped or not self.keep_going
+                stopped = stopped or not (self.keep_going or self.descendants_only)
 
     def _run_level_inline(self, level: list[str], summary: RunSummary) -> None:
         """--jobs 1: the same semantics on the calling thread, without a hand-off per node."""
@@ -206,7 +211,7 @@ class LevelScheduler:
                 outcome = self._cached(node_id) or self._build(node_id)
             except Exception as error:  # noqa: BLE001 - recorded like a worker's failure
                 self._failed(node_id, error, summary)
-                if not self.keep_going:
+                if not (self.keep_going or self.descendants_only):
                     failed = ", ".join(sorted(summary.errors))
                     summary.results.extend(self._skipped(n, f"cancelled: {failed} failed") for n in level[position + 1:])
                     return
@@ -215,6 +220,7 @@ class LevelScheduler:
 
     def _failed(self, node_id: str, error: BaseException, summary: RunSummary) -> None:
         summary.errors[node_id] = error
+        self._blocked[node_id] = f"upstream {node_id!r} failed"
         seconds = time.perf_counter() - self._started.get(node_id, time.perf_counter())
         result = NodeResult(node_id, "failed", seconds=seconds, message=str(error), relation=self._nodes[node_id].relation)
         summary.results.append(result)

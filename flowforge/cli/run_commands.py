@@ -54,6 +54,9 @@ CacheModeOpt = Annotated[CacheOpt, typer.Option("--cache", help="off: always bui
 RebuildOpt = Annotated[list[str] | None, typer.Option("--rebuild", help="Ignore the cache for nodes matching this glob (repeatable).")]
 CacheStoreOpt = Annotated[StoreOpt, typer.Option("--cache-store", help="file: .flowforge/cache/<profile>-<engine>.json; warehouse: the _ff_meta table.")]
 KeepGoingOpt = Annotated[bool, typer.Option("--keep-going", help="On failure, finish the current level before stopping.")]
+FailFastOpt = Annotated[
+    bool, typer.Option("--fail-fast", "-x", help="A dbt project: stop at the first failure (by default only its descendants are skipped, as in dbt).")
+]
 FullRefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models whole.")]
 
 
@@ -67,6 +70,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         engine: EngineOpt = None,
         jobs: JobsOpt = 1,
         keep_going: KeepGoingOpt = False,
+        fail_fast: FailFastOpt = False,
         select: SelectOpt = None,
         full_refresh: FullRefreshOpt = False,
         cache: CacheModeOpt = CacheOpt.rw,
@@ -88,7 +92,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
             log.warning("--rebuild %s matches no node", glob)
         caching = CacheSettings(cache.value, tuple(rebuild or ()), cache_store.value)
         execute(
-            console, compiled, nodes, jobs=jobs, keep_going=keep_going, full_refresh=full_refresh, checks=checks,
+            console, compiled, nodes, jobs=jobs, keep_going=keep_going, fail_fast=fail_fast, full_refresh=full_refresh, checks=checks,
             unattached_checks=checks and not select, cache=caching, lock_timeout=lock_timeout,
         )
 
@@ -133,6 +137,10 @@ def plan_command(
     console.result(aligned(rows))
     building = sum(d.build for d in decisions.values())
     console.print(f"\n{building} to build, {len(decisions) - building} to skip")
+    waiting = [(n.id, n.render_at_run_time) for n in compiled.plan.nodes if n.id in decisions and n.render_at_run_time]
+    if waiting:
+        console.print("\nRendered at run time, in their tasks (their templates read the warehouse or the run while compiling):")
+        console.result(aligned([("node", "why"), *waiting]))
 
 
 @app.command()
@@ -177,6 +185,7 @@ def execute(
     *,
     jobs: int = 1,
     keep_going: bool = False,
+    fail_fast: bool = False,
     full_refresh: bool = False,
     checks: bool = False,
     unattached_checks: bool = False,
@@ -205,6 +214,7 @@ def execute(
                 compiled.root,
                 jobs=jobs,
                 keep_going=keep_going,
+                fail_fast=fail_fast,
                 full_refresh=full_refresh,
                 run_checks=checks,
                 unattached_checks=unattached_checks,

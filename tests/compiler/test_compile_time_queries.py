@@ -1,8 +1,10 @@
 """Queries a dbt template runs while compiling: a query of constants is answered (by an
-in-memory DuckDB that reaches no file), one that reads a table or the clock stops the compile."""
+in-memory DuckDB that reaches no file); a model whose query reads a table or the clock renders
+at run time instead."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,10 +52,21 @@ def test_run_query_gives_a_table_of_rows_and_columns(make_project) -> None:
         ("create table x as select 1", "must be one SELECT"),
     ],
 )
-def test_a_query_that_needs_the_warehouse_or_the_clock_stops_the_compile_naming_it(make_project, query: str, message: str) -> None:
-    with pytest.raises(TemplateError, match=message) as error:
-        model_sql(make_project, f'-- line 1\n{{% set t = run_query("{query}") %}}select 1 as x')
-    assert str(error.value.location) == "models/v.sql:2"
+def test_a_query_that_needs_the_warehouse_or_the_clock_waits_for_run_time_naming_it(make_project, query: str, message: str) -> None:
+    """The compile does not run it: the model renders at run time, where the warehouse answers
+    (as dbt runs every query), and the plan says why with the file and line."""
+    root: Path = make_project({"project.yml": None, "dbt_project.yml": DBT, "models/v.sql": f'-- line 1\n{{% set t = run_query("{query}") %}}select 1 as x'})
+    node = compile_dir(root).node("v")
+    assert node.sql is None and node.render_at_run_time is not None
+    assert node.render_at_run_time.startswith("models/v.sql:2: ") and re.search(message, node.render_at_run_time), node.render_at_run_time
+
+
+def test_a_query_the_compile_cannot_answer_stops_a_flowforge_project_naming_it(make_project) -> None:
+    """FlowForge's own projects have no run-time rendering: the compile names the query."""
+    root: Path = make_project({"models/v.ff.sql": '-- line 1\n{% set t = run_query("select count(*) from orders") %}select 1 as x'})
+    with pytest.raises(TemplateError) as error:
+        compile_dir(root)
+    assert str(error.value.location) == "models/v.ff.sql:2"
 
 
 def test_the_engine_answering_reaches_no_file(tmp_path: Path) -> None:

@@ -95,10 +95,7 @@ def test_adapter_dispatch_prefers_the_engines_macro_and_return_gives_its_value(m
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("{% set rows = run_query('select max(id) from orders') %}select 1 as id", "the query run while compiling reads orders"),
-        ("select '{{ run_started_at }}' as t", "run_started_at is a dbt feature FlowForge does not have"),
         ("select {{ dbt.no_such_macro('x') }} as v", "dbt.no_such_macro is not a macro of the package dbt"),
-        ("select {{ adapter.get_relation('a', 'b') }} as v", "adapter.get_relation is a dbt macro FlowForge does not have"),
         ("{{ exceptions.raise_compiler_error('orders need an id') }}", "orders need an id"),
         ("select {{ dbt_utils.generate_surrogate_key(['id']) }} as k", "'dbt_utils' is undefined"),
     ],
@@ -292,3 +289,38 @@ def test_a_library_file_is_compiled_when_one_of_its_macros_is_first_used_and_onc
     assert macros["x"] == "x from a.sql" and macros.get("y") == "y from a.sql"
     assert loaded == ["a.sql"]
     assert macros.get("w") is None and loaded == ["a.sql"]
+
+
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        ("{% set rows = run_query('select max(id) from orders') %}select 1 as id from {{ ref('orders') }}", "the query run while compiling reads orders"),
+        ("select '{{ run_started_at }}' as t, id from {{ ref('orders') }}", "run_started_at is the run's own value"),
+        ("select {{ adapter.get_relation(none, 'a', 'b') is none }} as v, id from {{ ref('orders') }}", "adapter.get_relation('a', 'b') asks the warehouse"),
+        ("{% if execute %}{{ exceptions.raise_compiler_error('only when it runs') }}{% endif %}select id from {{ ref('orders') }}", "only when it runs"),
+    ],
+)
+def test_a_dbt_model_that_needs_the_warehouse_or_the_run_renders_at_run_time(make_project, template: str, why: str) -> None:
+    """As dbt renders every model: the plan keeps its refs (from rendering it as dbt parses,
+    `execute` false), says why it waits, with the file and line, and carries the macro files."""
+    root = dbt_project(make_project, {"models/b.sql": "-- the second line reads the warehouse\n" + template, "macros/m.sql": "{% macro m() %}1{% endmacro %}"})
+    plan = compile_dir(root)
+    node = plan.node("b")
+    assert node.sql is None and node.depends_on == ["orders"]
+    assert node.render_at_run_time is not None and node.render_at_run_time.startswith("models/b.sql:2: ") and why in node.render_at_run_time
+    assert plan.dbt is not None and plan.dbt.macros == ["macros/m.sql"] and plan.project.on_failure == "descendants"
+    assert plan.node("orders").render_at_run_time is None and plan.node("orders").sql is not None
+
+
+def test_a_dbt_model_that_cannot_render_even_as_dbt_parses_stops_the_compile(make_project) -> None:
+    root = dbt_project(make_project, {"models/b.sql": "select 1 as id\n{{ exceptions.raise_compiler_error('always') }}"})
+    with pytest.raises(TemplateError, match="always") as error:
+        compile_dir(root)
+    assert str(error.value.location) == "models/b.sql:2"
+
+
+def test_an_ephemeral_dbt_model_cannot_wait_for_run_time(make_project) -> None:
+    template = "{{ config(materialized='ephemeral') }}{% set r = run_query('select 1 from orders') %}select 1 as id"
+    root = dbt_project(make_project, {"models/b.sql": template})
+    with pytest.raises(TemplateError, match="an ephemeral model is inlined while compiling"):
+        compile_dir(root)

@@ -42,6 +42,7 @@ DIFFERS = {
 
 # How ffc's build output names a check's outcome, for dbt's statuses, and its id for dbt's name.
 TEST_OUTPUT = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
+MODEL_OUTPUT = {"success": "OK", "error": "ERROR", "skipped": "SKIP"}
 CHECK_IDS: dict[str, str] = {}
 # Tests a templated `enabled:` turns off: neither dbt nor ffc runs them.
 DISABLED = {"templated_test_config": ["not_null_m_id"]}
@@ -91,15 +92,19 @@ def test_ffc_does_what_dbt_did(case: str, tmp_path: Path, ffc) -> None:
         assert relations(project / "edge.duckdb") == {}  # refused before anything was built
         return
     failing = [test for test, status in expected["results"].items() if status in ("fail", "error")]
-    if expected["exit"] != 0 and not failing:  # dbt refused the project
+    failed_models = [model for model, status in expected.get("models", {}).items() if status == "error"]
+    if expected["exit"] != 0 and not failing and not failed_models:  # dbt refused the project
         assert result.exit_code == 1, output
         message = "\n".join(expected["error"])
         for name in BOTH_NAME[case]:
             assert name in message, f"dbt's recorded error does not name {name!r}: re-record or fix BOTH_NAME"
             assert name in output, output
         return
-    assert result.exit_code == (2 if failing else 0), output  # dbt exits 1 for a failed test; ffc's code for it is 2
+    # dbt exits 1 for a failed model or test; ffc's code for a failed test is 2
+    assert result.exit_code == (1 if failed_models else 2 if failing else 0), output
     assert relations(project / "edge.duckdb") == expected["relations"]
+    for model, status in expected.get("models", {}).items():  # each model as dbt ended it: built, failed, or skipped after a failure
+        assert re.search(rf"\b{MODEL_OUTPUT[status]}\s+{re.escape(model)} - ", output), (model, status, output)
     for test, status in expected["results"].items():  # each test as dbt ended it: pass, warn or fail
         assert re.search(rf"{TEST_OUTPUT[status]}\s+check {re.escape(CHECK_IDS.get(test, test))}\b", output), (test, status, output)
     for test in DISABLED.get(case, ()):
@@ -123,5 +128,29 @@ def test_a_test_reading_no_model_runs_in_a_whole_build_not_in_a_selection(tmp_pa
 
 
 def test_every_refusal_dbt_recorded_is_checked() -> None:
-    refused = {case for case in CASES if dbt_did(case)["exit"] != 0 and not {"fail", "error"} & set(dbt_did(case)["results"].values())}
+    refused = {
+        case for case in CASES
+        if dbt_did(case)["exit"] != 0 and not {"fail", "error"} & {*dbt_did(case)["results"].values(), *dbt_did(case).get("models", {}).values()}
+    }  # fmt: skip
     assert refused == set(BOTH_NAME), "a case dbt refuses needs the names both errors share"
+
+
+def test_ffc_plan_names_the_models_rendered_at_run_time_and_why(tmp_path: Path, ffc) -> None:
+    project = tmp_path / "run_time"
+    shutil.copytree(FIXTURES / "edge_cases" / "run_time_rendering", project)
+    result = ffc("plan", project, cwd=project)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"kinds_pivot\s+build\s+renders at run time, reading the warehouse", result.stdout), result.stdout
+    assert "Rendered at run time, in their tasks" in result.stdout
+    assert re.search(r"fails_when_run\s+models/fails_when_run\.sql:2: fails_when_run fails when it runs", result.stdout), result.stdout
+    assert re.search(r"numeric_columns\s+models/numeric_columns\.sql:\d+: ", result.stdout), result.stdout
+    assert not re.search(r"^independent\s+models/", result.stdout, re.MULTILINE)
+
+
+def test_fail_fast_stops_a_dbt_projects_build_at_its_first_failure(tmp_path: Path, ffc) -> None:
+    """As `dbt build --fail-fast`; without it only the failed model's descendants are skipped."""
+    project = tmp_path / "run_time"
+    shutil.copytree(FIXTURES / "edge_cases" / "run_time_rendering", project)
+    result = ffc("build", project, "--fail-fast", cwd=project)
+    assert result.exit_code == 1, result.output
+    assert re.search(r"SKIP\s+independent - SKIPPED \(cancelled: fails_when_run failed\)", result.stdout), result.stdout

@@ -673,3 +673,21 @@ def test_a_dbt_project_with_dbt_utils_installed_runs_as_a_dag_with_dbts_rows(dag
     for table in UTILS_TABLES:
         expected = (FIXTURES / "utils_shop_expected" / f"{table}.csv").read_text()
         assert as_csv(project / "utils_shop.duckdb", table, tmp_path / f"{table}.csv") == expected, table
+
+
+def test_a_dbt_model_rendered_at_run_time_and_a_failing_one_run_as_dbt_runs_them(dags_folder: Path, tmp_path: Path) -> None:
+    """tests/fixtures/dbt/edge_cases/run_time_rendering as a DAG: the models that read the
+    warehouse while rendering render in their tasks; the one that fails when it renders fails its
+    task, its child is upstream_failed, every other task succeeds, with dbt-core's recorded rows."""
+    import shutil
+
+    from tests.e2e.test_dbt_edge_cases import FIXTURES, dbt_did, relations
+
+    project = tmp_path / "run_time"
+    shutil.copytree(FIXTURES / "edge_cases" / "run_time_rendering", project)
+    compile_airflow(project, dags_folder, "--dag-id", "ff_run_time")
+    run = load_dag(dags_folder, "ff_run_time").test()
+    states = task_states(run)
+    assert states["fails_when_run"] == "failed" and states["after_failure"] == "upstream_failed", states
+    assert {states[t] for t in ("kinds_pivot", "numeric_columns", "found_relations", "pivot_child", "independent")} == {"success"}, states
+    assert relations(project / "edge.duckdb") == dbt_did("run_time_rendering")["relations"]

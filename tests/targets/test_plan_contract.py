@@ -33,6 +33,7 @@ ALLOWED = {
     "flowforge_compiler.local_modules": "the project-local modules a Python model imports",
     "flowforge_compiler.unit_test_file": "the unit-test case format",
     "flowforge_compiler.yaml_files": "strict models for a target's own block of project.yml",
+    "flowforge_compiler.run_render": "the one entry point that renders a dbt model at run time, loaded only for a node the plan marks so",
 }
 ENGINE_HALVES = "flowforge_compiler.engines."  # an executor reads its own engine's settings model
 

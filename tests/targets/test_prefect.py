@@ -429,3 +429,22 @@ def test_a_dbt_project_with_dbt_utils_installed_runs_as_a_prefect_flow_with_dbts
     for table in UTILS_TABLES:
         expected = (FIXTURES / "utils_shop_expected" / f"{table}.csv").read_text()
         assert as_csv(project / "utils_shop.duckdb", table, tmp_path / f"{table}.csv") == expected, table
+
+
+def test_a_dbt_model_rendered_at_run_time_and_a_failing_one_run_as_a_prefect_flow_as_dbt_runs_them(prefect_api: str, tmp_path: Path) -> None:
+    """tests/fixtures/dbt/edge_cases/run_time_rendering as a flow: run-time rendering in the
+    tasks; the model that fails when it renders fails, its child does not run, the rest
+    completes with dbt-core's recorded rows."""
+    import shutil
+
+    from tests.e2e.test_dbt_edge_cases import FIXTURES, dbt_did, relations
+
+    project = tmp_path / "run_time"
+    shutil.copytree(FIXTURES / "edge_cases" / "run_time_rendering", project)
+    out = compile_prefect(project, tmp_path / "flows")
+    state = load_flow_module(out / "run_time.py").flow(return_state=True)
+    assert state.is_failed()
+    states = task_states(state)
+    assert states["fails_when_run"] == "FAILED" and states["after_failure"] != "COMPLETED", states
+    assert {states[t] for t in ("kinds_pivot", "numeric_columns", "found_relations", "pivot_child", "independent")} == {"COMPLETED"}, states
+    assert relations(project / "edge.duckdb") == dbt_did("run_time_rendering")["relations"]

@@ -264,3 +264,22 @@ def test_no_page_shows_an_env_var_value_or_a_path_of_this_machine(make_project, 
     assert "tok-9f8e7d" not in text and "FF_TEST_TOKEN" in text
     assert "select 1 as id" in text.lower().replace("\n", " ") or "SELECT 1 AS id" in text  # other models keep their SQL
     assert str(tmp_path) not in text and "does not exist yet" in text
+
+
+def test_a_model_page_says_when_its_sql_is_rendered_and_why_escaped(make_project, tmp_path: Path) -> None:
+    root = make_project(
+        {
+            "project.yml": None,
+            "dbt_project.yml": "name: shop\nversion: '1'\n",
+            "models/orders.sql": "select 1 as id",
+            "models/kinds.sql": "{% set r = run_query('select id from ' ~ ref('orders') ~ ' -- <script>') %}select id from {{ ref('orders') }}",
+        }
+    )
+    plan, _ = compiled(root)
+    catalog = build_catalog(plan)
+    site = write_site(plan, root, tmp_path / "site")
+    page = (site.folder / catalog.entries["kinds"].page).read_text(encoding="utf-8")
+    assert "<dt>Rendered</dt><dd>at run time, in its task, with the warehouse: " in page and "models/kinds.sql:1: the query run while compiling reads" in page
+    assert "The SQL is rendered when the model runs" in page and "<script>" not in page
+    other = (site.folder / catalog.entries["orders"].page).read_text(encoding="utf-8")
+    assert "<dt>Rendered</dt><dd>while compiling</dd>" in other

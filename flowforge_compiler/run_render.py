@@ -1,0 +1,111 @@
+"""A dbt model rendered at run time, in its task, with the warehouse: the one entry point the
+runtime imports from the compiler for it, and only for a node the plan marks so
+(`PlanNode.render_at_run_time`, a model whose template read the warehouse or the run while
+compiling). It renders as dbt's execution renders: `execute` true, `run_query`, `statement`,
+`adapter.get_relation`, `load_relation` and `adapter.get_columns_in_relation` answered by the
+warehouse, `run_started_at` and `invocation_id` the run's own. Templates come from the plan's
+folder (the project, or a bundle, which carries the model's file and the plan's `dbt` macro files);
+dbt's macro library from the environment.
+
+Such a node is never served from the cache (what it renders to depends on the warehouse at run
+time), as a node that reads an external source is not.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import threading
+import uuid
+from pathlib import Path
+
+from flowforge_compiler.dbt_jinja import renderer_settings
+from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG
+from flowforge_compiler.drafts import NameIndex
+from flowforge_compiler.dsl import ModelRenderer, RenderContext, Warehouse
+from flowforge_compiler.errors import Location, TemplateError
+from flowforge_compiler.paths import project_file
+from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.profiles import Profile
+from flowforge_compiler.sources_file import SourceTable
+from flowforge_compiler.sql_statements import inject_ctes, is_blank, strip_statement
+
+# dbt's per-invocation values: one run of this process (each orchestrator task is its own).
+RUN_STARTED_AT = datetime.datetime.now(datetime.UTC)
+INVOCATION_ID = str(uuid.uuid4())
+_renderers: dict[tuple[int, Path, str], ModelRenderer] = {}
+_lock = threading.Lock()
+
+
+def render_at_run_time(plan: Plan, node: PlanNode, root: Path, warehouse: Warehouse, profile: Profile) -> PlanNode:
+    """`node` with its SQL rendered now (and its incremental SQL, for an incremental model); a
+    template that fails is a TemplateError naming its file and line, which fails this node only."""
+    renderer = _renderer(plan, root, profile)
+    index = NameIndex([n.id for n in plan.nodes])
+    sources = {(s.source, s.table): SourceTable(s.source, s.table, s.identifier, s.schema_) for s in plan.sources}
+    ephemeral = _ephemeral_parents(plan, node)
+
+    def render(incremental: bool) -> str:
+        ctx = RenderContext(
+            display=node.path,
+            relation=node.relation,
+            resolve_ref=index.resolve,
+            sources=sources,
+            vars=plan.project.vars,
+            environ=dict(os.environ),
+            incremental=incremental,
+            package=plan.dbt.project if plan.dbt else None,
+            config_ignored=IGNORED_MODEL_CONFIG,
+            config_refused=REFUSED_MODEL_CONFIG,
+            warehouse=warehouse,
+        )
+        sql = strip_statement(renderer.render(node.path, ctx))
+        if is_blank(sql):
+            raise TemplateError("the model renders to no SQL", location=Location(node.path), hint="a model is one SELECT statement")
+        return inject_ctes(sql, ephemeral) if ephemeral else sql
+
+    sql = render(incremental=False)
+    incremental = render(incremental=True) if node.materialization.renders_incremental else None
+    return node.model_copy(update={"sql": sql, "sql_incremental": incremental})
+
+
+def _renderer(plan: Plan, root: Path, profile: Profile) -> ModelRenderer:
+    """One renderer per plan and folder in this process: the project's macros load once."""
+    key = (id(plan), root.resolve(), profile.name)
+    with _lock:
+        if key not in _renderers:
+            _renderers[key] = _make_renderer(plan, root, profile)
+        return _renderers[key]
+
+
+def _make_renderer(plan: Plan, root: Path, profile: Profile) -> ModelRenderer:
+    settings = plan.dbt
+    if settings is None:
+        raise TemplateError("the plan has no dbt templates for a node that renders at run time", hint="compile the project again")
+    wanted = {*settings.macros, *(f for files in settings.packages.values() for f in files), *(n.path for n in plan.nodes if n.render_at_run_time)}
+    templates = {rel: _read(root, rel) for rel in sorted(wanted)}
+    renderer = ModelRenderer(templates, list(settings.macros), target=profile.target(), **renderer_settings(settings.project, settings.dispatch, settings.packages, profile))
+    renderer.env.globals.update(run_started_at=RUN_STARTED_AT, invocation_id=INVOCATION_ID)  # the run's own, not stand-ins
+    return renderer
+
+
+def _read(root: Path, relative: str) -> str:
+    path = root / project_file(root, root / relative, relative)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateError(f"cannot read {relative}, which the model renders with at run time: {exc.strerror}", location=Location(relative)) from exc
+
+
+def _ephemeral_parents(plan: Plan, node: PlanNode) -> list[tuple[str, str]]:
+    """The ephemeral models `node` reads, directly or through other ephemeral ones, as CTEs in
+    the plan's order (their SQL is in the plan, inlined as compiling inlines it into readers)."""
+    by_id = plan.node_map()
+    chain: set[str] = set()
+    todo = list(node.depends_on)
+    while todo:
+        parent = by_id[todo.pop()]
+        if not parent.builds_relation and parent.id not in chain:
+            chain.add(parent.id)
+            todo.extend(parent.depends_on)
+    return [(n.relation, n.sql or "") for n in plan.nodes if n.id in chain]
