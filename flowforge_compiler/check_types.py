@@ -103,6 +103,9 @@ class PlanCheck(IRModel):
     # warns when `warn_if` holds (None: dbt's default, `!= 0`)
     warn_if: Threshold | None = None
     error_if: Threshold | None = None
+    # A dbt test whose template reads the warehouse while compiling renders when it runs (as a
+    # node's `render_at_run_time`): why, with the file and line
+    render_at_run_time: str | None = None
 
     # parameters that name another table: as written -> the field the compiler stores its
     # relation in (the check reads that table's node too)
@@ -307,6 +310,17 @@ class Relationships(PlanCheck):
         return self.count_where(on, condition, lambda n: f"{_plural(n, 'value')} without a match in {self.to}.{self.to_column}")
 
 
+class TestCall(IRModel):
+    """A generic test's use, to call its macro at run time: the test, what it tests, the use's
+    arguments as written and its `where:`."""
+
+    test: str  # `name`, or `package.name`
+    table: str  # a model or seed, or source('a', 'b')
+    column: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    where: str | None = None
+
+
 class FailingRows(PlanCheck):
     """A query of the failing rows (dbt's singular and generic tests): it fails when it returns
     any, or with `fail_calc` when that aggregate over them is neither 0 nor null. The query and
@@ -317,6 +331,9 @@ class FailingRows(PlanCheck):
     sql: str  # one SELECT, in the engine's dialect
     path: str  # the file it is written in, relative to the project
     fail_calc: str | None = None  # dbt's fail_calc: the failures are this aggregate over the rows (not their count)
+    # rendered at run time: a generic test's call (a singular test renders its file, `path`);
+    # `sql` is empty until then
+    call: TestCall | None = None
 
     written_in_project: ClassVar[bool] = False  # dbt's tests/ and generic tests make them
 

@@ -24,6 +24,7 @@ import itertools
 import json
 import logging
 import re
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,7 +51,6 @@ UNSUPPORTED = {
     "model": "FlowForge has no dbt manifest node for the model",
     "selected_resources": "FlowForge has no dbt manifest",
     "builtins": "FlowForge has no dbt builtins namespace",
-    "flags": "FlowForge has no dbt flags",
     "dbt_version": "FlowForge is not dbt",
 }
 
@@ -257,6 +257,9 @@ def dbt_globals(
         adapter=adapter,
         api=_Namespace("api", {"Column": ColumnApi(column_rules, dialect), "Relation": _RelationApi()}, "api has Column and Relation"),
         execute=_Execute(),
+        # dbt's invocation flags, as a plan compiled to run sees them: `run` (FlowForge renders
+        # while compiling what dbt renders during `dbt run`/`build`), nothing empty or forced
+        flags=types.SimpleNamespace(WHICH="run", EMPTY=False, FULL_REFRESH=False, STORE_FAILURES=False, FAIL_FAST=False, WARN_ERROR=False),
         project_name=project,
         modules=_Namespace("modules", SAFE_MODULES, "modules has " + ", ".join(SAFE_MODULES)),
         fromjson=lambda text, default=None: _or_default(json.loads, text, default),

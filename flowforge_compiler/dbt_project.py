@@ -562,8 +562,8 @@ def dbt_config(
     disabled |= seed_files - {seed.name for seed in seeds}
     unknown = sorted(set(described) - {n for n, _ in models} - seed_files)
     if unknown:
-        log.warning("schema files describe models or seeds that have no file: %s", ", ".join(unknown))
-    checks = [c for c in checks if c["table"] not in disabled and not c.pop("disabled", False)]
+        log.warning("schema files describe models or seeds that have no file (their tests are left out, as dbt leaves them): %s", ", ".join(unknown))
+    checks = [c for c in checks if c["table"] not in disabled and c["table"] not in unknown and not c.pop("disabled", False)]
     uses = [
         GenericTest(
             c["test"], c["table"], c["column"], c["args"], c.get("severity", "error"), c.get("where"), tuple(c.get("tags", ())), c["path"],

@@ -18,15 +18,18 @@ import os
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
+from flowforge_compiler.check_types import FailingRows, PlanCheck
 from flowforge_compiler.dbt_jinja import renderer_settings
-from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG
+from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG, GenericTest
 from flowforge_compiler.drafts import NameIndex
 from flowforge_compiler.dsl import ModelRenderer, RenderContext, Warehouse
 from flowforge_compiler.errors import Location, TemplateError
 from flowforge_compiler.paths import project_file
 from flowforge_compiler.plan import Plan, PlanNode
 from flowforge_compiler.profiles import Profile
+from flowforge_compiler.singular_tests import IGNORED_TEST_CONFIG, SingularTestConfig, call_test
 from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.sql_statements import inject_ctes, is_blank, strip_statement
 
@@ -41,23 +44,11 @@ def render_at_run_time(plan: Plan, node: PlanNode, root: Path, warehouse: Wareho
     """`node` with its SQL rendered now (and its incremental SQL, for an incremental model); a
     template that fails is a TemplateError naming its file and line, which fails this node only."""
     renderer = _renderer(plan, root, profile)
-    index = NameIndex([n.id for n in plan.nodes])
-    sources = {(s.source, s.table): SourceTable(s.source, s.table, s.identifier, s.schema_) for s in plan.sources}
     ephemeral = _ephemeral_parents(plan, node)
 
     def render(incremental: bool) -> str:
-        ctx = RenderContext(
-            display=node.path,
-            relation=node.relation,
-            resolve_ref=index.resolve,
-            sources=sources,
-            vars=plan.project.vars,
-            environ=dict(os.environ),
-            incremental=incremental,
-            package=plan.dbt.project if plan.dbt else None,
-            config_ignored=IGNORED_MODEL_CONFIG,
-            config_refused=REFUSED_MODEL_CONFIG,
-            warehouse=warehouse,
+        ctx = _context(
+            plan, node.path, node.relation, warehouse, incremental=incremental, config_ignored=IGNORED_MODEL_CONFIG, config_refused=REFUSED_MODEL_CONFIG
         )
         sql = strip_statement(renderer.render(node.path, ctx))
         if is_blank(sql):
@@ -67,6 +58,40 @@ def render_at_run_time(plan: Plan, node: PlanNode, root: Path, warehouse: Wareho
     sql = render(incremental=False)
     incremental = render(incremental=True) if node.materialization.renders_incremental else None
     return node.model_copy(update={"sql": sql, "sql_incremental": incremental})
+
+
+def render_check(plan: Plan, check: PlanCheck, root: Path, warehouse: Warehouse, profile: Profile) -> PlanCheck:
+    """A dbt test (a FailingRows check) with its query rendered now: a singular test's file, or
+    a generic test's macro called with the use's arguments, as compiling would have."""
+    assert isinstance(check, FailingRows)
+    renderer = _renderer(plan, root, profile)
+    ctx = _context(plan, check.path, check.id, warehouse, config_model=SingularTestConfig, config_ignored=IGNORED_TEST_CONFIG)
+    if check.call is None:
+        rendered = renderer.render(check.path, ctx)
+    else:
+        use = GenericTest(check.call.test, check.call.table, check.call.column, check.call.args, check.severity, check.call.where, (), check.path)
+        rendered = call_test(renderer, use, plan.project.dialect, ctx)
+    sql = strip_statement(rendered)
+    if is_blank(sql):
+        raise TemplateError(f"the test {check.id!r} renders to no SQL", location=Location(check.path), hint="a test is one SELECT of the failing rows")
+    return check.model_copy(update={"sql": sql, "render_at_run_time": None})
+
+
+def _context(plan: Plan, display: str, relation: str, warehouse: Warehouse, *, incremental: bool = False, **settings: Any) -> RenderContext:
+    """A render's context at run time: the plan's names, vars and sources, this process's
+    environment, and the warehouse."""
+    return RenderContext(
+        display=display,
+        relation=relation,
+        resolve_ref=NameIndex([n.id for n in plan.nodes]).resolve,
+        sources={(s.source, s.table): SourceTable(s.source, s.table, s.identifier, s.schema_) for s in plan.sources},
+        vars=plan.project.vars,
+        environ=dict(os.environ),
+        incremental=incremental,
+        package=plan.dbt.project if plan.dbt else None,
+        warehouse=warehouse,
+        **settings,
+    )
 
 
 def _renderer(plan: Plan, root: Path, profile: Profile) -> ModelRenderer:
@@ -82,11 +107,18 @@ def _make_renderer(plan: Plan, root: Path, profile: Profile) -> ModelRenderer:
     settings = plan.dbt
     if settings is None:
         raise TemplateError("the plan has no dbt templates for a node that renders at run time", hint="compile the project again")
-    wanted = {*settings.macros, *(f for files in settings.packages.values() for f in files), *(n.path for n in plan.nodes if n.render_at_run_time)}
+    wanted = {*settings.macros, *(f for files in settings.packages.values() for f in files), *run_time_files(plan)}
     templates = {rel: _read(root, rel) for rel in sorted(wanted)}
     renderer = ModelRenderer(templates, list(settings.macros), target=profile.target(), **renderer_settings(settings.project, settings.dispatch, settings.packages, profile))
     renderer.env.globals.update(run_started_at=RUN_STARTED_AT, invocation_id=INVOCATION_ID)  # the run's own, not stand-ins
     return renderer
+
+
+def run_time_files(plan: Plan) -> set[str]:
+    """The files of the models and singular tests that render at run time (a generic test's
+    macro is among the plan's macro files)."""
+    models = {n.path for n in plan.nodes if n.render_at_run_time}
+    return models | {c.path for c in plan.checks if c.render_at_run_time and isinstance(c, FailingRows) and c.call is None}
 
 
 def _read(root: Path, relative: str) -> str:

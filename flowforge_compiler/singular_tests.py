@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Literal
 
@@ -22,10 +22,10 @@ from pydantic import ValidationError, field_validator
 from sqlglot import exp
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.check_types import FailingRows, PlanCheck, Threshold
+from flowforge_compiler.check_types import FailingRows, PlanCheck, TestCall, Threshold
 from flowforge_compiler.dbt_project import GenericTest
 from flowforge_compiler.drafts import Missing, collect_missing
-from flowforge_compiler.dsl import DSL_FUNCTIONS, RenderContext, simple_calls
+from flowforge_compiler.dsl import DSL_FUNCTIONS, ModelRenderer, RenderContext, simple_calls
 from flowforge_compiler.errors import DependencyNotFoundError, Location, ProjectFileError, TemplateError
 from flowforge_compiler.plan import PlanNode, Relation
 from flowforge_compiler.project import SqlModelFile
@@ -66,11 +66,10 @@ def singular_checks(tests: Sequence[SqlModelFile], run: SqlCompile, nodes: Seque
     """One check per enabled singular test; `taken` are the check ids already in the plan."""
     query = _Queries(run, nodes, taken)
     for test in tests:
-        ctx = query.context(test.path, test.name, SingularTestConfig)
-        sql = run.renderer.render(test.path, ctx)
+        sql, ctx, why = query.rendered(test.path, test.name, partial(run.renderer.render, test.path))
         settings = SingularTestConfig.model_validate(ctx.config)
         if settings.enabled:
-            query.add(test.name, test.name, sql, ctx, settings, test.path)
+            query.add(test.name, test.name, sql, ctx, settings, test.path, why)
     return query.done()
 
 
@@ -81,10 +80,7 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
     query = _Queries(run, nodes, taken)
     dialect = run.project.config.dialect
     for use in uses:
-        ctx = query.context(use.path, use.test, SingularTestConfig)
-        package, _, test = use.test.rpartition(".")  # a package's test: dbt_utils.expression_is_true
-        macro = f"{package}.test_{test}" if package else f"test_{test}"
-        sql = run.renderer.call_macro(macro, ctx, partial(_arguments, use, dialect))
+        sql, ctx, why = query.rendered(use.path, use.test, partial(call_test, run.renderer, use, dialect))
         own = SingularTestConfig.model_validate(ctx.config)  # the test's own config(): the use's settings win
         mine = {"fail_calc": use.fail_calc, "warn_if": use.warn_if, "error_if": use.error_if}
         try:
@@ -95,11 +91,19 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
         except ValidationError as exc:
             raise ProjectFileError(f"the test {use.test!r} on {use.table}: {describe_validation_error(exc, SingularTestConfig)}", location=Location(use.path)) from exc
         name = use.name or "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
-        query.add(_plain(name), use.test, sql, ctx, settings, use.path)
+        call = TestCall(test=use.test, table=use.table, column=use.column, args=use.args, where=use.where) if why else None
+        query.add(_plain(name), use.test, sql, ctx, settings, use.path, why, call)
     return query.done()
 
 
-def _arguments(use: GenericTest, dialect: str) -> dict[str, object]:
+def call_test(renderer: ModelRenderer, use: GenericTest, dialect: str, ctx: RenderContext) -> str:
+    """A generic test's SQL: its macro (`test_<name>`, or `package.test_<name>` for a package's)
+    called with the use's arguments, as dbt calls it."""
+    package, _, name = use.test.rpartition(".")  # a package's test: dbt_utils.expression_is_true
+    return renderer.call_macro(f"{package}.test_{name}" if package else f"test_{name}", ctx, partial(arguments, use, dialect))
+
+
+def arguments(use: GenericTest, dialect: str) -> dict[str, object]:
     """What dbt passes a generic test: `model` (the relation, or its rows under `where:`, as
     a subquery built with sqlglot around the one expression the filter must be),
     `column_name` when the use has a column, and the use's own arguments."""
@@ -137,7 +141,24 @@ class _Queries:
         self.missing: Missing = {}
         self.checks: list[PlanCheck] = []
 
-    def context(self, display: str, name: str, config: type[Strict]) -> RenderContext:
+    def rendered(self, display: str, name: str, render: Callable[[RenderContext], str]) -> tuple[str, RenderContext, str | None]:
+        """A test's SQL and what its render declared; a dbt test that cannot render while
+        compiling (it reads the warehouse) renders at run time: its reads come from rendering it
+        as dbt parses, and the third value says why (its SQL is empty until it runs)."""
+        ctx = self.context(display, name, SingularTestConfig)
+        try:
+            return render(ctx), ctx, None
+        except TemplateError as needs_run_time:
+            if not self.run.project.dbt:
+                raise
+            parsed = self.context(display, name, SingularTestConfig, execute=False)
+            try:
+                render(parsed)
+            except TemplateError:
+                raise needs_run_time from None
+            return "", parsed, needs_run_time.render()
+
+    def context(self, display: str, name: str, config: type[Strict], *, execute: bool = True) -> RenderContext:
         run = self.run
         return RenderContext(
             display=display,
@@ -150,19 +171,25 @@ class _Queries:
             config_model=config,
             config_ignored=IGNORED_TEST_CONFIG,
             columns_of=run.columns.of if run.columns else None,
+            execute=execute,
         )
 
-    def add(self, check_id: str, name: str, rendered: str, ctx: RenderContext, settings: SingularTestConfig, path: str) -> None:
+    def add(
+        self, check_id: str, name: str, rendered: str, ctx: RenderContext, settings: SingularTestConfig, path: str,
+        at_run_time: str | None = None, call: TestCall | None = None,
+    ) -> None:  # fmt: skip
         run = self.run
         collect_missing(name, ctx.missing, run.index, self.missing)
         if self.missing:
             return
         where = Location(path)
-        sql = strip_statement(rendered)
-        if is_blank(sql):
-            raise TemplateError(f"the test {name!r} renders to no SQL", location=where, hint="a test is one SELECT of the failing rows")
-        declared = {*((relation_for(r),) for r in ctx.refs), *(t.parts for t in ctx.source_tables)}
-        engine_sql = analysed(sql, run.project.config.dialect, run, where, declared, what=f"the test {name!r}")
+        engine_sql = ""
+        if at_run_time is None:
+            sql = strip_statement(rendered)
+            if is_blank(sql):
+                raise TemplateError(f"the test {name!r} renders to no SQL", location=where, hint="a test is one SELECT of the failing rows")
+            declared = {*((relation_for(r),) for r in ctx.refs), *(t.parts for t in ctx.source_tables)}
+            engine_sql = analysed(sql, run.project.config.dialect, run, where, declared, what=f"the test {name!r}")
         seeded = {run.index.resolve(t.identifier) for t in ctx.source_tables}
         read = sorted({*ctx.refs, *(s for s in seeded if s)}, key=lambda n: self.position[n])
         guarded = self.by_id[read[-1]] if read else None
@@ -188,7 +215,7 @@ class _Queries:
             FailingRows(
                 id=unique, type="sql", table=table, relation=relation, node=guarded.id if guarded else None, nodes=read,
                 severity=settings.severity, tags=sorted(set(settings.tags)), sql=engine_sql, path=path, fail_calc=calc,
-                warn_if=settings.warn_if, error_if=settings.error_if,
+                warn_if=settings.warn_if, error_if=settings.error_if, render_at_run_time=at_run_time, call=call,
             )  # fmt: skip
         )
 

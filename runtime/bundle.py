@@ -166,7 +166,7 @@ def run_bundle_all_checks(bundle: str | Path, *, settings: SettingsHook | None =
     from runtime.checks import run_check
 
     with open_bundle_executor(bundle_profile(root, plan, settings)) as executor:
-        results = [run_check(check, executor) for check in plan.checks]
+        results = [run_check(check, executor, plan=plan, root=root) for check in plan.checks]
     return _report(results)
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlglot import exp
 
 from flowforge_compiler.check_types import CheckedRows, CheckQuery, PlanCheck
-from flowforge_compiler.errors import Location
+from flowforge_compiler.errors import FlowForgeError, Location
+from flowforge_compiler.plan import Plan
 from flowforge_compiler.sql_names import relation
 from flowforge_compiler.sql_statements import boolean_filter
 from runtime.executors.base import Executor
+from runtime.warehouse import ExecutorWarehouse
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,16 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
     return check.query(CheckedRows(source, ex.statements.sql, ex.profile.dialect))
 
 
-def run_check(check: PlanCheck, executor: Executor) -> CheckResult:
-    """Evaluate one check; an engine error (a missing table, say) is a result, not an exception."""
+def run_check(check: PlanCheck, executor: Executor, *, plan: Plan | None = None, root: Path | None = None) -> CheckResult:
+    """Evaluate one check; an engine error (a missing table, say) is a result, not an exception.
+    A dbt test rendered at run time renders first, from `plan` and the files under `root`."""
     started = time.perf_counter()
+    if check.render_at_run_time is not None:
+        try:
+            check = _rendered(check, executor, plan, root)
+        except FlowForgeError as exc:
+            return _result(check, "error", 1, f"could not render the test: {exc.render()}", started, "", "")
     query = build_query(check, executor)
-    column = getattr(check, "column", None)
     severity: str = check.severity
     try:
         value = executor.scalar(query.value_sql)
@@ -69,17 +77,31 @@ def run_check(check: PlanCheck, executor: Executor) -> CheckResult:
     except Exception as exc:  # noqa: BLE001 - the engine's message is the report
         status, failures = "error", 1
         message = f"could not run the check: {type(exc).__name__}: {str(exc).strip()}"
+    return _result(check, status, failures, message, started, query.value_sql, query.failing_rows_sql, severity)
+
+
+def _result(
+    check: PlanCheck, status: str, failures: int, message: str, started: float, sql: str, failing_rows_sql: str, severity: str | None = None
+) -> CheckResult:
     return CheckResult(
         check_id=check.id,
         type=check.type,
         table=check.table,
-        column=column,
-        severity=severity,
+        column=getattr(check, "column", None),
+        severity=severity or check.severity,
         status=status,
         failures=failures,
         message=message,
         seconds=time.perf_counter() - started,
-        sql=query.value_sql,
-        failing_rows_sql=query.failing_rows_sql,
+        sql=sql,
+        failing_rows_sql=failing_rows_sql,
     )
+
+
+def _rendered(check: PlanCheck, executor: Executor, plan: Plan | None, root: Path | None) -> PlanCheck:
+    if plan is None or root is None:
+        raise FlowForgeError("the test renders at run time, from the plan and its folder, which this caller did not give")
+    from flowforge_compiler.run_render import render_check
+
+    return render_check(plan, check, root, ExecutorWarehouse(executor), executor.profile)
 

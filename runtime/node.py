@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from flowforge_compiler.plan import Plan, Relation
+from flowforge_compiler.plan import Plan
 from flowforge_compiler.profiles import Profile, resolve_profile
 from runtime.cache import CachePolicy
 from runtime.checks import CheckResult, run_check
 from runtime.executors import Executor, open_executor
 from runtime.results import NodeResult
+from runtime.warehouse import ExecutorWarehouse
 
 
 def run_node(
@@ -48,23 +48,6 @@ def run_node(
         return result
 
 
-class ExecutorWarehouse:
-    """The warehouse as a dbt model rendered at run time reads it (`flowforge_compiler.dsl.Warehouse`)."""
-
-    def __init__(self, executor: Executor):
-        self._executor = executor
-
-    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        table = self._executor.read_arrow(sql)
-        return list(table.column_names), [tuple(row.values()) for row in table.to_pylist()]
-
-    def relation_exists(self, schema: str | None, identifier: str) -> bool:
-        return self._executor.relation_kind(Relation(name=identifier, schema_=schema)) is not None
-
-    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str]]:
-        return self._executor.column_types(Relation(name=identifier, schema_=schema))
-
-
 def run_checks(
     plan: Plan | Path | str,
     node_id: str,
@@ -76,7 +59,7 @@ def run_checks(
     """Run the checks that guard `node_id` (see `Plan.checks_guarding`); results, not exceptions."""
     plan, base = _plan_and_root(plan, root)
     with _executor(plan, base, executor, profile) as ex:
-        return [run_check(check, ex) for check in plan.checks_guarding(node_id)]
+        return [run_check(check, ex, plan=plan, root=base) for check in plan.checks_guarding(node_id)]
 
 
 def _plan_and_root(plan: Plan | Path | str, root: Path | str | None) -> tuple[Plan, Path]:

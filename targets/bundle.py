@@ -88,11 +88,12 @@ def files_needed(plan: Plan) -> set[str]:
     dbt model rendered at run time renders from: its file and the plan's `dbt` macro files."""
     needed: set[str] = set()
     if plan.dbt is not None:
+        from flowforge_compiler.run_render import run_time_files
+
         needed.update(plan.dbt.macros)
         needed.update(f for files in plan.dbt.packages.values() for f in files)
+        needed.update(run_time_files(plan))
     for node in plan.nodes:
-        if node.render_at_run_time is not None:
-            needed.add(node.path)
         if node.python is not None:
             needed.add(node.python.path)
             needed.update(node.python.modules)

@@ -144,7 +144,7 @@ class LevelScheduler:
     def _run_unattached_checks(self, summary: RunSummary) -> None:
         """Checks that read no node (a singular test of a query alone) run once the whole
         project is built, as `dbt build` runs them (the caller asks only without a selection)."""
-        checks = [run_check(check, self.executor) for check in self.plan.checks if not check.nodes]
+        checks = [run_check(check, self.executor, plan=self.plan, root=self.root) for check in self.plan.checks if not check.nodes]
         if checks:
             self.reporter.checks_finished(None, checks)
             summary.checks.extend(checks)
@@ -268,7 +268,7 @@ class LevelScheduler:
     def _finish(self, node: PlanNode, result: NodeResult) -> _Outcome:
         """Report the node, then run the checks it completes."""
         self.reporter.node_finished(node, result, None)
-        checks = [run_check(check, self.executor) for check in self._checks_now_ready(node.id)]
+        checks = [run_check(check, self.executor, plan=self.plan, root=self.root) for check in self._checks_now_ready(node.id)]
         if checks:
             self.reporter.checks_finished(node, checks)
         return _Outcome(result, checks)

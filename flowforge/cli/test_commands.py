@@ -62,7 +62,7 @@ def test(
         console.print("Nothing to do: no check selected." if compiled.plan.checks else "No checks defined in project.yml.")
         return
     with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor, ThreadPoolExecutor(jobs) as pool:
-        results = list(pool.map(lambda check: run_check(check, executor), checks))
+        results = list(pool.map(lambda check: run_check(check, executor, plan=compiled.plan, root=compiled.root), checks))
     print_check_summary(console, results)
     if any(r.blocking for r in results):
         raise typer.Exit(EXIT_TEST_FAILURE)

@@ -690,4 +690,5 @@ def test_a_dbt_model_rendered_at_run_time_and_a_failing_one_run_as_dbt_runs_them
     states = task_states(run)
     assert states["fails_when_run"] == "failed" and states["after_failure"] == "upstream_failed", states
     assert {states[t] for t in ("kinds_pivot", "numeric_columns", "found_relations", "pivot_child", "independent")} == {"success"}, states
+    assert states["test_kinds_pivot"] == "success", states  # its tests, two of them rendered in the task with the warehouse
     assert relations(project / "edge.duckdb") == dbt_did("run_time_rendering")["relations"]

@@ -447,4 +447,5 @@ def test_a_dbt_model_rendered_at_run_time_and_a_failing_one_run_as_a_prefect_flo
     states = task_states(state)
     assert states["fails_when_run"] == "FAILED" and states["after_failure"] != "COMPLETED", states
     assert {states[t] for t in ("kinds_pivot", "numeric_columns", "found_relations", "pivot_child", "independent")} == {"COMPLETED"}, states
+    assert states["test_kinds_pivot"] == "COMPLETED", states  # its tests, two of them rendered in the task with the warehouse
     assert relations(project / "edge.duckdb") == dbt_did("run_time_rendering")["relations"]

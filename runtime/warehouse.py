@@ -1,0 +1,24 @@
+"""The warehouse as a dbt template rendered at run time reads it (`flowforge_compiler.dsl.Warehouse`):
+a query's rows, whether a relation exists, its columns' types, answered by the executor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowforge_compiler.plan import Relation
+from runtime.executors.base import Executor
+
+
+class ExecutorWarehouse:
+    def __init__(self, executor: Executor):
+        self._executor = executor
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        table = self._executor.read_arrow(sql)
+        return list(table.column_names), [tuple(row.values()) for row in table.to_pylist()]
+
+    def relation_exists(self, schema: str | None, identifier: str) -> bool:
+        return self._executor.relation_kind(Relation(name=identifier, schema_=schema)) is not None
+
+    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str]]:
+        return self._executor.column_types(Relation(name=identifier, schema_=schema))
