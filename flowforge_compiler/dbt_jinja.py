@@ -141,6 +141,15 @@ SAFE_MODULES = {
 }
 
 
+def _modules() -> dict[str, SafeModule]:
+    """dbt's `modules`, with `pytz` where it is installed (dbt documents datetime, pytz, re, itertools)."""
+    try:
+        import pytz
+    except ImportError:
+        return SAFE_MODULES
+    return {**SAFE_MODULES, "pytz": SafeModule(pytz, ["timezone", "utc", "UTC", "all_timezones", "common_timezones", "country_timezones", "UnknownTimeZoneError"])}
+
+
 class _Namespace(TemplateNamespace):
     """An object whose attributes are functions; an unknown one is an error naming it."""
 
@@ -261,7 +270,7 @@ def dbt_globals(
         # while compiling what dbt renders during `dbt run`/`build`), nothing empty or forced
         flags=types.SimpleNamespace(WHICH="run", EMPTY=False, FULL_REFRESH=False, STORE_FAILURES=False, FAIL_FAST=False, WARN_ERROR=False),
         project_name=project,
-        modules=_Namespace("modules", SAFE_MODULES, "modules has " + ", ".join(SAFE_MODULES)),
+        modules=_Namespace("modules", _modules(), "modules has " + ", ".join(_modules())),
         fromjson=lambda text, default=None: _or_default(json.loads, text, default),
         tojson=lambda value, sort_keys=False: json.dumps(value, sort_keys=sort_keys),
         fromyaml=lambda text, default=None: _or_default(yaml.safe_load, text, default),

@@ -241,12 +241,14 @@ def model_files(root: Path, folders: list[str]) -> list[tuple[Path, str]]:
 
 
 def folder_config(
-    block: dict[str, Any], project: str, parts: tuple[str, ...], rel: str, *, kind: str = "models", vars: dict[str, Any] | None = None
+    block: dict[str, Any], project: str, parts: tuple[str, ...], rel: str, *, kind: str = "models", vars: dict[str, Any] | None = None,
+    target: object | None = None,
 ) -> dict[str, Any]:
     """The config dbt gives a model (or, with `kind="seeds"`, a seed) whose path under the
     project is `parts` (its folders, then its own name, as dbt's fqn): the project's level, then
     each deeper one's, the deeper winning; tags add up. A value written as a template
-    (`"{{ var('x', false) }}"`) is rendered with the project's vars. A config whose value is a
+    (`"{{ var('x', false) }}"`) is rendered with the project's vars and the profile's `target`,
+    as dbt renders dbt_project.yml. A config whose value is a
     mapping (`column_types`, `meta`, ...) may be written without its `+`, as dbt reads it."""
     supported, known = (_SEED_SUPPORTED, _SEED_KEYS) if kind == "seeds" else (_SUPPORTED, _CONFIG_KEYS)
     merged: dict[str, Any] = {}
@@ -259,7 +261,7 @@ def folder_config(
         for key, value in level.items():
             name = key.lstrip("+")
             if key.startswith("+") or (name in known and (not isinstance(value, dict) or name in _MAPPING_CONFIGS)):
-                value = _rendered(value, vars or {})
+                value = _rendered(value, vars or {}, target)
                 if name == "tags":
                     merged["tags"] = [*merged.get("tags", []), *([value] if isinstance(value, str) else value)]
                 elif name == "column_types" and isinstance(value, dict):
@@ -274,9 +276,10 @@ def folder_config(
 _REQUIRED = object()
 
 
-def _rendered(value: Any, vars: dict[str, Any]) -> Any:
-    """A dbt_project.yml value; text with `{{` is a template of var() and env_var(), and a
-    rendered `true`/`false` is the flag (as dbt reads `+enabled: "{{ var('x', false) }}"`)."""
+def _rendered(value: Any, vars: dict[str, Any], target: object | None = None) -> Any:
+    """A dbt_project.yml value; text with `{{` is a template of var(), env_var() and `target`
+    (when the profile is known), and a rendered `true`/`false` is the flag (as dbt reads
+    `+enabled: "{{ var('x', false) }}"`)."""
     if not isinstance(value, str) or "{{" not in value:
         return value
     def lookup(kind: str, found: Mapping[str, Any], hint: str) -> Callable[..., Any]:
@@ -293,6 +296,7 @@ def _rendered(value: Any, vars: dict[str, Any]) -> Any:
     env.globals.update(
         var=lookup("var", vars, "set it under vars: in dbt_project.yml or with --vars, or give a default: var('name', false)"),
         env_var=lookup("env_var", os.environ, "set the variable, or give a default: env_var('NAME', 'value')"),
+        **({"target": target} if target is not None else {}),
     )
     try:
         text = env.from_string(value).render().strip()
@@ -301,7 +305,9 @@ def _rendered(value: Any, vars: dict[str, Any]) -> Any:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
-def dbt_seeds(data: dict[str, Any], csv_files: list[tuple[str, str]], described: dict[str, dict[str, Any]]) -> list[SeedFile]:
+def dbt_seeds(
+    data: dict[str, Any], csv_files: list[tuple[str, str]], described: dict[str, dict[str, Any]], target: object | None = None
+) -> list[SeedFile]:
     """The seed files (relative path, folder under the seed paths), each with the config of
     its folder (`seeds:` in dbt_project.yml) and of its properties in schema files; disabled
     ones left out."""
@@ -309,7 +315,9 @@ def dbt_seeds(data: dict[str, Any], csv_files: list[tuple[str, str]], described:
     for rel, folder in csv_files:
         path = Path(rel)
         parts = tuple(Path(rel[len(folder.rstrip("/")) + 1 :]).parts[:-1])
-        settings = folder_config(data.get("seeds") or {}, str(data["name"]), (*parts, path.stem), rel, kind="seeds", vars=data.get("vars") or {})
+        settings = folder_config(
+            data.get("seeds") or {}, str(data["name"]), (*parts, path.stem), rel, kind="seeds", vars=data.get("vars") or {}, target=target
+        )
         extra = described.get(path.stem, {})
         own = {k: v for k, v in (extra.get("config") or {}).items() if k in _SEED_SUPPORTED}
         own["column_types"] = {**settings.get("column_types", {}), **own.get("column_types", {})}  # merged, as dbt does
@@ -532,6 +540,7 @@ def dbt_config(
     model_folders: list[str],
     seed_folders: list[str],
     generic: frozenset[str] = frozenset(),
+    target: object | None = None,
 ) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str], list[SeedFile], list[GenericTest]]:
     """project.yml's equivalent: models' config from folders and schema files, checks, vars;
     the sources; the names of disabled models; the enabled seeds; the uses of the project's
@@ -540,13 +549,13 @@ def dbt_config(
     blocks = docs_blocks(files)
     seed_properties, csv_files = _seed_paths(root, seed_folders)
     described, checks, sources = schema_files([*files, *seed_properties], blocks, generic)
-    seeds = dbt_seeds(data, csv_files, described)
+    seeds = dbt_seeds(data, csv_files, described, target)
     per_model: dict[str, dict[str, Any]] = {}
     disabled: set[str] = set()
     for name, rel in models:
         folder = next((f for f in model_folders if rel.startswith(f.rstrip("/") + "/")), "")
         parts = tuple(Path(rel[len(folder) + 1 :]).parts[:-1]) if folder else ()
-        settings = folder_config(data.get("models") or {}, str(data["name"]), (*parts, Path(rel).stem), rel)
+        settings = folder_config(data.get("models") or {}, str(data["name"]), (*parts, Path(rel).stem), rel, vars=data.get("vars") or {}, target=target)
         extra = described.get(name, {})
         settings.update({k: v for k, v in (extra.get("config") or {}).items() if k in _SUPPORTED})
         if settings.pop("enabled", True) is False:

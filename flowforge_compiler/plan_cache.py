@@ -72,7 +72,7 @@ def compile_cached(
     from flowforge_compiler.sql_cache import SqlCache
 
     with recording_imports() as probes, _warnings_logged() as warnings:
-        project = load_project(root)
+        project = load_project(root, target=profile.target())
         sql_cache = SqlCache.for_project(project.root)
         plan = compile_project(project, profile, vars=vars, environ=environ, strict=strict, lineage=lineage, cache=sql_cache)
         sql_cache.save()

@@ -83,11 +83,12 @@ def _read_config(root: Path) -> tuple[ProjectConfig, Any]:
     return validate(ProjectConfig, {} if data is None else data, "project.yml", node), node
 
 
-def load_project(root: Path) -> Project:
-    """Read every project file; structural problems are errors naming the file."""
+def load_project(root: Path, *, target: object | None = None) -> Project:
+    """Read every project file; structural problems are errors naming the file. `target` is
+    the profile's (`target.name`, ...), which dbt_project.yml's templates may read."""
     root = project_root(root)
     if is_dbt_project(root):
-        return _load_dbt(root)
+        return _load_dbt(root, target)
     config, node = _read_config(root)
     for name, why in _NOT_READ.items():
         if (root / name).exists():
@@ -110,7 +111,7 @@ def load_project(root: Path) -> Project:
     return project
 
 
-def _load_dbt(root: Path) -> Project:
+def _load_dbt(root: Path, target: object | None = None) -> Project:
     """A dbt project, read by `dbt_project.py` into the same Project."""
     data, model_folders, seed_folders, macro_folders, test_folders = read_dbt_project(root)
     files = model_files(root, model_folders)
@@ -124,7 +125,7 @@ def _load_dbt(root: Path) -> Project:
     packages = installed_packages(root, data, _read_text)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
     generic = generic_test_names(list(macros.values())).union(*(generic_test_names(list(p.macros.values()), p.name) for p in packages))
-    config, sources, disabled, seeds, generic_uses = dbt_config(root, data, sql, files, model_folders, seed_folders, generic)
+    config, sources, disabled, seeds, generic_uses = dbt_config(root, data, sql, files, model_folders, seed_folders, generic, target)
     by_path = {rel: path for path, rel in files}
     project = Project(
         root=root,
