@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, Field, create_model, model_vali
 from sqlglot import exp
 
 from flowforge_compiler.relation import IRModel, Relation
-from flowforge_compiler.sql_names import column, count_star, literal, relation
+from flowforge_compiler.sql_names import QUERY_PLACEHOLDER, column, count_star, literal, relation
 from flowforge_compiler.yaml_files import Strict
 
 
@@ -47,6 +47,12 @@ class CheckedRows:
     source: exp.Expr
     render: Callable[[exp.Expr], str]
     dialect: str
+    # renders an expression whose query is `placeholder()` with SQL text in its place, as written
+    with_query: Callable[[exp.Expr, str], str] | None = None
+
+    @staticmethod
+    def placeholder() -> exp.Placeholder:
+        return exp.Placeholder(this=QUERY_PLACEHOLDER)
 
     def rows(self) -> exp.Select:
         return exp.select("*").from_(self.source.copy())
@@ -331,8 +337,8 @@ class FailingRows(PlanCheck):
     sql: str  # one SELECT, in the engine's dialect
     path: str  # the file it is written in, relative to the project
     fail_calc: str | None = None  # dbt's fail_calc: the failures are this aggregate over the rows (not their count)
-    # rendered at run time: a generic test's call (a singular test renders its file, `path`);
-    # `sql` is empty until then
+    # a generic test's use (None: a singular test, its file `path`): what it tests, and what a
+    # test rendered at run time calls (`sql` is empty until then)
     call: TestCall | None = None
 
     written_in_project: ClassVar[bool] = False  # dbt's tests/ and generic tests make them
@@ -350,12 +356,16 @@ class FailingRows(PlanCheck):
                 raise ValueError(f"check {self.id!r}: its fail_calc is not one expression")
             value = calc
         counted = self.fail_calc is None
+        # the test's SQL is the engine's already (the compile wrote it so): it runs as written,
+        # inside the count, never rewritten again for FlowForge's own statements
+        written = self.sql.strip().rstrip(";")
+        around = exp.select(value).from_(CheckedRows.placeholder().as_("failing"))
         return CheckQuery(
-            value_sql=on.render(exp.select(value).from_(failing.subquery("failing", copy=True))),
+            value_sql=on.with_query(around, f"({written}\n)") if on.with_query else on.render(exp.select(value).from_(failing.subquery("failing", copy=True))),
             # as dbt: with fail_calc, failing when the aggregate is neither 0 nor null
             fails=(lambda n: int(n) > 0) if counted else (lambda n: n is not None and n != 0),
             message=(lambda n: f"{self.path} returned {_plural(int(n), 'row')}") if counted else (lambda n: f"{self.path}: {self.fail_calc} is {n}"),
-            failing_rows_sql=on.render(failing),
+            failing_rows_sql=written if on.with_query else on.render(failing),
         )
 
 

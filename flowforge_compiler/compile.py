@@ -116,6 +116,11 @@ def compile_project(
     for sql_model in project.sql_models:
         draft_of(sql_model.name)
     drafts = {m.name: drafts[m.name] for m in project.sql_models}  # in the project's order, whatever was drafted first
+    disabled = {name for name, draft in drafts.items() if draft.disabled}
+    if disabled:  # dbt models whose own config() disables them: left out, with their tests, as dbt leaves them
+        drafts = {name: draft for name, draft in drafts.items() if not draft.disabled}
+        _check_none_reads(drafts, disabled)
+        project = _without_tests_of(project, disabled)
     for py_model in project.python_models:
         drafts[py_model.name] = _python_draft(py_model, project, index, missing)
     for seed in project.seeds:
@@ -182,6 +187,27 @@ def compile_project(
             for s in sorted(project.sources.values())
         ],
     )
+
+
+def _check_none_reads(drafts: Mapping[str, NodeDraft], disabled: set[str]) -> None:
+    for draft in drafts.values():
+        reads = sorted(set(draft.depends_on) & disabled)
+        if reads:
+            raise ProjectFileError(
+                f"{draft.id!r} reads {reads[0]!r}, which its own config(enabled=...) disables",
+                location=Location(draft.path),
+                hint="enable the model, or disable its readers too (as dbt requires)",
+            )
+
+
+def _without_tests_of(project: Project, disabled: set[str]) -> Project:
+    """The project without the tests of models left out (a singular test that reads one is
+    left out when it is compiled)."""
+    tests = [t for t in project.config.tests if t.table not in disabled]
+    config = project.config.model_copy(update={"tests": tests})
+    lines = tuple(line for t, line in zip(project.config.tests, project.test_lines, strict=True) if t.table not in disabled)
+    generic = [use for use in project.generic_tests if use.table not in disabled]
+    return replace(project, config=config, test_lines=lines, generic_tests=generic)
 
 
 def _dbt_templates(project: Project) -> DbtTemplates:

@@ -34,16 +34,73 @@ class Column:
         return self._values
 
 
+class Columns(list[Column]):
+    """agate's columns: a sequence that is also a mapping by name (`columns['id']`, `.items()`)."""
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            found = [c for c in self if c.name == key]
+            if not found:
+                raise KeyError(key)
+            return found[0]
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return [c.name for c in self]
+
+    def values(self) -> list[Column]:
+        return list(self)
+
+    def items(self) -> list[tuple[str, Column]]:
+        return [(c.name, c) for c in self]
+
+
+class Row(tuple[Any, ...]):
+    """agate's row: a sequence that is also read by column name (`row.table_name`, `row['id']`)."""
+
+    names: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], values: tuple[Any, ...]) -> Row:
+        row = cls(values)
+        row.names = names
+        return row
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self.names:
+            raise AttributeError(name)
+        return tuple.__getitem__(self, self.names.index(name))
+
+    def __getitem__(self, key: Any) -> Any:
+        return tuple.__getitem__(self, self.names.index(key)) if isinstance(key, str) else tuple.__getitem__(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        return self.names
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(zip(self.names, self, strict=True))
+
+    def dict(self) -> dict[str, Any]:
+        return dict(self.items())
+
+
 @dataclass(frozen=True)
 class Table:
-    """The little of dbt's agate table that macros read: rows, columns, their names."""
+    """The little of dbt's agate table that macros read: rows (by position or column name),
+    columns, their names."""
 
     column_names: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rows", tuple(Row.of(self.column_names, tuple(row)) for row in self.rows))
+
     @property
-    def columns(self) -> list[Column]:
-        return [Column(name, tuple(row[i] for row in self.rows)) for i, name in enumerate(self.column_names)]
+    def columns(self) -> Columns:
+        return Columns(Column(name, tuple(row[i] for row in self.rows)) for i, name in enumerate(self.column_names))
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.rows)

@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import types
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,7 +41,7 @@ from flowforge_compiler.compile_time_queries import CompileTimeQueries, Table
 from flowforge_compiler.dbt_library import INSTALL_HINT, macro_library
 from flowforge_compiler.dsl import DslError, MacroNamespace, RelationName, current_context, quote_parts
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT, DbtColumnRules
-from flowforge_compiler.jinja_sandbox import SafeModule, TemplateNamespace
+from flowforge_compiler.jinja_sandbox import MacroReturn, SafeModule, TemplateNamespace
 from flowforge_compiler.profiles import Profile
 
 log = logging.getLogger("flowforge")
@@ -83,29 +84,8 @@ class MaterializationBlocks(jinja2.ext.Extension):
         return []
 
 
-class MacroReturn(Exception):  # noqa: N818 - control flow, as dbt's own
-    """dbt's `return(value)`: ends the macro, which returns `value`."""
-
-    def __init__(self, value: Any):
-        super().__init__("return() outside a macro")
-        self.value = value
-
-
 def _return(value: Any) -> None:
     raise MacroReturn(value)
-
-
-def returning(macro: Callable[..., Any]) -> Callable[..., Any]:
-    """A macro whose `return(...)` gives its value, as in dbt."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return macro(*args, **kwargs)
-        except MacroReturn as done:
-            return done.value
-
-    call.__name__ = getattr(macro, "name", "macro")
-    return call
 
 
 class Unsupported:
@@ -189,11 +169,13 @@ def dbt_globals(
     project: str,
     column_rules: DbtColumnRules,
     dispatch: Mapping[str, list[str]] | None = None,
+    run: tuple[datetime.datetime, str] | None = None,
 ) -> dict[str, Any]:
     """The globals a dbt project's templates see, beside FlowForge's own DSL and dbt's macro
     library (`env.fallback`, or None when it is not installed). `adapter_types` are the
     prefixes `adapter.dispatch` tries before `default__` (the engine's dbt types); `dispatch`
-    is dbt_project.yml's search order per macro namespace."""
+    is dbt_project.yml's search order per macro namespace; `run` is the run's start and id when
+    rendering at run time."""
     order = dict(dispatch or {})
     library: Mapping[str, Any] | None = getattr(env, "fallback", None)
 
@@ -258,7 +240,10 @@ def dbt_globals(
     queries = DbtQueries(dialect)
     found: dict[str, Any] = {name: Unsupported(name, why) for name, why in UNSUPPORTED.items()}
     found.update(statement=queries.statement, load_result=queries.load_result, run_query=queries.run, load_relation=_load_relation)
-    found.update(run_started_at=AtRunTime("run_started_at", _PARSE_TIME), invocation_id=AtRunTime("invocation_id", "00000000-0000-0000-0000-000000000000"))
+    # while a model renders as dbt parses it, the compile's own clock and id, as dbt's parse has them
+    found.update(run_started_at=AtRunTime("run_started_at", datetime.datetime.now(datetime.UTC)), invocation_id=AtRunTime("invocation_id", str(uuid.uuid4())))
+    if run is not None:
+        found.update(run_started_at=run[0], invocation_id=run[1])
     found.update(
         log=_log,
         print=_log,
@@ -280,6 +265,7 @@ def dbt_globals(
         local_md5=lambda text: hashlib.md5(str(text).encode(), usedforsecurity=False).hexdigest(),
         should_store_failures=lambda: False,  # a check counts the failing rows; they are not stored
     )
+    found[project] = MacroNamespace(project, env.globals)  # the project's own macros, as `<project>.macro`
     if library is None:
         found["dbt"] = Unsupported("dbt's macro library (dbt.*)", f"it is not installed; {INSTALL_HINT}")
     found["return"] = _return
@@ -376,6 +362,9 @@ class DbtColumn:
     @property
     def data_type(self) -> str:
         api = ColumnApi(self._rules, self._dialect)
+        unsized = self.dtype.lower() == "text" or (self.dtype.lower() == "character varying" and self.char_size is None)
+        if self._rules.unsized_strings_as_written and unsized:
+            return self.dtype
         if self.is_string():
             return api.string_type(self.string_size())
         if self.is_numeric():
@@ -387,7 +376,6 @@ class DbtColumn:
 
 
 _NEEDS_THE_WAREHOUSE = "FlowForge renders such a model when it runs, in its task, with the warehouse"
-_PARSE_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 class _Execute:
@@ -402,9 +390,10 @@ class _Execute:
 
 
 class AtRunTime:
-    """A value dbt gives each run (`run_started_at`, `invocation_id`): a fixed stand-in while a
-    model renders for its refs, an error naming it while compiling (the node then renders at
-    run time, where the run-time renderer gives the run's own value)."""
+    """A value dbt gives each run (`run_started_at`, `invocation_id`): the compile's own while a
+    model renders for its refs and config, as dbt's parse has it; an error naming it while
+    compiling the SQL (the node then renders at run time, where the run-time renderer gives the
+    run's own value)."""
 
     def __init__(self, name: str, stand_in: Any):
         self._name, self._stand_in = name, stand_in
@@ -485,7 +474,10 @@ def _columns_in_relation(relation: Any, rules: DbtColumnRules, dialect: str) -> 
         raise DslError("adapter.get_columns_in_relation needs a relation from ref(), source() or adapter.get_relation()")
     if ctx.warehouse is not None:
         schema = relation._schema  # noqa: SLF001 - None for a model: the profile's schema
-        return [DbtColumn(name, dtype, rules=rules, dialect=dialect) for name, dtype in ctx.warehouse.column_types(schema, relation.identifier)]
+        return [
+            DbtColumn(name, dtype, rules=rules, dialect=dialect, **({"char_size": size, "numeric_precision": precision, "numeric_scale": scale} if rules.sizes else {}))
+            for name, dtype, size, precision, scale in ctx.warehouse.column_types(schema, relation.identifier)
+        ]
     if ctx.columns_of is None:
         raise DslError("adapter.get_columns_in_relation asks the warehouse", hint=_NEEDS_THE_WAREHOUSE)
     return [DbtColumn(name, rules=rules, dialect=dialect) for name in ctx.columns_of(relation)]
@@ -498,18 +490,20 @@ def _or_default(parse: Callable[[str], Any], text: str, default: Any) -> Any:
         return default
 
 
-def renderer_settings(project: str, dispatch: Mapping[str, list[str]], packages: Mapping[str, list[str]], profile: Profile) -> dict[str, Any]:
+def renderer_settings(
+    project: str, dispatch: Mapping[str, list[str]], packages: Mapping[str, list[str]], profile: Profile, run: tuple[datetime.datetime, str] | None = None
+) -> dict[str, Any]:
     """A `ModelRenderer`'s settings for a dbt project's templates (each package's macro files
-    named in `packages`): dbt's names, its macro library, `return()` and its Jinja extensions."""
+    named in `packages`): dbt's names, its macro library, `return()` and its Jinja extensions;
+    `run` as `dbt_globals` takes it."""
     types = profile.spec.dbt_types or (profile.engine,)
     library = macro_library(types)
     return {
         "extra_globals": lambda env: dbt_globals(
-            env, adapter_types=types, dialect=profile.dialect, project=project, column_rules=profile.spec.dbt_column, dispatch=dispatch,
+            env, adapter_types=types, dialect=profile.dialect, project=project, column_rules=profile.spec.dbt_column, dispatch=dispatch, run=run,
         ),
         "library": None if library is None else ("dbt", library.defined_in),
         "packages": dict(packages),
-        "wrap_macro": lambda value: returning(value) if isinstance(value, jinja2.runtime.Macro) else value,
         "extensions": (TestBlocks, MaterializationBlocks, jinja2.ext.do, jinja2.ext.loopcontrols),  # as dbt's environment
         "undefined": jinja2.Undefined,  # as dbt runs: an unset name is empty text (using one as a macro or object still fails)
         "undefined_hint": "dbt names FlowForge has are listed in the README's 'Coming from dbt'; a package's macros "

@@ -60,11 +60,9 @@ _GENERIC_TEST_NAME = re.compile(r"\{%-?\s*(?:test\s+|macro\s+test_)(\w+)\s*\(")
 PACKAGE_FILES = ("packages.yml", "dependencies.yml")
 # config() keys of dbt models that FlowForge accepts and leaves unread, with a warning
 IGNORED_MODEL_CONFIG = frozenset(_CONFIG_KEYS - _SUPPORTED - {"enabled"}) | {"pre_hook", "post_hook", "on_schema_change", "file_format", "packages"}
-# config() keys of dbt models that a model's own file cannot set in FlowForge, and what to do
-REFUSED_MODEL_CONFIG = {
-    "enabled": "FlowForge knows which models exist before it renders any; disable the model with `+enabled: false` "
-    "in dbt_project.yml or `config: {enabled: false}` in its schema.yml",
-}
+# config() keys of dbt models that FlowForge reads apart from the model's config: `enabled`, which
+# dbt decides while parsing (a model whose own file disables it is left out, as dbt leaves it)
+KEPT_MODEL_CONFIG = frozenset({"enabled"})
 _NAMING_MACRO = re.compile(r"\{%-?\s*macro\s+(generate_(?:schema|alias|database)_name)\s*\(")
 _DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)

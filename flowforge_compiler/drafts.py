@@ -45,6 +45,7 @@ class NodeDraft:
     env_read: list[str] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
     render_at_run_time: str | None = None  # why (a dbt model whose template needs the warehouse)
+    disabled: bool = False  # a dbt model whose own config() disables it: left out of the plan
 
 
 class NameIndex:

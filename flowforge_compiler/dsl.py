@@ -50,7 +50,7 @@ class Warehouse(Protocol):
 
     def relation_exists(self, schema: str | None, identifier: str) -> bool: ...
 
-    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str]]: ...
+    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str, int | None, int | None, int | None]]: ...
 
 
 @dataclass
@@ -73,7 +73,8 @@ class RenderContext:
     package: str | None = None  # the project's name: `ref('package', 'name')` may name it
     config_model: type[BaseModel] = ModelConfig  # what config() accepts (a singular test's differs)
     config_ignored: frozenset[str] = frozenset()  # config() keys accepted and left unread (dbt's), with a warning
-    config_refused: Mapping[str, str] = field(default_factory=dict)  # config() keys that are an error here -> what to do
+    config_kept: frozenset[str] = frozenset()  # config() keys kept apart in `kept`, not the model's config (dbt's `enabled`)
+    kept: dict[str, Any] = field(default_factory=dict)
     columns_of: Callable[[RelationName], list[str]] | None = None  # a relation's column names while compiling (dbt's adapter)
     # dbt's `execute`: false when a dbt model is rendered only for its refs, sources and config
     # (dbt's parse), because rendering it needs the warehouse, which renders it at run time
@@ -215,9 +216,8 @@ def _var(name: str, default: Any = _MISSING) -> Any:
 
 def _config(**kwargs: Any) -> str:
     ctx = _CURRENT.get()
-    for key in kwargs:
-        if key in ctx.config_refused:
-            raise DslError(f"config({key}=...) inside the file is not read by FlowForge", hint=ctx.config_refused[key])
+    ctx.kept.update({k: v for k, v in kwargs.items() if k in ctx.config_kept})
+    kwargs = {k: v for k, v in kwargs.items() if k not in ctx.config_kept}
     ignored = sorted(k for k in kwargs if k in ctx.config_ignored)
     if ignored:
         log.warning("%s: config() %s not supported by FlowForge and ignored", ctx.display, ", ".join(ignored))
@@ -315,22 +315,19 @@ class ModelRenderer:
         *,
         target: object | None = None,
         extra_globals: Callable[[jinja2.Environment], Mapping[str, Any]] | None = None,
-        wrap_macro: Callable[[Any], Any] | None = None,
         undefined_hint: str = _UNDEFINED_HINT,
         extensions: tuple[type[jinja2.ext.Extension], ...] = (),
         packages: Mapping[str, list[str]] | None = None,
         undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
         library: tuple[str, Mapping[str, Any]] | None = None,
     ):
-        """`extra_globals` adds names beside the DSL's (a dbt project's builtins), `wrap_macro`
-        wraps every macro made global (dbt's `return()`). `packages` names each package's macro
+        """`extra_globals` adds names beside the DSL's (a dbt project's builtins). `packages` names each package's macro
         templates: a package's macros are called as `package.macro` and see each other (then
         the globals) unqualified. `undefined` is what an unknown name is (dbt's render as empty
         text; FlowForge's are errors). `library` is a package of macros every template also
         sees unqualified, after every other name, compiled when first used: (its name, each
         macro's file, a `(display, text)` pair)."""
         self._templates = dict(templates)
-        self._wrap_macro = wrap_macro
         self._undefined_hint = undefined_hint
         self.env = ProjectSandbox(
             loader=jinja2.FunctionLoader(self._load),
@@ -371,7 +368,6 @@ class ModelRenderer:
         """Load macro templates into `into`: the globals, or a package's own names (which its
         templates see before the globals)."""
         own = None if into is self.env.globals else into
-        wrap = self._wrap_macro or (lambda macro: macro)
         defined_in: dict[str, str] = {}  # macro -> the file that defines it
         # Two passes: macros in one file may call macros defined in another.
         for first in (True, False):
@@ -390,7 +386,7 @@ class ModelRenderer:
                                 hint="rename or remove one of them",
                             )
                 # every name, `_private` ones too (a module would hide those; dbt_utils calls its own)
-                into.update({k: wrap(v) for k, v in context.vars.items()})
+                into.update(dict(context.vars))
 
     def _load_library_file(self, file: Any) -> None:
         """Compile one file of the library; its macros see the project's names first, as dbt's
@@ -403,8 +399,7 @@ class ModelRenderer:
         context = template.new_context()
         for _chunk in template.root_render_func(context):
             pass
-        wrap = self._wrap_macro or (lambda macro: macro)
-        library.update({name: wrap(context.vars[name]) for name in library.names_in(file) if name in context.vars})
+        library.update({name: context.vars[name] for name in library.names_in(file) if name in context.vars})
 
     def _template(self, name: str, own: MutableMapping[str, Any] | None = None) -> jinja2.Template:
         try:
@@ -421,6 +416,10 @@ class ModelRenderer:
         if simple is not None:
             return self._run(name, ctx, lambda: _render_simple(source, simple, name))
         return self._run(name, ctx, lambda: self._template(name).render())
+
+    def render_text(self, text: str) -> str:
+        """A text with Jinja in it (a dbt test's argument), rendered within the render in progress."""
+        return self.env.from_string(text).render()
 
     def call_macro(self, macro: str, ctx: RenderContext, arguments: Callable[[], dict[str, Any]]) -> str:
         """Call a macro made global (a dbt generic test's `test_<name>`) in the given context,

@@ -120,6 +120,11 @@ class DbtColumnRules:
     float_types: frozenset[str] = frozenset({"real", "float4", "float", "double precision", "float8", "double"})
     numeric_types: frozenset[str] = frozenset({"numeric", "decimal"})
     numeric_with_precision: bool = True
+    # whether the adapter reads a column's size, precision and scale (dbt-postgres does; dbt-duckdb
+    # leaves them null, its types carry them), and keeps `text` and unsized `character varying`
+    # as they are in `data_type` (dbt-postgres's PostgresColumn) rather than `character varying(256)`
+    sizes: bool = False
+    unsized_strings_as_written: bool = False
 
 
 @lru_cache(maxsize=1)

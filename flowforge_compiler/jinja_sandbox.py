@@ -17,7 +17,8 @@ import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from jinja2.runtime import Context
+from jinja2.compiler import CodeGenerator, Frame, MacroRef
+from jinja2.runtime import Context, Macro
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 
@@ -29,6 +30,37 @@ class TemplateNamespace:
 
     def member(self, name: str) -> Any:
         raise NotImplementedError
+
+
+class MacroReturn(Exception):  # noqa: N818 - control flow, as dbt's own
+    """dbt's `return(value)`: ends the macro, which returns `value`."""
+
+    def __init__(self, value: Any):
+        super().__init__("return() outside a macro")
+        self.value = value
+
+
+class _ReturningMacro(Macro):
+    """A macro whose `return(...)` gives its value, however it is called (by a global name, a
+    package's, or another macro of its own file, which Jinja calls directly)."""
+
+    def _invoke(self, arguments: list[Any], autoescape: bool) -> Any:
+        try:
+            return super()._invoke(arguments, autoescape)
+        except MacroReturn as done:
+            return done.value
+
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, making macros of the environment's `macro_class`."""
+
+    def macro_def(self, macro_ref: MacroRef, frame: Frame) -> None:
+        arguments = ", ".join(repr(x.name) for x in macro_ref.node.args) + ("," if len(macro_ref.node.args) == 1 else "")
+        self.write(
+            f"environment.macro_class(environment, macro, {getattr(macro_ref.node, 'name', None)!r}, ({arguments}),"
+            f" {macro_ref.accesses_kwargs!r}, {macro_ref.accesses_varargs!r},"
+            f" {macro_ref.accesses_caller!r}, context.eval_ctx.autoescape)"
+        )
 
 
 class _FallbackContext(Context):
@@ -47,6 +79,8 @@ class ProjectSandbox(SandboxedEnvironment):
     """Jinja's sandbox, refusing modules reached through attributes as well."""
 
     context_class = _FallbackContext
+    code_generator_class = _CodeGenerator
+    macro_class = _ReturningMacro
     fallback: Mapping[str, Any] | None = None
 
     def getattr(self, obj: Any, attribute: str) -> Any:

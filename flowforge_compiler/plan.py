@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -163,6 +163,20 @@ class PlanNode(IRModel):
     def builds_relation(self) -> bool:
         """Whether the node is a relation in the warehouse (an ephemeral one is inlined instead)."""
         return self.materialization.builds_relation
+
+
+def ephemeral_ctes(by_id: Mapping[str, PlanNode], reads: Iterable[str], order: Sequence[str]) -> list[tuple[str, str]]:
+    """The ephemeral models a query reads (`reads`: node ids), directly or through other
+    ephemeral ones, as (relation, SQL) CTEs in build `order`: what a reader of an ephemeral
+    model inlines, as dbt inlines it."""
+    chain: set[str] = set()
+    todo = list(reads)
+    while todo:
+        node = by_id[todo.pop()]
+        if not node.builds_relation and node.id not in chain:
+            chain.add(node.id)
+            todo.extend(node.depends_on)
+    return [(by_id[n].relation, by_id[n].sql or "") for n in order if n in chain]
 
 
 class DbtTemplates(IRModel):

@@ -22,12 +22,12 @@ from typing import Any
 
 from flowforge_compiler.check_types import FailingRows, PlanCheck
 from flowforge_compiler.dbt_jinja import renderer_settings
-from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG, GenericTest
+from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, KEPT_MODEL_CONFIG, GenericTest
 from flowforge_compiler.drafts import NameIndex
 from flowforge_compiler.dsl import ModelRenderer, RenderContext, Warehouse
 from flowforge_compiler.errors import Location, TemplateError
 from flowforge_compiler.paths import project_file
-from flowforge_compiler.plan import Plan, PlanNode
+from flowforge_compiler.plan import Plan, PlanNode, ephemeral_ctes
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.singular_tests import IGNORED_TEST_CONFIG, SingularTestConfig, call_test
 from flowforge_compiler.sources_file import SourceTable
@@ -44,11 +44,11 @@ def render_at_run_time(plan: Plan, node: PlanNode, root: Path, warehouse: Wareho
     """`node` with its SQL rendered now (and its incremental SQL, for an incremental model); a
     template that fails is a TemplateError naming its file and line, which fails this node only."""
     renderer = _renderer(plan, root, profile)
-    ephemeral = _ephemeral_parents(plan, node)
+    ephemeral = ephemeral_ctes(plan.node_map(), node.depends_on, [n.id for n in plan.nodes])
 
     def render(incremental: bool) -> str:
         ctx = _context(
-            plan, node.path, node.relation, warehouse, incremental=incremental, config_ignored=IGNORED_MODEL_CONFIG, config_refused=REFUSED_MODEL_CONFIG
+            plan, node.path, node.relation, warehouse, incremental=incremental, config_ignored=IGNORED_MODEL_CONFIG, config_kept=KEPT_MODEL_CONFIG
         )
         sql = strip_statement(renderer.render(node.path, ctx))
         if is_blank(sql):
@@ -74,7 +74,8 @@ def render_check(plan: Plan, check: PlanCheck, root: Path, warehouse: Warehouse,
     sql = strip_statement(rendered)
     if is_blank(sql):
         raise TemplateError(f"the test {check.id!r} renders to no SQL", location=Location(check.path), hint="a test is one SELECT of the failing rows")
-    return check.model_copy(update={"sql": sql, "render_at_run_time": None})
+    ephemeral = ephemeral_ctes(plan.node_map(), check.nodes, [n.id for n in plan.nodes])
+    return check.model_copy(update={"sql": inject_ctes(sql, ephemeral) if ephemeral else sql, "render_at_run_time": None})
 
 
 def _context(plan: Plan, display: str, relation: str, warehouse: Warehouse, *, incremental: bool = False, **settings: Any) -> RenderContext:
@@ -109,9 +110,8 @@ def _make_renderer(plan: Plan, root: Path, profile: Profile) -> ModelRenderer:
         raise TemplateError("the plan has no dbt templates for a node that renders at run time", hint="compile the project again")
     wanted = {*settings.macros, *(f for files in settings.packages.values() for f in files), *run_time_files(plan)}
     templates = {rel: _read(root, rel) for rel in sorted(wanted)}
-    renderer = ModelRenderer(templates, list(settings.macros), target=profile.target(), **renderer_settings(settings.project, settings.dispatch, settings.packages, profile))
-    renderer.env.globals.update(run_started_at=RUN_STARTED_AT, invocation_id=INVOCATION_ID)  # the run's own, not stand-ins
-    return renderer
+    run = (RUN_STARTED_AT, INVOCATION_ID)  # the run's own
+    return ModelRenderer(templates, list(settings.macros), target=profile.target(), **renderer_settings(settings.project, settings.dispatch, settings.packages, profile, run))
 
 
 def run_time_files(plan: Plan) -> set[str]:
@@ -127,17 +127,3 @@ def _read(root: Path, relative: str) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TemplateError(f"cannot read {relative}, which the model renders with at run time: {exc.strerror}", location=Location(relative)) from exc
-
-
-def _ephemeral_parents(plan: Plan, node: PlanNode) -> list[tuple[str, str]]:
-    """The ephemeral models `node` reads, directly or through other ephemeral ones, as CTEs in
-    the plan's order (their SQL is in the plan, inlined as compiling inlines it into readers)."""
-    by_id = plan.node_map()
-    chain: set[str] = set()
-    todo = list(node.depends_on)
-    while todo:
-        parent = by_id[todo.pop()]
-        if not parent.builds_relation and parent.id not in chain:
-            chain.add(parent.id)
-            todo.extend(parent.depends_on)
-    return [(n.relation, n.sql or "") for n in plan.nodes if n.id in chain]

@@ -27,10 +27,10 @@ from flowforge_compiler.dbt_project import GenericTest
 from flowforge_compiler.drafts import Missing, collect_missing
 from flowforge_compiler.dsl import DSL_FUNCTIONS, ModelRenderer, RenderContext, simple_calls
 from flowforge_compiler.errors import DependencyNotFoundError, Location, ProjectFileError, TemplateError
-from flowforge_compiler.plan import PlanNode, Relation
+from flowforge_compiler.plan import PlanNode, Relation, ephemeral_ctes
 from flowforge_compiler.project import SqlModelFile
 from flowforge_compiler.sql_models import SqlCompile, analysed
-from flowforge_compiler.sql_statements import boolean_filter, is_blank, one_expression, strip_statement
+from flowforge_compiler.sql_statements import boolean_filter, inject_ctes, is_blank, one_expression, strip_statement
 from flowforge_compiler.yaml_files import Strict, describe_validation_error
 
 log = logging.getLogger("flowforge")
@@ -91,7 +91,7 @@ def generic_checks(uses: Sequence[GenericTest], run: SqlCompile, nodes: Sequence
         except ValidationError as exc:
             raise ProjectFileError(f"the test {use.test!r} on {use.table}: {describe_validation_error(exc, SingularTestConfig)}", location=Location(use.path)) from exc
         name = use.name or "_".join(p for p in (use.test, "source" if use.source else use.table, use.column) if p)
-        call = TestCall(test=use.test, table=use.table, column=use.column, args=use.args, where=use.where) if why else None
+        call = TestCall(test=use.test, table=use.table, column=use.column, args=use.args, where=use.where)
         query.add(_plain(name), use.test, sql, ctx, settings, use.path, why, call)
     return query.done()
 
@@ -100,19 +100,20 @@ def call_test(renderer: ModelRenderer, use: GenericTest, dialect: str, ctx: Rend
     """A generic test's SQL: its macro (`test_<name>`, or `package.test_<name>` for a package's)
     called with the use's arguments, as dbt calls it."""
     package, _, name = use.test.rpartition(".")  # a package's test: dbt_utils.expression_is_true
-    return renderer.call_macro(f"{package}.test_{name}" if package else f"test_{name}", ctx, partial(arguments, use, dialect))
+    return renderer.call_macro(f"{package}.test_{name}" if package else f"test_{name}", ctx, partial(arguments, use, dialect, renderer))
 
 
-def arguments(use: GenericTest, dialect: str) -> dict[str, object]:
+def arguments(use: GenericTest, dialect: str, renderer: ModelRenderer) -> dict[str, object]:
     """What dbt passes a generic test: `model` (the relation, or its rows under `where:`, as
     a subquery built with sqlglot around the one expression the filter must be),
-    `column_name` when the use has a column, and the use's own arguments."""
+    `column_name` when the use has a column, and the use's own arguments, a text with Jinja in
+    it rendered first, as dbt renders a test's arguments."""
     model = DSL_FUNCTIONS["source"](*use.source) if use.source else DSL_FUNCTIONS["ref"](use.table)
     if use.where:
         condition = boolean_filter(use.where, Location(use.path), what=f"the where: of the test {use.test!r}", dialect=dialect)
         rows = exp.select("*").from_(exp.maybe_parse(model, into=exp.Table, dialect=dialect)).where(exp.maybe_parse(condition, dialect=dialect))
         model = rows.subquery("dbt_subquery").sql(dialect)
-    args = {key: _relation_argument(value) for key, value in use.args.items()}
+    args = {key: _relation_argument(renderer.render_text(value) if isinstance(value, str) and ("{{" in value or "{%" in value) else value) for key, value in use.args.items()}
     return {"model": model, **({"column_name": use.column} if use.column else {}), **args}
 
 
@@ -182,6 +183,9 @@ class _Queries:
         collect_missing(name, ctx.missing, run.index, self.missing)
         if self.missing:
             return
+        if any(ref not in self.by_id for ref in ctx.refs):  # it reads a model its own config() disables: left out, as dbt leaves it
+            log.info("%s: left out: it reads a disabled model", path)
+            return
         where = Location(path)
         engine_sql = ""
         if at_run_time is None:
@@ -190,6 +194,9 @@ class _Queries:
                 raise TemplateError(f"the test {name!r} renders to no SQL", location=where, hint="a test is one SELECT of the failing rows")
             declared = {*((relation_for(r),) for r in ctx.refs), *(t.parts for t in ctx.source_tables)}
             engine_sql = analysed(sql, run.project.config.dialect, run, where, declared, what=f"the test {name!r}")
+            ephemeral = ephemeral_ctes(self.by_id, ctx.refs, list(self.position))
+            if ephemeral:  # as dbt tests an ephemeral model: its SQL inlined as a CTE
+                engine_sql = inject_ctes(engine_sql, ephemeral)
         seeded = {run.index.resolve(t.identifier) for t in ctx.source_tables}
         read = sorted({*ctx.refs, *(s for s in seeded if s)}, key=lambda n: self.position[n])
         guarded = self.by_id[read[-1]] if read else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, REFUSED_MODEL_CONFIG
+from flowforge_compiler.dbt_project import IGNORED_MODEL_CONFIG, KEPT_MODEL_CONFIG
 from flowforge_compiler.drafts import (
     DBT_DEFAULT_MATERIALIZATION,
     DEFAULT_MATERIALIZATION,
@@ -30,6 +30,7 @@ from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
 from flowforge_compiler.fingerprints import file_digest
 from flowforge_compiler.plan import NodeConfig
 from flowforge_compiler.project import Project, SqlModelFile
+from flowforge_compiler.project_file import ModelConfig
 from flowforge_compiler.rewrites import Rewrite
 from flowforge_compiler.sql_cache import SqlCache
 from flowforge_compiler.sql_statements import (
@@ -82,7 +83,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             incremental=incremental,
             package=run.project.config.name,
             config_ignored=IGNORED_MODEL_CONFIG if run.project.dbt else frozenset(),
-            config_refused=REFUSED_MODEL_CONFIG if run.project.dbt else {},
+            config_kept=KEPT_MODEL_CONFIG if run.project.dbt else frozenset(),
             columns_of=run.columns.of if run.columns else None,
             execute=execute,
         )
@@ -94,6 +95,8 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         if not run.project.dbt:
             raise
         return _run_time_draft(sql_model, run, missing, needs_run_time, lambda incremental: render(incremental, execute=False)[1])
+    if disabled_in_file(full):
+        return _disabled(sql_model)
     settings = merged_config(model_config(run.project, sql_model.name), full.config)
     written_as = settings.materialized
     ddl = parse_spec_era_ddl(sql)
@@ -178,6 +181,8 @@ def _run_time_draft(
         full = parse(False)
     except TemplateError:
         raise why from None
+    if disabled_in_file(full):
+        return _disabled(sql_model)
     settings = merged_config(model_config(run.project, sql_model.name), full.config)
     materialization = node_materialization(settings, sql_model.path, settings.materialized, default=DBT_DEFAULT_MATERIALIZATION)
     if not materialization.builds_relation:
@@ -212,6 +217,17 @@ def _run_time_draft(
         payload={"templates": _templates_digest(sql_model, run.project)},
         render_at_run_time=why.render(),
     )
+
+
+def _disabled(sql_model: SqlModelFile) -> NodeDraft:
+    materialization = node_materialization(ModelConfig(), sql_model.path, default=DBT_DEFAULT_MATERIALIZATION)
+    return NodeDraft(id=sql_model.name, kind="sql", path=sql_model.path, materialization=materialization, depends_on=[], tags=[], disabled=True)
+
+
+def disabled_in_file(ctx: RenderContext) -> bool:
+    """A dbt model whose own `config(enabled=...)` is false (or the text `false`), as dbt reads it."""
+    enabled = ctx.kept.get("enabled", True)
+    return enabled is False or (isinstance(enabled, str) and enabled.strip().lower() == "false")
 
 
 def _templates_digest(sql_model: SqlModelFile, project: Project) -> str:

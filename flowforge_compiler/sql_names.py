@@ -14,6 +14,7 @@ from sqlglot import exp
 from flowforge_compiler.relation import Relation
 
 Name = str | Relation  # one name, or (catalog, schema, name)
+QUERY_PLACEHOLDER = "ff_model_query"  # where a statement takes a query written elsewhere (a model's, a dbt test's), as its text
 
 
 def relation(name: Name) -> exp.Table:

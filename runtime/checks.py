@@ -51,7 +51,7 @@ def build_query(check: PlanCheck, ex: Executor) -> CheckQuery:
         dialect = ex.profile.dialect
         where = boolean_filter(check.where, Location("plan.json"), what=f"the where: of check {check.id!r}", dialect=dialect)
         source = exp.select("*").from_(source).where(exp.maybe_parse(where, dialect=dialect)).subquery("checked")
-    return check.query(CheckedRows(source, ex.statements.sql, ex.profile.dialect))
+    return check.query(CheckedRows(source, ex.statements.sql, ex.profile.dialect, ex.statements.with_query))
 
 
 def run_check(check: PlanCheck, executor: Executor, *, plan: Plan | None = None, root: Path | None = None) -> CheckResult:

@@ -20,9 +20,9 @@ from sqlglot.dialects.dialect import Dialect
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT
 from flowforge_compiler.rewrites import Rewrite, rewrite
-from flowforge_compiler.sql_names import Name, column, count_star, literal, relation
+from flowforge_compiler.sql_names import QUERY_PLACEHOLDER, Name, column, count_star, literal, relation
 
-_QUERY = "ff_model_query"  # the placeholder a model's own SQL replaces
+_QUERY = QUERY_PLACEHOLDER  # the placeholder a model's own SQL replaces
 
 
 def _key_comes_again(source: Name, keys: Sequence[str]) -> exp.Exists:
@@ -125,12 +125,12 @@ class Statements:
         return self.sql(self.select_all(name, limit=0))
 
     def column_types(self, name: Name) -> str:
-        """Each column of `name` and its type, from information_schema, in column order (a name
-        without a schema is looked up in the current one)."""
+        """Each column of `name`, its type and the type's size, precision and scale, from
+        information_schema, in column order (a name without a schema is looked up in the current one)."""
         table, schema = (name, None) if isinstance(name, str) else (name.name, name.schema_)
         within = exp.Literal.string(schema) if schema else exp.func("current_schema")
         query = (
-            exp.select("column_name", "data_type")
+            exp.select("column_name", "data_type", "character_maximum_length", "numeric_precision", "numeric_scale")
             .from_(exp.table_("columns", db="information_schema"))
             .where(exp.and_(exp.column("table_schema").eq(within), exp.column("table_name").eq(exp.Literal.string(table))))
             .order_by("ordinal_position")

@@ -20,5 +20,5 @@ class ExecutorWarehouse:
     def relation_exists(self, schema: str | None, identifier: str) -> bool:
         return self._executor.relation_kind(Relation(name=identifier, schema_=schema)) is not None
 
-    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str]]:
+    def column_types(self, schema: str | None, identifier: str) -> list[tuple[str, str, int | None, int | None, int | None]]:
         return self._executor.column_types(Relation(name=identifier, schema_=schema))

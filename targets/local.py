@@ -134,7 +134,7 @@ class LevelScheduler:
         # so a pool per level would open `jobs` more connections on every level.
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="ff") as pool:  # no thread before a submit
             self._run_levels(levels, summary, pool)
-        if self.unattached_checks and not summary.errors:
+        if self.unattached_checks and (self.descendants_only or not summary.errors):  # dbt runs them whatever failed
             self._run_unattached_checks(summary)
         summary.seconds = time.perf_counter() - started
         if self.cache is not None:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sqlglot import exp
 
 from flowforge_compiler.dsn import dsn_from_parts, parse_dsn
-from flowforge_compiler.engine_sdk import Capabilities, EngineSpec
+from flowforge_compiler.engine_sdk import Capabilities, DbtColumnRules, EngineSpec
 from flowforge_compiler.errors import ProfileError
 from flowforge_compiler.rewrites import NotPortable, Rewrite
 from flowforge_compiler.yaml_files import Strict
@@ -492,5 +492,6 @@ ENGINE = EngineSpec[PostgresSettings](
     transient=_transient,
     asset_namespace=_asset_namespace,
     dbt_types=("postgres",),
+    dbt_column=DbtColumnRules(sizes=True, unsized_strings_as_written=True),  # dbt-postgres's PostgresColumn
     from_dbt=_from_dbt,
 )

@@ -466,10 +466,11 @@ class Executor(ABC):
     def columns(self, name: Name) -> list[str]:
         return list(self.read_arrow(self.statements.no_rows(name)).column_names)
 
-    def column_types(self, name: Name) -> list[tuple[str, str]]:
+    def column_types(self, name: Name) -> list[tuple[str, str, int | None, int | None, int | None]]:
         """Each column of `name` with the type the catalog names (information_schema's
-        `data_type`), as dbt's adapters read them for get_columns_in_relation."""
-        return [(str(column), str(kind)) for column, kind in self.fetch_rows(self.statements.column_types(name))]
+        `data_type`) and its character size, numeric precision and scale, as dbt's adapters read
+        them for get_columns_in_relation."""
+        return [(str(c), str(t), size, precision, scale) for c, t, size, precision, scale in self.fetch_rows(self.statements.column_types(name))]
 
     def create_if_missing(self, sql: str, exists: Callable[[], bool]) -> None:
         """Run an `if not exists` statement, safe when parallel tasks race to it: on some engines

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowforge_compiler.compile import compile_project
-from flowforge_compiler.errors import DependencyNotFoundError, FlowForgeError, TemplateError
+from flowforge_compiler.errors import DependencyNotFoundError, FlowForgeError, ProjectFileError, TemplateError
 from flowforge_compiler.profiles import resolve_profile
 from flowforge_compiler.project import load_project
 from tests.compiler.helpers import compile_dir
@@ -142,13 +142,42 @@ def test_dbt_macros_dispatch_to_the_bigquery_adapters_own(make_project) -> None:
     assert "cast(1 as INT64) as i" in sql
 
 
-def test_a_model_disabling_itself_in_its_own_file_is_told_where_to_say_it(make_project) -> None:
-    root = dbt_project(make_project, {"models/b.sql": "{{ config(enabled=false) }}select 1 as id"})
-    with pytest.raises(TemplateError, match=r"config\(enabled=\.\.\.\) inside the file") as error:
+def test_a_model_disabling_itself_in_its_own_file_is_left_out_with_its_tests(make_project) -> None:
+    """As dbt decides `enabled` while parsing: the model, and the tests on it, are left out."""
+    root = dbt_project(make_project, {
+        "models/b.sql": "{{ config(enabled=(1 > 2)) }}select 1 as id",
+        "models/c.sql": "{{ config(enabled='false') }}select 1 as id",
+        "models/schema.yml": "version: 2\nmodels:\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+        "tests/reads_c.sql": "select * from {{ ref('c') }} where id < 0",
+    })  # fmt: skip
+    plan = compile_dir(root)
+    assert [n.id for n in plan.nodes] == ["orders"] and plan.checks == []
+
+
+def test_a_model_reading_one_its_own_config_disables_is_an_error_naming_both(make_project) -> None:
+    root = dbt_project(make_project, {"models/b.sql": "{{ config(enabled=false) }}select 1 as id", "models/d.sql": "select * from {{ ref('b') }}"})
+    with pytest.raises(ProjectFileError, match="'d' reads 'b', which its own config\\(enabled=...\\) disables") as error:
         compile_dir(root)
-    assert "+enabled: false" in (error.value.hint or "")
+    assert str(error.value.location) == "models/d.sql"
 
 
+def test_a_macro_returns_its_value_however_it_is_called(make_project) -> None:
+    """dbt's return(): through a global name, and from another macro of the same file, which
+    Jinja calls without going through the globals."""
+    macros = (
+        "{% macro dates() %}{{ return(['2020-01-01', '2020-01-02']) }}{% endmacro %}\n"
+        "{% macro first_date() %}'{{ dates()[0] }}'{% endmacro %}\n"
+    )
+    root = dbt_project(make_project, {"macros/m.sql": macros, "models/b.sql": "select {{ first_date() }} as d, {{ shop.dates() | length }} as n"})
+    assert "select '2020-01-01' as d, 2 as n" in sql_of(compile_dir(root), "b")
+
+
+def test_a_generic_tests_arguments_are_rendered_as_dbt_renders_them(make_project) -> None:
+    generic = "{% test is_true(model, expression) %}select * from {{ model }} where not ({{ expression }}){% endtest %}"
+    schema = "version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - is_true:\n          arguments:\n            expression: \"amount = {{ 2 + 3 }}\"\n"
+    root = dbt_project(make_project, {"tests/generic/is_true.sql": generic, "models/schema.yml": schema})
+    (check,) = compile_dir(root).checks
+    assert "NOT (amount = 5)" in check.sql.upper() or "not (amount = 5)" in check.sql
 GENERIC = """
 {% test is_positive(model, column_name) %}
 select * from {{ model }} where {{ column_name }} <= 0

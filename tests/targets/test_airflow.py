@@ -692,3 +692,42 @@ def test_a_dbt_model_rendered_at_run_time_and_a_failing_one_run_as_dbt_runs_them
     assert {states[t] for t in ("kinds_pivot", "numeric_columns", "found_relations", "pivot_child", "independent")} == {"success"}, states
     assert states["test_kinds_pivot"] == "success", states  # its tests, two of them rendered in the task with the warehouse
     assert relations(project / "edge.duckdb") == dbt_did("run_time_rendering")["relations"]
+
+
+@pytest.mark.slow
+def test_the_dbt_date_package_suite_runs_as_a_dag_as_dbt_built_it(dags_folder: Path, tmp_path: Path) -> None:
+    """godatadriven/dbt-date's own integration tests (tests/fixtures/dbt/suites) as a generated
+    DAG run with dag.test(): every task succeeds and every table equals what dbt-core built."""
+    from tests.fixtures.dbt.suites.record_suites import duckdb_relations, installed, suite_profiles
+    from tests.fixtures.dbt.suites.run_suites import compare_table, expected
+
+    project = installed("dbt_date", tmp_path)
+    profiles = suite_profiles(tmp_path / "profiles", tmp_path / "suite.duckdb", "unused")
+    compile_airflow(project, dags_folder, "--dag-id", "ff_dbt_date", "--profiles-dir", str(profiles))
+    run = load_dag(dags_folder, "ff_dbt_date").test()
+    assert str(run.state) == "success", task_states(run)
+    recorded = expected("dbt_date", "duckdb")["relations"]
+    built = duckdb_relations(tmp_path / "suite.duckdb")
+    assert {name: compare_table(recorded[name], built[name]) for name in recorded} == dict.fromkeys(recorded, "equal")
+
+
+@pytest.mark.slow
+def test_the_dbt_utils_package_suite_runs_as_a_dag_as_dbt_built_it(dags_folder: Path, tmp_path: Path) -> None:
+    """dbt-labs/dbt-utils' own integration tests as a generated DAG run with dag.test(): the
+    three models dbt-duckdb fails on fail their tasks, every other model task succeeds, and the
+    tables are dbt's but for the differences tests/e2e/test_dbt_suites.py lists."""
+    from tests.e2e.test_dbt_suites import KNOWN
+    from tests.fixtures.dbt.suites.record_suites import duckdb_relations, installed, suite_profiles
+    from tests.fixtures.dbt.suites.run_suites import compare_table, expected
+
+    project = installed("dbt_utils", tmp_path)
+    profiles = suite_profiles(tmp_path / "profiles", tmp_path / "suite.duckdb", "unused")
+    compile_airflow(project, dags_folder, "--dag-id", "ff_dbt_utils", "--profiles-dir", str(profiles))
+    dag = load_dag(dags_folder, "ff_dbt_utils")
+    states = {task.rsplit(".", 1)[-1]: state for task, state in task_states(dag.test()).items()}  # a task id is its folder, then the node
+    dbt = expected("dbt_utils", "duckdb")
+    assert {name for name, status in dbt["nodes"].items() if status == "error"} == {t for t, state in states.items() if state == "failed" and t in dbt["nodes"]}
+    assert {states[name] for name, status in dbt["nodes"].items() if status == "success"} == {"success"}
+    built = duckdb_relations(tmp_path / "suite.duckdb")
+    differing = {name for name in dbt["relations"] if name not in built or compare_table(dbt["relations"][name], built[name]) != "equal"}
+    assert differing == set(KNOWN[("dbt_utils", "duckdb")])
