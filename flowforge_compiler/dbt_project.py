@@ -274,7 +274,7 @@ def folder_config(
 _REQUIRED = object()
 
 
-def _rendered(value: Any, vars: dict[str, Any], target: object | None = None) -> Any:
+def _rendered(value: Any, vars: dict[str, Any], target: object | None = None, where: str = DBT_PROJECT) -> Any:
     """A dbt_project.yml value; text with `{{` is a template of var(), env_var() and `target`
     (when the profile is known), and a rendered `true`/`false` is the flag (as dbt reads
     `+enabled: "{{ var('x', false) }}"`)."""
@@ -285,7 +285,7 @@ def _rendered(value: Any, vars: dict[str, Any], target: object | None = None) ->
             if name in found:
                 return found[name]
             if default is _REQUIRED:  # as dbt: an unset var or env_var without a default is an error
-                raise ProjectFileError(f"{value!r}: {kind}({name!r}) is not set and has no default", location=Location(DBT_PROJECT), hint=hint)
+                raise ProjectFileError(f"{value!r}: {kind}({name!r}) is not set and has no default", location=Location(where), hint=hint)
             return default
 
         return read
@@ -299,7 +299,7 @@ def _rendered(value: Any, vars: dict[str, Any], target: object | None = None) ->
     try:
         text = env.from_string(value).render().strip()
     except jinja2.TemplateError as exc:
-        raise ProjectFileError(f"{value!r}: {exc}", location=Location(DBT_PROJECT)) from exc
+        raise ProjectFileError(f"{value!r}: {exc}", location=Location(where)) from exc
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
@@ -474,15 +474,11 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
             hint=f"FlowForge runs {', '.join(sorted(_TESTS))}, the generic tests the project defines ({{% test %}}) and those of "
             "the packages installed in dbt_packages/ (`dbt deps` installs them; name them package.test); write others as a singular test",
         )
-    for key in ("enabled", "severity"):
-        if isinstance(config.get(key), str) and "{{" in config[key]:
-            raise ProjectFileError(
-                f"the test {name!r} on {where_shown}: {key}: {config[key]!r} is a template, which FlowForge does not render in "
-                "schema files yet (dbt renders it with `target` and `var()`)",
-                location=Location(rel),
-                hint=f"write the {key} as a plain value for now",
-            )
+    # a templated enabled/severity is rendered with the project's vars and target (dbt_config)
+    templated = {key: config.pop(key) for key in ("enabled", "severity") if isinstance(config.get(key), str) and "{{" in config[key]}
     check: dict[str, Any] = {"type": name, "table": model, "column": column, **({"name": str(own_name)} if own_name else {})}
+    if templated:
+        check["templated"] = (templated, rel)
     if name in generic and name not in _TESTS:
         check.update(type="generic", test=name, path=rel)
     if str(config.pop("enabled", True)).lower() == "false":
@@ -547,6 +543,14 @@ def dbt_config(
     blocks = docs_blocks(files)
     seed_properties, csv_files = _seed_paths(root, seed_folders)
     described, checks, sources = schema_files([*files, *seed_properties], blocks, generic)
+    for check in checks:  # a test's templated enabled/severity, rendered as dbt renders schema files
+        templated, where = check.pop("templated", ({}, ""))
+        for key, value in templated.items():
+            rendered = _rendered(value, data.get("vars") or {}, target, where)
+            if key == "enabled":
+                check["disabled"] = check.get("disabled", False) or str(rendered).strip().lower() == "false"
+            else:
+                check["severity"] = str(rendered).strip().lower()
     seeds = dbt_seeds(data, csv_files, described, target)
     per_model: dict[str, dict[str, Any]] = {}
     disabled: set[str] = set()

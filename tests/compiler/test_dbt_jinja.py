@@ -353,3 +353,13 @@ def test_an_ephemeral_dbt_model_cannot_wait_for_run_time(make_project) -> None:
     root = dbt_project(make_project, {"models/b.sql": template})
     with pytest.raises(TemplateError, match="an ephemeral model is inlined while compiling"):
         compile_dir(root)
+
+
+def test_a_tests_templated_setting_is_rendered_and_a_failing_one_names_its_schema_file(make_project) -> None:
+    schema = "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        data_tests:\n          - not_null:\n              config:\n                severity: \"{{ var('level', 'WARN') }}\"\n"
+    (check,) = compile_dir(dbt_project(make_project, {"models/schema.yml": schema})).checks
+    assert check.severity == "warn"
+    root = dbt_project(make_project, {"models/schema.yml": schema.replace("var('level', 'WARN')", "var('nope')")})
+    with pytest.raises(ProjectFileError, match=r"var\('nope'\) is not set") as error:
+        compile_dir(root)
+    assert str(error.value.location) == "models/schema.yml"

@@ -70,10 +70,7 @@ def relations(db: Path) -> dict[str, dict]:
 
 
 # What ffc cannot do yet: the case fails until it does (strict), and then this entry goes.
-NOT_YET = {
-    "templated_test_config": "a test's templated severity/enabled needs dbt's `target` when schema files are read "
-    "(issue 29, dbt's project context); today it is refused with exit 1 naming the file",
-}
+NOT_YET: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
@@ -109,13 +106,6 @@ def test_ffc_does_what_dbt_did(case: str, tmp_path: Path, ffc) -> None:
         assert re.search(rf"{TEST_OUTPUT[status]}\s+check {re.escape(CHECK_IDS.get(test, test))}\b", output), (test, status, output)
     for test in DISABLED.get(case, ()):
         assert test not in output, output
-
-
-def test_a_templated_test_setting_is_refused_naming_the_file_until_it_is_rendered(tmp_path: Path, ffc) -> None:
-    project = tmp_path / "templated"
-    shutil.copytree(FIXTURES / "edge_cases" / "templated_test_config", project)
-    result = ffc("build", project, cwd=project)
-    assert result.exit_code == 1 and "models/schema.yml" in result.stderr and "severity" in result.stderr, result.output
 
 
 def test_a_test_reading_no_model_runs_in_a_whole_build_not_in_a_selection(tmp_path: Path, ffc) -> None:
