@@ -172,7 +172,7 @@ def compile_project(
         nodes=nodes,
         levels=levels(deps),
         checks=checks,
-        dbt=_dbt_templates(project) if any(n.render_at_run_time for n in nodes) or any(c.render_at_run_time for c in checks) else None,
+        dbt=_dbt_templates(project) if project.dbt else None,
         support_sql=sorted(run.support),
         sources=[
             PlanSource(

@@ -217,7 +217,7 @@ class Plan(IRModel):
     # Statements the runtime runs (idempotently) before building: helper functions that the
     # portable SQL of this plan calls on its engine (e.g. PostgreSQL's ff_round_v1).
     support_sql: list[str] = Field(default_factory=list)
-    dbt: DbtTemplates | None = None  # when a node renders at run time
+    dbt: DbtTemplates | None = None  # a dbt project's: what a node rendered at run time (or run-operation) renders with
 
     def node(self, node_id: str) -> PlanNode:
         """The node with this id; KeyError names the known ids when it is absent."""

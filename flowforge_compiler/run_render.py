@@ -17,6 +17,7 @@ import datetime
 import os
 import threading
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,15 @@ def render_check(plan: Plan, check: PlanCheck, root: Path, warehouse: Warehouse,
         raise TemplateError(f"the test {check.id!r} renders to no SQL", location=Location(check.path), hint="a test is one SELECT of the failing rows")
     ephemeral = ephemeral_ctes(plan.node_map(), check.nodes, [n.id for n in plan.nodes])
     return check.model_copy(update={"sql": inject_ctes(sql, ephemeral) if ephemeral else sql, "render_at_run_time": None})
+
+
+def run_operation(plan: Plan, root: Path, warehouse: Warehouse, profile: Profile, macro: str, arguments: Mapping[str, Any]) -> str:
+    """dbt's `run-operation`: call one of the project's macros (or a package's, `package.macro`)
+    with `arguments`, as at run time: its `run_query` and `statement` blocks run on the warehouse.
+    What it renders is returned (dbt logs only what the macro logs)."""
+    renderer = _renderer(plan, root, profile)
+    ctx = _context(plan, f"run-operation {macro}", macro, warehouse)
+    return renderer.call_macro(macro, ctx, lambda: dict(arguments))
 
 
 def _context(plan: Plan, display: str, relation: str, warehouse: Warehouse, *, incremental: bool = False, **settings: Any) -> RenderContext:

@@ -231,3 +231,36 @@ def execute(
         code = EXIT_TEST_FAILURE
     if code:
         raise typer.Exit(code)
+
+
+@app.command("run-operation")
+def run_operation(
+    macro: Annotated[str, typer.Argument(help="The macro to call: a name, or package.name.")],
+    project: ProjectArg = Path("."),
+    args: Annotated[str | None, typer.Option("--args", help="The macro's arguments as YAML, e.g. '{days: 7}'.")] = None,
+    env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
+    engine: EngineOpt = None,
+    vars: VarsOpt = None,
+    lock_timeout: LockTimeoutOpt = 60.0,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Call a dbt project's macro on the warehouse, as `dbt run-operation` does (in one transaction)."""
+    from flowforge_compiler.errors import ProjectFileError
+    from flowforge_compiler.run_render import run_operation as call
+    from runtime import open_executor
+    from flowforge_compiler.yaml_files import parse_yaml
+    from runtime.warehouse import ExecutorWarehouse
+
+    console = session(quiet, max(verbose, 1))  # the macro's log(..., info=True) lines show, as dbt prints them
+    compiled = compile_at(project, env, engine, vars, profiles_dir=profiles_dir)
+    if compiled.plan.dbt is None:
+        raise ProjectFileError("run-operation calls a dbt project's macros; this project has no dbt_project.yml", hint="write the SQL as a model")
+    arguments = parse_yaml(args, "--args")[0] if args else {}
+    if not isinstance(arguments, dict):
+        raise ProjectFileError("--args must be a mapping of the macro's arguments, e.g. '{days: 7}'")
+    with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor, executor.transaction():
+        rendered = call(compiled.plan, compiled.root, ExecutorWarehouse(executor), compiled.profile, macro, arguments)
+    if rendered.strip():
+        console.print(rendered.strip())
