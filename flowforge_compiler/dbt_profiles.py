@@ -25,6 +25,9 @@ log = logging.getLogger("flowforge")
 PROFILES_DIR_VARIABLE = "DBT_PROFILES_DIR"
 
 
+THREADS = "threads"  # a profile's own key, beside `engine`: how many nodes build at once (--jobs)
+
+
 @dataclass(frozen=True)
 class DbtOutput:
     """One output of a dbt profile, in FlowForge's shape: `{engine: name, name: settings}`."""
@@ -87,8 +90,9 @@ def _engine_settings(output: dict[str, Any], name: str, where: Location) -> dict
             location=where,
             hint=f"FlowForge reads dbt outputs of type {', '.join(sorted(by_type))}; for others write a FlowForge profiles.yml",
         )
+    threads = output.get("threads")  # dbt's: how many models build at once (the profile's, as --jobs)
     settings, unread = spec.from_dbt(output)
     if unread:
         log.warning("%s: output %r: %s not read by FlowForge's %s engine", where, name, ", ".join(unread), spec.name)
-    return {"engine": spec.name, spec.name: settings}
+    return {"engine": spec.name, spec.name: settings, **({THREADS: threads} if threads is not None else {})}
 

@@ -125,6 +125,11 @@ def read_dbt_project(root: Path, *, warn: bool = True) -> tuple[dict[str, Any], 
     return data, folders[0], folders[1], folders[2], folders[3]
 
 
+def clean_targets(data: dict[str, Any]) -> list[str]:
+    """What `dbt clean` deletes: dbt_project.yml's `clean-targets`, else its `target-path`."""
+    return folder_list(data, "clean-targets", str(data.get("target-path", "target")), DBT_PROJECT)
+
+
 def folder_list(data: dict[str, Any], key: str, default: str, display: str, node: Any = None) -> list[str]:
     """A `*-paths` key: a list of folders, as dbt requires (a single string would build nothing
     and exit 0, so it is an error naming the line)."""

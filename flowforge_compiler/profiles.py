@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Field
 
-from flowforge_compiler.dbt_profiles import PROFILES_DIR_VARIABLE, DbtOutput, profiles_file, read_dbt_output
+from flowforge_compiler.dbt_profiles import PROFILES_DIR_VARIABLE, THREADS, DbtOutput, profiles_file, read_dbt_output
 from flowforge_compiler.dsn import url_part
 from flowforge_compiler.engine_sdk import DEFAULT_ENGINE, EngineSpec, engines
 from flowforge_compiler.engine_sdk import engine as engine_spec
@@ -46,6 +46,7 @@ class Profile:
     # Folders outside the project that streams may read: `allow_outside:` in profiles.yml (relative
     # to the project) and `--allow-outside` (relative to the working folder), as written.
     allow_outside: tuple[str, ...] = ()
+    threads: int | None = None  # how many nodes build at once when --jobs (--threads) is not given
 
     @property
     def engine(self) -> str:
@@ -157,6 +158,7 @@ def resolve_profile(
         prefix, display = ((name,) if root_node else ()), "profiles.yml"
     raw = _render(written, environ, name, "", unresolved)
     allow_outside = _allowed_folders(raw.pop(ALLOW_OUTSIDE, None), root_node, prefix, display)
+    threads = _threads(raw.pop(THREADS, None), root_node, prefix, display)
     relative: set[str] = set()
     raw = _apply_overrides(
         _relative_paths(raw, project_dir, unresolved, relative), environ if overrides else {}, engine, unresolved, overridden, relative
@@ -179,10 +181,26 @@ def resolve_profile(
         written=dict(block) if isinstance(block, dict) else {},
         relative_paths=frozenset(k.split(".", 1)[1] for k in relative if k.startswith(mine)),
         allow_outside=allow_outside,
+        threads=threads,
     )
 
 
 ALLOW_OUTSIDE = "allow_outside"  # a profile's own key, beside `engine` and the engine's block
+
+
+def _threads(value: Any, root_node: Any, prefix: tuple[str, ...], display: str) -> int | None:
+    """`threads:` (a dbt output's too): how many nodes a run builds at once when --jobs is not given."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ProfileError(
+            f"{THREADS} must be a whole number of 1 or more, not {value!r}",
+            location=Location(display, line_of(root_node, (*prefix, THREADS))),
+            hint="how many nodes build at once, as --jobs",
+        )
+    return value
 
 
 def _allowed_folders(value: Any, root_node: Any, prefix: tuple[str, ...], display: str) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ VarsOpt = Annotated[str | None, typer.Option("--vars", help="Project vars as YAM
 SelectOpt = Annotated[
     list[str] | None, typer.Option("--select", "-s", help="Node names, +name, name+, tag:x (repeatable).")
 ]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="How many to run at once.")]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", "--threads", min=1, help="How many to run at once (default: the profile's threads, else 1).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")]
 VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="-v progress details, -vv debug + SQL.")]
 StrictOpt = Annotated[

@@ -163,3 +163,81 @@ def plan_schema() -> None:
     from flowforge_compiler.plan import plan_json_schema
 
     sys.stdout.write(plan_json_schema())
+
+
+@app.command()
+def clean(
+    project: ProjectArg = Path("."),
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Delete what runs leave in the project: .flowforge/ (caches) and a dbt project's clean-targets, as dbt clean does."""
+    import shutil
+
+    from flowforge_compiler.dbt_project import clean_targets, read_dbt_project
+    from flowforge_compiler.errors import ProjectFileError
+    from flowforge_compiler.paths import is_dbt_project, project_root
+
+    console = session(quiet, verbose)
+    root = project_root(project)
+    targets = [".flowforge", *(clean_targets(read_dbt_project(root, warn=False)[0]) if is_dbt_project(root) else [])]
+    for target in targets:  # all checked before anything is removed
+        path = (root / target).resolve()
+        if path == root or not path.is_relative_to(root):  # as dbt: only what lies inside the project
+            raise ProjectFileError(f"clean-targets names {target!r}, which is not inside the project", hint="name folders inside the project")
+    for target in dict.fromkeys(targets):
+        path = (root / target).resolve()
+        if path.is_dir() and not (root / target).is_symlink():
+            shutil.rmtree(path)
+            console.print(f"removed {target}/")
+        elif path.exists() or (root / target).is_symlink():
+            (root / target).unlink()
+            console.print(f"removed {target}")
+
+
+@app.command()
+def debug(
+    project: ProjectArg = Path("."),
+    env: EnvOpt = None,
+    profiles_dir: ProfilesDirOpt = None,
+    engine: EngineOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Check the setup, as dbt debug does: the project, the profile and its engine, dbt's macro
+    library (a dbt project), and a query on the warehouse; exit 1 when one of them fails."""
+    from flowforge_compiler import __version__
+    from flowforge_compiler.dbt_library import INSTALL_HINT, macro_library
+    from flowforge_compiler.errors import FlowForgeError
+    from flowforge_compiler.paths import is_dbt_project, project_root
+    from flowforge_compiler.profiles import resolve_profile
+    from runtime import open_executor
+
+    console = session(quiet, verbose)
+    rows: list[tuple[str, str, str]] = [("CHECK", "RESULT", "DETAIL"), ("flowforge", "ok", __version__)]
+    failed = False
+    root = project_root(project)
+    dbt = is_dbt_project(root)
+    rows.append(("project", "ok", f"{root.name}/ ({'dbt_project.yml' if dbt else 'project.yml'})"))
+    try:
+        profile = resolve_profile(root, env, engine=engine, profiles_dir=profiles_dir)
+        where = ", ".join(f"{k}={v}" for k, v in sorted(profile.location(root).items()))
+        rows.append(("profile", "ok", f"{profile.name}: {profile.engine}" + (f" ({where})" if where else "")))
+    except FlowForgeError as exc:
+        rows.append(("profile", "FAILED", exc.render()))
+        console.result(aligned(rows))
+        raise typer.Exit(1) from None
+    if dbt:
+        library = macro_library(profile.spec.dbt_types or (profile.engine,))
+        rows.append(("dbt macros", "ok", ", ".join(library.packages)) if library else ("dbt macros", "missing", INSTALL_HINT))
+        failed |= library is None
+    try:
+        with open_executor(profile) as executor:
+            executor.scalar("select 1")
+        rows.append(("connection", "ok", f"a query ran on {profile.engine}"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is the report
+        rows.append(("connection", "FAILED", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"))
+        failed = True
+    console.result(aligned(rows))
+    if failed:
+        raise typer.Exit(1)

@@ -68,7 +68,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         env: EnvOpt = None,
         profiles_dir: ProfilesDirOpt = None,
         engine: EngineOpt = None,
-        jobs: JobsOpt = 1,
+        jobs: JobsOpt = None,
         keep_going: KeepGoingOpt = False,
         fail_fast: FailFastOpt = False,
         select: SelectOpt = None,
@@ -183,7 +183,7 @@ def execute(
     compiled: Compiled,
     node_ids: list[str],
     *,
-    jobs: int = 1,
+    jobs: int | None = None,
     keep_going: bool = False,
     fail_fast: bool = False,
     full_refresh: bool = False,
@@ -202,6 +202,7 @@ def execute(
     if not node_ids:
         console.print("Nothing to do: no node selected.")
         return
+    jobs = jobs or compiled.profile.threads or 1
     with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor:
         console.print(
             f"Running {len(node_ids)} nodes of {compiled.plan.project.name!r} on {compiled.profile.engine} "
@@ -249,8 +250,8 @@ def run_operation(
     """Call a dbt project's macro on the warehouse, as `dbt run-operation` does (in one transaction)."""
     from flowforge_compiler.errors import ProjectFileError
     from flowforge_compiler.run_render import run_operation as call
-    from runtime import open_executor
     from flowforge_compiler.yaml_files import parse_yaml
+    from runtime import open_executor
     from runtime.warehouse import ExecutorWarehouse
 
     console = session(quiet, max(verbose, 1))  # the macro's log(..., info=True) lines show, as dbt prints them

@@ -42,7 +42,7 @@ def test(
     select: Annotated[
         list[str] | None, typer.Option("--select", "-s", help="Check tags (batch or tag:batch), ids or tables.")
     ] = None,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = None,
     vars: VarsOpt = None,
     lock_timeout: LockTimeoutOpt = 60.0,
     quiet: QuietOpt = False,
@@ -61,7 +61,7 @@ def test(
     if not checks:
         console.print("Nothing to do: no check selected." if compiled.plan.checks else "No checks defined in project.yml.")
         return
-    with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor, ThreadPoolExecutor(jobs) as pool:
+    with open_executor(compiled.profile, lock_timeout=lock_timeout) as executor, ThreadPoolExecutor(jobs or compiled.profile.threads or 1) as pool:
         results = list(pool.map(lambda check: run_check(check, executor, plan=compiled.plan, root=compiled.root), checks))
     print_check_summary(console, results)
     if any(r.blocking for r in results):

@@ -84,10 +84,12 @@ def _warehouse_absent(settings: DuckDBSettings) -> str | None:
 
 
 def _from_dbt(output: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """dbt-duckdb's output: `path` and `threads`. Models build in the file's `main` schema, as
-    dbt-duckdb's default `schema: main` has it; another schema is left unread."""
+    """dbt-duckdb's output: `path` (its `threads` are dbt's, how many models build at once: the
+    profile's `threads`, not DuckDB's). Models build in the file's `main` schema, as dbt-duckdb's
+    default `schema: main` has it; another schema is left unread."""
     out = dict(output)
-    settings: dict[str, Any] = {key: out.pop(key) for key in ("path", "threads") if key in out}
+    out.pop("threads", None)
+    settings: dict[str, Any] = {key: out.pop(key) for key in ("path",) if key in out}
     out.pop("database", None)  # dbt-duckdb derives it from the path, as FlowForge does
     if out.get("schema") == "main":
         out.pop("schema")

@@ -57,7 +57,7 @@ def test_the_profile_dbt_project_yml_names_and_its_default_target(dbt_project: P
     profile = resolve_profile(dbt_project, None, environ={})
     assert (profile.name, profile.engine) == ("dev", "duckdb")
     assert profile.engine_settings.path == str(dbt_project / "warehouse.duckdb")  # relative to the project
-    assert profile.engine_settings.threads == 4
+    assert profile.threads == 4 and profile.engine_settings.threads is None  # dbt's threads: models at once, not DuckDB's own
     assert profile.target().name == "dev"
 
 
