@@ -80,6 +80,7 @@ class RenderContext:
     # (dbt's parse), because rendering it needs the warehouse, which renders it at run time
     execute: bool = True
     warehouse: Warehouse | None = None  # at run time: what run_query, adapter.get_relation, ... read
+    empty: bool = False  # dbt's --empty: every ref() and source() reads no row
 
 
 _CURRENT: ContextVar[RenderContext] = ContextVar("flowforge_render_context")
@@ -185,7 +186,7 @@ def _ref(*names: Any, version: Any = None, v: Any = None) -> RelationName:
     from flowforge_compiler.authoring import relation_for
 
     relation = relation_for(node)
-    return RelationName(quote_identifier(relation), identifier=relation, node=node)
+    return _limited(ctx, RelationName(quote_identifier(relation), identifier=relation, node=node))
 
 
 def _source(source_name: str, table_name: str) -> RelationName:
@@ -195,7 +196,15 @@ def _source(source_name: str, table_name: str) -> RelationName:
         ctx.missing.append(f"source('{source_name}', '{table_name}')")
         return RelationName(quote_identifier(str(table_name)), identifier=str(table_name))
     ctx.source_tables.append(table)
-    return RelationName(quote_parts(table.parts), identifier=table.identifier, schema=table.schema, source=table)
+    return _limited(ctx, RelationName(quote_parts(table.parts), identifier=table.identifier, schema=table.schema, source=table))
+
+
+def _limited(ctx: RenderContext, name: RelationName) -> RelationName:
+    """With dbt's --empty, a relation as a query of none of its rows, as dbt renders it."""
+    if not ctx.empty:
+        return name
+    text = f"(select * from {name} where false limit 0) _dbt_limit_subq_{name.identifier}"
+    return RelationName(text, identifier=name.identifier, schema=name._schema, node=name.node, source=name.source)
 
 
 def _var(name: str, default: Any = _MISSING) -> Any:

@@ -35,6 +35,7 @@ class PlanProject(IRModel):
     # What a node that fails stops: the run (FlowForge's level scheduler: what has not started is
     # cancelled) or only its descendants, every other node building (dbt's, for a dbt project).
     on_failure: Literal["stop", "descendants"] = "stop"
+    empty: bool = False  # compiled with dbt's --empty: models read no row of their refs and sources
     # project.yml's per-target blocks (`airflow:`, `prefect:`) as written, by target name; each
     # target validates its own when it writes
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)

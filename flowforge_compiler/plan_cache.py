@@ -54,12 +54,13 @@ def compile_cached(
     strict: bool = False,
     lineage: bool = False,
     environ: Mapping[str, str] | None = None,
+    empty: bool = False,
 ) -> Plan:
     """The plan of the project at `root` (resolved) for `profile`: the cached one when nothing
     it depends on changed, else a compile (whose SQL stage has its own cache)."""
     environ = os.environ if environ is None else environ
     cache = PlanCache(root / ".flowforge" / "cache" / "plans")
-    keys = plan_keys(root, profile, vars or {}, strict=strict, environ=environ)
+    keys = plan_keys(root, profile, vars or {}, strict=strict, environ=environ, empty=empty)
     key = keys[lineage] if keys is not None else None
     # column lineage only adds to a plan: one that has it serves a command that does not ask
     # for it (`ffc compile`, then `ffc run`)
@@ -74,20 +75,22 @@ def compile_cached(
     with recording_imports() as probes, _warnings_logged() as warnings:
         project = load_project(root, target=profile.target())
         sql_cache = SqlCache.for_project(project.root)
-        plan = compile_project(project, profile, vars=vars, environ=environ, strict=strict, lineage=lineage, cache=sql_cache)
+        plan = compile_project(project, profile, vars=vars, environ=environ, strict=strict, lineage=lineage, cache=sql_cache, empty=empty)
         sql_cache.save()
     if key is not None and warnings is not None:
         cache.put(key, plan, probes, warnings, environ)
     return plan
 
 
-def plan_keys(root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: bool, environ: Mapping[str, str]) -> dict[bool, str] | None:
+def plan_keys(
+    root: Path, profile: Profile, vars: Mapping[str, Any], *, strict: bool, environ: Mapping[str, str], empty: bool = False
+) -> dict[bool, str] | None:
     """The keys of a plan without and with column lineage (the files are read once for both);
     None when the files cannot be hashed faithfully (a symlink, an unreadable file)."""
     files = _files_digest(root)
     if files is None:
         return None
-    facts = _facts(root, profile, vars, strict=strict, environ=environ, files=files)
+    facts = _facts(root, profile, vars, strict=strict, environ=environ, files=files) | ({"empty": True} if empty else {})
     return {lineage: _digest({**facts, "lineage": lineage}) for lineage in (False, True)}
 
 

@@ -49,8 +49,9 @@ def render_at_run_time(plan: Plan, node: PlanNode, root: Path, warehouse: Wareho
 
     def render(incremental: bool) -> str:
         ctx = _context(
-            plan, node.path, node.relation, warehouse, incremental=incremental, config_ignored=IGNORED_MODEL_CONFIG, config_kept=KEPT_MODEL_CONFIG
-        )
+            plan, node.path, node.relation, warehouse, incremental=incremental, config_ignored=IGNORED_MODEL_CONFIG, config_kept=KEPT_MODEL_CONFIG,
+            empty=plan.project.empty,
+        )  # fmt: skip
         sql = strip_statement(renderer.render(node.path, ctx))
         if is_blank(sql):
             raise TemplateError("the model renders to no SQL", location=Location(node.path), hint="a model is one SELECT statement")

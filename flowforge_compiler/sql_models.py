@@ -65,6 +65,7 @@ class SqlCompile:
     cache: SqlCache | None = None  # results of the SQL stage from earlier compiles
     code: str = ""  # code_identity() of the compiler and the engine: part of every cache key
     columns: ColumnCatalog | None = None  # relations' column names while compiling (dbt's adapter.get_columns_in_relation)
+    empty: bool = False  # dbt's --empty: models read no row of what they ref
 
 
 def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> NodeDraft:
@@ -86,6 +87,7 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
             config_kept=KEPT_MODEL_CONFIG if run.project.dbt else frozenset(),
             columns_of=run.columns.of if run.columns else None,
             execute=execute,
+            empty=run.empty,
         )
         return strip_statement(run.renderer.render(sql_model.path, ctx)), ctx
 

@@ -91,6 +91,7 @@ def compile_at(
     lineage: bool = False,
     profiles_dir: Path | None = None,
     allow_outside: list[Path] | None = None,
+    empty: bool = False,
 ) -> Compiled:
     from flowforge_compiler.paths import project_root
     from flowforge_compiler.plan_cache import compile_cached
@@ -98,7 +99,7 @@ def compile_at(
 
     root = project_root(project_dir)
     profile = resolve_profile(root, env, engine=engine, profiles_dir=profiles_dir).allowing(allow_outside or [], root)
-    plan = compile_cached(root, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage)
+    plan = compile_cached(root, profile, vars=parse_vars(vars_text), strict=strict, lineage=lineage, empty=empty)
     return Compiled(root, profile, plan, profiles_dir)
 
 

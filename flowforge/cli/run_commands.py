@@ -58,6 +58,7 @@ FailFastOpt = Annotated[
     bool, typer.Option("--fail-fast", "-x", help="A dbt project: stop at the first failure (by default only its descendants are skipped, as in dbt).")
 ]
 FullRefreshOpt = Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models whole.")]
+EmptyOpt = Annotated[bool, typer.Option("--empty", help="Build every model from none of the rows it reads (dbt's --empty): its columns, no rows.")]
 
 
 def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
@@ -73,6 +74,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         fail_fast: FailFastOpt = False,
         select: SelectOpt = None,
         full_refresh: FullRefreshOpt = False,
+        empty: EmptyOpt = False,
         cache: CacheModeOpt = CacheOpt.rw,
         rebuild: RebuildOpt = None,
         cache_store: CacheStoreOpt = StoreOpt.file,
@@ -86,7 +88,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         from flowforge_compiler.selection import select_nodes, unmatched_globs
 
         console = session(quiet, verbose)
-        compiled = compile_at(project, env, engine, vars, strict=strict, profiles_dir=profiles_dir, allow_outside=allow_outside)
+        compiled = compile_at(project, env, engine, vars, strict=strict, profiles_dir=profiles_dir, allow_outside=allow_outside, empty=empty)
         nodes = select_nodes(compiled.plan, select)
         for glob in unmatched_globs(compiled.plan, rebuild or []):
             log.warning("--rebuild %s matches no node", glob)
