@@ -387,7 +387,7 @@ def schema_files(
         if not isinstance(data, dict):
             continue
         _sources(data.get("sources") or [], rel, blocks, sources, checks, generic)
-        unread = sorted(set(data) - {"version", "models", "seeds", "sources"})
+        unread = sorted(set(data) - {"version", "models", "seeds", "sources", "unit_tests"})  # unit_tests: dbt_unit_tests.py
         if unread:
             log.warning("%s: %s not read by FlowForge", rel, ", ".join(unread))
         for model in [*(data.get("models") or []), *(data.get("seeds") or [])]:

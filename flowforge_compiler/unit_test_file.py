@@ -16,11 +16,12 @@ from flowforge_compiler.yaml_files import Strict, read_yaml, validate
 class InputSpec(Strict):
     rows: list[dict[str, Any]] | None = None
     csv: str | None = None
+    sql: str | None = None  # a query of the rows, in the engine's dialect (dbt's `format: sql`)
 
     @model_validator(mode="after")
     def _one_source(self) -> InputSpec:
-        if (self.rows is None) == (self.csv is None):
-            raise ValueError("give an input either `rows` or `csv`")
+        if sum(x is not None for x in (self.rows, self.csv, self.sql)) != 1:
+            raise ValueError("give an input one of `rows`, `csv` or `sql`")
         return self
 
 
@@ -28,6 +29,7 @@ class ExpectSpec(Strict):
     relation: str | None = None
     rows: list[dict[str, Any]] | None = None
     csv: str | None = None
+    sql: str | None = None  # a query of the expected rows, in the engine's dialect (dbt's `format: sql`)
     order_by: list[str] = Field(default_factory=list)
     any_order: bool = False
     ignore_columns: list[str] = Field(default_factory=list)
@@ -36,8 +38,8 @@ class ExpectSpec(Strict):
 
     @model_validator(mode="after")
     def _rows_to_expect(self) -> ExpectSpec:
-        if (self.rows is None) == (self.csv is None):
-            raise ValueError("`expect` needs either `rows` or `csv`")
+        if sum(x is not None for x in (self.rows, self.csv, self.sql)) != 1:
+            raise ValueError("`expect` needs one of `rows`, `csv` or `sql`")
         return self
 
 

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -15,6 +16,9 @@ from flowforge_compiler.plan import Plan, PlanNode, Relation
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.unit_test_file import InputSpec, UnitTestCase
 from runtime.executors.base import Executor
+
+if TYPE_CHECKING:
+    from runtime.checks import CheckResult
 from runtime.row_compare import Comparison, compare_rows
 
 
@@ -79,7 +83,7 @@ def run_case(plan: Plan, case: UnitTestCase, executor: Executor, root: Path) -> 
         return result(False, exc.render())
     except Exception as exc:  # noqa: BLE001 - an engine error is the case's failure
         return result(False, f"{type(exc).__name__}: {exc}")
-    expected = _expected_rows(case)
+    expected = executor.read_arrow(case.expect.sql).to_pylist() if case.expect.sql is not None else _expected_rows(case)
     comparison = compare_rows(
         _named_as_expected(actual, expected, executor).to_pylist(),
         expected,
@@ -116,10 +120,14 @@ def _input_relation(plan: Plan, written: str) -> str | Relation:
 
 
 def _load_input(executor: Executor, plan: Plan, written: str, spec: InputSpec, case: UnitTestCase) -> None:
+    target = _input_relation(plan, written)
+    if spec.sql is not None:  # dbt's `format: sql`: the rows a query gives
+        executor.drop_relation(target)
+        executor.execute(executor.statements.create_table_as(target, spec.sql))
+        return
     data = _read_csv(case, spec.csv) if spec.csv else pa.Table.from_pylist(spec.rows or [])
     if data.num_columns == 0:
         raise FlowForgeError(f"input {written!r} has no columns: give at least one row")
-    target = _input_relation(plan, written)
     if isinstance(target, Relation) and target.schema_:
         executor.execute(executor.statements.create_schema(target.schema_))
     executor.drop_relation(target)
@@ -130,3 +138,13 @@ def _expected_rows(case: UnitTestCase) -> list[dict]:
     if case.expect.csv:
         return _read_csv(case, case.expect.csv).to_pylist()
     return list(case.expect.rows or [])
+
+
+def as_check(result: CaseResult) -> CheckResult:
+    """A unit test's result among a build's checks (dbt build runs a model's unit tests first)."""
+    from runtime.checks import CheckResult
+
+    return CheckResult(
+        check_id=result.case, type="unit_test", table=result.model, column=None, severity="error", status="pass" if result.ok else "fail",
+        failures=0 if result.ok else 1, message=result.reason or result.diff, seconds=result.seconds, sql="", failing_rows_sql="",
+    )  # fmt: skip

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +98,7 @@ class LevelScheduler:
         unattached_checks: bool = False,
         cache: CachePolicy | None = None,
         reporter: RunReporter | None = None,
+        before_build: Callable[[str], list[CheckResult]] | None = None,
     ):
         self.plan = plan
         self.executor = executor
@@ -111,6 +112,9 @@ class LevelScheduler:
         self.unattached_checks = unattached_checks  # and those that read no node, after the rest (a whole `ffc build`)
         self.cache = cache
         self.reporter = reporter or SilentReporter()
+        # a node's unit tests, run before it builds (as dbt build runs a model's): one that fails
+        # keeps the node and its descendants from building, and counts as a failed check
+        self.before_build = before_build
         self._nodes = plan.node_map()
         self._started: dict[str, float] = {}
         self._blocked: dict[str, str] = {}  # node -> why it must not run (an upstream check failed)
@@ -231,7 +235,7 @@ class LevelScheduler:
         summary.checks.extend(outcome.checks)
         failed: dict[str, list[str]] = {}
         for check in outcome.checks:
-            if check.blocking:
+            if check.blocking and check.check_id in self._guarded_by:  # (a unit test blocks its node itself)
                 failed.setdefault(self._guarded_by[check.check_id], []).append(check.check_id)
         for guarded, check_ids in failed.items():
             self._blocked[guarded] = f"upstream check failed: {', '.join(check_ids)}"
@@ -259,11 +263,23 @@ class LevelScheduler:
         node = self._nodes[node_id]
         self._started[node_id] = time.perf_counter()
         self.reporter.node_started(node)
+        unit = self.before_build(node_id) if self.before_build is not None else []
+        failed = [r.check_id for r in unit if r.blocking]
+        if failed:
+            reason = f"its unit test failed: {', '.join(failed)}"
+            self._blocked[node_id] = f"upstream {node_id!r} was not built: {reason}"
+            result = NodeResult(node_id, "skipped", relation=node.relation, materialization=node.materialization.type, message=reason)
+            self.reporter.node_finished(node, result, None)
+            self.reporter.checks_finished(node, unit)
+            return _Outcome(result, unit)
         # The cache already said "build" in _cached; run_node need not ask again.
         result = run_node(self.plan, node_id, executor=self.executor, root=self.root, full_refresh=self.full_refresh)
         if self.cache is not None:
             self.cache.built(node)
-        return self._finish(node, result)
+        outcome = self._finish(node, result)
+        if unit:
+            self.reporter.checks_finished(node, unit)
+        return _Outcome(outcome.result, [*unit, *outcome.checks])
 
     def _finish(self, node: PlanNode, result: NodeResult) -> _Outcome:
         """Report the node, then run the checks it completes."""

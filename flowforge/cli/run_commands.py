@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,6 +35,7 @@ from flowforge_compiler.errors import EXIT_TEST_FAILURE
 if TYPE_CHECKING:
     from runtime import Executor
     from runtime.cache import CachePolicy
+    from runtime.checks import CheckResult
 
 log = logging.getLogger("flowforge")
 
@@ -93,13 +94,46 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
         for glob in unmatched_globs(compiled.plan, rebuild or []):
             log.warning("--rebuild %s matches no node", glob)
         caching = CacheSettings(cache.value, tuple(rebuild or ()), cache_store.value)
+        unit_tests = _dbt_unit_tests(compiled, vars) if checks and compiled.plan.dbt is not None else None
         execute(
             console, compiled, nodes, jobs=jobs, keep_going=keep_going, fail_fast=fail_fast, full_refresh=full_refresh, checks=checks,
-            unattached_checks=checks and not select, cache=caching, lock_timeout=lock_timeout,
+            unattached_checks=checks and not select, cache=caching, lock_timeout=lock_timeout, before_build=unit_tests,
         )
 
     command.__doc__ = doc
     return command
+
+
+def _dbt_unit_tests(compiled: Compiled, vars: str | None) -> Callable[[str], list[CheckResult]] | None:
+    """A dbt project's unit tests, run before their model builds, as dbt build runs them (each
+    on an isolated engine, as `ffc utest` runs it); None without any."""
+    from flowforge.cli.test_commands import _cannot_run, _run_case
+    from flowforge_compiler.dbt_unit_tests import dbt_unit_tests
+    from flowforge_compiler.plan_cache import compile_cached
+    from runtime.unit_tests import as_check
+
+    if not dbt_unit_tests(compiled.root, compiled.plan):
+        return None
+    from flowforge.cli.app import parse_vars
+
+    plan = compile_cached(compiled.root, compiled.profile, vars=parse_vars(vars), lineage=True, empty=compiled.plan.project.empty)  # an input's columns
+    with_lineage = Compiled(compiled.root, compiled.profile, plan, compiled.profiles_dir)
+    by_node: dict[str, list[Any]] = {}
+    for case in dbt_unit_tests(compiled.root, plan):
+        model = case[0] if isinstance(case, tuple) else case.model
+        node = plan.find(model)
+        by_node.setdefault(node.id if node else model, []).append(case)
+
+    def run(node_id: str) -> list[CheckResult]:
+        """In name order, as dbt runs them, and none after one fails (dbt skips the rest with the model)."""
+        done: list[CheckResult] = []
+        for case in sorted(by_node.get(node_id, []), key=lambda c: c[1] if isinstance(c, tuple) else c.name):
+            done.append(as_check(_cannot_run(*case) if isinstance(case, tuple) else _run_case(with_lineage, case, None, None)))
+            if done[-1].blocking:
+                break
+        return done
+
+    return run
 
 
 app.command("run")(_build_command(checks=False, doc="Build seeds and models level by level (the local target)."))
@@ -193,9 +227,11 @@ def execute(
     unattached_checks: bool = False,
     cache: CacheSettings | None = None,
     lock_timeout: float = 60.0,
+    before_build: Callable[[str], list[CheckResult]] | None = None,
 ) -> None:
     """Run nodes with the level scheduler, report, and exit 1 (model failed) or 2 (check failed);
-    `unattached_checks`: also the checks that read no node, once the rest is built."""
+    `unattached_checks`: also the checks that read no node, once the rest is built;
+    `before_build`: a node's unit tests, run before it."""
     from flowforge.cli.check_report import print_check_summary
     from flowforge.cli.progress import RunProgress, failures_exit_code, print_summary
     from runtime import open_executor
@@ -223,6 +259,7 @@ def execute(
                 unattached_checks=unattached_checks,
                 cache=(cache or CacheSettings()).policy(compiled, executor),
                 reporter=progress,
+                before_build=before_build,
             )
             summary = scheduler.run(node_ids)
     if checks and summary.checks:

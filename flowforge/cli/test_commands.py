@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -82,16 +82,20 @@ def utest(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Run model unit tests (tests/unit/*.yml): each model alone, on given inputs, isolated."""
-    from flowforge_compiler.unit_test_file import load_unit_tests
+    from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
 
     console = session(quiet, verbose)
-    compiled = compile_at(project, env, None, vars, profiles_dir=profiles_dir)
+    compiled = compile_at(project, env, None, vars, profiles_dir=profiles_dir, lineage=True)  # lineage: an input's columns
     paths = [p if p.is_absolute() else Path.cwd() / p for p in path] if path else None
-    cases = load_unit_tests(compiled.root, paths)
+    cases: list[Any] = list(load_unit_tests(compiled.root, paths))
+    if compiled.plan.dbt is not None and not paths:  # dbt's unit_tests: in the schema files
+        from flowforge_compiler.dbt_unit_tests import dbt_unit_tests
+
+        cases += dbt_unit_tests(compiled.root, compiled.plan)
     if model:
-        cases = [c for c in cases if relation_for(c.model) == relation_for(model)]
+        cases = [c for c in cases if relation_for(_of(c)[0]) == relation_for(model)]
     if case:
-        cases = [c for c in cases if c.name == case]
+        cases = [c for c in cases if _of(c)[1] == case]
     if not cases:
         if model or case:
             log.warning("no unit test case matches%s%s", f" --model {model}" if model else "", f" --case {case}" if case else "")
@@ -99,7 +103,7 @@ def utest(
         else:
             console.print("No unit tests: the project has no tests/unit/*.yml.")
         return
-    results = [_run_case(compiled, c, engine, env) for c in cases]
+    results = [_run_case(compiled, c, engine, env) if isinstance(c, UnitTestCase) else _cannot_run(*c) for c in cases]
     for result in results:
         console.print(f"→ {result.model} :: {result.case}")
         if result.ok:
@@ -127,3 +131,14 @@ def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None, env: s
     profile = compiled.profile if chosen == compiled.profile.engine else resolve_profile(compiled.root, env, engine=chosen, profiles_dir=compiled.profiles_dir)
     with isolated_executor(profile) as executor:
         return run_case(compiled.plan, case, executor, compiled.root)
+
+
+def _of(case: Any) -> tuple[str, str]:
+    """A case's model and name (a FlowForge case, or a dbt unit test that cannot run)."""
+    return (case[0], case[1]) if isinstance(case, tuple) else (case.model, case.name)
+
+
+def _cannot_run(model: str, name: str, path: str, why: str) -> Any:
+    from runtime.unit_tests import CaseResult
+
+    return CaseResult(model, name, path, False, f"{path}: the dbt unit test cannot run as dbt runs it: {why}", "", 0.0)

@@ -40,7 +40,7 @@ def test_input_needs_rows_or_csv(make_project) -> None:
     root = make_project(
         {"tests/unit/a.yml": "model: a\ncases:\n  - name: c\n    inputs: {x: {}}\n    expect: {rows: []}\n"}
     )
-    with pytest.raises(ProjectFileError, match="either `rows` or `csv`"):
+    with pytest.raises(ProjectFileError, match="one of `rows`, `csv` or `sql`"):
         load_unit_tests(root)
 
 

@@ -89,7 +89,7 @@ def test_ffc_does_what_dbt_did(case: str, tmp_path: Path, ffc) -> None:
             assert words in output, output
         assert relations(project / "edge.duckdb") == {}  # refused before anything was built
         return
-    failing = [test for test, status in expected["results"].items() if status in ("fail", "error")]
+    failing = [test for test, status in {**expected["results"], **expected.get("unit_tests", {})}.items() if status in ("fail", "error")]
     failed_models = [model for model, status in expected.get("models", {}).items() if status == "error"]
     if expected["exit"] != 0 and not failing and not failed_models:  # dbt refused the project
         assert result.exit_code == 1, output
@@ -105,6 +105,9 @@ def test_ffc_does_what_dbt_did(case: str, tmp_path: Path, ffc) -> None:
         assert re.search(rf"\b{MODEL_OUTPUT[status]}\s+{re.escape(model)} - ", output), (model, status, output)
     for test, status in expected["results"].items():  # each test as dbt ended it: pass, warn or fail
         assert re.search(rf"{TEST_OUTPUT[status]}\s+check {re.escape(CHECK_IDS.get(test, test))}\b", output), (test, status, output)
+    for test, status in expected.get("unit_tests", {}).items():  # run before their model, as dbt build runs them; none after one fails
+        shown = re.search(rf"(PASS|FAIL)\s+check {re.escape(test)}\b", output)
+        assert (shown.group(1) if shown else "skipped") == {"pass": "PASS", "fail": "FAIL"}.get(status, "skipped"), (test, status, output)
     for test in DISABLED.get(case, ()):
         assert test not in output, output
 
@@ -121,7 +124,8 @@ def test_a_test_reading_no_model_runs_in_a_whole_build_not_in_a_selection(tmp_pa
 def test_every_refusal_dbt_recorded_is_checked() -> None:
     refused = {
         case for case in CASES
-        if dbt_did(case)["exit"] != 0 and not {"fail", "error"} & {*dbt_did(case)["results"].values(), *dbt_did(case).get("models", {}).values()}
+        if dbt_did(case)["exit"] != 0
+        and not {"fail", "error"} & {*dbt_did(case)["results"].values(), *dbt_did(case).get("models", {}).values(), *dbt_did(case).get("unit_tests", {}).values()}
     }  # fmt: skip
     assert refused == set(BOTH_NAME), "a case dbt refuses needs the names both errors share"
 
@@ -145,3 +149,15 @@ def test_fail_fast_stops_a_dbt_projects_build_at_its_first_failure(tmp_path: Pat
     result = ffc("build", project, "--fail-fast", cwd=project)
     assert result.exit_code == 1, result.output
     assert re.search(r"SKIP\s+independent - SKIPPED \(cancelled: fails_when_run failed\)", result.stdout), result.stdout
+
+
+def test_ffc_utest_runs_a_dbt_projects_unit_tests_each_alone(tmp_path: Path, ffc) -> None:
+    """Beside `ffc build`, which runs them before their model as `dbt build` does (the case above),
+    `ffc utest` runs every one of them, as `dbt test --select test_type:unit` would."""
+    project = tmp_path / "unit"
+    shutil.copytree(FIXTURES / "edge_cases" / "unit_tests", project)
+    result = ffc("utest", project, cwd=project)
+    assert result.exit_code == 2, result.output
+    for case in ("valid_emails_are_told_apart", "amounts_double", "totals_count_valid_customers"):
+        assert re.search(rf"{case}\n\s+✅ passed", result.stdout), result.stdout
+    assert re.search(r"a_wrong_expectation_fails\n\s+❌ rows differ", result.stdout), result.stdout
