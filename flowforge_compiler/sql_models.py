@@ -28,10 +28,12 @@ from flowforge_compiler.drafts import (
 from flowforge_compiler.dsl import ModelRenderer, RenderContext
 from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
 from flowforge_compiler.fingerprints import file_digest
+from flowforge_compiler.materializations import MaterializationConfig
 from flowforge_compiler.plan import NodeConfig
 from flowforge_compiler.project import Project, SqlModelFile
 from flowforge_compiler.project_file import ModelConfig
 from flowforge_compiler.rewrites import Rewrite
+from flowforge_compiler.sources_file import SourceTable
 from flowforge_compiler.sql_cache import SqlCache
 from flowforge_compiler.sql_statements import (
     SOURCE_DIALECT,
@@ -151,7 +153,21 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         if sql_incremental is not None:
             what = "the model (with is_incremental())"
             sql_incremental = analysed(sql_incremental, dialect, run, where, declared, what=what, query=ddl is None, transpile=transpile)
-    seeded_sources = {run.index.resolve(t.identifier) for t in full.source_tables}  # a source may name a seed
+    return _draft(
+        sql_model, run, settings, materialization, refs, full.source_tables, full,
+        config=NodeConfig(dialect=dialect, transpile=transpile),
+        sql=sql,
+        sql_incremental=sql_incremental,
+        sql_written=written if written is not None and written != sql else None,
+    )  # fmt: skip
+
+
+def _draft(
+    sql_model: SqlModelFile, run: SqlCompile, settings: ModelConfig, materialization: MaterializationConfig, refs: list[str],
+    sources: list[SourceTable], rendered: RenderContext, **rest: Any,
+) -> NodeDraft:  # fmt: skip
+    """A SQL model's draft: what it reads (its refs, and seeds its sources name) and its settings."""
+    seeded_sources = {run.index.resolve(t.identifier) for t in sources}  # a source may name a seed
     depends_on = (set(refs) | seeded_sources) - {None, sql_model.name}
     return NodeDraft(
         id=sql_model.name,
@@ -159,16 +175,13 @@ def sql_draft(sql_model: SqlModelFile, run: SqlCompile, missing: Missing) -> Nod
         path=sql_model.path,
         materialization=materialization,
         depends_on=sorted(d for d in depends_on if d),
-        source_relations=sorted({t.relation for t in full.source_tables}),
+        source_relations=sorted({t.relation for t in sources}),
         tags=sorted(set(settings.tags or [])),
         description=settings.description,
         column_descriptions=dict(settings.columns or {}),
-        config=NodeConfig(dialect=dialect, transpile=transpile),
-        sql=sql,
-        sql_incremental=sql_incremental,
-        sql_written=written if written is not None and written != sql else None,
-        vars_read=dict(sorted(full.vars_read.items())),
-        env_read=sorted(full.env_read),
+        vars_read=dict(sorted(rendered.vars_read.items())),
+        env_read=sorted(rendered.env_read),
+        **rest,
     )
 
 
@@ -200,25 +213,13 @@ def _run_time_draft(
         sources += incremental.source_tables
         full.missing.extend(incremental.missing)
     collect_missing(sql_model.name, full.missing, run.index, missing)
-    seeded_sources = {run.index.resolve(t.identifier) for t in sources}
-    depends_on = (set(refs) | seeded_sources) - {None, sql_model.name}
     log.info("%s renders at run time: %s", sql_model.path, why.render())
-    return NodeDraft(
-        id=sql_model.name,
-        kind="sql",
-        path=sql_model.path,
-        materialization=materialization,
-        depends_on=sorted(d for d in depends_on if d),
-        source_relations=sorted({t.relation for t in sources}),
-        tags=sorted(set(settings.tags or [])),
-        description=settings.description,
-        column_descriptions=dict(settings.columns or {}),
+    return _draft(
+        sql_model, run, settings, materialization, refs, sources, full,
         config=NodeConfig(dialect=run.project.config.dialect, transpile=settings.transpile is not False),
-        vars_read=dict(sorted(full.vars_read.items())),
-        env_read=sorted(full.env_read),
         payload={"templates": _templates_digest(sql_model, run.project)},
         render_at_run_time=why.render(),
-    )
+    )  # fmt: skip
 
 
 def _disabled(sql_model: SqlModelFile) -> NodeDraft:
