@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,7 @@ from flowforge_compiler.plan import (
     STREAM_TABLE_COLUMNS,
     DbtTemplates,
     Plan,
+    PlanExposure,
     PlanNode,
     PlanProfile,
     PlanProject,
@@ -177,6 +179,7 @@ def compile_project(
         levels=levels(deps),
         checks=checks,
         dbt=_dbt_templates(project) if project.dbt else None,
+        exposures=_exposures(project, index, {n.id for n in nodes}),
         support_sql=sorted(run.support),
         sources=[
             PlanSource(
@@ -212,6 +215,45 @@ def _without_tests_of(project: Project, disabled: set[str]) -> Project:
     lines = tuple(line for t, line in zip(project.config.tests, project.test_lines, strict=True) if t.table not in disabled)
     generic = [use for use in project.generic_tests if use.table not in disabled]
     return replace(project, config=config, test_lines=lines, generic_tests=generic)
+
+
+_EXPOSURE_REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
+_EXPOSURE_SOURCE = re.compile(r"^\s*source\(\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
+
+
+def _exposures(project: Project, index: NameIndex, built: set[str]) -> list[PlanExposure]:
+    """dbt's exposures with what they read bound to nodes (a ref) and sources; one that names
+    neither is an error naming its schema file, as dbt's parse refuses it (a metric() is skipped)."""
+    out: list[PlanExposure] = []
+    for written in project.exposures:
+        where = Location(str(written["path"]))
+        nodes: list[str] = []
+        sources: list[str] = []
+        for item in written.get("depends_on") or []:
+            ref, source = _EXPOSURE_REF.match(str(item)), _EXPOSURE_SOURCE.match(str(item))
+            node = index.resolve(ref.group(1)) if ref else None
+            if ref and node in built:
+                nodes.append(node)
+            elif source and (source.group(1), source.group(2)) in project.sources:
+                table = project.sources[(source.group(1), source.group(2))]
+                seeded = index.resolve(table.identifier)
+                nodes.extend([seeded] if seeded else [])
+                sources.append(f"{table.source}.{table.table}")
+            elif not str(item).lstrip().startswith(("metric(", "semantic_model(")):
+                raise ProjectFileError(f"the exposure {written['name']!r} depends on {item!r}, which names no model, seed or source", location=where)
+        owner: dict[str, Any] = written["owner"] if isinstance(written.get("owner"), dict) else {}
+        out.append(
+            PlanExposure(
+                name=str(written["name"]), type=str(written["type"]), label=_text(written.get("label")), description=_text(written.get("description")),
+                url=_text(written.get("url")), maturity=_text(written.get("maturity")), owner={k: str(v) for k, v in owner.items() if v is not None},
+                depends_on=list(dict.fromkeys(nodes)), sources=sources, path=str(written["path"]),
+            )  # fmt: skip
+        )
+    return sorted(out, key=lambda e: e.name)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).strip()
 
 
 def _dbt_templates(project: Project) -> DbtTemplates:

@@ -373,13 +373,14 @@ def _described(text: Any, blocks: dict[str, str], rel: str) -> str | None:
 
 def schema_files(
     files: list[tuple[Path, str]], blocks: dict[str, str], generic: frozenset[str] = frozenset()
-) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str], SourceTable]]:
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str], SourceTable], list[dict[str, Any]]]:
     """From every schema .yml under the model and seed paths: per model or seed, its
-    description, column descriptions and config; the sources; and the column tests of all of
-    them as FlowForge checks."""
+    description, column descriptions and config; the sources; the column tests of all of
+    them as FlowForge checks; and the exposures as written (with their file as `path`)."""
     described: dict[str, dict[str, Any]] = {}
     checks: list[dict[str, Any]] = []
     sources: dict[tuple[str, str], SourceTable] = {}
+    exposures: list[dict[str, Any]] = []
     for path, rel in files:
         if path.suffix not in (".yml", ".yaml"):
             continue
@@ -387,7 +388,11 @@ def schema_files(
         if not isinstance(data, dict):
             continue
         _sources(data.get("sources") or [], rel, blocks, sources, checks, generic)
-        unread = sorted(set(data) - {"version", "models", "seeds", "sources", "unit_tests"})  # unit_tests: dbt_unit_tests.py
+        unread = sorted(set(data) - {"version", "models", "seeds", "sources", "unit_tests", "exposures"})  # unit_tests: dbt_unit_tests.py
+        for exposure in data.get("exposures") or []:
+            if not isinstance(exposure, dict) or not isinstance(exposure.get("name"), str) or not isinstance(exposure.get("type"), str):
+                raise ProjectFileError("an exposure needs a name and a type", location=Location(rel))
+            exposures.append({**exposure, "path": rel})
         if unread:
             log.warning("%s: %s not read by FlowForge", rel, ", ".join(unread))
         for model in [*(data.get("models") or []), *(data.get("seeds") or [])]:
@@ -407,7 +412,7 @@ def schema_files(
                     entry["columns"][column_name] = text
                 for test in _tests_of(column):
                     checks.append(_check(test, name, column_name, rel, generic))
-    return described, checks, sources
+    return described, checks, sources, exposures
 
 
 def _tests_of(entry: dict[str, Any]) -> list[Any]:
@@ -540,14 +545,14 @@ def dbt_config(
     seed_folders: list[str],
     generic: frozenset[str] = frozenset(),
     target: object | None = None,
-) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str], list[SeedFile], list[GenericTest]]:
+) -> tuple[ProjectConfig, dict[tuple[str, str], SourceTable], set[str], list[SeedFile], list[GenericTest], list[dict[str, Any]]]:
     """project.yml's equivalent: models' config from folders and schema files, checks, vars;
     the sources; the names of disabled models; the enabled seeds; the uses of the project's
     own generic tests (`generic`: their names). Tests of what is disabled are dropped, as dbt
     drops them."""
     blocks = docs_blocks(files)
     seed_properties, csv_files = _seed_paths(root, seed_folders)
-    described, checks, sources = schema_files([*files, *seed_properties], blocks, generic)
+    described, checks, sources, exposures = schema_files([*files, *seed_properties], blocks, generic)
     for check in checks:  # a test's templated enabled/severity, rendered as dbt renders schema files
         templated, where = check.pop("templated", ({}, ""))
         for key, value in templated.items():
@@ -594,7 +599,7 @@ def dbt_config(
             "tests": [c for c in checks if c["type"] != "generic"],
         }
     )  # fmt: skip
-    return config, sources, disabled, seeds, uses
+    return config, sources, disabled, seeds, uses, exposures
 
 
 def generic_test_names(texts: list[str], package: str | None = None) -> frozenset[str]:

@@ -21,7 +21,7 @@ from flowforge_compiler.materializations import MaterializationConfig, materiali
 from flowforge_compiler.relation import IRModel
 from flowforge_compiler.relation import Relation as Relation  # the plan's name for a relation, for its readers
 
-IR_VERSION = "13"  # 13: a dbt model that needs the warehouse to render renders at run time (`render_at_run_time`, the plan's `dbt` templates), and a failed node stops only its descendants in a dbt project (`project.on_failure`); 12: checks carry dbt's thresholds, warn_if and error_if; 11: a seed names its CSV convention (dbt's for a dbt project); 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
+IR_VERSION = "14"  # 14: dbt exposures (`exposures`); 13: a dbt model that needs the warehouse to render renders at run time (`render_at_run_time`, the plan's `dbt` templates), and a failed node stops only its descendants in a dbt project (`project.on_failure`); 12: checks carry dbt's thresholds, warn_if and error_if; 11: a seed names its CSV convention (dbt's for a dbt project); 10: a file_tail source names the folder its files must lie in (`within`); 9: project.yml's airflow:/prefect: blocks as `project.targets`, validated by their targets; 8: a node's materialization is a typed config ({type: incremental, strategy, unique_key}); 7: sql checks may count failures with fail_calc; 6: checks of type sql (dbt's singular tests); 2: checks carry structured relations; 3: nodes list the env_var() names they read, the project its airflow:/prefect: settings; 4: descriptions of columns and sources, SQL as written; 5: stream nodes
 
 NodeKind = Literal["sql", "python", "seed", "stream"]
 
@@ -180,6 +180,22 @@ def ephemeral_ctes(by_id: Mapping[str, PlanNode], reads: Iterable[str], order: S
     return [(by_id[n].relation, by_id[n].sql or "") for n in order if n in chain]
 
 
+class PlanExposure(IRModel):
+    """dbt's exposure: a dashboard, notebook or application that reads the project's models (built
+    nothing; selectable as `+exposure:NAME`, shown in the docs site)."""
+
+    name: str
+    type: str
+    label: str | None = None
+    description: str | None = None
+    url: str | None = None
+    maturity: str | None = None
+    owner: dict[str, str] = Field(default_factory=dict)  # name, email
+    depends_on: list[str] = Field(default_factory=list)  # node ids
+    sources: list[str] = Field(default_factory=list)  # source('a', 'b') it reads, as `a.b`
+    path: str  # the schema file
+
+
 class DbtTemplates(IRModel):
     """What a dbt model rendered at run time needs beside its own file: the project's name and
     macro files, each installed package's macro files and dbt_project.yml's `dispatch:` (bundles
@@ -219,6 +235,7 @@ class Plan(IRModel):
     # portable SQL of this plan calls on its engine (e.g. PostgreSQL's ff_round_v1).
     support_sql: list[str] = Field(default_factory=list)
     dbt: DbtTemplates | None = None  # a dbt project's: what a node rendered at run time (or run-operation) renders with
+    exposures: list[PlanExposure] = Field(default_factory=list)
 
     def node(self, node_id: str) -> PlanNode:
         """The node with this id; KeyError names the known ids when it is absent."""

@@ -56,6 +56,7 @@ class Project:
     generic_tests: list[GenericTest] = field(default_factory=list)  # uses of the dbt project's (or a package's) {% test %} blocks
     packages: list[DbtPackage] = field(default_factory=list)  # the dbt packages installed in the project
     dispatch: dict[str, list[str]] = field(default_factory=dict)  # dbt's `dispatch:`: namespace -> packages searched
+    exposures: list[dict[str, Any]] = field(default_factory=list)  # dbt's exposures as written, each with its file as `path`
 
     def node_names(self) -> list[str]:
         return [
@@ -125,7 +126,7 @@ def _load_dbt(root: Path, target: object | None = None) -> Project:
     packages = installed_packages(root, data, _read_text)
     sql = [(path.stem, rel) for path, rel in files if path.suffix == ".sql"]
     generic = generic_test_names(list(macros.values())).union(*(generic_test_names(list(p.macros.values()), p.name) for p in packages))
-    config, sources, disabled, seeds, generic_uses = dbt_config(root, data, sql, files, model_folders, seed_folders, generic, target)
+    config, sources, disabled, seeds, generic_uses, exposures = dbt_config(root, data, sql, files, model_folders, seed_folders, generic, target)
     by_path = {rel: path for path, rel in files}
     project = Project(
         root=root,
@@ -141,6 +142,7 @@ def _load_dbt(root: Path, target: object | None = None) -> Project:
         singular_tests=[SqlModelFile(Path(rel).stem, rel, text) for rel, text in singular.items()],
         packages=packages,
         dispatch=dispatch_order(data),
+        exposures=exposures,
     )
     _check_unique_names(project)
     return project

@@ -1,4 +1,5 @@
-"""`--select`: node names and dbt-style graph operators (`+name`, `name+`, `+name+`, `tag:x`).
+"""`--select`: node names and dbt-style graph operators (`+name`, `name+`, `+name+`, `tag:x`,
+`+exposure:x`).
 
 As in dbt, a selector that matches nothing is a warning, not an error (the command then has
 nothing to do and exits 0); a selector that is not written as one of the forms above is an
@@ -40,6 +41,8 @@ def _split(selectors: Iterable[str]) -> list[str]:
 
 
 def _resolve(plan: Plan, deps: dict[str, list[str]], selector: str) -> set[str]:
+    if selector.lstrip("+").startswith("exposure:"):
+        return _exposure(plan, deps, selector)
     if selector.startswith("tag:"):
         tag = selector[4:]
         found = {n.id for n in plan.nodes if tag in n.tags}
@@ -62,6 +65,21 @@ def _resolve(plan: Plan, deps: dict[str, list[str]], selector: str) -> set[str]:
     if match.group("down"):
         out |= descendants(deps, node)
     return out
+
+
+def _exposure(plan: Plan, deps: dict[str, list[str]], selector: str) -> set[str]:
+    """`+exposure:NAME`: what the exposure reads, and their ancestors, as dbt selects them; an
+    exposure itself builds nothing, so `exposure:NAME` alone selects no node."""
+    name = selector.lstrip("+")[len("exposure:") :]
+    found = next((e for e in plan.exposures if e.name == name), None)
+    if found is None:
+        close = get_close_matches(name, [e.name for e in plan.exposures], n=3)
+        log.warning("--select %s: no exposure named %r%s", selector, name, f"; did you mean {', '.join(map(repr, close))}?" if close else "")
+        return set()
+    if not selector.startswith("+"):
+        log.warning("--select %s: an exposure builds nothing; +%s selects what it reads", selector, selector)
+        return set()
+    return {n for node in found.depends_on for n in {node, *ancestors(deps, node)}}
 
 
 def _lookup(plan: Plan, name: str) -> tuple[str | None, list[str]]:

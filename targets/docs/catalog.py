@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flowforge_compiler.graph import stable_id
-from flowforge_compiler.plan import Plan, PlanCheck, PlanNode, PlanSource
+from flowforge_compiler.plan import Plan, PlanCheck, PlanExposure, PlanNode, PlanSource
 
-EntryKind = Literal["sql", "python", "seed", "stream", "source"]
+EntryKind = Literal["sql", "python", "seed", "stream", "source", "exposure"]
 BASE_CHECK_FIELDS = frozenset(PlanCheck.model_fields) | {"schema"}
 
 
@@ -64,6 +64,7 @@ class Entry:
     columns: list[ColumnLine] = field(default_factory=list)
     node: PlanNode | None = None
     source: PlanSource | None = None
+    exposure: PlanExposure | None = None
     status: BuildStatus | None = None
 
     @property
@@ -131,6 +132,13 @@ def build_catalog(plan: Plan, status: Mapping[str, BuildStatus] | None = None) -
             description=source.description or source.source_description,
             source=source,
         )
+    for exposure in plan.exposures:  # what reads the project, drawn after the models it reads
+        name = f"exposure.{exposure.name}"
+        read = [*exposure.depends_on, *(s for s in exposure.sources if s in entries and s not in exposure.depends_on)]
+        entries[name] = Entry(
+            key=f"n{len(entries)}", name=name, kind="exposure", materialization=None, relation=exposure.label or exposure.name,
+            page=pages.name("exposures", name), tags=[], description=exposure.description, parents=read, exposure=exposure,
+        )  # fmt: skip
     all_sources = {s.relation: source_name(s) for s in plan.sources}
     for node in plan.nodes:
         for relation in node.source_relations:
@@ -144,7 +152,7 @@ def build_catalog(plan: Plan, status: Mapping[str, BuildStatus] | None = None) -
     _attach_checks(plan, entries, by_relation)
     _attach_columns(entries)
     tags = sorted({t for e in entries.values() for t in e.tags})
-    kinds = [k for k in ("sql", "python", "seed", "stream", "source") if any(e.kind == k for e in entries.values())]
+    kinds = [k for k in ("sql", "python", "seed", "stream", "source", "exposure") if any(e.kind == k for e in entries.values())]
     return Catalog(entries, tags, kinds)
 
 

@@ -81,13 +81,13 @@ def _render(plan: Plan, root: Path, catalog: Catalog, folder: Path, status: Stat
         **common, root="", graph=_graph(drawn), status_problem=status.problem if status else None, entries=drawn
     )
     (folder / "index.html").write_text(index, encoding="utf-8")
+    pages = {"source": env.get_template("source.html.j2"), "exposure": env.get_template("exposure.html.j2")}
     node_page = env.get_template("node.html.j2")
-    source_page = env.get_template("source.html.j2")
-    (folder / "nodes").mkdir()
-    (folder / "sources").mkdir()
+    for kind in ("nodes", "sources", "exposures"):
+        (folder / kind).mkdir()
     for entry in catalog.entries.values():
         neighbourhood = _neighbourhood(catalog, entry)
-        template = source_page if entry.kind == "source" else node_page
+        template = pages.get(entry.kind, node_page)
         html = template.render(
             **common,
             root="../",

@@ -156,7 +156,7 @@ def test_what_a_dbt_project_holds_that_flowforge_does_not_build_is_named(make_pr
             "models/a.sql": "select 1 as id",
             "macros/naming.sql": "{% macro generate_schema_name(custom_schema_name, node) %}x{% endmacro %}",
             "models/py_model.py": "def model(dbt, session):\n    return None\n",
-            "models/exposures.yml": "version: 2\nexposures:\n  - name: dashboard\nsemantic_models: []\n",
+            "models/exposures.yml": "version: 2\nexposures:\n  - name: dashboard\n    type: dashboard\nsemantic_models: []\n",
         }
     )
     with caplog.at_level(logging.WARNING, logger="flowforge"):
@@ -167,7 +167,7 @@ def test_what_a_dbt_project_holds_that_flowforge_does_not_build_is_named(make_pr
         "packages.yml: its packages are not installed in dbt_packages/; run `dbt deps`",
         "snapshots/: dbt snapshots are not built",
         "models/py_model.py: dbt Python models are not read",
-        "models/exposures.yml: exposures, semantic_models not read",
+        "models/exposures.yml: semantic_models not read",  # exposures are read
         "macros/naming.sql: generate_schema_name is not called by FlowForge",
     ]:
         assert expected in caplog.text, expected
