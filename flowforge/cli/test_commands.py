@@ -81,7 +81,7 @@ def utest(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Run model unit tests (tests/unit/*.yml): each model alone, on given inputs, isolated."""
+    """Run model unit tests (tests/unit/*.yml, and a dbt project's unit_tests:): each model alone, on given inputs, isolated."""
     from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
 
     console = session(quiet, verbose)
@@ -101,7 +101,7 @@ def utest(
             log.warning("no unit test case matches%s%s", f" --model {model}" if model else "", f" --case {case}" if case else "")
             console.print("Nothing to do: no unit test case selected.")
         else:
-            console.print("No unit tests: the project has no tests/unit/*.yml.")
+            console.print("No unit tests: the project has no tests/unit/*.yml" + (" and no unit_tests: in its schema files." if compiled.plan.dbt is not None else "."))
         return
     results = [_run_case(compiled, c, engine, env) if isinstance(c, UnitTestCase) else _cannot_run(*c) for c in cases]
     for result in results:
