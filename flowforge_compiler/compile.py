@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +13,7 @@ from flowforge_compiler.authoring import relation_for
 from flowforge_compiler.checks import bind_checks
 from flowforge_compiler.code_identity import code_identity, engine_modules
 from flowforge_compiler.compile_columns import ColumnCatalog
+from flowforge_compiler.dbt_project import REF_TEXT, SOURCE_TEXT
 from flowforge_compiler.drafts import (
     Missing,
     NameIndex,
@@ -217,10 +217,6 @@ def _without_tests_of(project: Project, disabled: set[str]) -> Project:
     return replace(project, config=config, test_lines=lines, generic_tests=generic)
 
 
-_EXPOSURE_REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
-_EXPOSURE_SOURCE = re.compile(r"^\s*source\(\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
-
-
 def _exposures(project: Project, index: NameIndex, built: set[str]) -> list[PlanExposure]:
     """dbt's exposures with what they read bound to nodes (a ref) and sources; one that names
     neither is an error naming its schema file, as dbt's parse refuses it (a metric() is skipped)."""
@@ -230,7 +226,7 @@ def _exposures(project: Project, index: NameIndex, built: set[str]) -> list[Plan
         nodes: list[str] = []
         sources: list[str] = []
         for item in written.get("depends_on") or []:
-            ref, source = _EXPOSURE_REF.match(str(item)), _EXPOSURE_SOURCE.match(str(item))
+            ref, source = REF_TEXT.match(str(item)), SOURCE_TEXT.match(str(item))
             node = index.resolve(ref.group(1)) if ref else None
             if ref and node in built:
                 nodes.append(node)

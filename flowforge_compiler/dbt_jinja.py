@@ -10,10 +10,11 @@ dbt adapter writes them, `EngineSpec.dbt_column`), `api.Relation.create`,
 `should_store_failures()` is false (a check counts failing rows).
 Packages installed in the project (`dbt deps`) are namespaces: `dbt_utils.x`, with
 `adapter.dispatch(name, 'dbt_utils')` following dbt_project.yml's `dispatch:` search order.
-`statement`/`load_result` and `run_query` answer a query of constants (see
-`compile_time_queries`); a query that reads a table needs the warehouse and stops the compile.
-dbt names that need the manifest (`graph`, `model`, `selected_resources`) or a run (`run_started_at`,
-`invocation_id`) stop the compile with an error that names them.
+`statement`/`load_result` and `run_query` answer a query of constants while compiling (see
+`compile_time_queries`); a model whose query reads a table, or that reads `run_started_at`,
+`invocation_id`, `adapter.get_relation` or a column's type, renders at run time with the
+warehouse (`RenderContext.warehouse`, `run_render`). dbt names that need the manifest (`graph`,
+`model`, `selected_resources`) stop the compile with an error that names them.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import jinja2
 import jinja2.ext
 import jinja2.nodes
 import jinja2.parser
-import jinja2.runtime
 import yaml
 from sqlglot import exp
 
@@ -238,6 +238,7 @@ def dbt_globals(
         "FlowForge's adapter has dispatch(), quote(), type(), behavior, get_relation() and get_columns_in_relation()",
     )
     queries = DbtQueries(dialect)
+    modules = _modules()
     found: dict[str, Any] = {name: Unsupported(name, why) for name, why in UNSUPPORTED.items()}
     found.update(statement=queries.statement, load_result=queries.load_result, run_query=queries.run, load_relation=_load_relation)
     # while a model renders as dbt parses it, the compile's own clock and id, as dbt's parse has them
@@ -255,7 +256,7 @@ def dbt_globals(
         # while compiling what dbt renders during `dbt run`/`build`), nothing empty or forced
         flags=types.SimpleNamespace(WHICH="run", EMPTY=False, FULL_REFRESH=False, STORE_FAILURES=False, FAIL_FAST=False, WARN_ERROR=False),
         project_name=project,
-        modules=_Namespace("modules", _modules(), "modules has " + ", ".join(_modules())),
+        modules=_Namespace("modules", modules, "modules has " + ", ".join(modules)),
         fromjson=lambda text, default=None: _or_default(json.loads, text, default),
         tojson=lambda value, sort_keys=False: json.dumps(value, sort_keys=sort_keys),
         fromyaml=lambda text, default=None: _or_default(yaml.safe_load, text, default),

@@ -66,8 +66,10 @@ KEPT_MODEL_CONFIG = frozenset({"enabled"})
 _NAMING_MACRO = re.compile(r"\{%-?\s*macro\s+(generate_(?:schema|alias|database)_name)\s*\(")
 _DOC = re.compile(r"\{\{\s*doc\(\s*['\"]([^'\"]+)['\"]\s*\)\s*\}\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
-_REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
-_SOURCE = re.compile(r"^\s*source\(\s*['\"][^'\"]+['\"]\s*,\s*['\"][^'\"]+['\"]\s*\)\s*$")
+# `ref('x')` and `source('a', 'b')` written as text in YAML (a test's `to:`, a unit test's
+# `input:`, an exposure's `depends_on:`): the name, or the source and table
+REF_TEXT = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
+SOURCE_TEXT = re.compile(r"^\s*source\(\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
 
 
 def source_test_table(source: str, table: str) -> str:
@@ -527,8 +529,8 @@ def _check(test: Any, model: str, column: str | None, rel: str, generic: frozens
         args.pop("quote", None)
     if name == "relationships":
         to = str(required("to"))
-        target = _REF.match(to)
-        if target is None and not _SOURCE.match(to):
+        target = REF_TEXT.match(to)
+        if target is None and not SOURCE_TEXT.match(to):
             raise ProjectFileError(f"relationships on {model}.{column}: `to` must be ref('model') or source('name', 'table')", location=Location(rel))
         check["to"], check["to_column"] = target.group(1) if target else to.strip(), required("field")
     if args:

@@ -14,31 +14,38 @@ from __future__ import annotations
 
 import csv
 import io
-import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from flowforge_compiler.authoring import relation_for
-from flowforge_compiler.dbt_project import model_files, read_dbt_project
+from flowforge_compiler.dbt_project import REF_TEXT, SOURCE_TEXT, model_files, read_dbt_project
 from flowforge_compiler.errors import Location, ProjectFileError
 from flowforge_compiler.plan import Plan
 from flowforge_compiler.unit_test_file import ExpectSpec, InputSpec, UnitTestCase
 from flowforge_compiler.yaml_files import read_yaml
-
-_REF = re.compile(r"^\s*ref\(\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
-_SOURCE = re.compile(r"^\s*source\(\s*['\"]([^'\"]+)['\"]\s*,\s*['\"]([^'\"]+)['\"]\s*\)\s*$")
 
 
 class Unsupported(ProjectFileError):
     """A dbt unit test FlowForge cannot run as dbt would: its case fails with this."""
 
 
-def dbt_unit_tests(root: Path, plan: Plan) -> list[UnitTestCase | tuple[str, str, str, str]]:
-    """Every dbt unit test of the project: a case, or (model, name, path, why it cannot run)."""
+@dataclass(frozen=True)
+class CannotRun:
+    """A dbt unit test FlowForge cannot run as dbt runs it, and why: it fails, saying so."""
+
+    model: str
+    name: str
+    path: str
+    why: str
+
+
+def dbt_unit_tests(root: Path, plan: Plan) -> list[UnitTestCase | CannotRun]:
+    """Every dbt unit test of the project, as a case to run or one that cannot run."""
     _, model_folders, seed_folders, _, _ = read_dbt_project(root, warn=False)
-    out: list[UnitTestCase | tuple[str, str, str, str]] = []
+    out: list[UnitTestCase | CannotRun] = []
     for path, rel in model_files(root, [*model_folders, *seed_folders]):
         if path.suffix not in (".yml", ".yaml"):
             continue
@@ -49,7 +56,7 @@ def dbt_unit_tests(root: Path, plan: Plan) -> list[UnitTestCase | tuple[str, str
             try:
                 out.append(_case(entry, rel, root, plan))
             except Unsupported as why:
-                out.append((entry["model"], entry["name"], rel, why.message))
+                out.append(CannotRun(entry["model"], entry["name"], rel, why.message))
     return out
 
 
@@ -65,11 +72,7 @@ def _case(entry: dict[str, Any], rel: str, root: Path, plan: Plan) -> UnitTestCa
         known = _columns(plan, relation, root)
         inputs[relation] = InputSpec(rows=[{**dict.fromkeys(known), **row} for row in _rows(given, rel)])
     expect = entry.get("expect") or {}
-    if expect.get("format") == "sql":
-        return UnitTestCase(
-            model=str(entry["model"]), name=str(entry["name"]), path=rel, folder=root / Path(rel).parent, root=root, engine=None,
-            inputs=inputs, expect=ExpectSpec(sql=_sql(expect, root, rel), any_order=True),
-        )  # fmt: skip
+    expected = ExpectSpec(sql=_sql(expect, root, rel), any_order=True) if expect.get("format") == "sql" else ExpectSpec(rows=_rows(expect, rel), any_order=True)
     return UnitTestCase(
         model=str(entry["model"]),
         name=str(entry["name"]),
@@ -78,12 +81,12 @@ def _case(entry: dict[str, Any], rel: str, root: Path, plan: Plan) -> UnitTestCa
         root=root,
         engine=None,
         inputs=inputs,
-        expect=ExpectSpec(rows=_rows(expect, rel), any_order=True),
+        expect=expected,
     )
 
 
 def _relation(written: str, plan: Plan, rel: str) -> str:
-    ref, source = _REF.match(written), _SOURCE.match(written)
+    ref, source = REF_TEXT.match(written), SOURCE_TEXT.match(written)
     if ref:
         return relation_for(ref.group(1))
     if source:

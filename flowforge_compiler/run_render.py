@@ -32,12 +32,12 @@ from flowforge_compiler.plan import Plan, PlanNode, ephemeral_ctes
 from flowforge_compiler.profiles import Profile
 from flowforge_compiler.singular_tests import IGNORED_TEST_CONFIG, SingularTestConfig, call_test
 from flowforge_compiler.sources_file import SourceTable
-from flowforge_compiler.sql_statements import inject_ctes, is_blank, strip_statement
+from flowforge_compiler.sql_statements import inject_ctes, is_blank, rendered_test, strip_statement
 
 # dbt's per-invocation values: one run of this process (each orchestrator task is its own).
 RUN_STARTED_AT = datetime.datetime.now(datetime.UTC)
 INVOCATION_ID = str(uuid.uuid4())
-_renderers: dict[tuple[int, Path, str], ModelRenderer] = {}
+_renderers: dict[tuple[Path, str], tuple[Plan, ModelRenderer]] = {}  # the plan each was made for
 _lock = threading.Lock()
 
 
@@ -45,7 +45,6 @@ def render_at_run_time(plan: Plan, node: PlanNode, root: Path, warehouse: Wareho
     """`node` with its SQL rendered now (and its incremental SQL, for an incremental model); a
     template that fails is a TemplateError naming its file and line, which fails this node only."""
     renderer = _renderer(plan, root, profile)
-    ephemeral = ephemeral_ctes(plan.node_map(), node.depends_on, [n.id for n in plan.nodes])
 
     def render(incremental: bool) -> str:
         ctx = _context(
@@ -55,7 +54,7 @@ def render_at_run_time(plan: Plan, node: PlanNode, root: Path, warehouse: Wareho
         sql = strip_statement(renderer.render(node.path, ctx))
         if is_blank(sql):
             raise TemplateError("the model renders to no SQL", location=Location(node.path), hint="a model is one SELECT statement")
-        return inject_ctes(sql, ephemeral) if ephemeral else sql
+        return _with_ephemeral(plan, sql, node.depends_on)
 
     sql = render(incremental=False)
     incremental = render(incremental=True) if node.materialization.renders_incremental else None
@@ -73,11 +72,14 @@ def render_check(plan: Plan, check: PlanCheck, root: Path, warehouse: Warehouse,
     else:
         use = GenericTest(check.call.test, check.call.table, check.call.column, check.call.args, check.severity, check.call.where, (), check.path)
         rendered = call_test(renderer, use, plan.project.dialect, ctx)
-    sql = strip_statement(rendered)
-    if is_blank(sql):
-        raise TemplateError(f"the test {check.id!r} renders to no SQL", location=Location(check.path), hint="a test is one SELECT of the failing rows")
-    ephemeral = ephemeral_ctes(plan.node_map(), check.nodes, [n.id for n in plan.nodes])
-    return check.model_copy(update={"sql": inject_ctes(sql, ephemeral) if ephemeral else sql, "render_at_run_time": None})
+    sql = rendered_test(rendered, check.id, Location(check.path))
+    return check.model_copy(update={"sql": _with_ephemeral(plan, sql, check.nodes), "render_at_run_time": None})
+
+
+def _with_ephemeral(plan: Plan, sql: str, reads: list[str]) -> str:
+    """The SQL with the ephemeral models it reads inlined as CTEs, as compiling inlines them."""
+    ephemeral = ephemeral_ctes(plan.node_map(), reads, [n.id for n in plan.nodes])
+    return inject_ctes(sql, ephemeral) if ephemeral else sql
 
 
 def run_operation(plan: Plan, root: Path, warehouse: Warehouse, profile: Profile, macro: str, arguments: Mapping[str, Any]) -> str:
@@ -107,12 +109,14 @@ def _context(plan: Plan, display: str, relation: str, warehouse: Warehouse, *, i
 
 
 def _renderer(plan: Plan, root: Path, profile: Profile) -> ModelRenderer:
-    """One renderer per plan and folder in this process: the project's macros load once."""
-    key = (id(plan), root.resolve(), profile.name)
+    """One renderer per folder and profile in this process, for the plan it was made for: the
+    project's macros load once a run (another plan, as a long-lived worker reads, gets its own)."""
+    key = (root.resolve(), profile.name)
     with _lock:
-        if key not in _renderers:
-            _renderers[key] = _make_renderer(plan, root, profile)
-        return _renderers[key]
+        made = _renderers.get(key)
+        if made is None or made[0] is not plan:
+            made = _renderers[key] = (plan, _make_renderer(plan, root, profile))
+        return made[1]
 
 
 def _make_renderer(plan: Plan, root: Path, profile: Profile) -> ModelRenderer:

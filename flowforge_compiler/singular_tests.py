@@ -30,7 +30,7 @@ from flowforge_compiler.errors import DependencyNotFoundError, Location, Project
 from flowforge_compiler.plan import PlanNode, Relation, ephemeral_ctes
 from flowforge_compiler.project import SqlModelFile
 from flowforge_compiler.sql_models import SqlCompile, analysed
-from flowforge_compiler.sql_statements import boolean_filter, inject_ctes, is_blank, one_expression, strip_statement
+from flowforge_compiler.sql_statements import boolean_filter, inject_ctes, one_expression, rendered_test
 from flowforge_compiler.yaml_files import Strict, describe_validation_error
 
 log = logging.getLogger("flowforge")
@@ -189,9 +189,7 @@ class _Queries:
         where = Location(path)
         engine_sql = ""
         if at_run_time is None:
-            sql = strip_statement(rendered)
-            if is_blank(sql):
-                raise TemplateError(f"the test {name!r} renders to no SQL", location=where, hint="a test is one SELECT of the failing rows")
+            sql = rendered_test(rendered, name, where)
             declared = {*((relation_for(r),) for r in ctx.refs), *(t.parts for t in ctx.source_tables)}
             engine_sql = analysed(sql, run.project.config.dialect, run, where, declared, what=f"the test {name!r}")
             ephemeral = ephemeral_ctes(self.by_id, ctx.refs, list(self.position))

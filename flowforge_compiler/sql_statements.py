@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flowforge_compiler.engine_sdk import DEFAULT_DIALECT as SOURCE_DIALECT
-from flowforge_compiler.errors import Location, ProjectFileError
+from flowforge_compiler.errors import Location, ProjectFileError, TemplateError
 
 if TYPE_CHECKING:
     from sqlglot.tokens import Token
@@ -82,6 +82,14 @@ def parse_spec_era_ddl(sql: str) -> SpecEraDdl | None:
 
 def is_blank(sql: str) -> bool:
     return _lead_end(sql) == len(sql)
+
+
+def rendered_test(rendered: str, name: str, where: Location) -> str:
+    """A dbt test's rendered query, its trailing `;` dropped; one that renders to nothing is an error."""
+    sql = strip_statement(rendered)
+    if is_blank(sql):
+        raise TemplateError(f"the test {name!r} renders to no SQL", location=where, hint="a test is one SELECT of the failing rows")
+    return sql
 
 
 def inject_ctes(sql: str, ctes: list[tuple[str, str]]) -> str:

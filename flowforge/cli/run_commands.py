@@ -107,7 +107,7 @@ def _build_command(*, checks: bool, doc: str) -> Callable[..., None]:
 def _dbt_unit_tests(compiled: Compiled, vars: str | None) -> Callable[[str], list[CheckResult]] | None:
     """A dbt project's unit tests, run before their model builds, as dbt build runs them (each
     on an isolated engine, as `ffc utest` runs it); None without any."""
-    from flowforge.cli.test_commands import _cannot_run, _run_case
+    from flowforge.cli.test_commands import run_unit_test
     from flowforge_compiler.dbt_unit_tests import dbt_unit_tests
     from flowforge_compiler.plan_cache import compile_cached
     from runtime.unit_tests import as_check
@@ -120,15 +120,14 @@ def _dbt_unit_tests(compiled: Compiled, vars: str | None) -> Callable[[str], lis
     with_lineage = Compiled(compiled.root, compiled.profile, plan, compiled.profiles_dir)
     by_node: dict[str, list[Any]] = {}
     for case in dbt_unit_tests(compiled.root, plan):
-        model = case[0] if isinstance(case, tuple) else case.model
-        node = plan.find(model)
-        by_node.setdefault(node.id if node else model, []).append(case)
+        node = plan.find(case.model)
+        by_node.setdefault(node.id if node else case.model, []).append(case)
 
     def run(node_id: str) -> list[CheckResult]:
         """In name order, as dbt runs them, and none after one fails (dbt skips the rest with the model)."""
         done: list[CheckResult] = []
-        for case in sorted(by_node.get(node_id, []), key=lambda c: c[1] if isinstance(c, tuple) else c.name):
-            done.append(as_check(_cannot_run(*case) if isinstance(case, tuple) else _run_case(with_lineage, case, None, None)))
+        for case in sorted(by_node.get(node_id, []), key=lambda c: c.name):
+            done.append(as_check(run_unit_test(with_lineage, case, None, None)))
             if done[-1].blocking:
                 break
         return done

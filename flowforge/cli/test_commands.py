@@ -82,7 +82,7 @@ def utest(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Run model unit tests (tests/unit/*.yml, and a dbt project's unit_tests:): each model alone, on given inputs, isolated."""
-    from flowforge_compiler.unit_test_file import UnitTestCase, load_unit_tests
+    from flowforge_compiler.unit_test_file import load_unit_tests
 
     console = session(quiet, verbose)
     compiled = compile_at(project, env, None, vars, profiles_dir=profiles_dir, lineage=True)  # lineage: an input's columns
@@ -93,9 +93,9 @@ def utest(
 
         cases += dbt_unit_tests(compiled.root, compiled.plan)
     if model:
-        cases = [c for c in cases if relation_for(_of(c)[0]) == relation_for(model)]
+        cases = [c for c in cases if relation_for(c.model) == relation_for(model)]
     if case:
-        cases = [c for c in cases if _of(c)[1] == case]
+        cases = [c for c in cases if c.name == case]
     if not cases:
         if model or case:
             log.warning("no unit test case matches%s%s", f" --model {model}" if model else "", f" --case {case}" if case else "")
@@ -103,7 +103,7 @@ def utest(
         else:
             console.print("No unit tests: the project has no tests/unit/*.yml" + (" and no unit_tests: in its schema files." if compiled.plan.dbt is not None else "."))
         return
-    results = [_run_case(compiled, c, engine, env) if isinstance(c, UnitTestCase) else _cannot_run(*c) for c in cases]
+    results = [run_unit_test(compiled, c, engine, env) for c in cases]
     for result in results:
         console.print(f"→ {result.model} :: {result.case}")
         if result.ok:
@@ -133,12 +133,11 @@ def _run_case(compiled: Compiled, case: UnitTestCase, engine: str | None, env: s
         return run_case(compiled.plan, case, executor, compiled.root)
 
 
-def _of(case: Any) -> tuple[str, str]:
-    """A case's model and name (a FlowForge case, or a dbt unit test that cannot run)."""
-    return (case[0], case[1]) if isinstance(case, tuple) else (case.model, case.name)
-
-
-def _cannot_run(model: str, name: str, path: str, why: str) -> Any:
+def run_unit_test(compiled: Compiled, case: Any, engine: str | None, env: str | None) -> CaseResult:
+    """A case's result; a dbt unit test FlowForge cannot run (`CannotRun`) fails, saying why."""
+    from flowforge_compiler.unit_test_file import UnitTestCase
     from runtime.unit_tests import CaseResult
 
-    return CaseResult(model, name, path, False, f"{path}: the dbt unit test cannot run as dbt runs it: {why}", "", 0.0)
+    if isinstance(case, UnitTestCase):
+        return _run_case(compiled, case, engine, env)
+    return CaseResult(case.model, case.name, case.path, False, f"{case.path}: the dbt unit test cannot run as dbt runs it: {case.why}", "", 0.0)
